@@ -1,0 +1,7 @@
+"""`python -m chargebox` runs the command line."""
+
+import sys
+
+from chargebox.cli import main
+
+sys.exit(main())
