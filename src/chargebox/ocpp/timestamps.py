@@ -1,0 +1,47 @@
+"""RFC 3339 timestamps: any offset in, UTC with milliseconds and `Z` out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from ._check import DATETIME
+
+
+class TimestampError(ValueError):
+    """Text that is not an RFC 3339 date-time, or one outside years 1..9999 in UTC."""
+
+
+def parse_datetime(text: str) -> datetime:
+    """An aware UTC datetime from any RFC 3339 date-time.
+
+    Fractions finer than a microsecond are cut (datetime cannot hold them); a
+    leap second (:60) becomes the last microsecond of its minute.
+    """
+    m = DATETIME.fullmatch(text)
+    if m is None:
+        raise TimestampError(f"{text!r} is not an RFC 3339 date-time with a time zone")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    fraction = m.group(7)
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if second == 60:
+        second, micro = 59, 999999
+    try:
+        if m.group(8):
+            tz = UTC
+        else:
+            offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
+            tz = timezone(-offset if m.group(9) == "-" else offset)
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(UTC)
+    except (ValueError, OverflowError) as e:
+        raise TimestampError(f"{text!r} is not a valid date-time in years 1..9999 UTC: {e}") from e
+
+
+def format_datetime(value: datetime) -> str:
+    """`2024-05-01T12:00:00.000Z`: UTC, milliseconds, `Z` (what every CSMS parses)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value!r} has no time zone; OCPP timestamps must be aware")
+    u = value.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond // 1000:03d}Z"
+    )

@@ -1,0 +1,120 @@
+"""OCPP-J frames: parsing, serialising, and the RPC-level errors of broken frames."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from chargebox.ocpp import frames
+from chargebox.ocpp.errors import ErrorCode, FrameError
+from chargebox.ocpp.frames import Call, CallError, CallResult
+
+
+def test_the_three_frames_round_trip():
+    for frame in (
+        Call("id-1", "Heartbeat", {}),
+        CallResult("id-2", {"currentTime": "2024-05-01T12:00:00.000Z"}),
+        CallError("id-3", "NotImplemented", "unknown action 'Foo'", {"a": 1}),
+    ):
+        text = frames.serialize(frame)
+        assert frames.parse(text) == frame
+        assert frames.parse(text.encode()) == frame
+
+
+def test_serialised_frames_are_the_wire_arrays():
+    assert orjson.loads(frames.serialize(Call("a", "Heartbeat", {}))) == [2, "a", "Heartbeat", {}]
+    assert orjson.loads(frames.serialize(CallResult("a", {"x": 1}))) == [3, "a", {"x": 1}]
+    assert orjson.loads(frames.serialize(CallError("a", "GenericError", "", {}))) == [
+        4,
+        "a",
+        "GenericError",
+        "",
+        {},
+    ]
+
+
+def test_null_payload_means_empty():
+    # OCPP-J 4.2.1: "no payload" may be written null or {}
+    assert frames.parse('[2, "a", "Heartbeat", null]').payload == {}
+    assert frames.parse('[3, "a", null]').payload == {}
+    assert frames.parse('[4, "a", "GenericError", "x", null]').error_details == {}
+
+
+def test_unicode_survives():
+    frame = Call("a", "DataTransfer", {"vendorId": "Çhårgé ⚡", "data": "日本語"})
+    assert frames.parse(frames.serialize(frame)) == frame
+
+
+def test_message_ids_are_unique_and_at_most_36_characters():
+    ids = {frames.new_message_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert max(len(i) for i in ids) <= frames.MAX_ID_LENGTH == 36
+
+
+@pytest.mark.parametrize(
+    ("text", "message_id", "answerable", "says"),
+    [
+        ("not json", None, False, "not JSON"),
+        ('{"a": 1}', None, False, "not a JSON array but an object"),
+        ('"text"', None, False, "not a JSON array but a string"),
+        ("[2]", None, False, "1 element"),
+        ("[]", None, False, "0 element"),
+        ("[3, 17, {}]", None, False, "message id 17 is not a string"),
+        ('["2", "m1", "Heartbeat", {}]', "m1", True, "type id '2' is not an integer"),
+        ('[9, "m1", {}]', "m1", True, "unknown message type id 9"),
+        ('[2, "m1", "Heartbeat"]', "m1", True, "a CALL has 4 elements, this one 3"),
+        ('[2, "m1", "Heartbeat", {}, 5]', "m1", True, "a CALL has 4 elements, this one 5"),
+        ('[2, "m1", 7, {}]', "m1", True, "action 7 is not a string"),
+        ('[2, "m1", "Heartbeat", []]', "m1", True, "payload must be a JSON object, not an array"),
+        ('[3, "m1"]', "m1", True, "a CALLRESULT has 3 elements"),
+        ('[3, "m1", "x"]', "m1", True, "payload must be a JSON object, not a string"),
+        # a broken CALLERROR is never answered: two peers must not loop on errors
+        ('[4, "m1", "GenericError"]', "m1", False, "a CALLERROR has 5 elements"),
+        ('[4, "m1", 5, "x", {}]', "m1", False, "must be strings"),
+        ('[4, "m1", "GenericError", "x", []]', "m1", False, "errorDetails must be an object"),
+        ('[2, "' + "x" * 37 + '", "Heartbeat", {}]', "x" * 37, True, "longer than 36"),
+    ],
+)
+def test_broken_frames_are_rpc_errors(text, message_id, answerable, says):
+    with pytest.raises(FrameError) as e:
+        frames.parse(text)
+    assert e.value.code is ErrorCode.FormationViolation
+    assert e.value.message_id == message_id
+    assert e.value.answerable is answerable
+    assert says in e.value.description
+
+
+def test_callerror_code_accepts_both_spellings():
+    for text, code in [
+        ("FormationViolation", ErrorCode.FormationViolation),
+        ("FormatViolation", ErrorCode.FormationViolation),
+        ("OccurenceConstraintViolation", ErrorCode.OccurenceConstraintViolation),
+        ("OccurrenceConstraintViolation", ErrorCode.OccurenceConstraintViolation),
+        ("NotImplemented", ErrorCode.NotImplemented),
+    ]:
+        frame = frames.parse(orjson.dumps([4, "a", text, "", {}]))
+        assert frame.code is code
+        assert frame.error_code == text  # kept as received, for the logs
+    assert frames.parse('[4, "a", "Teapot", "", {}]').code is None
+
+
+def test_the_codes_we_emit_are_the_16_spellings():
+    assert ErrorCode.FormationViolation.value == "FormationViolation"
+    assert ErrorCode.OccurenceConstraintViolation.value == "OccurenceConstraintViolation"
+    assert {c.value for c in ErrorCode} == {
+        "NotImplemented",
+        "NotSupported",
+        "InternalError",
+        "ProtocolError",
+        "SecurityError",
+        "FormationViolation",
+        "PropertyConstraintViolation",
+        "OccurenceConstraintViolation",
+        "TypeConstraintViolation",
+        "GenericError",
+    }
+
+
+def test_serialize_rejects_what_is_not_a_frame():
+    with pytest.raises(TypeError):
+        frames.serialize([2, "a", "Heartbeat", {}])

@@ -1,0 +1,86 @@
+"""RFC 3339 timestamps: every offset and precision in, UTC milliseconds and Z out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from chargebox.ocpp import codec
+from chargebox.ocpp.errors import ValidationError
+from chargebox.ocpp.timestamps import TimestampError, format_datetime, parse_datetime
+from chargebox.ocpp.v16 import HeartbeatResponse
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T12:00:00Z", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.000Z", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01t12:00:00z", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T14:00:00+02:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T07:30:00-04:30", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+00:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00-00:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.5Z", datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.123456789Z", datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+        ("2024-01-01T00:30:00+01:00", datetime(2023, 12, 31, 23, 30, tzinfo=UTC)),
+        ("2024-02-29T00:00:00Z", datetime(2024, 2, 29, tzinfo=UTC)),
+        # a leap second is the last instant of its minute
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    ],
+)
+def test_any_rfc3339_timestamp_parses_to_aware_utc(text, expected):
+    value = parse_datetime(text)
+    assert value == expected
+    assert value.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T12:00:00",  # no offset: not RFC 3339, the instant is unknown
+        "2024-05-01 12:00:00Z",
+        "2024-05-01",
+        "12:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "2024-04-31T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T12:60:00Z",
+        "2024-05-01T12:00:61Z",
+        "2024-05-01T12:00:00+24:00",
+        "2024-05-01T12:00:00+0200",
+        "2024-05-01T12:00:00.Z",
+        "20240501T120000Z",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+        "0000-01-01T00:00:00Z",
+    ],
+)
+def test_what_is_not_a_representable_rfc3339_timestamp_is_refused(text):
+    with pytest.raises(TimestampError):
+        parse_datetime(text)
+    with pytest.raises(ValidationError) as e:
+        codec.decode(HeartbeatResponse, {"currentTime": text})
+    assert e.value.code == "FormationViolation"
+    assert e.value.path == "currentTime"
+    assert text in e.value.description
+
+
+def test_emitted_as_utc_with_milliseconds_and_z():
+    cet = timezone(timedelta(hours=1))
+    assert format_datetime(datetime(2024, 5, 1, 13, 0, 0, 123456, tzinfo=cet)) == (
+        "2024-05-01T12:00:00.123Z"
+    )
+    assert format_datetime(datetime(2024, 5, 1, tzinfo=UTC)) == "2024-05-01T00:00:00.000Z"
+    assert format_datetime(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00.000Z"
+    out = codec.encode(HeartbeatResponse(current_time=datetime(2024, 5, 1, 14, tzinfo=cet)))
+    assert out == {"currentTime": "2024-05-01T13:00:00.000Z"}
+
+
+def test_a_naive_datetime_is_never_sent():
+    with pytest.raises(ValueError, match="no time zone"):
+        format_datetime(datetime(2024, 5, 1, 12))
+    with pytest.raises(ValueError, match="no time zone"):
+        codec.encode(HeartbeatResponse(current_time=datetime(2024, 5, 1, 12)))
