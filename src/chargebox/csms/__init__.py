@@ -1,0 +1,23 @@
+"""The development Central System (`chargebox csms`): answers every charge-point message."""
+
+from chargebox.csms.server import (
+    STEVE_PATH,
+    CallErrorReceived,
+    CentralSystem,
+    CsmsSettings,
+    Exchange,
+    NoAnswer,
+    Session,
+    server_tls_context,
+)
+
+__all__ = [
+    "STEVE_PATH",
+    "CallErrorReceived",
+    "CentralSystem",
+    "CsmsSettings",
+    "Exchange",
+    "NoAnswer",
+    "Session",
+    "server_tls_context",
+]

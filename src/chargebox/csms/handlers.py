@@ -1,0 +1,98 @@
+"""Default answers of the development CSMS to every message a charge point sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chargebox.ocpp import v16
+from chargebox.ocpp.v16 import (
+    AuthorizationStatus,
+    DataTransferStatus,
+    IdTagInfo,
+    RegistrationStatus,
+)
+
+if TYPE_CHECKING:
+    from chargebox.csms.server import Handler, Session
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def id_tag_info(session: Session, id_tag: str) -> IdTagInfo:
+    s = session.csms.settings
+    if id_tag in s.blocked_id_tags:
+        status = AuthorizationStatus.Blocked
+    elif s.authorize_all or id_tag in s.accepted_id_tags:
+        status = AuthorizationStatus.Accepted
+    else:
+        status = AuthorizationStatus.Invalid
+    return IdTagInfo(status=status, parent_id_tag=s.parent_id_tags.get(id_tag))
+
+
+def boot_notification(session: Session, request: v16.BootNotificationRequest) -> Any:
+    s = session.csms.settings
+    state = session.csms.state.setdefault("boots", {})
+    n = state.get(session.charge_point_id, 0)
+    state[session.charge_point_id] = n + 1
+    status = RegistrationStatus.Pending if n < s.pending_boots else s.boot_status
+    return v16.BootNotificationResponse(
+        status=status, current_time=_now(), interval=s.heartbeat_interval
+    )
+
+
+def authorize(session: Session, request: v16.AuthorizeRequest) -> Any:
+    return v16.AuthorizeResponse(id_tag_info=id_tag_info(session, request.id_tag))
+
+
+def start_transaction(session: Session, request: v16.StartTransactionRequest) -> Any:
+    state = session.csms.state
+    tx_id = state.get("next_transaction_id", session.csms.settings.first_transaction_id)
+    state["next_transaction_id"] = tx_id + 1
+    return v16.StartTransactionResponse(
+        transaction_id=tx_id, id_tag_info=id_tag_info(session, request.id_tag)
+    )
+
+
+def stop_transaction(session: Session, request: v16.StopTransactionRequest) -> Any:
+    info = id_tag_info(session, request.id_tag) if request.id_tag else None
+    return v16.StopTransactionResponse(id_tag_info=info)
+
+
+def heartbeat(session: Session, request: v16.HeartbeatRequest) -> Any:
+    return v16.HeartbeatResponse(current_time=_now())
+
+
+def data_transfer(session: Session, request: v16.DataTransferRequest) -> Any:
+    return v16.DataTransferResponse(status=DataTransferStatus.UnknownVendorId)
+
+
+def sign_certificate(session: Session, request: v16.SignCertificateRequest) -> Any:
+    return v16.SignCertificateResponse(status="Accepted")
+
+
+def _empty(response_cls: type) -> Handler:
+    def answer(session: Session, request: Any) -> Any:
+        return response_cls()
+
+    return answer
+
+
+def default_handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {
+        "Authorize": authorize,
+        "BootNotification": boot_notification,
+        "DataTransfer": data_transfer,
+        "Heartbeat": heartbeat,
+        "StartTransaction": start_transaction,
+        "StopTransaction": stop_transaction,
+        "SignCertificate": sign_certificate,
+    }
+    for action, spec in v16.ACTIONS.items():
+        if action in handlers or spec.initiator is v16.Initiator.CentralSystem:
+            continue
+        # the rest are notifications with an empty answer
+        handlers[action] = _empty(spec.response)
+    return handlers

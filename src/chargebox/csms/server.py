@@ -1,0 +1,441 @@
+"""The development Central System: a websocket server that speaks OCPP 1.6J.
+
+It accepts charge points at `/steve/websocket/CentralSystemService/<id>` (the
+path of SteVe) and at any path that ends in the charge point id, optionally
+only known ids with their HTTP Basic keys and over TLS with or without client
+certificates. Every message a charge point sends is answered by a handler
+(`handlers.py` has the defaults, configurable by `CsmsSettings`; a program or
+a test replaces any of them), recorded, and announced to whoever waits for it.
+Every CSMS-initiated operation is sent with `Session.call`.
+
+It is built on chargebox's own protocol layer and, like it, validates every
+message in both directions.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+import attrs
+import trio
+from trio_websocket import (
+    ConnectionClosed,
+    WebSocketConnection,
+    WebSocketRequest,
+    wrap_server_stream,
+)
+
+from chargebox.ocpp import frames, rpc
+from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
+from chargebox.ocpp.frames import Call, CallError, CallResult
+from chargebox.transport import MAX_MESSAGE_SIZE, SUBPROTOCOL, basic_auth_password
+
+log = logging.getLogger(__name__)
+
+STEVE_PATH = "/steve/websocket/CentralSystemService/"
+HANDSHAKE_TIMEOUT = 30.0
+
+Handler = Callable[["Session", Any], Any | Awaitable[Any]]
+
+
+class CallErrorReceived(OcppError):
+    """The charge point answered our CALL with a CALLERROR."""
+
+
+class NoAnswer(Exception):
+    """The charge point did not answer our CALL in time."""
+
+
+@attrs.frozen
+class Exchange:
+    """One frame on a session, as the development CSMS saw it."""
+
+    time: datetime
+    direction: str  # "in" (from the charge point) or "out"
+    kind: str  # CALL, CALLRESULT, CALLERROR, or the connection events
+    action: str | None
+    unique_id: str | None
+    payload: Any
+    text: str
+
+
+@attrs.define
+class CsmsSettings:
+    """How the development Central System behaves.
+
+    `known_ids`: when given, only these charge points may connect (others get
+    HTTP 404); the value is the AuthorizationKey they must present with HTTP
+    Basic (None: no authentication asked). `select_subprotocol` False makes
+    the server omit ocpp1.6 from its handshake answer (to test charge points).
+    """
+
+    boot_status: str = "Accepted"
+    heartbeat_interval: int = 300
+    # Registration Pending this many times before Accepted (0: straight to boot_status)
+    pending_boots: int = 0
+    authorize_all: bool = True
+    accepted_id_tags: frozenset[str] = frozenset()
+    blocked_id_tags: frozenset[str] = frozenset()
+    parent_id_tags: dict[str, str] = attrs.field(factory=dict)
+    known_ids: dict[str, str | None] | None = None
+    select_subprotocol: bool = True
+    first_transaction_id: int = 1
+
+
+class Session:
+    """One charge point's websocket to the development CSMS."""
+
+    def __init__(
+        self,
+        csms: CentralSystem,
+        charge_point_id: str,
+        ws: WebSocketConnection,
+        request_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.csms = csms
+        self.charge_point_id = charge_point_id
+        self.ws = ws
+        #: the HTTP headers of the websocket handshake request, names lower-cased
+        self.request_headers = [(k.lower(), v) for k, v in request_headers or []]
+        self.exchanges: list[Exchange] = []
+        self.closed = trio.Event()
+        self._pending: dict[str, tuple[str, trio.Event, list[Any]]] = {}
+        self._call_lock = trio.Lock()
+        self._send_lock = trio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.charge_point_id}>"
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def _send(self, frame: frames.Frame, action: str | None) -> None:
+        text = frames.serialize(frame)
+        async with self._send_lock:
+            self._record("out", frame, action, text)
+            await self.ws.send_message(text)
+
+    async def call(self, request: Any, timeout: float = 30.0) -> Any:
+        """Send a CSMS-initiated request and return the charge point's response.
+
+        One CALL is in flight at a time (OCPP-J 4.1.1); raises CallErrorReceived
+        for a CALLERROR and NoAnswer when nothing arrives within `timeout`.
+        """
+        async with self._call_lock:
+            call = rpc.call(request)
+            done = trio.Event()
+            box: list[Any] = []
+            self._pending[call.unique_id] = (call.action, done, box)
+            try:
+                await self._send(call, call.action)
+                with trio.move_on_after(timeout):
+                    await done.wait()
+            finally:
+                self._pending.pop(call.unique_id, None)
+            if not box:
+                raise NoAnswer(
+                    f"{self.charge_point_id} did not answer {call.action} in {timeout} s"
+                )
+            answer = box[0]
+            if isinstance(answer, CallError):
+                raise CallErrorReceived(
+                    ErrorCode.parse(answer.error_code) or ErrorCode.GenericError,
+                    f"{answer.error_code}: {answer.error_description}",
+                    answer.error_details,
+                )
+            return rpc.decode_result(call.action, answer)
+
+    # -- receiving -------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        try:
+            while True:
+                text = await self.ws.get_message()
+                await self._received(text)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            self.csms._changed()
+
+    async def _received(self, text: str | bytes) -> None:
+        try:
+            frame = frames.parse(text)
+        except FrameError as e:
+            self._record_raw("in", "invalid", text)
+            log.warning("%s sent a broken frame: %s", self.charge_point_id, e.description)
+            if e.answerable and e.message_id is not None:
+                await self._send(rpc.error(e.message_id, e), None)
+            return
+        if isinstance(frame, Call):
+            self._record("in", frame, frame.action, text)
+            await self._answer(frame)
+        else:
+            pending = self._pending.get(frame.unique_id)
+            self._record("in", frame, pending[0] if pending else None, text)
+            if pending is None:
+                log.warning("%s answered an unknown call %s", self.charge_point_id, frame.unique_id)
+                return
+            pending[2].append(frame)
+            pending[1].set()
+
+    async def _answer(self, call: Call) -> None:
+        try:
+            spec, request = rpc.decode_call(call)
+            handler = self.csms.handlers.get(spec.action)
+            if handler is None:
+                raise OcppError(ErrorCode.NotSupported, f"{spec.action} is not handled here")
+            response = handler(self, request)
+            if isinstance(response, Awaitable):
+                response = await response
+            if response is None:  # the handler chose not to answer
+                return
+            answer: CallResult | CallError = rpc.result(call, response)
+        except OcppError as e:
+            answer = rpc.error(call.unique_id, e)
+        except Exception as e:
+            log.exception("handling %s from %s", call.action, self.charge_point_id)
+            answer = rpc.error(call.unique_id, e)
+        await self._send(answer, call.action)
+        self.csms._changed()
+
+    # -- records ---------------------------------------------------------------------
+
+    def _record(self, direction: str, frame: frames.Frame, action: str | None, text: str) -> None:
+        kind = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}[type(frame)]
+        payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
+        exchange = Exchange(
+            datetime.now(UTC), direction, kind, action, frame.unique_id, payload, text
+        )
+        self.exchanges.append(exchange)
+        self.csms._announce(self, exchange)
+
+    def _record_raw(self, direction: str, kind: str, text: str | bytes) -> None:
+        shown = text if isinstance(text, str) else text.decode(errors="replace")
+        exchange = Exchange(datetime.now(UTC), direction, kind, None, None, None, shown)
+        self.exchanges.append(exchange)
+        self.csms._announce(self, exchange)
+
+    def calls(self, action: str | None = None) -> list[Any]:
+        """Requests the charge point sent on this session (of one action), decoded."""
+        out = []
+        for ex in self.exchanges:
+            if ex.direction == "in" and ex.kind == "CALL" and action in (None, ex.action):
+                out.append(
+                    rpc.decode_call(Call(ex.unique_id or "", ex.action or "", ex.payload))[1]
+                )
+        return out
+
+    async def close(self) -> None:
+        await self.ws.aclose()
+
+
+class CentralSystem:
+    """The development Central System; `serve` runs it until cancelled."""
+
+    def __init__(
+        self,
+        settings: CsmsSettings | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        on_exchange: Callable[[Session, Exchange], None] | None = None,
+    ) -> None:
+        from chargebox.csms.handlers import default_handlers
+
+        self.settings = settings or CsmsSettings()
+        self.ssl_context = ssl_context
+        self.handlers: dict[str, Handler] = default_handlers()
+        self.sessions: dict[str, Session] = {}
+        self.all_sessions: list[Session] = []
+        self.rejected: list[tuple[str, int]] = []  # (path, HTTP status) of refused handshakes
+        self.tls_failures: list[tuple[str, str]] = []  # (peer, reason) of failed TLS handshakes
+        self.port: int | None = None
+        self.on_exchange = on_exchange
+        self.state: dict[str, Any] = {}  # handlers keep their per-CSMS state here
+        self._change = trio.Event()
+
+    def on(self, action: str, handler: Handler) -> None:
+        """Answer `action` with `handler(session, request)` (a response, or None for no answer)."""
+        self.handlers[action] = handler
+
+    # -- serving ---------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on host:port (0: an ephemeral port); `task_status.started(port)`."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        self.port = listeners[0].socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, self._connection, listeners)
+            task_status.started(self.port)
+
+    async def _connection(self, tcp: trio.SocketStream) -> None:
+        """One TCP connection: TLS (when configured), the websocket handshake, the session.
+
+        The TLS handshake is ours, so that a client refused at the TLS level
+        (no or a foreign client certificate) is told at once and logged.
+        """
+        host, port = tcp.socket.getpeername()[:2]
+        peer = f"{host}:{port}"
+        stream: trio.abc.Stream = tcp
+        if self.ssl_context is not None:
+            stream = trio.SSLStream(tcp, self.ssl_context, server_side=True)
+            with trio.move_on_after(HANDSHAKE_TIMEOUT):
+                try:
+                    await stream.do_handshake()
+                except trio.BrokenResourceError as e:
+                    reason = getattr(e.__cause__, "reason", None) or repr(e.__cause__ or e)
+                    log.warning("TLS handshake with %s failed: %s", peer, reason)
+                    self.tls_failures.append((peer, str(reason)))
+                    await trio.aclose_forcefully(tcp)
+                    return
+        async with trio.open_nursery() as nursery:
+            with trio.move_on_after(HANDSHAKE_TIMEOUT) as scope:
+                request = await wrap_server_stream(
+                    nursery, stream, max_message_size=MAX_MESSAGE_SIZE
+                )
+            if scope.cancelled_caught:
+                nursery.cancel_scope.cancel()
+                await trio.aclose_forcefully(stream)
+                return
+            try:
+                await self._handshake(request)
+            finally:
+                with trio.move_on_after(5):
+                    await request._connection.aclose()
+            nursery.cancel_scope.cancel()
+
+    def url(self, path: str = STEVE_PATH, host: str = "127.0.0.1") -> str:
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    async def _handshake(self, request: WebSocketRequest) -> None:
+        path = request.path.split("?", 1)[0]
+        charge_point_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+        known = self.settings.known_ids
+        if not charge_point_id or (known is not None and charge_point_id not in known):
+            self.rejected.append((path, 404))
+            await request.reject(404, body=b"unknown charge point")
+            return
+        key = known.get(charge_point_id) if known is not None else None
+        if key is not None and not self._authorized(request, charge_point_id, key):
+            self.rejected.append((path, 401))
+            await request.reject(401, extra_headers=[(b"WWW-Authenticate", b'Basic realm="OCPP"')])
+            return
+        if SUBPROTOCOL not in request.proposed_subprotocols:
+            self.rejected.append((path, 400))
+            await request.reject(400, body=b"the ocpp1.6 subprotocol is required")
+            return
+        ws = await request.accept(
+            subprotocol=SUBPROTOCOL if self.settings.select_subprotocol else None
+        )
+        session = Session(self, charge_point_id, ws, request.headers)
+        old = self.sessions.get(charge_point_id)
+        self.sessions[charge_point_id] = session
+        self.all_sessions.append(session)
+        log.info("%s connected from %s", charge_point_id, ws.remote)
+        self._changed()
+        if old is not None and not old.closed.is_set():
+            await old.close()
+        await session.serve()
+        log.info("%s disconnected", charge_point_id)
+
+    @staticmethod
+    def _authorized(request: WebSocketRequest, charge_point_id: str, key: str) -> bool:
+        for name, value in request.headers:
+            if name.lower() == b"authorization" and value[:6].lower() == b"basic ":
+                try:
+                    decoded = base64.b64decode(value[6:].strip(), validate=True)
+                except (binascii.Error, ValueError):
+                    return False
+                user, sep, password = decoded.partition(b":")
+                return (
+                    sep == b":"
+                    and user == charge_point_id.encode()
+                    and hmac.compare_digest(password, basic_auth_password(key))
+                )
+        return False
+
+    # -- waiting for things (for programs and tests) ------------------------------------
+
+    def _changed(self) -> None:
+        self._change.set()
+        self._change = trio.Event()
+
+    def _announce(self, session: Session, exchange: Exchange) -> None:
+        if self.on_exchange is not None:
+            self.on_exchange(session, exchange)
+        self._changed()
+
+    async def wait_until(self, predicate: Callable[[], Any]) -> Any:
+        """Wait until `predicate()` is truthy (checked after every exchange); return it."""
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await self._change.wait()
+
+    async def session(self, charge_point_id: str) -> Session:
+        """The open session of a charge point, once it is connected."""
+        return await self.wait_until(
+            lambda: (s := self.sessions.get(charge_point_id)) and not s.closed.is_set() and s
+        )
+
+    def received(self, charge_point_id: str | None = None, action: str | None = None) -> list[Any]:
+        """Every request received (from one charge point, of one action), across sessions."""
+        out: list[Any] = []
+        for s in self.all_sessions:
+            if charge_point_id in (None, s.charge_point_id):
+                out.extend(s.calls(action))
+        return out
+
+    async def wait_for(
+        self,
+        action: str,
+        where: Callable[[Any], bool] = lambda _: True,
+        *,
+        charge_point_id: str | None = None,
+        count: int = 1,
+    ) -> Any:
+        """The `count`-th request of `action` that satisfies `where` (waiting for it)."""
+
+        def found() -> Any:
+            matches = [r for r in self.received(charge_point_id, action) if where(r)]
+            return matches[count - 1] if len(matches) >= count else None
+
+        return await self.wait_until(found)
+
+    def actions(self, charge_point_id: str | None = None) -> list[str]:
+        """The actions of the calls received, in order."""
+        return [
+            ex.action or ""
+            for s in self.all_sessions
+            if charge_point_id in (None, s.charge_point_id)
+            for ex in s.exchanges
+            if ex.direction == "in" and ex.kind == "CALL"
+        ]
+
+
+def server_tls_context(
+    cert_file: str, key_file: str, client_ca_file: str | None = None
+) -> ssl.SSLContext:
+    """A server context: TLS 1.2+, and client certificates required when a CA is given."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    if client_ca_file is not None:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cafile=client_ca_file)
+    return ctx

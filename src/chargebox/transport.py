@@ -1,0 +1,394 @@
+"""Opening the websocket to the Central System for security profiles 0 to 3.
+
+    profile 0   ws://   no authentication
+    profile 1   ws://   HTTP Basic: ChargePointId and AuthorizationKey
+    profile 2   wss://  TLS 1.2 or newer, the server's certificate verified, HTTP Basic
+    profile 3   wss://  TLS 1.2 or newer, both sides present certificates
+
+The subprotocol `ocpp1.6` is required: a Central System that does not select
+it is refused. Every failure becomes a `ConnectError` whose `kind` says what
+went wrong (refused, http status, tls, subprotocol, timeout) and whose message
+is the log line an operator can act on; secrets never appear in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import ssl
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import trio
+from trio_websocket import (
+    ConnectionRejected,
+    WebSocketConnection,
+    wrap_client_stream,
+)
+
+SUBPROTOCOL = "ocpp1.6"
+
+# OCPP-J 1.6 does not limit message sizes; a StopTransaction with much
+# transactionData can be large. MaxMessageSize bounds what we send.
+MAX_MESSAGE_SIZE = 4 * 1024 * 1024
+
+
+class FailureKind(StrEnum):
+    REFUSED = "refused"  # no TCP connection (nothing listens, host unreachable, DNS)
+    HTTP = "http"  # the handshake was answered with an HTTP status (401, 404, ...)
+    TLS = "tls"  # TLS handshake failed (certificate, protocol, cipher)
+    SUBPROTOCOL = "subprotocol"  # the server did not select ocpp1.6
+    TIMEOUT = "timeout"  # no answer in time
+    PROTOCOL = "protocol"  # not a websocket server
+
+
+class ConnectError(Exception):
+    """A connection attempt that failed; `str()` is a log line for the operator."""
+
+    def __init__(self, kind: FailureKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+@attrs.frozen
+class TlsSettings:
+    """Where the certificates for profiles 2 and 3 come from.
+
+    `ca_file`: PEM bundle of the Central System's root certificates (when None,
+    only the system store, if `use_default_verify_paths`). `client_cert` and
+    `client_key`: the charge point's certificate chain and key (profile 3).
+    `verify_hostname`: check that the server certificate names the host
+    (VerifyCsmsCommonName). Cipher lists as in SupportedCiphers12/13 (OpenSSL names).
+    """
+
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    use_default_verify_paths: bool = True
+    verify_hostname: bool = True
+    ciphers12: tuple[str, ...] = ()
+    ciphers13: tuple[str, ...] = ()
+
+
+_HEX_PAIRS = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+def basic_auth_password(authorization_key: str) -> bytes:
+    """The HTTP Basic password an AuthorizationKey stands for.
+
+    The security whitepaper represents the key in hexadecimal (up to 40 hex
+    digits for up to 20 bytes): a value made of hex pairs is the bytes it
+    encodes; any other value is its own UTF-8 text.
+    """
+    if _HEX_PAIRS.fullmatch(authorization_key):
+        return bytes.fromhex(authorization_key)
+    return authorization_key.encode()
+
+
+def basic_auth_header(charge_point_id: str, authorization_key: str) -> tuple[bytes, bytes]:
+    """`Authorization: Basic base64(ChargePointId:password)` (RFC 7617)."""
+    token = base64.b64encode(
+        charge_point_id.encode() + b":" + basic_auth_password(authorization_key)
+    )
+    return (b"Authorization", b"Basic " + token)
+
+
+def tls_context(profile: int, settings: TlsSettings) -> ssl.SSLContext:
+    """The client TLS context for profile 2 or 3 (whitepaper 2.4, 2.5)."""
+    if profile not in (2, 3):
+        raise ValueError(f"security profile {profile} does not use TLS")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = settings.verify_hostname
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if settings.use_default_verify_paths:
+        ctx.set_default_verify_paths()
+    if settings.ca_file is not None:
+        ctx.load_verify_locations(cafile=str(settings.ca_file))
+    if settings.ciphers12:
+        # TLS 1.3 suites are not configurable through the ssl module; TLS 1.2 ones are.
+        ctx.set_ciphers(":".join(settings.ciphers12))
+    if profile == 3:
+        if settings.client_cert is None or settings.client_key is None:
+            raise ValueError("security profile 3 needs a client certificate and key")
+        ctx.load_cert_chain(str(settings.client_cert), str(settings.client_key))
+    return ctx
+
+
+@attrs.frozen
+class Endpoint:
+    url: str
+    secure: bool
+    host: str
+    port: int
+    resource: str
+
+    @classmethod
+    def parse(cls, url: str) -> Endpoint:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss"):
+            raise ValueError(f"{url!r}: the scheme must be ws or wss")
+        if not parts.hostname:
+            raise ValueError(f"{url!r}: no host")
+        secure = parts.scheme == "wss"
+        port = parts.port or (443 if secure else 80)
+        resource = parts.path or "/"
+        if parts.query:
+            resource += "?" + parts.query
+        return cls(url, secure, parts.hostname, port, resource)
+
+
+class _WatchedStream(trio.abc.Stream):
+    """A stream that remembers why it broke.
+
+    trio-websocket turns a broken stream during the opening handshake into a wait
+    that only a timeout ends; this lets us end it at once and say why (a TLS 1.3
+    server refuses a client certificate only after the handshake, say).
+    """
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.failures: list[BaseException] = []
+        self.on_failure: Any = None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The most telling failure: one caused by TLS if any, else the first."""
+        for e in self.failures:
+            if _ssl_error(e) is not None:
+                return e
+        return self.failures[0] if self.failures else None
+
+    def _failed(self, e: BaseException) -> None:
+        self.failures.append(e)
+        if self.on_failure is not None:
+            self.on_failure()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        try:
+            await self.inner.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as e:
+            self._failed(e)
+            raise
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        try:
+            data = await self.inner.receive_some(max_bytes)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as e:
+            self._failed(e)
+            raise
+        if not data:
+            self._failed(EOFError("the server closed the connection"))
+        return data
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def connect(
+    nursery: trio.Nursery,
+    url: str,
+    *,
+    profile: int,
+    charge_point_id: str,
+    authorization_key: str | None = None,
+    tls: TlsSettings | None = None,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    timeout: float = 30.0,
+) -> WebSocketConnection:
+    """Open the websocket for `profile`; its reader task runs in `nursery`.
+
+    Returns the open connection (close it with `aclose()`), or raises
+    ConnectError with a clear message for every kind of failure, ValueError
+    for settings that cannot work (no key for profile 1, a ws:// URL for 2).
+    """
+    endpoint = Endpoint.parse(url)
+    if endpoint.secure != (profile >= 2):
+        raise ValueError(
+            f"{url}: security profile {profile} needs {'wss' if profile >= 2 else 'ws'}"
+        )
+    headers = list(extra_headers)
+    if profile in (1, 2):
+        if not authorization_key:
+            raise ValueError(f"security profile {profile} needs an AuthorizationKey")
+        headers.append(basic_auth_header(charge_point_id, authorization_key))
+    context = tls_context(profile, tls or TlsSettings()) if endpoint.secure else None
+    return await nursery.start(_own_connection, endpoint, context, headers, profile, timeout)
+
+
+async def _own_connection(
+    endpoint: Endpoint,
+    context: ssl.SSLContext | None,
+    headers: list[tuple[bytes, bytes]],
+    profile: int,
+    timeout: float,
+    task_status: trio.TaskStatus[WebSocketConnection] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Open the connection and host its reader task until it is closed."""
+    where = f"{endpoint.host}:{endpoint.port}"
+    started = False
+    try:
+        with trio.fail_after(timeout):
+            stream = await _open_stream(endpoint, context, where)
+        watched = _WatchedStream(stream)
+        async with trio.open_nursery() as reader:
+            ws = None
+            with trio.move_on_after(timeout) as scope:
+                watched.on_failure = scope.cancel
+                host = endpoint.host if endpoint.port in (80, 443) else where
+                ws = await wrap_client_stream(
+                    reader,
+                    watched,
+                    host,
+                    endpoint.resource,
+                    subprotocols=[SUBPROTOCOL],
+                    extra_headers=headers,
+                    max_message_size=MAX_MESSAGE_SIZE,
+                )
+            watched.on_failure = None
+            if ws is None:
+                await trio.aclose_forcefully(watched)
+                if watched.failure is not None:
+                    raise _failure(watched.failure, where, endpoint.resource, profile, timeout)
+                raise ConnectError(
+                    FailureKind.TIMEOUT, f"no websocket connection to {where} within {timeout:g} s"
+                )
+            if ws.subprotocol != SUBPROTOCOL:
+                await ws.aclose(code=1002, reason="the ocpp1.6 subprotocol is required")
+                raise ConnectError(
+                    FailureKind.SUBPROTOCOL,
+                    f"{where} answered without the ocpp1.6 subprotocol "
+                    f"(selected: {ws.subprotocol or 'none'})",
+                )
+            task_status.started(ws)
+            started = True
+    except trio.TooSlowError:
+        raise ConnectError(
+            FailureKind.TIMEOUT, f"no connection to {where} within {timeout:g} s"
+        ) from None
+    except BaseExceptionGroup as group:
+        # the reader task raises ConnectionRejected when the server answers with a status
+        if started:
+            raise
+        failed, _ = group.split(ConnectError)
+        if failed is not None:
+            raise failed.exceptions[0] from None
+        rejected, _ = group.split(ConnectionRejected)
+        if rejected is None:
+            raise
+        e = rejected.exceptions[0]
+        assert isinstance(e, ConnectionRejected)
+        raise _failure(e, where, endpoint.resource, profile, timeout) from None
+
+
+async def _open_stream(
+    endpoint: Endpoint, context: ssl.SSLContext | None, where: str
+) -> trio.abc.Stream:
+    try:
+        tcp = await trio.open_tcp_stream(endpoint.host, endpoint.port)
+    except OSError as e:
+        raise ConnectError(
+            FailureKind.REFUSED, f"cannot reach the Central System at {where}: {e.strerror or e}"
+        ) from None
+    if context is None:
+        return tcp
+    tls = trio.SSLStream(tcp, context, server_hostname=endpoint.host, https_compatible=True)
+    try:
+        await tls.do_handshake()
+    except trio.BrokenResourceError as e:
+        await trio.aclose_forcefully(tls)
+        raise _failure(e, where, endpoint.resource, 2, 0) from None
+    return tls
+
+
+def _failure(
+    e: BaseException, where: str, resource: str, profile: int, timeout: float
+) -> ConnectError:
+    if isinstance(e, ConnectionRejected):
+        return ConnectError(
+            FailureKind.HTTP, _http_message(where, resource, e.status_code, profile), e.status_code
+        )
+    tls_error = _ssl_error(e)
+    if tls_error is not None:
+        return ConnectError(FailureKind.TLS, _tls_message(where, tls_error))
+    chain = _chain(e)
+    if isinstance(e, (trio.BrokenResourceError, EOFError)):
+        # A TLS 1.3 server checks the client certificate after the client's side of the
+        # handshake is done; many close without an alert we could read.
+        if profile == 2:
+            return ConnectError(
+                FailureKind.TLS,
+                f"TLS to {where} failed: the server closed the connection after the TLS "
+                "handshake; it may require a client certificate (security profile 3)",
+            )
+        if profile == 3:
+            return ConnectError(
+                FailureKind.TLS,
+                f"TLS to {where} failed: the server closed the connection after the TLS "
+                "handshake; it may not accept our client certificate",
+            )
+        return ConnectError(
+            FailureKind.PROTOCOL, f"{where} closed the connection during the websocket handshake"
+        )
+    for link in chain:
+        if isinstance(link, OSError):
+            return ConnectError(
+                FailureKind.REFUSED,
+                f"cannot reach the Central System at {where}: {link.strerror or link}",
+            )
+    return ConnectError(
+        FailureKind.PROTOCOL, f"{where} did not complete a websocket handshake: {e!r}"
+    )
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    chain = [e]
+    while True:
+        nxt = chain[-1].__cause__ or chain[-1].__context__
+        if nxt is None or nxt in chain:
+            return chain
+        chain.append(nxt)
+
+
+def _ssl_error(e: BaseException) -> ssl.SSLError | None:
+    for link in _chain(e):
+        if isinstance(link, ssl.SSLError):
+            return link
+    return None
+
+
+def _tls_message(where: str, cause: ssl.SSLError) -> str:
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"TLS to {where} failed: the server certificate is not trusted ({cause.verify_message})"
+        )
+    reason = cause.reason or str(cause)
+    if "CERTIFICATE_REQUIRED" in reason.upper():
+        return f"TLS to {where} failed: the server requires a client certificate"
+    if "UNKNOWN_CA" in reason.upper() or "BAD_CERTIFICATE" in reason.upper():
+        return f"TLS to {where} failed: the server refused our client certificate ({reason})"
+    return f"TLS to {where} failed: {reason}"
+
+
+def _http_message(where: str, resource: str, status: int | None, profile: int) -> str:
+    if status == 401:
+        hint = (
+            "check AuthorizationKey"
+            if profile in (1, 2)
+            else "the Central System wants HTTP Basic authentication (security profile 1 or 2)"
+        )
+        return f"{where} refused the connection: HTTP 401 Unauthorized ({hint})"
+    if status == 404:
+        return (
+            f"{where} refused the connection: HTTP 404 Not Found for {resource} "
+            "(is this charge point id registered at the Central System?)"
+        )
+    return f"{where} refused the connection: HTTP {status}"
