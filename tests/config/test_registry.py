@@ -28,8 +28,9 @@ ACCESS_DIFFERENCES = {
 }
 # Limits chargebox adds or changes, beyond libocpp's schema.
 LIMIT_DIFFERENCES = {
-    # the whitepaper's 16 bytes instead of libocpp's 8
-    "AuthorizationKey": {"minLength": 16},
+    # 16 bytes of password (whitepaper) are checked on the decoded key, not on the text;
+    # 40 hex digits (20 bytes) at most, or 80 characters of text
+    "AuthorizationKey": {"minLength": 1, "maxLength": 80},
     # a count or duration below 0 has no meaning
     "RetryBackoffRandomRange": {"minimum": 0},
     "RetryBackoffRepeatTimes": {"minimum": 0},

@@ -341,22 +341,22 @@ def security_profile_raise_only(
     return None
 
 
-_HEX_PAIRS = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+def authorization_key_strength(value: str, ctx: Mapping[str, Any]) -> Violation | None:
+    """The HTTP Basic password must have at least 16 bytes (whitepaper A00.FR.205).
 
-
-def decode_authorization_key(text: str) -> str:
-    """The password meant by a ChangeConfiguration value of AuthorizationKey.
-
-    The whitepaper represents the key in hexadecimal. A value made only of hex pairs
-    that decode to printable ASCII is decoded (a CSMS that hex-encodes a text
-    password); any other value, including hex of random binary, is the password as
-    written, which is what a CSMS that compares the string it sent expects.
+    Measured on the password the key stands for: a value of hex pairs is the
+    bytes it encodes (chargebox.transport.basic_auth_password).
     """
-    if _HEX_PAIRS.fullmatch(text):
-        raw = bytes.fromhex(text)
-        if all(0x20 <= byte <= 0x7E for byte in raw):
-            return raw.decode("ascii")
-    return text
+    from chargebox.transport import basic_auth_password
+
+    size = len(basic_auth_password(value))
+    if size < 16:
+        return Violation(
+            "too-short",
+            f"stands for a password of {size} bytes; the security whitepaper asks for at "
+            "least 16 (a value of hex pairs is the bytes it encodes)",
+        )
+    return None
 
 
 def connector_evse_ids(value: str, ctx: Mapping[str, Any]) -> Violation | None:

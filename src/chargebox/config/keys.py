@@ -766,13 +766,17 @@ SECURITY = section(
         "AuthorizationKey",
         STR,
         WO,
-        "HTTP Basic password for profiles 1 and 2, at least 16 "
-        "bytes. Write-only: GetConfiguration lists the key without a value. A ChangeConfiguration "
-        "value of hex pairs that decode to printable ASCII is hex-decoded.",
-        min_length=16,
+        "HTTP Basic password for profiles 1 and 2. Write-only: GetConfiguration lists the key "
+        "without a value. A value of hex pairs stands for the bytes it encodes (security "
+        "whitepaper: up to 40 hex digits), any other value for its UTF-8 text; the password "
+        "must have at least 16 bytes (a shorter one in the file is a warning, as the seed's "
+        "example has one; ChangeConfiguration rejects it).",
+        min_length=1,
+        max_length=80,
         secret=True,
         settable_when_absent=True,
-        from_text=checks.decode_authorization_key,
+        check=checks.authorization_key_strength,
+        warn_only_at_load=True,
         effect=Effect.AUTHORIZATION_KEY,
     ),
     k(
