@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.chart_coverage"]
+
 REPO = Path(__file__).resolve().parent.parent
 
 

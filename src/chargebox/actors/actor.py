@@ -1,0 +1,208 @@
+"""The actor: a trio task that owns one chart model and is reached only through its inbox.
+
+Its loop takes one message at a time from the inbox, turns it into a trigger,
+fires it on the model's chart, and then performs the effects the transition's
+actions recorded: arming and cancelling its timers, sending messages to other
+actors, and handing everything else to its outlet (the way out towards the link,
+the queue or the host). Because the actions only record, a transition is never
+interrupted half-way by I/O, and the same chart runs without trio in tests.
+
+An event the chart does not allow is logged and counted, and the loop goes on.
+Anything else that goes wrong (an action raising, an effect nobody can perform)
+ends the actor with the exception, which its group reports and propagates.
+
+A feature actor subclasses Actor, usually overriding `translate` (its typed
+messages to triggers) and `perform` (effects it handles itself), and is bound to
+a chart by the model it is given: `ConnectorActor("connector/1", ConnectorModel(1))`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+import trio
+
+from chargebox.actors.clock import StationClock
+from chargebox.actors.messages import SetInputs, Sync, TimerExpired, Trigger
+from chargebox.charts.effects import CancelTimer, Effect, Send, StartTimer
+from chargebox.charts.machine import NotAllowed, Outcome
+from chargebox.charts.model import ChartModel
+
+if TYPE_CHECKING:
+    from chargebox.actors.supervision import ActorGroup
+
+log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=ChartModel)
+
+
+class UnhandledEffect(RuntimeError):
+    """An effect the actor cannot perform: no outlet, or a Send without a group."""
+
+
+@attrs.frozen
+class ArmedTimer:
+    """A timer waiting on trio's clock."""
+
+    deadline: float
+    generation: int
+    cancel_scope: trio.CancelScope = attrs.field(eq=False, repr=False)
+
+
+class Actor(Generic[ModelT]):
+    """A trio task with an inbox and a chart model.
+
+    `address` names the actor for other actors' `Send` effects; `outlet` receives
+    the effects this actor does not perform itself; `clock` maps `StartTimer(at=...)`
+    deadlines onto trio's clock (created at start when not given).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        model: ModelT,
+        *,
+        clock: StationClock | None = None,
+        outlet: trio.MemorySendChannel[Effect] | None = None,
+        inbox_size: int = 256,
+    ) -> None:
+        self.address = address
+        self.model = model
+        self.chart = type(model).chart()
+        self.clock = clock
+        self.outlet = outlet
+        self.inbox: trio.MemorySendChannel[Any]
+        self.inbox, self._receive = trio.open_memory_channel(inbox_size)
+        self.group: ActorGroup | None = None
+        #: Events refused by the chart since start (each one is also logged).
+        self.refused = 0
+        self.last_refused: NotAllowed | None = None
+        self._timers: dict[str, ArmedTimer] = {}
+        self._generations = itertools.count(1)
+        self._nursery: trio.Nursery | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.address} in {self.model.state}>"
+
+    @property
+    def armed_timers(self) -> Mapping[str, float]:
+        """Timer name -> trio deadline of every armed timer."""
+        return {name: timer.deadline for name, timer in self._timers.items()}
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve the inbox until cancelled (or until every sender closed the inbox)."""
+        if self.clock is None:
+            self.clock = StationClock()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                async with self._receive:
+                    async for message in self._receive:
+                        await self.handle(message)
+                # The inbox is closed: nothing can fire the timers any more.
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as failure:
+            # Timer tasks only sleep and send; an error here is the loop's own, and the
+            # actor fails with it rather than with a group of one.
+            if len(failure.exceptions) != 1:
+                raise
+            (error,) = failure.exceptions
+            raise error from error.__cause__
+
+    def stop(self) -> None:
+        """End `run` (timers included) at the next checkpoint."""
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    async def handle(self, message: Any) -> Outcome | None:
+        """Handle one message: fire its trigger and perform the effects. Returns the outcome."""
+        if isinstance(message, Sync):
+            message.done.set()
+            return None
+        if isinstance(message, SetInputs):
+            self._set_inputs(message.values)
+            return None
+        if isinstance(message, TimerExpired):
+            timer = self._timers.get(message.name)
+            if timer is None or timer.generation != message.generation:
+                return None  # cancelled or re-armed after it had already expired
+            del self._timers[message.name]
+            trigger, params = message.name, {}
+        else:
+            translated = self.translate(message)
+            if translated is None:
+                log.warning("%s: no trigger for message %r; ignored", self.address, message)
+                return None
+            trigger, params = translated
+        outcome = self.chart.fire(self.model, trigger, params)
+        if not outcome.allowed:
+            self.on_refused(outcome)
+        for effect in self.model.drain_effects():
+            await self.perform(effect)
+        return outcome
+
+    def translate(self, message: Any) -> tuple[str, Mapping[str, Any]] | None:
+        """Map an inbox message to (trigger, params); None if this actor has no use for it."""
+        if isinstance(message, Trigger):
+            return message.name, message.params
+        return None
+
+    def on_refused(self, outcome: NotAllowed) -> None:
+        """An event the chart does not allow: nothing changed; it is counted and logged."""
+        self.refused += 1
+        self.last_refused = outcome
+        log.warning("%s: %s", self.address, outcome)
+
+    def _set_inputs(self, values: Mapping[str, Any]) -> None:
+        unknown = sorted(set(values) - set(self.chart.spec.inputs))
+        if unknown:
+            raise ValueError(f"{self.address}: {unknown} are not inputs of chart {self.chart.name}")
+        for name, value in values.items():
+            setattr(self.model, name, value)
+
+    # -- effects --------------------------------------------------------------------------
+
+    async def perform(self, effect: Effect) -> None:
+        """Perform one effect; subclasses handle their own kinds first and defer to this."""
+        if isinstance(effect, StartTimer):
+            self._arm(effect)
+        elif isinstance(effect, CancelTimer):
+            self._disarm(effect.name)
+        elif isinstance(effect, Send):
+            if self.group is None:
+                raise UnhandledEffect(f"{self.address}: {effect} but the actor is in no group")
+            await self.group.deliver(effect.to, effect.message)
+        elif self.outlet is not None:
+            await self.outlet.send(effect)
+        else:
+            raise UnhandledEffect(f"{self.address}: nobody performs {effect}")
+
+    def _arm(self, effect: StartTimer) -> None:
+        if self._nursery is None or self.clock is None:
+            raise UnhandledEffect(f"{self.address}: {effect} before the actor runs")
+        self._disarm(effect.name)
+        if effect.at is not None:
+            deadline = self.clock.deadline(effect.at)
+        else:
+            deadline = trio.current_time() + (effect.seconds or 0.0)
+        timer = ArmedTimer(deadline, next(self._generations), trio.CancelScope())
+        self._timers[effect.name] = timer
+        self._nursery.start_soon(self._expire, effect.name, timer, name=f"{self.address} timer")
+
+    def _disarm(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel_scope.cancel()
+
+    async def _expire(self, name: str, timer: ArmedTimer) -> None:
+        with timer.cancel_scope:
+            await trio.sleep_until(timer.deadline)
+            # Through the inbox, so the expiry is handled in order with everything else.
+            await self.inbox.send(TimerExpired(name, timer.generation))

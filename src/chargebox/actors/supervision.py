@@ -1,0 +1,98 @@
+"""Actor groups: the nursery the station owns its actors in, and their address book.
+
+Every actor runs in a group's nursery, so none outlives the block that opened
+the group. When an actor fails, the group logs it, calls the `on_failure`
+callback (the station tells its host), and re-raises the failure as
+ActorFailed naming the actor: the nursery then cancels the other actors and the
+error leaves `open_actor_group`. Nothing is swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from chargebox.actors.actor import Actor
+
+log = logging.getLogger(__name__)
+
+
+class ActorFailed(RuntimeError):
+    """An actor ended with an exception (attached as __cause__)."""
+
+    def __init__(self, address: str, error: BaseException) -> None:
+        super().__init__(f"actor {address} failed: {type(error).__name__}: {error}")
+        self.address = address
+
+
+class UnknownAddress(LookupError):
+    """A message was sent to an address no actor or sink is registered under."""
+
+
+class ActorGroup:
+    """Actors in one nursery, reachable by address. Create with `open_actor_group`."""
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        on_failure: Callable[[Actor[Any], BaseException], None] | None,
+    ) -> None:
+        self._nursery = nursery
+        self._on_failure = on_failure
+        self._inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
+        self.actors: dict[str, Actor[Any]] = {}
+
+    def register(self, address: str, inbox: trio.MemorySendChannel[Any]) -> None:
+        """Make a channel reachable at `address` (an actor outside the group, or a test's sink)."""
+        if address in self._inboxes:
+            raise ValueError(f"the address {address!r} is already taken")
+        self._inboxes[address] = inbox
+
+    async def start(self, actor: Actor[Any]) -> Actor[Any]:
+        """Start `actor` in the group; returns once it is ready to receive."""
+        self.register(actor.address, actor.inbox)
+        self.actors[actor.address] = actor
+        actor.group = self
+        await self._nursery.start(self._supervise, actor, name=f"actor {actor.address}")
+        return actor
+
+    async def deliver(self, address: str, message: Any) -> None:
+        """Put `message` into the inbox at `address` (waits while that inbox is full)."""
+        try:
+            inbox = self._inboxes[address]
+        except KeyError:
+            raise UnknownAddress(f"no actor at {address!r} for {message!r}") from None
+        await inbox.send(message)
+
+    def cancel(self) -> None:
+        """Stop every actor of the group."""
+        self._nursery.cancel_scope.cancel()
+
+    async def _supervise(
+        self, actor: Actor[Any], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            await actor.run(task_status=task_status)
+        except Exception as error:
+            log.error("actor %s failed", actor.address, exc_info=error)
+            if self._on_failure is not None:
+                self._on_failure(actor, error)
+            raise ActorFailed(actor.address, error) from error
+
+
+@asynccontextmanager
+async def open_actor_group(
+    *, on_failure: Callable[[Actor[Any], BaseException], None] | None = None
+) -> AsyncIterator[ActorGroup]:
+    """A group whose actors run while the block runs and are cancelled when it ends."""
+    async with trio.open_nursery() as nursery:
+        group = ActorGroup(nursery, on_failure)
+        try:
+            yield group
+        finally:
+            # Actors serve until told otherwise; the block's end is that word.
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,131 @@
+"""What chart actions ask for: effects, recorded during a transition and performed after it.
+
+Actions run synchronously inside a transition and do no I/O. They describe what
+must happen next with these small frozen values; the actor that owns the model
+performs them once the transition is complete (chargebox.actors). A test can
+drive a bare model and look at the same values.
+
+OCPP values (statuses, error codes, action names) are the OCPP strings, so this
+module depends on nothing but attrs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+
+def _frozen_params(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class Trigger:
+    """A message to an actor: fire `name` on its chart with `params`."""
+
+    name: str
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_params, hash=False)
+
+
+@attrs.frozen
+class Effect:
+    """Base class of everything an action may record."""
+
+
+@attrs.frozen
+class SendStatusNotification(Effect):
+    """Send StatusNotification.req for one connector (0 is the Charge Point itself)."""
+
+    connector_id: int
+    status: str
+    error_code: str = "NoError"
+    info: str | None = None
+    vendor_error_code: str | None = None
+
+
+@attrs.frozen
+class SendRequest(Effect):
+    """Send an OCPP request (a CALL) to the Central System, e.g. action "BootNotification".
+
+    `payload` uses the snake_case field names of chargebox.ocpp; the codec renames them.
+    """
+
+    action: str
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_params, hash=False)
+
+
+@attrs.frozen
+class Send(Effect):
+    """Deliver `message` to the actor registered under the address `to`."""
+
+    to: str
+    message: Any
+
+
+@attrs.frozen
+class HostCommand(Effect):
+    """Ask the host (station firmware, simulator) to act: pause_charging, unlock_connector..."""
+
+    command: str
+    connector_id: int
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_params, hash=False)
+
+
+def _check_deadline(instance: StartTimer, _attribute: attrs.Attribute, _value: Any) -> None:
+    if (instance.seconds is None) == (instance.at is None):
+        raise ValueError("StartTimer needs exactly one of seconds or at")
+    if instance.seconds is not None and instance.seconds < 0:
+        raise ValueError(f"StartTimer {instance.name}: seconds must not be negative")
+    if instance.at is not None and instance.at.tzinfo is None:
+        raise ValueError(f"StartTimer {instance.name}: at must be an aware datetime")
+
+
+@attrs.frozen
+class StartTimer(Effect):
+    """Arm (or re-arm) the timer `name`; when it expires the chart receives the trigger `name`.
+
+    Give either a delay in seconds or an aware UTC deadline (`at`), which the
+    actor maps onto trio's clock through the station clock.
+    """
+
+    name: str
+    seconds: float | None = attrs.field(default=None, validator=_check_deadline)
+    at: datetime | None = None
+
+
+@attrs.frozen
+class CancelTimer(Effect):
+    """Disarm the timer `name`; nothing happens if it is not armed."""
+
+    name: str
+
+
+@attrs.frozen
+class OpenConnection(Effect):
+    """Open the websocket to the Central System with the given security profile."""
+
+    security_profile: int
+
+
+@attrs.frozen
+class CloseConnection(Effect):
+    """Close the websocket to the Central System."""
+
+    reason: str
+
+
+@attrs.frozen
+class SendQueueHead(Effect):
+    """Transmit the oldest queued transaction message; `attempt` counts from 1."""
+
+    attempt: int
+
+
+@attrs.frozen
+class RemoveQueueHead(Effect):
+    """Remove the oldest queued transaction message: delivered, or dropped after its attempts."""
+
+    delivered: bool

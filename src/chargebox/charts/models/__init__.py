@@ -1,0 +1,33 @@
+"""The model classes of the charts in statecharts/, one module per chart family."""
+
+from __future__ import annotations
+
+from chargebox.charts.model import ChartModel
+from chargebox.charts.models.connector import Connector0Model, ConnectorModel
+from chargebox.charts.models.link import LinkModel
+from chargebox.charts.models.outbox import OutboxModel
+from chargebox.charts.models.reservation import ReservationModel
+from chargebox.charts.models.transaction import TransactionModel
+
+#: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
+MODELS: dict[str, type[ChartModel]] = {
+    model.chart_name: model
+    for model in (
+        ConnectorModel,
+        Connector0Model,
+        TransactionModel,
+        ReservationModel,
+        LinkModel,
+        OutboxModel,
+    )
+}
+
+__all__ = [
+    "MODELS",
+    "Connector0Model",
+    "ConnectorModel",
+    "LinkModel",
+    "OutboxModel",
+    "ReservationModel",
+    "TransactionModel",
+]

@@ -1,0 +1,190 @@
+"""Model of statecharts/link.yaml: the websocket to the Central System and the registration on it.
+
+It decides when to (re)connect and with which security profile, when to send
+BootNotification and Heartbeat, and tells the station and the transaction-message
+queue when the Central System accepts the Charge Point or the link is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from chargebox.charts.effects import (
+    CancelTimer,
+    CloseConnection,
+    OpenConnection,
+    Send,
+    SendRequest,
+    StartTimer,
+    Trigger,
+)
+from chargebox.charts.model import ChartModel
+
+BACKOFF = "backoff_elapsed"
+BOOT_RETRY = "boot_retry_due"
+HEARTBEAT = "heartbeat_due"
+
+
+class LinkModel(ChartModel):
+    """The Charge Point's one link to its Central System."""
+
+    __slots__ = (
+        "backoff_attempt",
+        "boot_retry_interval",
+        "heartbeat_interval",
+        "jitter",
+        "previous_security_profile",
+        "registered",
+        "retry_backoff_random_range",
+        "retry_backoff_repeat_times",
+        "retry_backoff_wait_minimum",
+        "security_profile",
+    )
+    chart_name = "link"
+
+    def __init__(
+        self,
+        *,
+        security_profile: int = 0,
+        heartbeat_interval: int = 86400,
+        retry_backoff_wait_minimum: int = 3,
+        retry_backoff_random_range: int = 10,
+        retry_backoff_repeat_times: int = 3,
+        boot_retry_interval: int = 60,
+        jitter: Callable[[], float] | None = None,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(state=state)
+        self.security_profile = security_profile
+        #: While a new SecurityProfile makes its one attempt: the profile to fall back to.
+        self.previous_security_profile: int | None = None
+        #: BootNotification was Accepted since this boot: a reconnect sends no new one.
+        self.registered = False
+        self.heartbeat_interval = heartbeat_interval
+        self.retry_backoff_wait_minimum = retry_backoff_wait_minimum
+        self.retry_backoff_random_range = retry_backoff_random_range
+        self.retry_backoff_repeat_times = retry_backoff_repeat_times
+        #: Wait before resending BootNotification when the Central System gives no interval.
+        self.boot_retry_interval = boot_retry_interval
+        self.backoff_attempt = 0
+        #: A number in [0, 1) for the random part of the reconnect backoff.
+        self.jitter = jitter if jitter is not None else _random
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(security_profile=1, heartbeat_interval=300, jitter=lambda: 0.5)
+
+    # -- guards ---------------------------------------------------------------------------
+
+    def trying_new_profile(self, **_event: Any) -> bool:
+        """A new SecurityProfile is making its single connection attempt."""
+        return self.previous_security_profile is not None
+
+    def raises_security_profile(self, *, security_profile: int, **_event: Any) -> bool:
+        """A SecurityProfile may only be raised, never lowered (whitepaper A05.FR.01)."""
+        return security_profile > self.security_profile
+
+    # -- actions --------------------------------------------------------------------------
+
+    def open_connection(self, **_event: Any) -> None:
+        self.record(OpenConnection(self.security_profile))
+
+    def close_connection(self, **_event: Any) -> None:
+        """Stop: an unproven SecurityProfile is abandoned for the one that worked."""
+        if self.previous_security_profile is not None:
+            self._revert_security_profile()
+        self.record(CancelTimer(HEARTBEAT))
+        self.record(CancelTimer(BOOT_RETRY))
+        self.record(CancelTimer(BACKOFF))
+        self.record(CloseConnection("stopping"))
+
+    def connection_up(self, **_event: Any) -> None:
+        """Connected: the backoff starts over, and a new SecurityProfile has proven itself."""
+        self.backoff_attempt = 0
+        if self.previous_security_profile is not None:
+            self.previous_security_profile = None
+            self.record(
+                Send(
+                    "station",
+                    Trigger(
+                        "security_profile_confirmed", {"security_profile": self.security_profile}
+                    ),
+                )
+            )
+
+    def send_boot_notification(self, **_event: Any) -> None:
+        self.record(SendRequest("BootNotification"))
+
+    def arm_backoff(self, **_event: Any) -> None:
+        """RetryBackoffWaitMinimum doubled RetryBackoffRepeatTimes times, plus a random part."""
+        doublings = min(self.backoff_attempt, self.retry_backoff_repeat_times)
+        delay = self.retry_backoff_wait_minimum * 2**doublings
+        delay += self.jitter() * self.retry_backoff_random_range
+        self.backoff_attempt += 1
+        self.record(StartTimer(BACKOFF, seconds=delay))
+
+    def arm_boot_retry(self, *, interval: int = 0, **_event: Any) -> None:
+        """Pending or Rejected: resend BootNotification after `interval` (ours if it is 0)."""
+        seconds = interval if interval > 0 else self.boot_retry_interval
+        self.record(StartTimer(BOOT_RETRY, seconds=seconds))
+
+    def registration_accepted(self, *, interval: int = 0, **_event: Any) -> None:
+        """Accepted: heartbeat at the given interval; the station reports every connector."""
+        self.registered = True
+        if interval > 0:
+            self.heartbeat_interval = interval
+        self.record(CancelTimer(BOOT_RETRY))
+        self._online("registration_accepted")
+
+    def registration_resumed(self, **_event: Any) -> None:
+        """Reconnected while Accepted: no new BootNotification, statuses are sent again."""
+        self._online("reconnected")
+
+    def _online(self, news: str) -> None:
+        self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
+        self.record(Send("station", Trigger(news, {"heartbeat_interval": self.heartbeat_interval})))
+        self.record(Send("outbox", Trigger("link_accepted")))
+
+    def send_heartbeat(self, **_event: Any) -> None:
+        self.record(SendRequest("Heartbeat"))
+        self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
+
+    def link_lost(self, **_event: Any) -> None:
+        self.record(CancelTimer(HEARTBEAT))
+        self.record(CancelTimer(BOOT_RETRY))
+        self.record(Send("outbox", Trigger("link_lost")))
+
+    def switch_security_profile(self, *, security_profile: int, **_event: Any) -> None:
+        """Disconnect and make one attempt with the new profile, keeping the old one."""
+        self.previous_security_profile = self.security_profile
+        self.security_profile = security_profile
+        self.record(CloseConnection(f"SecurityProfile changed to {security_profile}"))
+        self.record(OpenConnection(self.security_profile))
+
+    def fall_back_security_profile(self, **_event: Any) -> None:
+        """The new profile failed its attempt: go back to the previous one (A05.FR.08)."""
+        if self.previous_security_profile is not None:
+            self._revert_security_profile()
+        self.record(OpenConnection(self.security_profile))
+
+    def _revert_security_profile(self) -> None:
+        previous, self.previous_security_profile = self.previous_security_profile, None
+        if previous is None:
+            return
+        failed, self.security_profile = self.security_profile, previous
+        self.record(
+            Send(
+                "station",
+                Trigger(
+                    "security_profile_reverted",
+                    {"failed": failed, "security_profile": self.security_profile},
+                ),
+            )
+        )
+
+
+def _random() -> float:
+    import random
+
+    return random.random()

@@ -1,0 +1,198 @@
+"""Model of statecharts/transaction.yaml: one transaction on one connector, from idTag to stop.
+
+The configuration keys that decide the transaction's course
+(AuthorizeRemoteTxRequests, StopTransactionOnInvalidId,
+StopTransactionOnEVSideDisconnect, UnlockConnectorOnEVSideDisconnect) and whether
+the link is up are inputs: plain attributes the owner keeps current and the
+chart's guards read by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from chargebox.charts.effects import (
+    CancelTimer,
+    HostCommand,
+    Send,
+    SendRequest,
+    StartTimer,
+    Trigger,
+)
+from chargebox.charts.model import ChartModel
+
+CONNECTION_TIMEOUT = "connection_timeout"
+
+
+class TransactionModel(ChartModel):
+    """One transaction attempt on connector `connector_id`."""
+
+    __slots__ = (
+        "authorize_remote_tx_requests",
+        "connection_timeout",
+        "connector_id",
+        "id_tag",
+        "online",
+        "reservation_id",
+        "stop_reason",
+        "stop_transaction_on_ev_side_disconnect",
+        "stop_transaction_on_invalid_id",
+        "suspended_for",
+        "transaction_id",
+        "unlock_connector_on_ev_side_disconnect",
+    )
+    chart_name = "transaction"
+
+    def __init__(
+        self,
+        connector_id: int,
+        *,
+        connection_timeout: int = 120,
+        authorize_remote_tx_requests: bool = True,
+        stop_transaction_on_invalid_id: bool = True,
+        stop_transaction_on_ev_side_disconnect: bool = True,
+        unlock_connector_on_ev_side_disconnect: bool = True,
+        online: bool = True,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(state=state)
+        self.connector_id = connector_id
+        #: ConnectionTimeOut (seconds): how long an authorization waits for the transaction.
+        self.connection_timeout = connection_timeout
+        self.authorize_remote_tx_requests = authorize_remote_tx_requests
+        self.stop_transaction_on_invalid_id = stop_transaction_on_invalid_id
+        self.stop_transaction_on_ev_side_disconnect = stop_transaction_on_ev_side_disconnect
+        self.unlock_connector_on_ev_side_disconnect = unlock_connector_on_ev_side_disconnect
+        #: The link is Accepted by the Central System; else a StartTransaction waits in the queue.
+        self.online = online
+        self.id_tag: str | None = None
+        self.reservation_id: int | None = None
+        self.transaction_id: int | None = None
+        #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
+        self.suspended_for: str | None = None
+        self.stop_reason: str | None = None
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(1, connection_timeout=60)
+
+    @property
+    def _connector(self) -> str:
+        return f"connector/{self.connector_id}"
+
+    # -- guards ---------------------------------------------------------------------------
+
+    def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
+        """Suspended because the EV side disconnected (not because the idTag was refused)."""
+        return self.suspended_for == "EVDisconnected"
+
+    # -- actions --------------------------------------------------------------------------
+
+    def remember_id_tag(
+        self, *, id_tag: str, reservation_id: int | None = None, **_event: Any
+    ) -> None:
+        self.id_tag = id_tag
+        self.reservation_id = reservation_id
+
+    def forget_id_tag(self, **_event: Any) -> None:
+        self.id_tag = None
+        self.reservation_id = None
+        self.record(CancelTimer(CONNECTION_TIMEOUT))
+
+    def request_authorization(self, **_event: Any) -> None:
+        self.record(SendRequest("Authorize", {"id_tag": self.id_tag}))
+
+    def await_transaction_start(self, **_event: Any) -> None:
+        """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug."""
+        self.record(HostCommand("authorize", self.connector_id, {"id_tag": self.id_tag}))
+        self.record(StartTimer(CONNECTION_TIMEOUT, seconds=self.connection_timeout))
+
+    def give_up_waiting(self, **_event: Any) -> None:
+        """ConnectionTimeOut passed without a transaction: the connector's usage ends (B1)."""
+        self.record(HostCommand("withdraw_authorization", self.connector_id))
+        self.record(Send(self._connector, Trigger("usage_ended", {"info": "ConnectionTimeout"})))
+
+    def send_start_transaction(
+        self,
+        *,
+        meter_start: int = 0,
+        timestamp: str | None = None,
+        id_tag: str | None = None,
+        **_event: Any,
+    ) -> None:
+        """StartTransaction.req goes to the transaction-message queue, online or not."""
+        if id_tag is not None and self.id_tag is None:
+            self.id_tag = id_tag
+        self.record(CancelTimer(CONNECTION_TIMEOUT))
+        payload: dict[str, Any] = {
+            "connector_id": self.connector_id,
+            "id_tag": self.id_tag,
+            "meter_start": meter_start,
+            "timestamp": timestamp,
+        }
+        if self.reservation_id is not None:
+            payload["reservation_id"] = self.reservation_id
+        self.record(Send("outbox", SendRequest("StartTransaction", payload)))
+
+    def remember_transaction_id(self, *, transaction_id: int, **_event: Any) -> None:
+        self.transaction_id = transaction_id
+
+    def stop_for_invalid_id(self, **_event: Any) -> None:
+        """StopTransactionOnInvalidId: pause the energy and stop (reason DeAuthorized)."""
+        self.record(HostCommand("pause_charging", self.connector_id))
+        self._request_stop("DeAuthorized")
+
+    def suspend_for_invalid_id(self, **_event: Any) -> None:
+        """StopTransactionOnInvalidId false: the transaction runs on without energy (C5)."""
+        self.suspended_for = "DeAuthorized"
+        self.record(HostCommand("pause_charging", self.connector_id))
+        self.record(Send(self._connector, Trigger("suspended_by_evse")))
+
+    def stop_for_ev_side_disconnect(self, **_event: Any) -> None:
+        """StopTransactionOnEVSideDisconnect: stop; the connector goes Finishing (C6)."""
+        self._request_stop("EVDisconnected")
+        self.record(
+            Send(self._connector, Trigger("transaction_stopped", {"info": "EV side disconnected"}))
+        )
+
+    def unlock_connector(self, **_event: Any) -> None:
+        """UnlockConnectorOnEVSideDisconnect: release the cable at the Charge Point."""
+        self.record(HostCommand("unlock_connector", self.connector_id))
+
+    def suspend_for_ev_side_disconnect(self, **_event: Any) -> None:
+        """StopTransactionOnEVSideDisconnect false: keep the transaction and the lock (C4)."""
+        self.suspended_for = "EVDisconnected"
+        self.record(
+            Send(self._connector, Trigger("suspended_by_ev", {"info": "EV side disconnected"}))
+        )
+
+    def resume_after_reconnect(self, **_event: Any) -> None:
+        self.suspended_for = None
+
+    def request_stop(self, *, reason: str = "Remote", **_event: Any) -> None:
+        """Stop asked by the Central System or the engine: the host ends the transaction."""
+        self._request_stop(reason)
+
+    def _request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.record(HostCommand("stop_transaction", self.connector_id, {"reason": reason}))
+
+    def send_stop_transaction(
+        self,
+        *,
+        meter_stop: int = 0,
+        timestamp: str | None = None,
+        reason: str | None = None,
+        **_event: Any,
+    ) -> None:
+        """StopTransaction.req goes to the queue; a missing transactionId is filled in there."""
+        payload: dict[str, Any] = {
+            "transaction_id": self.transaction_id,
+            "id_tag": self.id_tag,
+            "meter_stop": meter_stop,
+            "timestamp": timestamp,
+        }
+        final_reason = reason or self.stop_reason
+        if final_reason is not None:
+            payload["reason"] = final_reason
+        self.record(Send("outbox", SendRequest("StopTransaction", payload)))

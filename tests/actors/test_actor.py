@@ -1,0 +1,249 @@
+"""The actor runtime: inbox, effects after the transition, timers on trio's clock, supervision."""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import trio
+import trio.testing
+
+from chargebox.actors import (
+    Actor,
+    ActorFailed,
+    SetInputs,
+    StationClock,
+    Sync,
+    TimerExpired,
+    Trigger,
+    UnhandledEffect,
+    UnknownAddress,
+    open_actor_group,
+)
+from chargebox.charts.effects import Effect, SendRequest, SendStatusNotification
+from chargebox.charts.models import ConnectorModel, LinkModel, ReservationModel, TransactionModel
+
+START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def outlet() -> tuple[trio.MemorySendChannel[Effect], trio.MemoryReceiveChannel[Effect]]:
+    return trio.open_memory_channel(math.inf)
+
+
+def drain(channel: trio.MemoryReceiveChannel[object]) -> list[object]:
+    items = []
+    while True:
+        try:
+            items.append(channel.receive_nowait())
+        except trio.WouldBlock:
+            return items
+
+
+async def settle(actor: Actor) -> None:
+    """Wait until the actor has handled everything sent to it so far."""
+    sync = Sync()
+    await actor.inbox.send(sync)
+    await sync.done.wait()
+
+
+async def test_an_event_fires_the_chart_and_its_effects_go_out() -> None:
+    send, receive = outlet()
+    async with open_actor_group() as group:
+        actor = await group.start(Actor("connector/1", ConnectorModel(1), outlet=send))
+        await actor.inbox.send(Trigger("usage_initiated"))
+        await actor.inbox.send(Trigger("charging_started"))
+        await settle(actor)
+        assert actor.model.state == "Charging"
+        assert drain(receive) == [
+            SendStatusNotification(1, "Preparing"),
+            SendStatusNotification(1, "Charging"),
+        ]
+
+
+async def test_a_refused_event_is_logged_counted_and_harmless(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    send, receive = outlet()
+    async with open_actor_group() as group:
+        actor = await group.start(Actor("connector/1", ConnectorModel(1), outlet=send))
+        with caplog.at_level(logging.WARNING, logger="chargebox.actors.actor"):
+            await actor.inbox.send(Trigger("resumed_by_evse"))
+            await actor.inbox.send("not a message anyone translates")
+            await actor.inbox.send(Trigger("usage_initiated"))
+            await settle(actor)
+        assert actor.refused == 1 and actor.last_refused is not None
+        assert actor.model.state == "Preparing"  # the loop went on
+        assert "connector/1: connector: resumed_by_evse not allowed in Available" in caplog.text
+        assert "no trigger for message" in caplog.text
+        assert drain(receive) == [SendStatusNotification(1, "Preparing")]
+
+
+async def test_a_day_of_heartbeats_runs_on_the_mock_clock(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    send, receive = outlet()
+    sink_send, sink_receive = trio.open_memory_channel[object](math.inf)
+    async with open_actor_group() as group:
+        group.register("station", sink_send)
+        group.register("outbox", sink_send)
+        clock = StationClock(START)
+        link = await group.start(Actor("link", LinkModel.example(), clock=clock, outlet=send))
+        for trigger in ("connect", "connection_opened"):
+            await link.inbox.send(Trigger(trigger))
+        await link.inbox.send(Trigger("boot_accepted", {"interval": 300}))
+        await settle(link)
+        drain(receive)
+        await trio.sleep(86400 + 1)
+        await settle(link)
+        heartbeats = [e for e in drain(receive) if e == SendRequest("Heartbeat")]
+        assert len(heartbeats) == 86400 // 300
+        assert clock.now() - START >= timedelta(days=1)
+        assert link.armed_timers.keys() == {"heartbeat_due"}
+        assert [m.name for m in drain(sink_receive)] == ["registration_accepted", "link_accepted"]
+
+
+async def test_timers_rearm_cancel_and_ignore_stale_expiries(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink_send, sink_receive = trio.open_memory_channel[object](math.inf)
+    async with open_actor_group() as group:
+        group.register("connector/1", sink_send)
+        clock = StationClock(START)
+        model = ReservationModel(7, 1, "TAG", START + timedelta(hours=2))
+        actor = await group.start(Actor("reservation/7", model, clock=clock))
+        await actor.inbox.send(Trigger("accepted"))
+        await settle(actor)
+        first = actor.armed_timers["expiry_reached"]
+        assert first == pytest.approx(clock.deadline(START + timedelta(hours=2)))
+        # ReserveNow with the same id moves the expiry: the old deadline passes quietly.
+        later = START + timedelta(hours=5)
+        await actor.inbox.send(Trigger("reserve_now", {"expiry_date": later, "id_tag": "T2"}))
+        await settle(actor)
+        await actor.inbox.send(TimerExpired("expiry_reached", generation=1))  # stale
+        await trio.sleep_until(first + 1)
+        await settle(actor)
+        assert actor.model.state == "Reserved"
+        await clock.sleep_until(later + timedelta(seconds=1))
+        await settle(actor)
+        assert actor.model.state == "Expired" and actor.armed_timers == {}
+        assert drain(sink_receive) == [
+            Trigger("reserve_now", {"reservation_id": 7}),
+            Trigger("reservation_ended"),
+        ]
+
+
+async def test_actors_talk_through_their_inboxes() -> None:
+    send, receive = outlet()
+    host_send, _host_receive = outlet()
+    async with open_actor_group() as group:
+        group.register("outbox", host_send)
+        connector = await group.start(Actor("connector/1", ConnectorModel(1), outlet=send))
+        transaction = await group.start(
+            Actor("transaction/1", TransactionModel(1), outlet=host_send)
+        )
+        for trigger in ("usage_initiated", "charging_started"):
+            await connector.inbox.send(Trigger(trigger))
+        await transaction.inbox.send(
+            Trigger("transaction_started", {"id_tag": "T", "meter_start": 0})
+        )
+        await transaction.inbox.send(Trigger("start_accepted", {"transaction_id": 1}))
+        await transaction.inbox.send(Trigger("ev_side_disconnected"))
+        await settle(transaction)
+        await settle(connector)
+        assert transaction.model.state == "Stopping"
+        assert connector.model.state == "Finishing"
+        assert drain(receive)[-1] == SendStatusNotification(
+            1, "Finishing", info="EV side disconnected"
+        )
+
+
+async def test_inputs_change_between_events() -> None:
+    async with open_actor_group() as group:
+        group.register("outbox", trio.open_memory_channel[object](math.inf)[0])
+        actor = await group.start(Actor("transaction/1", TransactionModel(1), outlet=outlet()[0]))
+        await actor.inbox.send(SetInputs({"online": False}))
+        await actor.inbox.send(Trigger("transaction_started", {"id_tag": "T"}))
+        await settle(actor)
+        assert actor.model.state == "StartedOffline"
+
+
+async def test_unknown_inputs_fail_the_actor() -> None:
+    with pytest.RaisesGroup(pytest.RaisesExc(ActorFailed, match="'speed'.*not inputs")):
+        async with open_actor_group() as group:
+            actor = await group.start(Actor("transaction/1", TransactionModel(1)))
+            await actor.inbox.send(SetInputs({"speed": 3}))
+            await trio.sleep_forever()
+
+
+async def test_a_failing_actor_is_reported_and_stops_its_group() -> None:
+    reported: list[tuple[str, BaseException]] = []
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(ActorFailed, match=r"actor connector/2 failed: ValueError: 'NoError'")
+    ) as caught:
+        async with open_actor_group(
+            on_failure=lambda a, e: reported.append((a.address, e))
+        ) as group:
+            healthy = await group.start(Actor("connector/1", ConnectorModel(1), outlet=outlet()[0]))
+            broken = await group.start(Actor("connector/2", ConnectorModel(2), outlet=outlet()[0]))
+            await broken.inbox.send(Trigger("fault_detected", {"error_code": "NoError"}))
+            await trio.sleep_forever()
+    assert healthy.model.state == "Available"
+    assert [address for address, _ in reported] == ["connector/2"]
+    (failure,) = caught.value.exceptions
+    assert isinstance(failure.__cause__, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (Trigger("usage_initiated"), UnhandledEffect),  # StatusNotification but no outlet
+        (Trigger("reserve_now", {"reservation_id": 1}), UnhandledEffect),
+    ],
+)
+async def test_an_effect_nobody_performs_fails_loudly(message: Trigger, error: type) -> None:
+    with pytest.RaisesGroup(pytest.RaisesExc(ActorFailed, match="nobody performs")):
+        async with open_actor_group() as group:
+            actor = await group.start(Actor("connector/1", ConnectorModel(1)))
+            await actor.inbox.send(message)
+            await trio.sleep_forever()
+
+
+async def test_sending_to_an_unknown_address_fails_loudly() -> None:
+    with pytest.RaisesGroup(pytest.RaisesExc(ActorFailed, match="UnknownAddress")) as caught:
+        async with open_actor_group() as group:
+            actor = await group.start(Actor("reservation/1", ReservationModel.example()))
+            await actor.inbox.send(Trigger("accepted"))
+            await trio.sleep_forever()
+    assert isinstance(caught.value.exceptions[0].__cause__, UnknownAddress)
+
+
+async def test_the_group_cancels_its_actors_when_the_block_ends() -> None:
+    async with open_actor_group() as group:
+        actor = await group.start(Actor("connector/1", ConnectorModel(1), outlet=outlet()[0]))
+    with pytest.raises(trio.ClosedResourceError):
+        actor._receive.receive_nowait()  # the loop ended and closed its end of the inbox
+
+
+async def test_stop_ends_one_actor() -> None:
+    async with trio.open_nursery() as nursery:
+        actor = Actor("connector/1", ConnectorModel(1), outlet=outlet()[0])
+        await nursery.start(actor.run)
+        actor.stop()
+    assert actor.model.state == "Available"
+
+
+async def test_station_clock_maps_trio_time_to_utc(autojump_clock: trio.testing.MockClock) -> None:
+    clock = StationClock(START)
+    await trio.sleep(90)
+    assert clock.now() == START + timedelta(seconds=90)
+    clock.set(datetime(2030, 1, 1, tzinfo=UTC))
+    assert clock.now() == datetime(2030, 1, 1, tzinfo=UTC)
+    target = datetime(2030, 1, 1, 0, 10, tzinfo=UTC)
+    await clock.sleep_until(target)
+    assert clock.now() == target
+    with pytest.raises(ValueError, match="aware"):
+        StationClock(datetime(2025, 1, 1))
+    with pytest.raises(ValueError, match="aware"):
+        clock.deadline(datetime(2025, 1, 1))

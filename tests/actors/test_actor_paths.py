@@ -1,0 +1,91 @@
+"""Model-driven tests through actors: every generated path, on trio with the MockClock.
+
+Each step is sent to the actor as a message, except a timer's trigger: for that
+step the test checks the timer is armed and lets the (mock) clock run until it
+fires. After every step the actor's state must be the path's, the effects it
+performed (to its outlet and to other actors) must be the step's, and its armed
+timers must match the StartTimer/CancelTimer effects of the step.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+import trio
+import trio.testing
+
+from chargebox.actors import Actor, SetInputs, StationClock, Sync, Trigger, open_actor_group
+from chargebox.charts import chart, chart_names
+from chargebox.charts.effects import CancelTimer, Send, StartTimer
+from chargebox.charts.paths import Path, generate_paths
+
+# Earlier than every datetime in the charts' examples, so deadlines lie ahead.
+START = datetime(2025, 1, 1, 6, 0, tzinfo=UTC)
+PATHS = {name: generate_paths(chart(name)) for name in chart_names()}
+
+
+def drain(channel: trio.MemoryReceiveChannel[object]) -> list[object]:
+    items = []
+    while True:
+        try:
+            items.append(channel.receive_nowait())
+        except trio.WouldBlock:
+            return items
+
+
+async def run_on_actor(path: Path) -> None:
+    loaded = chart(path.chart)
+    clock = StationClock(START)
+    out_send, out_receive = trio.open_memory_channel[object](math.inf)
+    peers = {e.to for step in path.steps for e in step.effects if isinstance(e, Send)}
+    async with open_actor_group() as group:
+        peer_channels = {}
+        for address in sorted(peers):
+            send, receive = trio.open_memory_channel[object](math.inf)
+            group.register(address, send)
+            peer_channels[address] = receive
+        actor = await group.start(
+            Actor("subject", loaded.model_class.example(), clock=clock, outlet=out_send)
+        )
+        for number, step in enumerate(path.steps, start=1):
+            where = f"{path} step {number}"
+            if step.inputs:
+                await actor.inbox.send(SetInputs(step.inputs))
+            if loaded.spec.trigger(step.trigger).is_timer:
+                assert step.trigger in actor.armed_timers, f"{where}: timer not armed"
+                # Autojump moves the clock only when every task waits, so by the time
+                # this sleep ends the expiry has been handled.
+                await trio.sleep_until(actor.armed_timers[step.trigger] + 0.001)
+            else:
+                await actor.inbox.send(Trigger(step.trigger, step.params))
+            sync = Sync()
+            await actor.inbox.send(sync)
+            await sync.done.wait()
+
+            assert actor.model.state == step.state, where
+            assert actor.refused == 0, f"{where}: {actor.last_refused}"
+            performed = drain(out_receive)
+            for address, receive in peer_channels.items():
+                performed += [Send(address, m) for m in drain(receive)]
+            expected = [e for e in step.effects if not isinstance(e, StartTimer | CancelTimer)]
+            assert sorted(map(repr, performed)) == sorted(map(repr, expected)), where
+            for effect in step.effects:
+                if isinstance(effect, StartTimer):
+                    deadline = (
+                        clock.deadline(effect.at)
+                        if effect.at is not None
+                        else trio.current_time() + (effect.seconds or 0)
+                    )
+                    assert actor.armed_timers[effect.name] == pytest.approx(deadline, abs=0.01)
+                elif isinstance(effect, CancelTimer):
+                    assert effect.name not in actor.armed_timers, where
+
+
+@pytest.mark.parametrize("name", chart_names())
+async def test_every_path_runs_through_an_actor(
+    name: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    for path in PATHS[name]:
+        await run_on_actor(path)
