@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class TlsSettings:
     ciphers12: tuple[str, ...] = ()
     ciphers13: tuple[str, ...] = ()
 
+
+OpenStream = Callable[[str, int], Awaitable[trio.abc.Stream]]
 
 _HEX_PAIRS = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
@@ -203,8 +205,12 @@ async def connect(
     tls: TlsSettings | None = None,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
     timeout: float = 30.0,
+    open_stream: OpenStream | None = None,
 ) -> WebSocketConnection:
     """Open the websocket for `profile`; its reader task runs in `nursery`.
+
+    `open_stream(host, port)` replaces the TCP connection (chargebox.netsim: an
+    in-process network for simulated stations and tests on a mock clock).
 
     Returns the open connection (close it with `aclose()`), or raises
     ConnectError with a clear message for every kind of failure, ValueError
@@ -221,7 +227,9 @@ async def connect(
             raise ValueError(f"security profile {profile} needs an AuthorizationKey")
         headers.append(basic_auth_header(charge_point_id, authorization_key))
     context = tls_context(profile, tls or TlsSettings()) if endpoint.secure else None
-    return await nursery.start(_own_connection, endpoint, context, headers, profile, timeout)
+    return await nursery.start(
+        _own_connection, endpoint, context, headers, profile, timeout, open_stream
+    )
 
 
 async def _own_connection(
@@ -230,6 +238,7 @@ async def _own_connection(
     headers: list[tuple[bytes, bytes]],
     profile: int,
     timeout: float,
+    open_stream: OpenStream | None,
     task_status: trio.TaskStatus[WebSocketConnection] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Open the connection and host its reader task until it is closed."""
@@ -237,7 +246,7 @@ async def _own_connection(
     started = False
     try:
         with trio.fail_after(timeout):
-            stream = await _open_stream(endpoint, context, where)
+            stream = await _open_stream(endpoint, context, where, open_stream)
         watched = _WatchedStream(stream)
         async with trio.open_nursery() as reader:
             ws = None
@@ -290,10 +299,13 @@ async def _own_connection(
 
 
 async def _open_stream(
-    endpoint: Endpoint, context: ssl.SSLContext | None, where: str
+    endpoint: Endpoint, context: ssl.SSLContext | None, where: str, open_stream: OpenStream | None
 ) -> trio.abc.Stream:
     try:
-        tcp = await trio.open_tcp_stream(endpoint.host, endpoint.port)
+        if open_stream is not None:
+            tcp: trio.abc.Stream = await open_stream(endpoint.host, endpoint.port)
+        else:
+            tcp = await trio.open_tcp_stream(endpoint.host, endpoint.port)
     except OSError as e:
         raise ConnectError(
             FailureKind.REFUSED, f"cannot reach the Central System at {where}: {e.strerror or e}"

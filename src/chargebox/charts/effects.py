@@ -58,6 +58,14 @@ class SendRequest(Effect):
 
 
 @attrs.frozen
+class SampleMeterValues(Effect):
+    """Take the connector's meter values now (`context`: Sample.Periodic, ...) and send them."""
+
+    connector_id: int
+    context: str
+
+
+@attrs.frozen
 class Send(Effect):
     """Deliver `message` to the actor registered under the address `to`."""
 

@@ -278,17 +278,18 @@ class CentralSystem:
         listeners = await trio.open_tcp_listeners(port, host=host)
         self.port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(trio.serve_listeners, self._connection, listeners)
+            nursery.start_soon(trio.serve_listeners, self.accept, listeners)
             task_status.started(self.port)
 
-    async def _connection(self, tcp: trio.SocketStream) -> None:
-        """One TCP connection: TLS (when configured), the websocket handshake, the session.
+    async def accept(self, tcp: trio.abc.Stream) -> None:
+        """Serve one connection: TLS (when configured), the websocket handshake, the session.
 
         The TLS handshake is ours, so that a client refused at the TLS level
-        (no or a foreign client certificate) is told at once and logged.
+        (no or a foreign client certificate) is told at once and logged. Any
+        stream will do (chargebox.netsim hands in-process streams here).
         """
-        host, port = tcp.socket.getpeername()[:2]
-        peer = f"{host}:{port}"
+        sock = getattr(tcp, "socket", None)
+        peer = "{}:{}".format(*sock.getpeername()[:2]) if sock is not None else "in-process peer"
         stream: trio.abc.Stream = tcp
         if self.ssl_context is not None:
             stream = trio.SSLStream(tcp, self.ssl_context, server_side=True)

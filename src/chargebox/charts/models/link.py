@@ -99,6 +99,9 @@ class LinkModel(ChartModel):
         self.record(CancelTimer(BACKOFF))
         self.record(CloseConnection("stopping"))
 
+    def drop_connection(self, **_event: Any) -> None:
+        self.record(CloseConnection("reconnecting with new credentials"))
+
     def connection_up(self, **_event: Any) -> None:
         """Connected: the backoff starts over, and a new SecurityProfile has proven itself."""
         self.backoff_attempt = 0
@@ -142,13 +145,26 @@ class LinkModel(ChartModel):
         self._online("reconnected")
 
     def _online(self, news: str) -> None:
-        self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
+        if self.heartbeat_interval > 0:
+            self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
         self.record(Send("station", Trigger(news, {"heartbeat_interval": self.heartbeat_interval})))
         self.record(Send("outbox", Trigger("link_accepted")))
 
+    def remember_heartbeat_interval(self, *, interval: int, **_event: Any) -> None:
+        self.heartbeat_interval = interval
+
+    def rearm_heartbeat(self, *, interval: int, **_event: Any) -> None:
+        """A changed HeartbeatInterval applies at once (0: no heartbeats)."""
+        self.heartbeat_interval = interval
+        if interval > 0:
+            self.record(StartTimer(HEARTBEAT, seconds=interval))
+        else:
+            self.record(CancelTimer(HEARTBEAT))
+
     def send_heartbeat(self, **_event: Any) -> None:
         self.record(SendRequest("Heartbeat"))
-        self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
+        if self.heartbeat_interval > 0:
+            self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
 
     def link_lost(self, **_event: Any) -> None:
         self.record(CancelTimer(HEARTBEAT))

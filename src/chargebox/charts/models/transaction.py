@@ -14,6 +14,7 @@ from typing import Any, Self
 from chargebox.charts.effects import (
     CancelTimer,
     HostCommand,
+    SampleMeterValues,
     Send,
     SendRequest,
     StartTimer,
@@ -22,6 +23,7 @@ from chargebox.charts.effects import (
 from chargebox.charts.model import ChartModel
 
 CONNECTION_TIMEOUT = "connection_timeout"
+SAMPLE = "sample_due"
 
 
 class TransactionModel(ChartModel):
@@ -32,6 +34,7 @@ class TransactionModel(ChartModel):
         "connection_timeout",
         "connector_id",
         "id_tag",
+        "meter_value_sample_interval",
         "online",
         "reservation_id",
         "stop_reason",
@@ -53,6 +56,7 @@ class TransactionModel(ChartModel):
         stop_transaction_on_ev_side_disconnect: bool = True,
         unlock_connector_on_ev_side_disconnect: bool = True,
         online: bool = True,
+        meter_value_sample_interval: int = 0,
         state: str | None = None,
     ) -> None:
         super().__init__(state=state)
@@ -65,6 +69,8 @@ class TransactionModel(ChartModel):
         self.unlock_connector_on_ev_side_disconnect = unlock_connector_on_ev_side_disconnect
         #: The link is Accepted by the Central System; else a StartTransaction waits in the queue.
         self.online = online
+        #: MeterValueSampleInterval (seconds, 0: no sampled meter values during the transaction).
+        self.meter_value_sample_interval = meter_value_sample_interval
         self.id_tag: str | None = None
         self.reservation_id: int | None = None
         self.transaction_id: int | None = None
@@ -74,7 +80,7 @@ class TransactionModel(ChartModel):
 
     @classmethod
     def example(cls) -> Self:
-        return cls(1, connection_timeout=60)
+        return cls(1, connection_timeout=60, meter_value_sample_interval=60)
 
     @property
     def _connector(self) -> str:
@@ -105,6 +111,7 @@ class TransactionModel(ChartModel):
     def await_transaction_start(self, **_event: Any) -> None:
         """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug."""
         self.record(HostCommand("authorize", self.connector_id, {"id_tag": self.id_tag}))
+        self.record(Send(self._connector, Trigger("usage_initiated")))
         self.record(StartTimer(CONNECTION_TIMEOUT, seconds=self.connection_timeout))
 
     def give_up_waiting(self, **_event: Any) -> None:
@@ -133,6 +140,16 @@ class TransactionModel(ChartModel):
         if self.reservation_id is not None:
             payload["reservation_id"] = self.reservation_id
         self.record(Send("outbox", SendRequest("StartTransaction", payload)))
+        self._arm_sample()
+
+    def _arm_sample(self) -> None:
+        if self.meter_value_sample_interval > 0:
+            self.record(StartTimer(SAMPLE, seconds=self.meter_value_sample_interval))
+
+    def sample_meter_values(self, **_event: Any) -> None:
+        """MeterValueSampleInterval: the sampled meter values of the transaction, then re-arm."""
+        self.record(SampleMeterValues(self.connector_id, "Sample.Periodic"))
+        self._arm_sample()
 
     def remember_transaction_id(self, *, transaction_id: int, **_event: Any) -> None:
         self.transaction_id = transaction_id
@@ -195,4 +212,5 @@ class TransactionModel(ChartModel):
         final_reason = reason or self.stop_reason
         if final_reason is not None:
             payload["reason"] = final_reason
+        self.record(CancelTimer(SAMPLE))
         self.record(Send("outbox", SendRequest("StopTransaction", payload)))

@@ -1,0 +1,63 @@
+"""An in-process network: charge points reach Central Systems without sockets.
+
+For thousands of simulated stations in one process, and for tests that run
+on trio's mock clock: a clock that jumps whenever every task waits cannot
+tell a wait for loopback data from idleness, but it can with in-memory
+streams, which makes such tests exact. The bytes are the real ones: the
+websocket handshake and frames, and TLS when the Central System has it.
+
+    net = Network()
+    net.listen("csms.test", 80, csms)          # a chargebox.csms.CentralSystem
+    options = Options(open_stream=net.open_stream)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+import trio.testing
+
+
+class Unreachable(OSError):
+    """Nothing listens at that address on the in-process network."""
+
+
+class Network:
+    def __init__(self) -> None:
+        self._servers: dict[tuple[str, int], Any] = {}
+        self._nursery: trio.Nursery | None = None
+        #: connections opened so far, per address
+        self.connections: dict[tuple[str, int], int] = {}
+        self._cut_scope: dict[tuple[str, int], list[trio.abc.Stream]] = {}
+
+    def listen(self, host: str, port: int, server: Any) -> None:
+        """Make `server.accept(stream)` answer connections to host:port."""
+        self._servers[(host, port)] = server
+
+    def unlisten(self, host: str, port: int) -> None:
+        self._servers.pop((host, port), None)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Host the servers' connection tasks until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            await trio.sleep_forever()
+
+    async def open_stream(self, host: str, port: int) -> trio.abc.Stream:
+        server = self._servers.get((host, port))
+        if server is None or self._nursery is None:
+            raise Unreachable(111, f"connection refused ({host}:{port} on the in-process network)")
+        client, served = trio.testing.memory_stream_pair()
+        self.connections[(host, port)] = self.connections.get((host, port), 0) + 1
+        self._cut_scope.setdefault((host, port), []).append(client)
+        self._nursery.start_soon(server.accept, served)
+        return client
+
+    async def cut(self, host: str, port: int) -> int:
+        """Break every open connection to host:port (as a network failure would)."""
+        streams = self._cut_scope.pop((host, port), [])
+        for stream in streams:
+            await trio.aclose_forcefully(stream)
+        return len(streams)

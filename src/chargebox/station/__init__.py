@@ -1,0 +1,34 @@
+"""The public engine: `open_charge_point(config, host)` and the ports a host offers."""
+
+from chargebox.station.context import Options
+from chargebox.station.handle import ChargePoint, open_charge_point
+from chargebox.station.host import (
+    AuthorizationPort,
+    DataTransferPort,
+    EnergySink,
+    EvseControl,
+    Host,
+    Reading,
+    ReservationPort,
+    ResetKind,
+    SystemPort,
+    UnlockResult,
+)
+from chargebox.transport import TlsSettings
+
+__all__ = [
+    "AuthorizationPort",
+    "ChargePoint",
+    "DataTransferPort",
+    "EnergySink",
+    "EvseControl",
+    "Host",
+    "Options",
+    "Reading",
+    "ReservationPort",
+    "ResetKind",
+    "SystemPort",
+    "TlsSettings",
+    "UnlockResult",
+    "open_charge_point",
+]

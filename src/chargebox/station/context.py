@@ -1,0 +1,71 @@
+"""What every part of a running station shares: configuration, clock, storage, link, host."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from chargebox.actors.clock import StationClock
+from chargebox.config import ChargePointConfig
+from chargebox.station.host import Host
+from chargebox.station.rpc import Endpoint
+from chargebox.station.store import Store
+from chargebox.transport import TlsSettings
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class Options:
+    """Settings of the engine that are not OCPP configuration keys."""
+
+    #: seconds a CALL of ours waits for its answer
+    call_timeout: float = 30.0
+    #: seconds a websocket connection attempt may take (TCP, TLS and handshake)
+    connect_timeout: float = 30.0
+    #: TLS material for security profiles 2 and 3
+    tls: TlsSettings = attrs.Factory(TlsSettings)
+    #: where the OCPP message logs go (None: no message log)
+    message_log_path: Path | None = None
+    #: BootNotification retry when the Central System gives no interval (seconds)
+    boot_retry_interval: int = 60
+    #: replaces TCP connections (chargebox.netsim.Network.open_stream)
+    open_stream: Any = None
+
+
+@attrs.define(eq=False)
+class StationContext:
+    cfg: ChargePointConfig
+    clock: StationClock
+    store: Store
+    host: Host
+    endpoint: Endpoint
+    options: Options
+    nursery: trio.Nursery
+    message_log: Any = None
+    #: address -> inbox of every actor (filled as they start)
+    deliver: Callable[[str, Any], Awaitable[None]] | None = None
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
+        """Run a task in the station's nursery; failures are logged, never fatal."""
+
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except Exception:
+                log.exception("task %s failed", name or getattr(fn, "__name__", fn))
+
+        self.nursery.start_soon(guarded, name=name)
+
+    async def call_host(self, what: str, coro: Awaitable[Any]) -> Any:
+        """Await a host port; a port that raises is logged and returns None."""
+        try:
+            return await coro
+        except Exception:
+            log.exception("the host failed to %s", what)
+            return None

@@ -1,0 +1,390 @@
+"""The handle a host calls to tell the engine what happens, and `open_charge_point`.
+
+Every method is a coroutine that returns once the engine has taken the event
+in: the charts have moved, and whatever must survive a power cut (a
+transaction's start or end, its meter readings) is in the store. So a host
+that awaits `transaction_started(...)` knows the StartTransaction cannot be
+lost any more.
+
+    async with open_charge_point(config, host, data_dir=path) as cp:
+        await cp.session_started(1)                   # cable plugged in
+        await cp.token_presented("04A2B3C4", 1)       # RFID card
+        ...                                           # the engine calls host.evse.authorize
+        await cp.transaction_started(1, meter_start=1200)
+        await cp.resumed(1)                           # energy flows: Charging
+        await cp.meter_values(1, {"Energy.Active.Import.Register": 1500})
+        await cp.transaction_stopped(1, meter_stop=9800, reason="Local")
+        await cp.session_stopped(1)                   # cable removed
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from chargebox.actors.clock import StationClock
+from chargebox.actors.messages import Sync
+from chargebox.charts.effects import Trigger
+from chargebox.config import ChargePointConfig
+from chargebox.ocpp.timestamps import format_datetime
+from chargebox.station.context import Options
+from chargebox.station.host import Host, Reading, readings
+from chargebox.station.station import Station
+from chargebox.station.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ChargePoint:
+    """What the host calls. Connector ids start at 1 (0 is the Charge Point itself)."""
+
+    def __init__(self, station: Station) -> None:
+        self._station = station
+        self._faults: dict[int, dict[str, bool]] = {}
+
+    # -- reading the engine's state -------------------------------------------------------
+
+    @property
+    def station(self) -> Station:
+        return self._station
+
+    @property
+    def config(self) -> ChargePointConfig:
+        return self._station.cfg
+
+    @property
+    def clock(self) -> StationClock:
+        return self._station.ctx.clock
+
+    @property
+    def registered(self) -> bool:
+        """BootNotification was Accepted and the link is up."""
+        return self._station.endpoint.accepted
+
+    @property
+    def link_state(self) -> str:
+        return self._station.link.model.state
+
+    def status(self, connector_id: int) -> str:
+        """The connector's ChargePointStatus (0: the Charge Point)."""
+        if connector_id == 0:
+            return self._station.connector0.model.state
+        return self._connector(connector_id).model.state
+
+    def transaction_id(self, connector_id: int) -> int | None:
+        tx = self._station.transactions[connector_id]
+        return tx.model.transaction_id if tx.active else None
+
+    def transaction_state(self, connector_id: int) -> str:
+        return self._station.transactions[connector_id].model.state
+
+    def _connector(self, connector_id: int) -> Any:
+        try:
+            return self._station.connectors[connector_id]
+        except KeyError:
+            raise ValueError(
+                f"connector {connector_id} does not exist (NumberOfConnectors is "
+                f"{self._station.cfg.number_of_connectors})"
+            ) from None
+
+    # -- delivering events --------------------------------------------------------------
+
+    async def _to(self, address: str, name: str, **params: Any) -> None:
+        await self._station.deliver(address, Trigger(name, params))
+
+    async def settled(self, *addresses: str) -> None:
+        """Wait until the actors at `addresses` handled everything sent to them so far."""
+        for address in addresses:
+            sync = Sync()
+            await self._station.deliver(address, sync)
+            await sync.done.wait()
+
+    async def _connector_event(self, connector_id: int, name: str, **params: Any) -> None:
+        self._connector(connector_id)
+        await self._to(f"connector/{connector_id}", name, **params)
+        await self.settled(f"connector/{connector_id}")
+
+    # -- sessions -----------------------------------------------------------------------
+
+    async def session_started(
+        self, connector_id: int, *, session_id: str | None = None, log_folder: Path | None = None
+    ) -> None:
+        """A user started using the connector (cable plugged in, bay occupied)."""
+        tx = self._station.transactions[self._connector(connector_id).connector_id]
+        tx.session_id = session_id
+        if log_folder is not None and self._station.ctx.message_log is not None:
+            self._station.ctx.message_log.session_started(
+                session_id=session_id or f"session-{connector_id}", folder=log_folder
+            )
+        await self._connector_event(connector_id, "usage_initiated")
+
+    async def session_stopped(self, connector_id: int) -> None:
+        """The session is over (cable removed); a transaction still running ends first."""
+        tx = self._station.transactions[self._connector(connector_id).connector_id]
+        if tx.active:
+            await self.ev_disconnected(connector_id)
+        elif tx.pending:
+            await self._to(f"transaction/{connector_id}", "session_cancelled")
+            await self.settled(f"transaction/{connector_id}")
+        await self._connector_event(connector_id, "usage_ended")
+        log_ = self._station.ctx.message_log
+        if log_ is not None and tx.session_id is not None:
+            log_.session_stopped(session_id=tx.session_id)
+
+    async def plugin_timeout(self, connector_id: int) -> None:
+        """A cable was plugged in but no authorization came within ConnectionTimeOut."""
+        await self._connector_event(connector_id, "connection_timeout", info="ConnectionTimeout")
+
+    async def token_presented(self, id_tag: str, connector_id: int | None = None) -> None:
+        """An idTag was presented (RFID card, app, PIN).
+
+        It stops the transaction it (or an idTag of its group) started; otherwise it
+        is authorized for the given connector, or for the one a user is at.
+        """
+        st = self._station
+        for c, tx in st.transactions.items():
+            if tx.active and await self._may_stop(tx, id_tag):
+                tx.stop_id_tag = id_tag
+                await self._to(f"transaction/{c}", "stop_requested", reason="Local")
+                await self.settled(f"transaction/{c}")
+                return
+        c = connector_id if connector_id is not None else self._connector_for_token()
+        if c is None:
+            log.info("an idTag was presented, but no connector is free for it")
+            return
+        tx = st.transactions[self._connector(c).connector_id]
+        if tx.active or tx.pending:
+            log.info("connector %d is busy; the idTag is ignored", c)
+            return
+        await self._to(f"transaction/{c}", "id_tag_presented", id_tag=id_tag)
+        await self.settled(f"transaction/{c}")
+
+    async def _may_stop(self, tx: Any, id_tag: str) -> bool:
+        """The presenter may stop a transaction: same idTag, or the same parentIdTag (3.5.5)."""
+        started_by = tx.model.id_tag
+        if started_by is None:
+            return False
+        if started_by.lower() == id_tag.lower():
+            return True
+        authorizer = self._station.authorizer
+        parent = authorizer.known_parent(started_by)
+        if parent is None:
+            return False
+        mine = authorizer.known_parent(id_tag)
+        if mine is None:
+            mine = (await authorizer.authorize(id_tag)).parent_id_tag
+        return mine is not None and mine.lower() == parent.lower()
+
+    def _connector_for_token(self) -> int | None:
+        st = self._station
+        for state in ("Preparing", "Available"):
+            for c, connector in st.connectors.items():
+                tx = st.transactions[c]
+                if connector.model.state == state and not (tx.active or tx.pending):
+                    return c
+        return None
+
+    # -- transactions ---------------------------------------------------------------------
+
+    async def transaction_started(
+        self,
+        connector_id: int,
+        *,
+        meter_start: int,
+        id_tag: str | None = None,
+        timestamp: datetime | None = None,
+        reservation_id: int | None = None,
+    ) -> None:
+        """The host started a transaction; StartTransaction is stored before this returns."""
+        self._connector(connector_id)
+        when = timestamp or self.clock.now()
+        params: dict[str, Any] = {"meter_start": meter_start, "timestamp": format_datetime(when)}
+        if id_tag is not None:
+            params["id_tag"] = id_tag
+        await self._to(f"transaction/{connector_id}", "transaction_started", **params)
+        await self.settled(f"transaction/{connector_id}")
+
+    async def transaction_stopped(
+        self,
+        connector_id: int,
+        *,
+        meter_stop: int,
+        timestamp: datetime | None = None,
+        reason: str | None = None,
+        id_tag: str | None = None,
+    ) -> None:
+        """The host ended the transaction; StopTransaction is stored before this returns."""
+        tx = self._station.transactions[self._connector(connector_id).connector_id]
+        if id_tag is not None:
+            tx.stop_id_tag = id_tag
+        when = timestamp or self.clock.now()
+        params: dict[str, Any] = {"meter_stop": meter_stop, "timestamp": format_datetime(when)}
+        if reason is not None:
+            params["reason"] = reason
+        await self._to(f"transaction/{connector_id}", "transaction_finished", **params)
+        await self.settled(f"transaction/{connector_id}")
+        if reason != "EVDisconnected":
+            await self._connector_event(connector_id, "transaction_stopped")
+
+    async def ev_disconnected(self, connector_id: int) -> None:
+        """The cable was disconnected at the EV during a transaction."""
+        await self._to(f"transaction/{connector_id}", "ev_side_disconnected")
+        await self.settled(f"transaction/{connector_id}")
+
+    async def ev_reconnected(self, connector_id: int) -> None:
+        await self._to(f"transaction/{connector_id}", "ev_reconnected")
+        await self.settled(f"transaction/{connector_id}")
+        await self._connector_event(connector_id, "resumed_by_ev")
+
+    # -- energy ---------------------------------------------------------------------------
+
+    async def resumed(self, connector_id: int) -> None:
+        """Energy flows (charging started or resumed)."""
+        state = self.status(connector_id)
+        trigger = {
+            "SuspendedEV": "resumed_by_ev",
+            "SuspendedEVSE": "resumed_by_evse",
+        }.get(state, "charging_started")
+        await self._connector_event(connector_id, trigger)
+
+    async def suspended_ev(self, connector_id: int) -> None:
+        """The EV does not take the energy offered."""
+        await self._connector_event(connector_id, "suspended_by_ev")
+
+    async def suspended_evse(self, connector_id: int) -> None:
+        """The EVSE offers no energy (a limit, a pause)."""
+        await self._connector_event(connector_id, "suspended_by_evse")
+
+    async def meter_values(
+        self,
+        connector_id: int,
+        values: Sequence[Reading] | Mapping[str, Any],
+    ) -> None:
+        """The latest readings of a connector (0: the station's main meter)."""
+        st = self._station
+        st.meter.update(
+            connector_id, readings(dict(values) if isinstance(values, Mapping) else values)
+        )
+        if connector_id in st.transactions:
+            st.transactions[connector_id].record_energy()
+
+    # -- errors and availability ----------------------------------------------------------
+
+    async def error_raised(
+        self,
+        connector_id: int,
+        error_code: str,
+        *,
+        info: str | None = None,
+        vendor_id: str | None = None,
+        vendor_error_code: str | None = None,
+        is_fault: bool = True,
+    ) -> None:
+        """An error. A fault (is_fault) makes the connector Faulted until every fault clears;
+        another error is reported with the current status."""
+        connector = self._station.connector0 if connector_id == 0 else self._connector(connector_id)
+        self._faults.setdefault(connector_id, {})[error_code] = is_fault
+        if is_fault:
+            connector.vendor_id = vendor_id
+            await self._to(
+                f"connector/{connector_id}",
+                "fault_detected",
+                error_code=error_code,
+                info=info,
+                vendor_error_code=vendor_error_code,
+            )
+            await self.settled(f"connector/{connector_id}")
+        else:
+            status = connector.status()
+            from chargebox.station.connectors import Status
+
+            self._station.reporter.notify(
+                Status(
+                    connector_id,
+                    status.status,
+                    error_code,
+                    info,
+                    vendor_id,
+                    vendor_error_code,
+                    self.clock.now(),
+                )
+            )
+
+    async def error_cleared(self, connector_id: int, error_code: str | None = None) -> None:
+        """An error (or, without a code, every error) of the connector is gone."""
+        faults = self._faults.setdefault(connector_id, {})
+        if error_code is None:
+            was_fault = any(faults.values())
+            faults.clear()
+        else:
+            was_fault = bool(faults.pop(error_code, False))
+        if was_fault and not any(faults.values()):
+            await self._to(f"connector/{connector_id}", "fault_cleared")
+            await self.settled(f"connector/{connector_id}")
+
+    async def enabled(self, connector_id: int) -> None:
+        """The host made the connector operative again."""
+        await self._connector_event(connector_id, "become_operative")
+
+    async def disabled(self, connector_id: int) -> None:
+        """The host took the connector out of service."""
+        await self._connector_event(connector_id, "become_inoperative")
+
+
+@asynccontextmanager
+async def open_charge_point(
+    config: ChargePointConfig | Path | str,
+    host: Host,
+    *,
+    data_dir: Path | str | None = None,
+    options: Options | None = None,
+    clock: StationClock | None = None,
+    message_log: Any = None,
+) -> AsyncIterator[ChargePoint]:
+    """Run a charge point for the block's duration; the engine stops when it ends.
+
+    `config`: a loaded ChargePointConfig, or the path of a configuration file
+    (its user overlay is then `<data_dir>/user-config.json`). `data_dir`: where
+    the SQLite store lives (None: in memory, nothing survives a restart).
+    """
+    data = Path(data_dir) if data_dir is not None else None
+    if not isinstance(config, ChargePointConfig):
+        overlay = data / "user-config.json" if data is not None else None
+        config = ChargePointConfig.load(Path(config), overlay)
+    store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
+    options = options or Options()
+    try:
+        async with trio.open_nursery() as nursery:
+            station = Station(
+                config,
+                host,
+                store,
+                options,
+                clock or StationClock(),
+                message_log,
+                nursery,
+            )
+            station.ctx.clock = station.ctx.clock
+            config.clock = station.ctx.clock.now
+            await nursery.start(station.run)
+            try:
+                yield ChargePoint(station)
+            finally:
+                with trio.move_on_after(2) as scope:
+                    scope.shield = True
+                    await station.close()
+                nursery.cancel_scope.cancel()
+    finally:
+        store.close()
+        if message_log is not None:
+            message_log.close()
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "chargepoint"

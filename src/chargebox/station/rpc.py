@@ -1,0 +1,287 @@
+"""The OCPP-J endpoint on the open websocket: the rules of OCPP-J, in one place.
+
+- One CALL of ours in flight at a time (OCPP-J 4.1.1); callers queue, first
+  come first served.
+- Answers are correlated by message id; a CALL that gets no answer within its
+  timeout fails with CallTimeout, and a late answer is logged and dropped.
+- A CALL from the Central System is answered before our next CALL goes out:
+  while one is being handled, our CALLs wait.
+- A broken frame whose message id can be read is answered with a CALLERROR
+  (never a CALLERROR with another one); one without an id is logged and dropped.
+- Our CALLs pass a gate: `Gate.ACCEPTED` (the default) only once the
+  registration is Accepted, `Gate.CONNECTED` (BootNotification, messages the
+  Central System triggered) as soon as the websocket is open.
+
+The link actor attaches each new websocket with `serve`; everything else calls
+`call`. Incoming CALLs go to the `router`, a coroutine that returns the
+response object or raises OcppError.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, Protocol
+
+import attrs
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
+
+from chargebox.ocpp import frames, rpc
+from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
+from chargebox.ocpp.frames import Call, CallError, CallResult
+from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
+
+log = logging.getLogger(__name__)
+
+
+class Gate(Enum):
+    CONNECTED = "connected"
+    ACCEPTED = "accepted"
+
+
+class Offline(Exception):
+    """The link is not open (for this gate): the CALL was not sent."""
+
+
+class ConnectionLost(Exception):
+    """The websocket closed while the CALL waited for its answer."""
+
+
+class CallTimeout(Exception):
+    """No answer within the timeout."""
+
+
+class CallFailed(Exception):
+    """The Central System answered with a CALLERROR, or with a response that breaks its schema."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class FrameSink(Protocol):
+    def frame(self, direction: str, text: str) -> None: ...
+
+
+Router = Callable[[ActionSpec, Any], Awaitable[Any]]
+
+
+@attrs.define
+class _Pending:
+    action: str
+    done: trio.Event = attrs.Factory(trio.Event)
+    answer: CallResult | CallError | None = None
+    lost: bool = False
+
+
+class Endpoint:
+    """OCPP-J over whichever websocket the link has open."""
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        call_timeout: float = 30.0,
+        message_log: FrameSink | None = None,
+    ) -> None:
+        self.router = router
+        self.call_timeout = call_timeout
+        self.message_log = message_log
+        self._ws: WebSocketConnection | None = None
+        self._accepted = False
+        self._gate_changed = trio.Event()
+        self._call_lock = trio.Lock()
+        self._send_lock = trio.Lock()
+        self._answering = 0
+        self._answered = trio.Event()
+        self._pending: dict[str, _Pending] = {}
+        #: counts for inspection: frames sent and received, broken frames seen
+        self.stats = {"sent": 0, "received": 0, "broken": 0, "late": 0}
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    @property
+    def accepted(self) -> bool:
+        return self._ws is not None and self._accepted
+
+    def set_accepted(self, accepted: bool) -> None:
+        """The link's registration state (the ACCEPTED gate)."""
+        if accepted != self._accepted:
+            self._accepted = accepted
+            self._open_or_close_gate()
+
+    def _open_or_close_gate(self) -> None:
+        self._gate_changed.set()
+        self._gate_changed = trio.Event()
+
+    def _open(self, gate: Gate) -> bool:
+        return self.connected if gate is Gate.CONNECTED else self.accepted
+
+    async def wait_open(self, gate: Gate = Gate.ACCEPTED) -> None:
+        while not self._open(gate):
+            await self._gate_changed.wait()
+
+    # -- serving a websocket ----------------------------------------------------------
+
+    def attach(self, ws: WebSocketConnection) -> None:
+        """The link opened `ws`: calls through the CONNECTED gate may go from now on."""
+        self._ws = ws
+        self._open_or_close_gate()
+
+    async def serve(self, ws: WebSocketConnection) -> None:
+        """Run OCPP-J on `ws` until it closes; pending CALLs then fail with ConnectionLost."""
+        if self._ws is not ws:
+            self.attach(ws)
+        send_calls, receive_calls = trio.open_memory_channel[Call](64)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._handle_calls, receive_calls)
+                try:
+                    async with send_calls:
+                        while True:
+                            text = await ws.get_message()
+                            await self._received(text, send_calls)
+                except ConnectionClosed:
+                    pass
+                nursery.cancel_scope.cancel()
+        finally:
+            if self._ws is ws:
+                self._ws = None
+                self._open_or_close_gate()
+            for pending in self._pending.values():
+                pending.lost = True
+                pending.done.set()
+            self._answering = 0
+            self._answered.set()
+
+    async def _received(self, text: str | bytes, calls: trio.MemorySendChannel[Call]) -> None:
+        self.stats["received"] += 1
+        shown = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        if self.message_log is not None:
+            self.message_log.frame("in", shown)
+        try:
+            frame = frames.parse(text)
+        except FrameError as e:
+            self.stats["broken"] += 1
+            log.warning("broken frame from the Central System: %s", e.description)
+            if e.answerable and e.message_id is not None:
+                await self._send(rpc.error(e.message_id, e))
+            return
+        if isinstance(frame, Call):
+            # counted now, so that a CALL of ours about to go out waits for this answer
+            self._answering += 1
+            await calls.send(frame)
+            return
+        pending = self._pending.get(frame.unique_id)
+        if pending is None:
+            self.stats["late"] += 1
+            log.warning("an answer to no pending call (%s): late or unknown", frame.unique_id)
+            return
+        pending.answer = frame
+        pending.done.set()
+
+    async def _handle_calls(self, calls: trio.MemoryReceiveChannel[Call]) -> None:
+        async for call in calls:
+            try:
+                answer = await self._answer(call)
+                await self._send(answer)
+            except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            finally:
+                self._answering -= 1
+                if self._answering <= 0:
+                    self._answering = 0
+                    self._answered.set()
+                    self._answered = trio.Event()
+
+    async def _answer(self, call: Call) -> CallResult | CallError:
+        try:
+            spec, request = rpc.decode_call(call)
+        except OcppError as e:
+            log.warning("refused %s from the Central System: %s", call.action, e)
+            return rpc.error(call.unique_id, e)
+        try:
+            response = await self.router(spec, request)
+            return rpc.result(call, response)
+        except OcppError as e:
+            return rpc.error(call.unique_id, e)
+        except Exception as e:
+            log.exception("answering %s", call.action)
+            return rpc.error(call.unique_id, e)
+
+    async def _send(self, frame: frames.Frame) -> None:
+        ws = self._ws
+        if ws is None:
+            raise Offline("no websocket")
+        text = frames.serialize(frame)
+        async with self._send_lock:
+            if self.message_log is not None:
+                self.message_log.frame("out", text)
+            self.stats["sent"] += 1
+            await ws.send_message(text)
+
+    # -- our calls --------------------------------------------------------------------
+
+    async def call(
+        self,
+        request: Any,
+        *,
+        gate: Gate = Gate.ACCEPTED,
+        wait: float = 0.0,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send a request and return the Central System's response object.
+
+        `wait`: how long to wait for the gate to open (0: raise Offline at once).
+        Raises Offline, ConnectionLost, CallTimeout or CallFailed.
+        """
+        action = ACTION_OF[type(request)]
+        if not self._open(gate):
+            if wait <= 0:
+                raise Offline(f"{action}: the link is not {gate.value}")
+            with trio.move_on_after(wait):
+                await self.wait_open(gate)
+            if not self._open(gate):
+                raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
+        frame = rpc.call(request)
+        async with self._call_lock:
+            while self._answering > 0:
+                await self._answered.wait()
+            if not self._open(gate):
+                raise Offline(f"{action}: the link closed before the call could go")
+            pending = _Pending(action)
+            self._pending[frame.unique_id] = pending
+            try:
+                try:
+                    await self._send(frame)
+                except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                    raise ConnectionLost(f"{action}: the websocket closed") from None
+                with trio.move_on_after(timeout if timeout is not None else self.call_timeout):
+                    await pending.done.wait()
+            finally:
+                self._pending.pop(frame.unique_id, None)
+        if pending.lost and pending.answer is None:
+            raise ConnectionLost(f"{action}: the websocket closed before the answer")
+        if pending.answer is None:
+            raise CallTimeout(f"{action}: no answer within {timeout or self.call_timeout:g} s")
+        if isinstance(pending.answer, CallError):
+            raise CallFailed(pending.answer.error_code, pending.answer.error_description)
+        try:
+            return rpc.decode_result(action, pending.answer)
+        except ValidationError as e:
+            log.warning("the Central System answered %s with an invalid response: %s", action, e)
+            raise CallFailed(str(e.code), e.description) from None
+
+
+def not_supported(action: str, profile: str) -> OcppError:
+    return OcppError(
+        ErrorCode.NotSupported,
+        f"{action} belongs to the {profile} profile, which this charge point does not support",
+    )

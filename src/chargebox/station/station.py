@@ -1,0 +1,264 @@
+"""The station: builds the actors, restores what was stored, and routes the Central System's calls.
+
+Startup follows the order of EVerest's OCPP module: the configuration (with
+the user overlay) is loaded, the store opened, the persisted availability
+restored, unfinished transactions closed with reason PowerLoss (unless the
+host resumes them), and only then does the link connect and send
+BootNotification.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import trio
+
+from chargebox.actors.clock import StationClock
+from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.charts.effects import Trigger
+from chargebox.charts.models import Connector0Model, ConnectorModel
+from chargebox.config import ChargePointConfig
+from chargebox.ocpp import codec
+from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.ocpp.v16 import (
+    ACTIONS,
+    ActionSpec,
+    FeatureProfile,
+    MeterValue,
+    StopTransactionRequest,
+)
+from chargebox.station import meter as metering
+from chargebox.station.authorization import Authorizer
+from chargebox.station.connectors import ConnectorActor, Status, StatusReporter
+from chargebox.station.context import Options, StationContext
+from chargebox.station.host import Host
+from chargebox.station.link import LinkActor
+from chargebox.station.outbox import OutboxActor
+from chargebox.station.rpc import Endpoint, not_supported
+from chargebox.station.store import Store
+from chargebox.station.transactions import TransactionActor, fit
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+class Station:
+    """One charge point's engine. Use `open_charge_point`, which runs it."""
+
+    def __init__(
+        self,
+        cfg: ChargePointConfig,
+        host: Host,
+        store: Store,
+        options: Options,
+        clock: StationClock,
+        message_log: Any,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.cfg = cfg
+        self.host = host
+        self.handlers: dict[str, Handler] = {}
+        self.endpoint = Endpoint(
+            self.route, call_timeout=options.call_timeout, message_log=message_log
+        )
+        self.ctx = StationContext(
+            cfg=cfg,
+            clock=clock,
+            store=store,
+            host=host,
+            endpoint=self.endpoint,
+            options=options,
+            nursery=nursery,
+            message_log=message_log,
+            deliver=self.deliver,
+        )
+        self.meter = metering.Meter()
+        self.authorizer = Authorizer(self.ctx)
+        self.reporter = StatusReporter(self.ctx)
+        n = cfg.number_of_connectors
+        inoperative = store.inoperative_connectors()
+        station_down = 0 in inoperative
+        self.connector0 = ConnectorActor(
+            self.ctx,
+            Connector0Model(state="Unavailable" if station_down else None),
+            self.reporter,
+        )
+        self.connectors: dict[int, ConnectorActor] = {
+            c: ConnectorActor(
+                self.ctx,
+                ConnectorModel(
+                    c, state="Unavailable" if station_down or c in inoperative else None
+                ),
+                self.reporter,
+            )
+            for c in range(1, n + 1)
+        }
+        self.transactions = {
+            c: TransactionActor(self.ctx, c, self.authorizer, self.meter) for c in range(1, n + 1)
+        }
+        self.link = LinkActor(self.ctx)
+        self.outbox = OutboxActor(self.ctx, self.authorizer)
+        self.group: ActorGroup | None = None
+        self._station_send, self._station_receive = trio.open_memory_channel[Any](256)
+        #: set (and renewed) whenever a transaction stops or a StopTransaction is delivered
+        self.progress = trio.Event()
+        self._aligned_scope: trio.CancelScope | None = None
+        from chargebox.features import core
+
+        core.install(self)
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with open_actor_group() as group:
+            self.group = group
+            group.register("station", self._station_send)
+            for actor in (
+                self.connector0,
+                *self.connectors.values(),
+                *self.transactions.values(),
+                self.outbox,
+                self.link,
+            ):
+                await group.start(actor)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.reporter.run)
+                nursery.start_soon(self._station_events)
+                nursery.start_soon(self._aligned_loop)
+                self.recover()
+                await self.deliver("link", Trigger("connect"))
+                task_status.started()
+                await trio.sleep_forever()
+
+    async def deliver(self, address: str, message: Any) -> None:
+        assert self.group is not None
+        await self.group.deliver(address, message)
+
+    async def close(self) -> None:
+        await self.deliver("link", Trigger("close"))
+
+    # -- power-loss recovery ----------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Stop transactions a power loss interrupted (reason PowerLoss), with the last meter value.
+
+        The host may resume a session instead (SystemPort.resume_session returning
+        True); then the transaction continues on its connector.
+        """
+        store = self.ctx.store
+        for record in store.open_transactions():
+            tx = self.transactions.get(record.connector)
+            resume = getattr(self.host.system, "resume_session", None)
+            if (
+                tx is not None
+                and resume is not None
+                and resume(record.connector, record.session_id)
+            ):
+                tx.ref = record.ref
+                tx.session_id = record.session_id
+                tx.model.id_tag = record.id_tag
+                tx.model.transaction_id = record.transaction_id
+                tx.model.state = "Active" if record.transaction_id else "StartedOffline"
+                log.info("connector %d: transaction resumed after restart", record.connector)
+                continue
+            end = metering.energy_value(
+                record.last_meter, "Transaction.End", record.last_meter_time
+            )
+            data = list(record.tx_data)
+            kept = metering.filter_wire(
+                metering.wire(end), metering.selectors(self.cfg.get("StopTxnSampledData"))
+            )
+            if kept is not None:
+                data.append(kept)
+            message = StopTransactionRequest(
+                meter_stop=record.last_meter,
+                timestamp=record.last_meter_time,
+                transaction_id=record.transaction_id or 0,
+                reason="PowerLoss",
+                transaction_data=[codec.decode(MeterValue, v) for v in data] or None,
+            )
+            payload = fit(codec.encode(message), self.cfg.get("MaxMessageSize", 65000))
+            if record.transaction_id is None:
+                payload.pop("transactionId", None)
+            store.end_transaction(record.ref, record.last_meter_time, "PowerLoss", payload)
+            log.warning(
+                "connector %d: transaction interrupted by a power loss; stopped (PowerLoss) at "
+                "%d Wh",
+                record.connector,
+                record.last_meter,
+            )
+        self.outbox.model.queued = store.queue_length()
+
+    # -- station events (from the link and the outbox) ---------------------------------------
+
+    async def _station_events(self) -> None:
+        async for message in self._station_receive:
+            name = message.name if isinstance(message, Trigger) else None
+            if name in ("registration_accepted", "reconnected"):
+                self.reporter.send_all(self.statuses())
+                await self._link_state_changed()
+            elif name == "security_profile_confirmed":
+                self.cfg.confirm_security_profile(message.params["security_profile"])
+            elif name == "security_profile_reverted":
+                log.warning(
+                    "SecurityProfile %s failed its connection attempt; back to %s",
+                    message.params["failed"],
+                    message.params["security_profile"],
+                )
+            elif name in ("stop_transaction_done", "transaction_stopped"):
+                self.progress.set()
+                self.progress = trio.Event()
+            elif name == "link_state":
+                await self._link_state_changed()
+
+    async def _link_state_changed(self) -> None:
+        for tx in self.transactions.values():
+            tx.refresh_inputs()
+
+    def statuses(self) -> list[Status]:
+        return [self.connector0.status()] + [c.status() for c in self.connectors.values()]
+
+    # -- clock-aligned meter values ---------------------------------------------------------
+
+    async def _aligned_loop(self) -> None:
+        """Sample.Clock MeterValues at each multiple of ClockAlignedDataInterval after 00:00 UTC."""
+        while True:
+            with trio.CancelScope() as scope:
+                self._aligned_scope = scope
+                interval = self.cfg.clock_aligned_data_interval
+                if interval <= 0:
+                    await trio.sleep_forever()
+                now = self.ctx.clock.now()
+                midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+                elapsed = (now - midnight).total_seconds()
+                next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
+                await self.ctx.clock.sleep_until(next_at)
+                for tx in self.transactions.values():
+                    await tx.sample("Sample.Clock", aligned=True)
+
+    def rearm_aligned(self) -> None:
+        if self._aligned_scope is not None:
+            self._aligned_scope.cancel()
+
+    # -- the Central System's calls -----------------------------------------------------------
+
+    async def route(self, spec: ActionSpec, request: Any) -> Any:
+        profile = spec.profile
+        supported = self.cfg.supported_feature_profiles
+        if profile is not FeatureProfile.Security and str(profile) not in supported:
+            raise not_supported(spec.action, str(profile))
+        handler = self.handlers.get(spec.action)
+        if handler is None:
+            if spec.initiator.value == "ChargePoint":
+                raise OcppError(
+                    ErrorCode.NotSupported, f"{spec.action} is sent by a Charge Point, not to one"
+                )
+            raise OcppError(ErrorCode.NotSupported, f"{spec.action} is not supported yet")
+        return await handler(request)
+
+
+KNOWN_ACTIONS = frozenset(ACTIONS)

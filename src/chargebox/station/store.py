@@ -1,0 +1,431 @@
+"""What the station must not forget, in one SQLite file per charge point.
+
+    outbox         the transaction messages not yet delivered, in order
+    transactions   every transaction since the last confirmed StopTransaction
+                   (for the queued messages' transactionId and power-loss recovery)
+    auth_cache     idTagInfo of every idTag the Central System told us about
+    local_list     the Local Authorization List and its version
+    availability   connectors set Inoperative by ChangeAvailability
+    profiles       charging profiles (chargebox.smartcharging)
+
+Every write commits before the method returns, in WAL mode with
+synchronous=FULL: what the engine acknowledged to the host survives a kill -9
+and a power cut. The store is synchronous on purpose: a commit takes
+milliseconds, and a transition must not be interleaved with another actor's
+write half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from chargebox.ocpp.timestamps import format_datetime, parse_datetime
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    tx_ref INTEGER
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    ref INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    meter_start INTEGER NOT NULL,
+    start_time TEXT NOT NULL,
+    reservation_id INTEGER,
+    transaction_id INTEGER,
+    last_meter INTEGER NOT NULL,
+    last_meter_time TEXT NOT NULL,
+    stop_time TEXT,
+    stop_reason TEXT,
+    session_id TEXT,
+    tx_data BLOB NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS auth_cache (
+    id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+    info BLOB NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS local_list (
+    id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+    info BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS availability (
+    connector INTEGER PRIMARY KEY,
+    operative INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    id INTEGER PRIMARY KEY,
+    connector INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+"""
+
+
+@attrs.frozen
+class QueuedMessage:
+    seq: int
+    action: str
+    payload: dict[str, Any]  # wire (camelCase) payload, transactionId filled in when known
+    tx_ref: int | None
+
+
+@attrs.frozen
+class TransactionRecord:
+    ref: int
+    connector: int
+    id_tag: str
+    meter_start: int
+    start_time: datetime
+    reservation_id: int | None
+    transaction_id: int | None
+    last_meter: int
+    last_meter_time: datetime
+    stop_time: datetime | None
+    stop_reason: str | None
+    session_id: str | None
+    tx_data: list[dict[str, Any]]  # MeterValue objects (wire form) for StopTransaction
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_time is not None
+
+
+class Store:
+    """The station's SQLite file (or an in-memory database when `path` is None)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(path) if path is not None else ":memory:",
+            isolation_level=None,  # autocommit; explicit BEGIN for multi-statement writes
+            check_same_thread=False,
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        version = self.meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(version) > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path}: written by a newer chargebox (schema {version}, this one knows "
+                f"{SCHEMA_VERSION})"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- meta -------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- outbox -----------------------------------------------------------------------
+
+    def enqueue(self, action: str, payload: dict[str, Any], tx_ref: int | None) -> int:
+        cur = self._db.execute(
+            "INSERT INTO outbox(action, payload, tx_ref) VALUES (?, ?, ?)",
+            (action, orjson.dumps(payload), tx_ref),
+        )
+        return int(cur.lastrowid or 0)
+
+    def queue_length(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def head(self) -> QueuedMessage | None:
+        row = self._db.execute(
+            "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id "
+            "FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
+            "ORDER BY o.seq LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        payload = orjson.loads(row[2])
+        if row[4] is not None and row[1] in ("MeterValues", "StopTransaction"):
+            payload["transactionId"] = row[4]
+        return QueuedMessage(row[0], row[1], payload, row[3])
+
+    def remove(self, seq: int) -> None:
+        self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def queued(self) -> list[QueuedMessage]:
+        """Every queued message, oldest first (for inspection and tests)."""
+        return [
+            QueuedMessage(seq, action, orjson.loads(payload), tx_ref)
+            for seq, action, payload, tx_ref in self._db.execute(
+                "SELECT seq, action, payload, tx_ref FROM outbox ORDER BY seq"
+            )
+        ]
+
+    def thin_queue(self, keep: int) -> int:
+        """Make room when the queue passes MessageQueueSizeThreshold; returns how many went.
+
+        Non-transaction messages go first; then every other MeterValues of a
+        transaction, oldest first. StartTransaction and StopTransaction stay.
+        """
+        removed = 0
+        excess = self.queue_length() - keep
+        if excess <= 0:
+            return 0
+        with self._tx():
+            rows = self._db.execute(
+                "SELECT seq FROM outbox WHERE tx_ref IS NULL AND action NOT IN "
+                "('StartTransaction', 'StopTransaction') ORDER BY seq LIMIT ?",
+                (excess,),
+            ).fetchall()
+            for (seq,) in rows:
+                self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            removed += len(rows)
+            excess -= len(rows)
+            if excess > 0:
+                meter = [
+                    seq
+                    for (seq,) in self._db.execute(
+                        "SELECT seq FROM outbox WHERE action = 'MeterValues' ORDER BY seq"
+                    )
+                ]
+                # every second one, oldest first, so what remains still spans the session
+                for seq in meter[::2][:excess]:
+                    self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                    removed += 1
+        return removed
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin_transaction(
+        self,
+        connector: int,
+        id_tag: str,
+        meter_start: int,
+        start_time: datetime,
+        reservation_id: int | None,
+        session_id: str | None,
+        start_payload: dict[str, Any],
+    ) -> int:
+        """Record a transaction and queue its StartTransaction, in one commit."""
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO transactions(connector, id_tag, meter_start, start_time, "
+                "reservation_id, last_meter, last_meter_time, session_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    connector,
+                    id_tag,
+                    meter_start,
+                    format_datetime(start_time),
+                    reservation_id,
+                    meter_start,
+                    format_datetime(start_time),
+                    session_id,
+                ),
+            )
+            ref = int(cur.lastrowid or 0)
+            self.enqueue("StartTransaction", start_payload, ref)
+        return ref
+
+    def set_transaction_id(self, ref: int, transaction_id: int) -> None:
+        self._db.execute(
+            "UPDATE transactions SET transaction_id = ? WHERE ref = ?", (transaction_id, ref)
+        )
+
+    def record_meter(
+        self, ref: int, meter_wh: int, when: datetime, tx_data: dict[str, Any] | None
+    ) -> None:
+        """The last energy reading of a transaction (for PowerLoss), and data for its stop."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE transactions SET last_meter = ?, last_meter_time = ? WHERE ref = ?",
+                (meter_wh, format_datetime(when), ref),
+            )
+            if tx_data is not None:
+                row = self._db.execute(
+                    "SELECT tx_data FROM transactions WHERE ref = ?", (ref,)
+                ).fetchone()
+                data = orjson.loads(row[0]) if row else []
+                data.append(tx_data)
+                self._db.execute(
+                    "UPDATE transactions SET tx_data = ? WHERE ref = ?", (orjson.dumps(data), ref)
+                )
+
+    def queue_meter_values(self, ref: int | None, payload: dict[str, Any]) -> int:
+        return self.enqueue("MeterValues", payload, ref)
+
+    def end_transaction(
+        self, ref: int, stop_time: datetime, reason: str | None, stop_payload: dict[str, Any]
+    ) -> None:
+        """Mark the transaction stopped and queue its StopTransaction, in one commit."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE transactions SET stop_time = ?, stop_reason = ? WHERE ref = ?",
+                (format_datetime(stop_time), reason, ref),
+            )
+            self.enqueue("StopTransaction", stop_payload, ref)
+
+    def forget_transaction(self, ref: int) -> None:
+        """StopTransaction delivered (or given up): nothing more will refer to it."""
+        with self._tx():
+            still = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE tx_ref = ?", (ref,)
+            ).fetchone()[0]
+            if not still:
+                self._db.execute("DELETE FROM transactions WHERE ref = ?", (ref,))
+
+    def transaction(self, ref: int) -> TransactionRecord | None:
+        row = self._db.execute(
+            f"SELECT {_TX_COLUMNS} FROM transactions WHERE ref = ?", (ref,)
+        ).fetchone()
+        return _tx_record(row) if row else None
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        """Transactions not stopped (after a power loss: to stop or to resume)."""
+        return [
+            _tx_record(row)
+            for row in self._db.execute(
+                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stop_time IS NULL ORDER BY ref"
+            )
+        ]
+
+    # -- authorization cache and local list -------------------------------------------
+
+    def cache_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT info FROM auth_cache WHERE id_tag = ?", (id_tag,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def cache_put(self, id_tag: str, info: dict[str, Any], now: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO auth_cache(id_tag, info, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT(id_tag) DO UPDATE SET info = excluded.info, updated = excluded.updated",
+            (id_tag, orjson.dumps(info), format_datetime(now)),
+        )
+
+    def cache_clear(self) -> None:
+        self._db.execute("DELETE FROM auth_cache")
+
+    def local_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT info FROM local_list WHERE id_tag = ?", (id_tag,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def local_version(self) -> int:
+        return int(self.meta("local_list_version") or 0)
+
+    def local_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM local_list").fetchone()[0])
+
+    def local_replace(
+        self, version: int, entries: dict[str, dict[str, Any] | None], full: bool
+    ) -> None:
+        """Full: the list becomes `entries`; differential: add/update, None removes."""
+        with self._tx():
+            if full:
+                self._db.execute("DELETE FROM local_list")
+            for id_tag, info in entries.items():
+                if info is None:
+                    self._db.execute("DELETE FROM local_list WHERE id_tag = ?", (id_tag,))
+                else:
+                    self._db.execute(
+                        "INSERT INTO local_list(id_tag, info) VALUES (?, ?) "
+                        "ON CONFLICT(id_tag) DO UPDATE SET info = excluded.info",
+                        (id_tag, orjson.dumps(info)),
+                    )
+            self.set_meta("local_list_version", str(version))
+
+    # -- availability -----------------------------------------------------------------
+
+    def inoperative_connectors(self) -> set[int]:
+        return {
+            c for (c,) in self._db.execute("SELECT connector FROM availability WHERE operative = 0")
+        }
+
+    def set_operative(self, connector: int, operative: bool) -> None:
+        self._db.execute(
+            "INSERT INTO availability(connector, operative) VALUES (?, ?) "
+            "ON CONFLICT(connector) DO UPDATE SET operative = excluded.operative",
+            (connector, int(operative)),
+        )
+
+    # -- charging profiles --------------------------------------------------------------
+
+    def profiles(self) -> Iterator[tuple[int, int, dict[str, Any]]]:
+        for pid, connector, payload in self._db.execute(
+            "SELECT id, connector, payload FROM profiles ORDER BY id"
+        ):
+            yield pid, connector, orjson.loads(payload)
+
+    def put_profile(self, profile_id: int, connector: int, payload: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO profiles(id, connector, payload) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET connector = excluded.connector, "
+            "payload = excluded.payload",
+            (profile_id, connector, orjson.dumps(payload)),
+        )
+
+    def delete_profile(self, profile_id: int) -> None:
+        self._db.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
+
+
+_TX_COLUMNS = (
+    "ref, connector, id_tag, meter_start, start_time, reservation_id, transaction_id, "
+    "last_meter, last_meter_time, stop_time, stop_reason, session_id, tx_data"
+)
+
+
+def _tx_record(row: tuple[Any, ...]) -> TransactionRecord:
+    return TransactionRecord(
+        ref=row[0],
+        connector=row[1],
+        id_tag=row[2],
+        meter_start=row[3],
+        start_time=parse_datetime(row[4]),
+        reservation_id=row[5],
+        transaction_id=row[6],
+        last_meter=row[7],
+        last_meter_time=parse_datetime(row[8]),
+        stop_time=parse_datetime(row[9]) if row[9] else None,
+        stop_reason=row[10],
+        session_id=row[11],
+        tx_data=orjson.loads(row[12]),
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); re-entrant within one store."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._outer = False
+
+    def __enter__(self) -> None:
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if not self._outer:
+            return
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
