@@ -29,7 +29,9 @@ class Network:
         self._nursery: trio.Nursery | None = None
         #: connections opened so far, per address
         self.connections: dict[tuple[str, int], int] = {}
-        self._cut_scope: dict[tuple[str, int], list[trio.abc.Stream]] = {}
+        self._open: dict[tuple[str, int], list[Valve]] = {}
+        #: every connection attempt: (host, port, trio time)
+        self.attempts: list[tuple[str, int, float]] = []
 
     def listen(self, host: str, port: int, server: Any) -> None:
         """Make `server.accept(stream)` answer connections to host:port."""
@@ -48,16 +50,58 @@ class Network:
     async def open_stream(self, host: str, port: int) -> trio.abc.Stream:
         server = self._servers.get((host, port))
         if server is None or self._nursery is None:
+            self.attempts.append((host, port, trio.current_time()))
             raise Unreachable(111, f"connection refused ({host}:{port} on the in-process network)")
         client, served = trio.testing.memory_stream_pair()
         self.connections[(host, port)] = self.connections.get((host, port), 0) + 1
-        self._cut_scope.setdefault((host, port), []).append(client)
+        self.attempts.append((host, port, trio.current_time()))
+        valve = Valve(client)
+        self._open.setdefault((host, port), []).append(valve)
         self._nursery.start_soon(server.accept, served)
-        return client
+        return valve
 
     async def cut(self, host: str, port: int) -> int:
         """Break every open connection to host:port (as a network failure would)."""
-        streams = self._cut_scope.pop((host, port), [])
+        streams = self._open.pop((host, port), [])
         for stream in streams:
             await trio.aclose_forcefully(stream)
         return len(streams)
+
+    def freeze(self, host: str, port: int) -> None:
+        """Open connections to host:port go silent: nothing passes, nothing closes."""
+        for valve in self._open.get((host, port), []):
+            valve.freeze()
+
+
+class Valve(trio.abc.Stream):
+    """A stream that can stop passing bytes without closing, like a network that went silent."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.open = trio.Event()
+        self.open.set()
+
+    def freeze(self) -> None:
+        self.open = trio.Event()
+
+    def thaw(self) -> None:
+        self.open.set()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if not self.open.is_set():
+            return  # lost on the way
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        while True:
+            await self.open.wait()
+            data = await self.inner.receive_some(max_bytes)
+            if self.open.is_set():
+                return data
+            # arrived while frozen: lost
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -28,7 +28,12 @@ def config_file(folder: Path, url: str, **sections: dict[str, Any]) -> Path:
     document["Security"]["SecurityProfile"] = 0
     document["Core"]["WebSocketPingInterval"] = document["Core"].pop("WebsocketPingInterval", 0)
     for name, values in sections.items():
-        document.setdefault(name, {}).update(values)
+        section = document.setdefault(name, {})
+        for key, value in values.items():
+            if value is None:
+                section.pop(key, None)
+            else:
+                section[key] = value
     path = folder / "ocpp-config.json"
     path.write_text(json.dumps(document, indent=2))
     return path
@@ -147,7 +152,8 @@ async def running(
         async with trio.open_nursery() as nursery:
             await nursery.start(net.run)
             net.listen(*CSMS_ADDRESS, csms)
-            url = f"ws://{CSMS_ADDRESS[0]}:{CSMS_ADDRESS[1]}/steve/websocket/CentralSystemService/"
+            # no scheme: the security profile chooses ws:// or wss://
+            url = f"{CSMS_ADDRESS[0]}:{CSMS_ADDRESS[1]}/steve/websocket/CentralSystemService/"
             path = config_file(tmp_path, url, **sections)
             cfg = ChargePointConfig.load(path, tmp_path / "user-config.json")
             async with open_charge_point(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -82,6 +82,8 @@ class Actor(Generic[ModelT]):
         self.refused = 0
         self.last_refused: NotAllowed | None = None
         self._timers: dict[str, ArmedTimer] = {}
+        #: called after every handled message (status displays, tests waiting for a state)
+        self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
         self._generations = itertools.count(1)
         self._nursery: trio.Nursery | None = None
 
@@ -105,7 +107,9 @@ class Actor(Generic[ModelT]):
                 task_status.started()
                 async with self._receive:
                     async for message in self._receive:
-                        await self.handle(message)
+                        outcome = await self.handle(message)
+                        for observer in self.observers:
+                            observer(self, outcome)
                 # The inbox is closed: nothing can fire the timers any more.
                 nursery.cancel_scope.cancel()
         except BaseExceptionGroup as failure:

@@ -152,6 +152,25 @@ class Session:
                 )
             return rpc.decode_result(call.action, answer)
 
+    async def call_raw(
+        self, action: str, payload: dict[str, Any], timeout: float = 30.0
+    ) -> CallResult | CallError:
+        """Send any CALL, valid or not (to test charge points), and return the answer frame."""
+        async with self._call_lock:
+            call = Call(frames.new_message_id(), action, payload)
+            done = trio.Event()
+            box: list[Any] = []
+            self._pending[call.unique_id] = (action, done, box)
+            try:
+                await self._send(call, action)
+                with trio.move_on_after(timeout):
+                    await done.wait()
+            finally:
+                self._pending.pop(call.unique_id, None)
+            if not box:
+                raise NoAnswer(f"{self.charge_point_id} did not answer {action} in {timeout} s")
+            return box[0]
+
     # -- receiving -------------------------------------------------------------------
 
     async def serve(self) -> None:

@@ -283,9 +283,10 @@ class Core:
             await st.deliver(
                 f"transaction/{c}", Trigger("stop_requested", {"reason": "UnlockCommand"})
             )
+            await st.settle(f"transaction/{c}")  # its stop command is queued before the unlock
         if not can_unlock:
             return v16.UnlockConnectorResponse(status=UnlockStatus.NotSupported)
-        result = await st.ctx.call_host("unlock", evse.unlock(c))
+        result = await st.ctx.host_in_order("unlock", lambda: evse.unlock(c))
         if result is None:
             return v16.UnlockConnectorResponse(status=UnlockStatus.UnlockFailed)
         return v16.UnlockConnectorResponse(status=str(UnlockResult(result)))

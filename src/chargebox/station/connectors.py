@@ -167,11 +167,10 @@ async def host_command(ctx: StationContext, effect: HostCommand) -> None:
     if make is None:
         log.error("unknown host command %s", effect.command)
         return
-    name = effect.command.split("_")[0]
     if not hasattr(evse, _METHOD.get(effect.command, effect.command)):
-        log.info("the host offers no %s", name)
+        log.info("the host's EVSE port offers no %s", effect.command)
         return
-    ctx.spawn(lambda: ctx.call_host(effect.command, make()), name=f"host {effect.command}")
+    ctx.host_later(effect.command, make)
 
 
 _METHOD = {

@@ -36,6 +36,10 @@ class Options:
     boot_retry_interval: int = 60
     #: replaces TCP connections (chargebox.netsim.Network.open_stream)
     open_stream: Any = None
+    #: the last energy reading of a transaction is written at most this often (seconds)
+    meter_persist_interval: float = 10.0
+    #: a number in [0, 1) for the random part of the reconnect backoff (None: random)
+    jitter: Callable[[], float] | None = None
 
 
 @attrs.define(eq=False)
@@ -50,6 +54,11 @@ class StationContext:
     message_log: Any = None
     #: address -> inbox of every actor (filled as they start)
     deliver: Callable[[str, Any], Awaitable[None]] | None = None
+    _host_queue_send: Any = None
+    _host_queue_receive: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        self._host_queue_send, self._host_queue_receive = trio.open_memory_channel[Any](4096)
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
         """Run a task in the station's nursery; failures are logged, never fatal."""
@@ -61,6 +70,36 @@ class StationContext:
                 log.exception("task %s failed", name or getattr(fn, "__name__", fn))
 
         self.nursery.start_soon(guarded, name=name)
+
+    async def host_in_order(self, what: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Call a host port after every command queued before it has run; return its result.
+
+        Host commands run one after the other, in the order the charts gave them
+        (stop the transaction, then unlock), in a task of their own so that no
+        actor waits for the host.
+        """
+        done = trio.Event()
+        box: list[Any] = []
+
+        async def run() -> None:
+            box.append(await self.call_host(what, make()))
+            done.set()
+
+        await self._host_queue_send.send(run)
+        await done.wait()
+        return box[0] if box else None
+
+    def host_later(self, what: str, make: Callable[[], Awaitable[Any]]) -> None:
+        """Queue a host command; it runs after those queued before it."""
+
+        async def run() -> None:
+            await self.call_host(what, make())
+
+        self._host_queue_send.send_nowait(run)
+
+    async def run_host_queue(self) -> None:
+        async for command in self._host_queue_receive:
+            await command()
 
     async def call_host(self, what: str, coro: Awaitable[Any]) -> Any:
         """Await a host port; a port that raises is logged and returns None."""

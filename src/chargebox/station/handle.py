@@ -71,6 +71,10 @@ class ChargePoint:
     def link_state(self) -> str:
         return self._station.link.model.state
 
+    async def wait_until(self, predicate: Any) -> Any:
+        """Wait until `predicate()` is truthy (checked whenever the engine's state moves)."""
+        return await self._station.wait_until(predicate)
+
     def status(self, connector_id: int) -> str:
         """The connector's ChargePointStatus (0: the Charge Point)."""
         if connector_id == 0:
@@ -273,6 +277,23 @@ class ChargePoint:
         )
         if connector_id in st.transactions:
             st.transactions[connector_id].record_energy()
+
+    # -- DataTransfer ---------------------------------------------------------------------
+
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> tuple[str, str | None]:
+        """Send a DataTransfer.req to the Central System: (DataTransferStatus, data).
+
+        Raises chargebox.station.rpc.Offline when the link is not up (the host
+        decides whether to try again later).
+        """
+        from chargebox.ocpp.v16 import DataTransferRequest
+
+        response = await self._station.endpoint.call(
+            DataTransferRequest(vendor_id=vendor_id, message_id=message_id, data=data)
+        )
+        return str(response.status), response.data
 
     # -- errors and availability ----------------------------------------------------------
 

@@ -69,6 +69,7 @@ class LinkActor(Actor[LinkModel]):
             retry_backoff_random_range=cfg.get("RetryBackoffRandomRange", 10),
             retry_backoff_repeat_times=cfg.get("RetryBackoffRepeatTimes", 3),
             boot_retry_interval=ctx.options.boot_retry_interval,
+            jitter=ctx.options.jitter,
         )
         super().__init__("link", model, clock=ctx.clock, inbox_size=1024)
         self.ctx = ctx

@@ -100,7 +100,7 @@ class OutboxActor(Actor[OutboxModel]):
             return
         await self.inbox.send(Trigger("sent"))
         try:
-            response = await self.ctx.endpoint.call(request)
+            response = await self.ctx.endpoint.call(request, unique_id=head.message_id)
         except (Offline, ConnectionLost):
             return  # the link tells us link_lost; the message stays first in line
         except (CallFailed, CallTimeout) as e:

@@ -236,10 +236,12 @@ class Endpoint:
         gate: Gate = Gate.ACCEPTED,
         wait: float = 0.0,
         timeout: float | None = None,
+        unique_id: str | None = None,
     ) -> Any:
         """Send a request and return the Central System's response object.
 
         `wait`: how long to wait for the gate to open (0: raise Offline at once).
+        `unique_id`: the message id to use (a retransmission keeps its first one).
         Raises Offline, ConnectionLost, CallTimeout or CallFailed.
         """
         action = ACTION_OF[type(request)]
@@ -250,7 +252,7 @@ class Endpoint:
                 await self.wait_open(gate)
             if not self._open(gate):
                 raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
-        frame = rpc.call(request)
+        frame = rpc.call(request, unique_id)
         async with self._call_lock:
             while self._answering > 0:
                 await self._answered.wait()

@@ -17,6 +17,7 @@ from typing import Any
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.actors.messages import Sync
 from chargebox.actors.supervision import ActorGroup, open_actor_group
 from chargebox.charts.effects import Trigger
 from chargebox.charts.models import Connector0Model, ConnectorModel
@@ -106,6 +107,8 @@ class Station:
         self._station_send, self._station_receive = trio.open_memory_channel[Any](256)
         #: set (and renewed) whenever a transaction stops or a StopTransaction is delivered
         self.progress = trio.Event()
+        #: set (and renewed) after every message any actor handled
+        self.changed = trio.Event()
         self._aligned_scope: trio.CancelScope | None = None
         from chargebox.features import core
 
@@ -124,9 +127,11 @@ class Station:
                 self.outbox,
                 self.link,
             ):
+                actor.observers.append(self._actor_changed)
                 await group.start(actor)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.reporter.run)
+                nursery.start_soon(self.ctx.run_host_queue)
                 nursery.start_soon(self._station_events)
                 nursery.start_soon(self._aligned_loop)
                 self.recover()
@@ -137,6 +142,24 @@ class Station:
     async def deliver(self, address: str, message: Any) -> None:
         assert self.group is not None
         await self.group.deliver(address, message)
+
+    def _actor_changed(self, actor: Any, outcome: Any) -> None:
+        self.changed.set()
+        self.changed = trio.Event()
+
+    async def wait_until(self, predicate: Callable[[], Any]) -> Any:
+        """Wait until `predicate()` is truthy, checked after every message an actor handled."""
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await self.changed.wait()
+
+    async def settle(self, address: str) -> None:
+        """Wait until the actor at `address` handled everything sent to it so far."""
+        sync = Sync()
+        await self.deliver(address, sync)
+        await sync.done.wait()
 
     async def close(self) -> None:
         await self.deliver("link", Trigger("close"))

@@ -26,9 +26,10 @@ from typing import Any
 import attrs
 import orjson
 
+from chargebox.ocpp.frames import new_message_id
 from chargebox.ocpp.timestamps import format_datetime, parse_datetime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # bump with a migration when a table changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     action TEXT NOT NULL,
     payload BLOB NOT NULL,
-    tx_ref INTEGER
+    tx_ref INTEGER,
+    message_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS transactions (
     ref INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,9 +52,14 @@ CREATE TABLE IF NOT EXISTS transactions (
     last_meter_time TEXT NOT NULL,
     stop_time TEXT,
     stop_reason TEXT,
-    session_id TEXT,
-    tx_data BLOB NOT NULL DEFAULT '[]'
+    session_id TEXT
 );
+CREATE TABLE IF NOT EXISTS tx_data (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ref INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tx_data_ref ON tx_data(ref);
 CREATE TABLE IF NOT EXISTS auth_cache (
     id_tag TEXT PRIMARY KEY COLLATE NOCASE,
     info BLOB NOT NULL,
@@ -80,6 +87,7 @@ class QueuedMessage:
     action: str
     payload: dict[str, Any]  # wire (camelCase) payload, transactionId filled in when known
     tx_ref: int | None
+    message_id: str
 
 
 @attrs.frozen
@@ -149,9 +157,11 @@ class Store:
     # -- outbox -----------------------------------------------------------------------
 
     def enqueue(self, action: str, payload: dict[str, Any], tx_ref: int | None) -> int:
+        # The message id is fixed here: every transmission of this message carries it, so a
+        # Central System can tell a retransmission from a new message.
         cur = self._db.execute(
-            "INSERT INTO outbox(action, payload, tx_ref) VALUES (?, ?, ?)",
-            (action, orjson.dumps(payload), tx_ref),
+            "INSERT INTO outbox(action, payload, tx_ref, message_id) VALUES (?, ?, ?, ?)",
+            (action, orjson.dumps(payload), tx_ref, new_message_id()),
         )
         return int(cur.lastrowid or 0)
 
@@ -160,7 +170,7 @@ class Store:
 
     def head(self) -> QueuedMessage | None:
         row = self._db.execute(
-            "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id "
+            "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, o.message_id "
             "FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
             "ORDER BY o.seq LIMIT 1"
         ).fetchone()
@@ -169,7 +179,7 @@ class Store:
         payload = orjson.loads(row[2])
         if row[4] is not None and row[1] in ("MeterValues", "StopTransaction"):
             payload["transactionId"] = row[4]
-        return QueuedMessage(row[0], row[1], payload, row[3])
+        return QueuedMessage(row[0], row[1], payload, row[3], row[5])
 
     def remove(self, seq: int) -> None:
         self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
@@ -177,9 +187,9 @@ class Store:
     def queued(self) -> list[QueuedMessage]:
         """Every queued message, oldest first (for inspection and tests)."""
         return [
-            QueuedMessage(seq, action, orjson.loads(payload), tx_ref)
-            for seq, action, payload, tx_ref in self._db.execute(
-                "SELECT seq, action, payload, tx_ref FROM outbox ORDER BY seq"
+            QueuedMessage(seq, action, orjson.loads(payload), tx_ref, message_id)
+            for seq, action, payload, tx_ref, message_id in self._db.execute(
+                "SELECT seq, action, payload, tx_ref, message_id FROM outbox ORDER BY seq"
             )
         ]
 
@@ -264,13 +274,8 @@ class Store:
                 (meter_wh, format_datetime(when), ref),
             )
             if tx_data is not None:
-                row = self._db.execute(
-                    "SELECT tx_data FROM transactions WHERE ref = ?", (ref,)
-                ).fetchone()
-                data = orjson.loads(row[0]) if row else []
-                data.append(tx_data)
                 self._db.execute(
-                    "UPDATE transactions SET tx_data = ? WHERE ref = ?", (orjson.dumps(data), ref)
+                    "INSERT INTO tx_data(ref, payload) VALUES (?, ?)", (ref, orjson.dumps(tx_data))
                 )
 
     def queue_meter_values(self, ref: int | None, payload: dict[str, Any]) -> int:
@@ -295,21 +300,37 @@ class Store:
             ).fetchone()[0]
             if not still:
                 self._db.execute("DELETE FROM transactions WHERE ref = ?", (ref,))
+                self._db.execute("DELETE FROM tx_data WHERE ref = ?", (ref,))
 
     def transaction(self, ref: int) -> TransactionRecord | None:
         row = self._db.execute(
             f"SELECT {_TX_COLUMNS} FROM transactions WHERE ref = ?", (ref,)
         ).fetchone()
-        return _tx_record(row) if row else None
+        return self._tx_record(row) if row else None
+
+    def transaction_id_of(self, ref: int) -> int | None:
+        row = self._db.execute(
+            "SELECT transaction_id FROM transactions WHERE ref = ?", (ref,)
+        ).fetchone()
+        return row[0] if row else None
 
     def open_transactions(self) -> list[TransactionRecord]:
         """Transactions not stopped (after a power loss: to stop or to resume)."""
         return [
-            _tx_record(row)
+            self._tx_record(row)
             for row in self._db.execute(
                 f"SELECT {_TX_COLUMNS} FROM transactions WHERE stop_time IS NULL ORDER BY ref"
+            ).fetchall()
+        ]
+
+    def _tx_record(self, row: tuple[Any, ...]) -> TransactionRecord:
+        data = [
+            orjson.loads(payload)
+            for (payload,) in self._db.execute(
+                "SELECT payload FROM tx_data WHERE ref = ? ORDER BY seq", (row[0],)
             )
         ]
+        return _tx_record(row, data)
 
     # -- authorization cache and local list -------------------------------------------
 
@@ -391,11 +412,11 @@ class Store:
 
 _TX_COLUMNS = (
     "ref, connector, id_tag, meter_start, start_time, reservation_id, transaction_id, "
-    "last_meter, last_meter_time, stop_time, stop_reason, session_id, tx_data"
+    "last_meter, last_meter_time, stop_time, stop_reason, session_id"
 )
 
 
-def _tx_record(row: tuple[Any, ...]) -> TransactionRecord:
+def _tx_record(row: tuple[Any, ...], tx_data: list[dict[str, Any]]) -> TransactionRecord:
     return TransactionRecord(
         ref=row[0],
         connector=row[1],
@@ -409,7 +430,7 @@ def _tx_record(row: tuple[Any, ...]) -> TransactionRecord:
         stop_time=parse_datetime(row[9]) if row[9] else None,
         stop_reason=row[10],
         session_id=row[11],
-        tx_data=orjson.loads(row[12]),
+        tx_data=tx_data,
     )
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import trio
+
 from chargebox.actors.actor import Actor
 from chargebox.charts.effects import (
     Effect,
@@ -58,6 +60,7 @@ class TransactionActor(Actor[TransactionModel]):
         #: the idTag that ended the transaction, when a user did (StopTransaction.idTag)
         self.stop_id_tag: str | None = None
         self.session_id: str | None = None
+        self._persisted_at = float("-inf")
 
     @staticmethod
     def _fresh(ctx: StationContext, connector_id: int) -> TransactionModel:
@@ -200,9 +203,9 @@ class TransactionActor(Actor[TransactionModel]):
 
     def _energy_now(self) -> tuple[int, Any]:
         energy = self.meter.energy(self.connector_id)
-        record = self.ctx.store.transaction(self.ref) if self.ref is not None else None
-        if energy is None and record is not None:
-            energy = record.last_meter
+        if energy is None and self.ref is not None:
+            record = self.ctx.store.transaction(self.ref)
+            energy = record.last_meter if record is not None else 0
         return (energy or 0), self.ctx.clock.now()
 
     async def sample(self, context: str, aligned: bool = False) -> None:
@@ -215,10 +218,9 @@ class TransactionActor(Actor[TransactionModel]):
         if value is None:
             return
         if self.active and self.ref is not None:
-            record = self.ctx.store.transaction(self.ref)
             request = MeterValuesRequest(
                 connector_id=self.connector_id,
-                transaction_id=record.transaction_id if record else None,
+                transaction_id=self.ctx.store.transaction_id_of(self.ref),
                 meter_value=[value],
             )
             self.ctx.store.queue_meter_values(self.ref, codec.encode(request))
@@ -237,11 +239,20 @@ class TransactionActor(Actor[TransactionModel]):
             log.info("MeterValues of connector %d not delivered: %s", self.connector_id, e)
 
     def record_energy(self) -> None:
-        """The host reported readings during a transaction: keep the last energy (PowerLoss)."""
-        if self.active and self.ref is not None:
-            energy = self.meter.energy(self.connector_id)
-            if energy is not None:
-                self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
+        """The host reported readings during a transaction: keep the last energy (PowerLoss).
+
+        Written at most every Options.meter_persist_interval seconds (and at every
+        meter value sent), so a station that reports every second does not wear
+        its flash; after a power cut, meterStop is at most that old.
+        """
+        if not self.active or self.ref is None:
+            return
+        energy = self.meter.energy(self.connector_id)
+        now = trio.current_time()
+        if energy is None or now - self._persisted_at < self.ctx.options.meter_persist_interval:
+            return
+        self._persisted_at = now
+        self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
 
 
 def fit(payload: dict[str, Any], max_size: int) -> dict[str, Any]:
