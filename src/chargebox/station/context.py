@@ -30,7 +30,7 @@ class Options:
     connect_timeout: float = 30.0
     #: TLS material for security profiles 2 and 3
     tls: TlsSettings = attrs.Factory(TlsSettings)
-    #: where the OCPP message logs go (None: no message log)
+    #: where the OCPP message logs go (None: <data_dir>/message-log, or none without a data dir)
     message_log_path: Path | None = None
     #: BootNotification retry when the Central System gives no interval (seconds)
     boot_retry_interval: int = 60

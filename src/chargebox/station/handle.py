@@ -378,21 +378,15 @@ async def open_charge_point(
     if not isinstance(config, ChargePointConfig):
         overlay = data / "user-config.json" if data is not None else None
         config = ChargePointConfig.load(Path(config), overlay)
-    store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
     options = options or Options()
+    clock = clock or StationClock()
+    config.clock = clock.now
+    if message_log is None:
+        message_log = _message_log(config, options, data, clock)
+    store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
     try:
         async with trio.open_nursery() as nursery:
-            station = Station(
-                config,
-                host,
-                store,
-                options,
-                clock or StationClock(),
-                message_log,
-                nursery,
-            )
-            station.ctx.clock = station.ctx.clock
-            config.clock = station.ctx.clock.now
+            station = Station(config, host, store, options, clock, message_log, nursery)
             await nursery.start(station.run)
             try:
                 yield ChargePoint(station)
@@ -405,6 +399,21 @@ async def open_charge_point(
         store.close()
         if message_log is not None:
             message_log.close()
+
+
+def _message_log(
+    config: ChargePointConfig, options: Options, data: Path | None, clock: StationClock
+) -> Any:
+    """The message log the configuration asks for (LogMessages), in MessageLogPath."""
+    from chargebox.messagelog import LogSettings, MessageLog, default_message_log_path
+
+    settings = LogSettings.from_config(config)
+    path = options.message_log_path
+    if path is None and data is not None:
+        path = default_message_log_path(data)
+    if path is None or not settings.enabled:
+        return None
+    return MessageLog(path, settings, config.charge_point_id, clock=clock.now)
 
 
 def _safe(name: str) -> str:
