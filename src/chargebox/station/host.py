@@ -80,23 +80,6 @@ class ReservationPort(Protocol):
         """The reservation ended (cancelled, expired or used)."""
 
 
-@attrs.frozen
-class FirmwareRequest:
-    location: str
-    retrieve_date: datetime
-    retries: int = 0
-    retry_interval: int = 0
-
-
-@attrs.frozen
-class LogRequest:
-    location: str
-    start_time: datetime | None = None
-    stop_time: datetime | None = None
-    retries: int = 0
-    retry_interval: int = 0
-
-
 @runtime_checkable
 class SystemPort(Protocol):
     """The station as a whole (EVerest: system)."""
@@ -106,6 +89,38 @@ class SystemPort(Protocol):
 
     async def set_system_time(self, moment: datetime) -> None:
         """The Central System's time, from BootNotification.conf and Heartbeat.conf."""
+
+
+@runtime_checkable
+class FirmwarePort(Protocol):
+    """Firmware updates (FirmwareManagement): the engine runs the procedure, the host transfers.
+
+    The engine calls `download_firmware` once per attempt (UpdateFirmware's
+    retries and retryInterval are the engine's), then, when no transaction runs
+    any more and the connectors are Unavailable, `install_firmware`. After a
+    successful install the host restarts the station (the engine calls
+    `SystemPort.reset(ResetKind.Hard)`), and the new FirmwareVersion is in the
+    BootNotification of the next start.
+    """
+
+    async def download_firmware(self, location: str) -> bool:
+        """One attempt to fetch the firmware at `location`; True once it is stored."""
+
+    async def install_firmware(self) -> bool:
+        """Install the downloaded firmware; True on success."""
+
+
+@runtime_checkable
+class DiagnosticsPort(Protocol):
+    """Diagnostics upload (GetDiagnostics); the engine retries, the host transfers."""
+
+    async def diagnostics_file(
+        self, start_time: datetime | None, stop_time: datetime | None
+    ) -> str | None:
+        """Prepare the diagnostics of that period; its file name, or None when there is none."""
+
+    async def upload_diagnostics(self, location: str, file_name: str) -> bool:
+        """One attempt to upload the prepared file to `location`; True when it arrived."""
 
 
 @runtime_checkable
@@ -140,6 +155,8 @@ class Host:
     system: SystemPort | None = None
     energy: EnergySink | None = None
     data_transfer: DataTransferPort | None = None
+    firmware: FirmwarePort | None = None
+    diagnostics: DiagnosticsPort | None = None
     certificates: Any = None
 
 
