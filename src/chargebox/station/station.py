@@ -9,6 +9,7 @@ BootNotification.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -45,6 +46,10 @@ from chargebox.station.transactions import TransactionActor, fit
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[Any]]
+
+# The feature modules (chargebox.features.<name>); each `install(station)` adds its
+# handlers for the Central System's calls and whatever it needs at start.
+FEATURES = ("core",)
 
 
 class Station:
@@ -110,9 +115,8 @@ class Station:
         #: set (and renewed) after every message any actor handled
         self.changed = trio.Event()
         self._aligned_scope: trio.CancelScope | None = None
-        from chargebox.features import core
-
-        core.install(self)
+        for name in FEATURES:
+            importlib.import_module(f"chargebox.features.{name}").install(self)
 
     # -- running ------------------------------------------------------------------------
 
