@@ -36,7 +36,7 @@ async def test_every_frame_of_a_session_is_in_the_html_log_in_order(tmp_path, au
     logged_in = [(r.message_id, r.type) for r in page.rows if r.direction == "in"]
     # every frame, in order (the log may end with a frame the CSMS had no time to record)
     assert logged_out[: len(received)] == received and len(logged_out) - len(received) <= 1
-    assert logged_in == sent
+    assert logged_in == sent[: len(logged_in)] and len(sent) - len(logged_in) <= 1
     assert {r.type for r in page.rows} >= {"CALL", "CALLRESULT", "event"}
     assert any(r.action == "StopTransaction" for r in page.rows)
     # the per-session page was written and renamed at the end
