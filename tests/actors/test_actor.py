@@ -247,3 +247,22 @@ async def test_station_clock_maps_trio_time_to_utc(autojump_clock: trio.testing.
         StationClock(datetime(2025, 1, 1))
     with pytest.raises(ValueError, match="aware"):
         clock.deadline(datetime(2025, 1, 1))
+
+
+async def test_a_calendar_timer_follows_a_clock_jump(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from chargebox.charts.effects import StartTimer
+
+    async with open_actor_group() as group:
+        clock = StationClock(START)
+        actor = await group.start(Actor("connector/1", ConnectorModel(1), clock=clock))
+        # a timer due at a calendar time (its trigger is refused in Available: counted)
+        actor._arm(StartTimer("fault_cleared", at=START + timedelta(hours=1)))
+        begin = trio.current_time()
+        clock.set(START + timedelta(minutes=50))  # the Central System's time: 50 min later
+        await trio.sleep(9 * 60)
+        assert actor.refused == 0
+        await trio.sleep(2 * 60)
+        assert actor.refused == 1
+        assert trio.current_time() - begin == pytest.approx(11 * 60)

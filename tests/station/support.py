@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import trio
 
+from chargebox.actors.clock import StationClock
 from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
@@ -143,6 +144,9 @@ async def running(
 ) -> AsyncIterator[Rig]:
     """The development CSMS and a charge point on the in-process network (exact on MockClock)."""
     csms = csms or CentralSystem(csms_settings or CsmsSettings())
+    # the CSMS's clock runs on trio's (mock) clock too, or every answer would set the
+    # station's calendar back to the wall clock
+    csms.clock = StationClock().now
     host = host or make_host()
     net = Network()
     options = options or Options()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -50,6 +51,7 @@ class ArmedTimer:
 
     deadline: float
     generation: int
+    at: datetime | None = attrs.field(default=None, kw_only=True)
     cancel_scope: trio.CancelScope = attrs.field(eq=False, repr=False)
 
 
@@ -101,6 +103,7 @@ class Actor(Generic[ModelT]):
         """Serve the inbox until cancelled (or until every sender closed the inbox)."""
         if self.clock is None:
             self.clock = StationClock()
+        self.clock.observers.append(self._clock_jumped)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -119,6 +122,9 @@ class Actor(Generic[ModelT]):
                 raise
             (error,) = failure.exceptions
             raise error from error.__cause__
+        finally:
+            if self._clock_jumped in self.clock.observers:
+                self.clock.observers.remove(self._clock_jumped)
 
     def stop(self) -> None:
         """End `run` (timers included) at the next checkpoint."""
@@ -196,9 +202,15 @@ class Actor(Generic[ModelT]):
             deadline = self.clock.deadline(effect.at)
         else:
             deadline = trio.current_time() + (effect.seconds or 0.0)
-        timer = ArmedTimer(deadline, next(self._generations), trio.CancelScope())
+        timer = ArmedTimer(deadline, next(self._generations), trio.CancelScope(), at=effect.at)
         self._timers[effect.name] = timer
         self._nursery.start_soon(self._expire, effect.name, timer, name=f"{self.address} timer")
+
+    def _clock_jumped(self) -> None:
+        """The station clock was set: timers due at a calendar time are due at a new trio time."""
+        for name, timer in list(self._timers.items()):
+            if timer.at is not None:
+                self._arm(StartTimer(name, at=timer.at))
 
     def _disarm(self, name: str) -> None:
         timer = self._timers.pop(name, None)

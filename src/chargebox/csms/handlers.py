@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chargebox.ocpp import v16
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from chargebox.csms.server import Handler, Session
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(session: Session) -> datetime:
+    return session.csms.clock()
 
 
 def id_tag_info(session: Session, id_tag: str) -> IdTagInfo:
@@ -39,7 +39,7 @@ def boot_notification(session: Session, request: v16.BootNotificationRequest) ->
     state[session.charge_point_id] = n + 1
     status = RegistrationStatus.Pending if n < s.pending_boots else s.boot_status
     return v16.BootNotificationResponse(
-        status=status, current_time=_now(), interval=s.heartbeat_interval
+        status=status, current_time=_now(session), interval=s.heartbeat_interval
     )
 
 
@@ -62,7 +62,7 @@ def stop_transaction(session: Session, request: v16.StopTransactionRequest) -> A
 
 
 def heartbeat(session: Session, request: v16.HeartbeatRequest) -> Any:
-    return v16.HeartbeatResponse(current_time=_now())
+    return v16.HeartbeatResponse(current_time=_now(session))
 
 
 def data_transfer(session: Session, request: v16.DataTransferRequest) -> Any:

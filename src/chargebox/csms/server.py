@@ -231,14 +231,14 @@ class Session:
         kind = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}[type(frame)]
         payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
         exchange = Exchange(
-            datetime.now(UTC), direction, kind, action, frame.unique_id, payload, text
+            self.csms.clock(), direction, kind, action, frame.unique_id, payload, text
         )
         self.exchanges.append(exchange)
         self.csms._announce(self, exchange)
 
     def _record_raw(self, direction: str, kind: str, text: str | bytes) -> None:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
-        exchange = Exchange(datetime.now(UTC), direction, kind, None, None, None, shown)
+        exchange = Exchange(self.csms.clock(), direction, kind, None, None, None, shown)
         self.exchanges.append(exchange)
         self.csms._announce(self, exchange)
 
@@ -265,9 +265,13 @@ class CentralSystem:
         *,
         ssl_context: ssl.SSLContext | None = None,
         on_exchange: Callable[[Session, Exchange], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         from chargebox.csms.handlers import default_handlers
 
+        #: the CSMS's time (currentTime of Boot and Heartbeat answers); the wall clock
+        #: by default, a mock-clock-driven one in simulations
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.settings = settings or CsmsSettings()
         self.ssl_context = ssl_context
         self.handlers: dict[str, Handler] = default_handlers()

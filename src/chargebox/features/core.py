@@ -223,9 +223,16 @@ class Core:
         if c is None:
             return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         profile = req.charging_profile
-        if profile is not None and profile.charging_profile_purpose != "TxProfile":
+        if profile is not None:
             # only a TxProfile may come with RemoteStartTransaction (spec 5.11)
-            return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
+            sc = getattr(st, "smart_charging", None)
+            if (
+                profile.charging_profile_purpose != "TxProfile"
+                or "SmartCharging" not in self.cfg.supported_feature_profiles
+                or sc is None
+                or not sc.accept_remote_start_profile(c, profile)
+            ):
+                return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         await st.deliver(f"transaction/{c}", Trigger("remote_start", {"id_tag": req.id_tag}))
         return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Accepted)
 

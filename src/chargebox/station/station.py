@@ -49,7 +49,7 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 # The feature modules (chargebox.features.<name>); each `install(station)` adds its
 # handlers for the Central System's calls and whatever it needs at start.
-FEATURES = ("core",)
+FEATURES = ("core", "smartcharging")
 
 
 class Station:
@@ -115,6 +115,9 @@ class Station:
         #: set (and renewed) after every message any actor handled
         self.changed = trio.Event()
         self._aligned_scope: trio.CancelScope | None = None
+        #: long-running tasks of the feature modules, started with the actors
+        self.services: list[Callable[[], Awaitable[None]]] = []
+        clock.observers.append(self.rearm_aligned)
         for name in FEATURES:
             importlib.import_module(f"chargebox.features.{name}").install(self)
 
@@ -138,6 +141,8 @@ class Station:
                 nursery.start_soon(self.ctx.run_host_queue)
                 nursery.start_soon(self._station_events)
                 nursery.start_soon(self._aligned_loop)
+                for service in self.services:
+                    nursery.start_soon(service)
                 self.recover()
                 await self.deliver("link", Trigger("connect"))
                 task_status.started()

@@ -1,0 +1,261 @@
+"""SmartCharging profile: charging profiles from the Central System, and the limits they set.
+
+The rules are in chargebox.smartcharging (pure); this module keeps the one
+ProfileSet of the station, persists what each call adds and removes, answers
+SetChargingProfile, ClearChargingProfile and GetCompositeSchedule, takes the
+TxProfile of a RemoteStartTransaction, drops a connector's TxProfiles when its
+transaction ends, and pushes the limit in force to the host's energy sink:
+whenever a profile is set or cleared, a transaction starts or stops, the link
+goes up or down, and at every moment a profile's schedule may change it (one
+timer on the station clock, re-armed after each change).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from chargebox.ocpp import codec
+from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.ocpp.v16 import (
+    ChargingProfile,
+    ChargingRateUnitType,
+    ClearChargingProfileResponse,
+    SetChargingProfileRequest,
+    SetChargingProfileResponse,
+)
+from chargebox.smartcharging import (
+    ActiveTransaction,
+    ChargingContext,
+    ProfileSet,
+    SmartChargingSettings,
+    parse_purposes,
+    parse_rate_units,
+)
+from chargebox.smartcharging.validation import check_profile
+
+if TYPE_CHECKING:
+    from chargebox.station.station import Station
+
+log = logging.getLogger(__name__)
+
+
+def install(station: Station) -> None:
+    sc = SmartCharging(station)
+    station.smart_charging = sc  # type: ignore[attr-defined]
+    station.handlers.update(
+        {
+            "SetChargingProfile": sc.set_charging_profile,
+            "ClearChargingProfile": sc.clear_charging_profile,
+            "GetCompositeSchedule": sc.get_composite_schedule,
+        }
+    )
+    station.services.append(sc.run)
+    for tx in station.transactions.values():
+        tx.observers.append(sc._transaction_changed)
+    station.link.observers.append(sc._link_changed)
+    station.ctx.clock.observers.append(sc.limits_changed)
+
+
+def settings_from(cfg: Any) -> SmartChargingSettings:
+    """The smart-charging settings of a configuration (the keys of docs/smartcharging.md)."""
+    values: dict[str, Any] = {}
+    for field, key in (
+        ("max_stack_level", "ChargeProfileMaxStackLevel"),
+        ("max_profiles_installed", "MaxChargingProfilesInstalled"),
+        ("max_periods", "ChargingScheduleMaxPeriods"),
+        ("allowed_units", "ChargingScheduleAllowedChargingRateUnit"),
+        ("supported_purposes", "SupportedChargingProfilePurposeTypes"),
+        ("max_composite_duration", "MaxCompositeScheduleDuration"),
+        ("default_limit_amps", "CompositeScheduleDefaultLimitAmps"),
+        ("default_limit_watts", "CompositeScheduleDefaultLimitWatts"),
+        ("default_number_phases", "CompositeScheduleDefaultNumberPhases"),
+        ("supply_voltage", "SupplyVoltage"),
+        ("allow_without_start_schedule", "AllowChargingProfileWithoutStartSchedule"),
+        ("ignored_purposes_offline", "IgnoredProfilePurposesOffline"),
+    ):
+        value = cfg.get(key)
+        if value is None:
+            continue
+        if field == "allowed_units":
+            value = parse_rate_units(value if isinstance(value, str) else ",".join(value))
+        elif field in ("supported_purposes", "ignored_purposes_offline"):
+            value = parse_purposes(value if isinstance(value, str) else ",".join(value))
+        values[field] = value
+    return SmartChargingSettings(**values)
+
+
+class SmartCharging:
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.ctx = station.ctx
+        self.profiles = ProfileSet()
+        self._rearm: trio.CancelScope | None = None
+        self._seen: dict[int, tuple[bool, int | None]] = {}
+        self._accepted = False
+        #: the last limit pushed per connector: (amps, watts)
+        self.pushed: dict[int, tuple[Any, Any]] = {}
+        self._load()
+
+    # -- state --------------------------------------------------------------------------
+
+    def context(self, *, remote_start: bool = False) -> ChargingContext:
+        running: dict[int, ActiveTransaction] = {}
+        for c, tx in self.station.transactions.items():
+            if tx.active and tx.ref is not None:
+                record = self.ctx.store.transaction(tx.ref)
+                if record is not None:
+                    running[c] = ActiveTransaction(record.start_time, record.transaction_id)
+        return ChargingContext(
+            number_of_connectors=self.ctx.cfg.number_of_connectors,
+            transactions=running,
+            remote_start=remote_start,
+            offline=not self.ctx.endpoint.accepted,
+            settings=settings_from(self.ctx.cfg),
+        )
+
+    def _load(self) -> None:
+        """Profiles from the store, each judged again by today's rules; the rest removed."""
+        now = self.ctx.clock.now()
+        context = self.context()
+        kept: list[tuple[int, ChargingProfile]] = []
+        for profile_id, connector, payload in list(self.ctx.store.profiles()):
+            try:
+                profile = codec.decode(ChargingProfile, payload)
+            except OcppError as e:
+                log.warning("stored charging profile %d is unreadable (%s): removed", profile_id, e)
+                self.ctx.store.delete_profile(profile_id)
+                continue
+            verdict = check_profile(connector, profile, now, context, len(kept) + 1)
+            if not verdict.accepted and profile.charging_profile_purpose != "TxProfile":
+                log.warning(
+                    "stored charging profile %d no longer valid (%s): removed",
+                    profile_id,
+                    verdict.reason,
+                )
+                self.ctx.store.delete_profile(profile_id)
+                continue
+            kept.append((connector, profile))
+        self.profiles = ProfileSet.of(*kept)
+        self._purge(now)
+
+    def _purge(self, now: datetime) -> None:
+        removal = self.profiles.purge_expired(now)
+        for item in removal.removed:
+            self.ctx.store.delete_profile(item.id)
+        self.profiles = removal.profiles
+
+    def _install(self, installed: Any, replaced: Any) -> None:
+        for item in replaced:
+            self.ctx.store.delete_profile(item.id)
+        self.ctx.store.put_profile(
+            installed.id, installed.connector_id, codec.encode(installed.profile)
+        )
+
+    def limits_changed(self) -> None:
+        """Something that decides the limits changed: compute and push them again now."""
+        if self._rearm is not None:
+            self._rearm.cancel()
+
+    # -- the Central System's calls -----------------------------------------------------
+
+    async def set_charging_profile(self, request: SetChargingProfileRequest) -> Any:
+        outcome = self.profiles.set_charging_profile(request, self.ctx.clock.now(), self.context())
+        verdict = outcome.verdict
+        if verdict.call_error is not None:
+            raise OcppError(ErrorCode(verdict.call_error), verdict.reason or "invalid profile")
+        if not verdict.accepted:
+            log.warning("SetChargingProfile %s: %s", verdict.status, verdict.reason)
+            return SetChargingProfileResponse(status=verdict.status)
+        self._install(outcome.installed, outcome.replaced)
+        self.profiles = outcome.profiles
+        self.limits_changed()
+        return SetChargingProfileResponse(status=verdict.status)
+
+    async def clear_charging_profile(self, request: Any) -> Any:
+        outcome = self.profiles.clear(request)
+        for item in outcome.removed:
+            self.ctx.store.delete_profile(item.id)
+        self.profiles = outcome.profiles
+        if outcome.removed:
+            self.limits_changed()
+        return ClearChargingProfileResponse(status=outcome.status)
+
+    async def get_composite_schedule(self, request: Any) -> Any:
+        return self.profiles.get_composite_schedule(request, self.ctx.clock.now(), self.context())
+
+    def accept_remote_start_profile(self, connector_id: int, profile: ChargingProfile) -> bool:
+        """The TxProfile of a RemoteStartTransaction, installed on the connector chosen for it."""
+        request = SetChargingProfileRequest(connector_id=connector_id, cs_charging_profiles=profile)
+        verdict = self.profiles.validate_set(
+            request, self.ctx.clock.now(), self.context(remote_start=True)
+        )
+        if not verdict.accepted or verdict.profile is None:
+            log.warning("RemoteStartTransaction profile refused: %s", verdict.reason)
+            return False
+        outcome = self.profiles.install(connector_id, verdict.profile)
+        self._install(outcome.installed, outcome.replaced)
+        self.profiles = outcome.profiles
+        self.limits_changed()
+        return True
+
+    # -- what moves the limits ------------------------------------------------------------
+
+    def _transaction_changed(self, actor: Any, outcome: Any) -> None:
+        c = actor.connector_id
+        now = (actor.active, actor.model.transaction_id)
+        before = self._seen.get(c, (False, None))
+        if now == before:
+            return
+        self._seen[c] = now
+        if before[0] and not now[0]:
+            # the transaction ended: its TxProfiles go (spec 3.13.4)
+            removal = self.profiles.remove_tx_profiles(c, before[1])
+            for item in removal.removed:
+                self.ctx.store.delete_profile(item.id)
+            self.profiles = removal.profiles
+        self.limits_changed()
+
+    def _link_changed(self, actor: Any, outcome: Any) -> None:
+        accepted = actor.model.state == "Accepted"
+        if accepted != self._accepted:
+            self._accepted = accepted
+            self.limits_changed()  # IgnoredProfilePurposesOffline
+
+    # -- the energy sink ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Push the limits in force; sleep until the next moment one may change; again."""
+        while True:
+            now = self.ctx.clock.now()
+            self._purge(now)
+            context = self.context()
+            await self._push(now, context)
+            moments = [
+                moment
+                for c in range(context.number_of_connectors + 1)
+                if (moment := self.profiles.next_change_after(c, now, context)) is not None
+            ]
+            with trio.CancelScope() as scope:
+                self._rearm = scope
+                if moments:
+                    await self.ctx.clock.sleep_until(min(moments))
+                else:
+                    await trio.sleep_forever()
+
+    async def _push(self, now: datetime, context: ChargingContext) -> None:
+        sink = self.ctx.host.energy
+        for c in range(context.number_of_connectors + 1):
+            amps = self.profiles.limit_at(c, now, context, ChargingRateUnitType.A)
+            watts = self.profiles.limit_at(c, now, context, ChargingRateUnitType.W)
+            if amps is None or watts is None:
+                continue
+            limit = (amps.value, watts.value) if amps.limited else (None, None)
+            if self.pushed.get(c) == limit:
+                continue
+            self.pushed[c] = limit
+            if sink is not None:
+                await self.ctx.call_host("set a limit", sink.set_limit(c, *limit))
