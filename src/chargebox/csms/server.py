@@ -305,14 +305,24 @@ class CentralSystem:
             task_status.started(self.port)
 
     async def accept(self, tcp: trio.abc.Stream) -> None:
-        """Serve one connection: TLS (when configured), the websocket handshake, the session.
+        """Serve one connection (TCP, or any stream chargebox.netsim hands in).
+
+        Whatever goes wrong with one connection (a peer gone mid-handshake, say)
+        is logged and ends that connection only, never the Central System.
+        """
+        peer = _peer(tcp)
+        try:
+            await self._serve_connection(tcp, peer)
+        except Exception:
+            log.exception("the connection from %s failed", peer)
+            await trio.aclose_forcefully(tcp)
+
+    async def _serve_connection(self, tcp: trio.abc.Stream, peer: str) -> None:
+        """TLS (when configured), the websocket handshake, the session.
 
         The TLS handshake is ours, so that a client refused at the TLS level
-        (no or a foreign client certificate) is told at once and logged. Any
-        stream will do (chargebox.netsim hands in-process streams here).
+        (no or a foreign client certificate) is told at once and logged.
         """
-        sock = getattr(tcp, "socket", None)
-        peer = "{}:{}".format(*sock.getpeername()[:2]) if sock is not None else "in-process peer"
         stream: trio.abc.Stream = tcp
         if self.ssl_context is not None:
             stream = trio.SSLStream(tcp, self.ssl_context, server_side=True)
@@ -335,7 +345,7 @@ class CentralSystem:
                 await trio.aclose_forcefully(stream)
                 return
             try:
-                await self._handshake(request)
+                await self._handshake(request, peer)
             finally:
                 with trio.move_on_after(5):
                     await request._connection.aclose()
@@ -345,7 +355,7 @@ class CentralSystem:
         scheme = "wss" if self.ssl_context is not None else "ws"
         return f"{scheme}://{host}:{self.port}{path}"
 
-    async def _handshake(self, request: WebSocketRequest) -> None:
+    async def _handshake(self, request: WebSocketRequest, peer: str) -> None:
         path = request.path.split("?", 1)[0]
         charge_point_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
         known = self.settings.known_ids
@@ -369,7 +379,7 @@ class CentralSystem:
         old = self.sessions.get(charge_point_id)
         self.sessions[charge_point_id] = session
         self.all_sessions.append(session)
-        log.info("%s connected from %s", charge_point_id, ws.remote)
+        log.info("%s connected from %s", charge_point_id, peer)
         self._changed()
         if old is not None and not old.closed.is_set():
             await old.close()
@@ -450,6 +460,17 @@ class CentralSystem:
             for ex in s.exchanges
             if ex.direction == "in" and ex.kind == "CALL"
         ]
+
+
+def _peer(stream: trio.abc.Stream) -> str:
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return "an in-process peer"
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return "a peer already gone"
+    return f"{host}:{port}"
 
 
 def server_tls_context(
