@@ -22,7 +22,7 @@ from chargebox.actors import (
     UnknownAddress,
     open_actor_group,
 )
-from chargebox.charts.effects import Effect, SendRequest, SendStatusNotification
+from chargebox.charts.effects import Effect, HostCommand, SendRequest, SendStatusNotification
 from chargebox.charts.models import ConnectorModel, LinkModel, ReservationModel, TransactionModel
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -108,12 +108,19 @@ async def test_timers_rearm_cancel_and_ignore_stale_expiries(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     sink_send, sink_receive = trio.open_memory_channel[object](math.inf)
+    host_send, host_receive = outlet()
     async with open_actor_group() as group:
         group.register("connector/1", sink_send)
         clock = StationClock(START)
-        model = ReservationModel(7, 1, "TAG", START + timedelta(hours=2))
-        actor = await group.start(Actor("reservation/7", model, clock=clock))
-        await actor.inbox.send(Trigger("accepted"))
+        actor = await group.start(
+            Actor("reservation/1", ReservationModel(1), clock=clock, outlet=host_send)
+        )
+        reservation = {
+            "reservation_id": 7,
+            "id_tag": "TAG",
+            "expiry_date": START + timedelta(hours=2),
+        }
+        await actor.inbox.send(Trigger("reserve", reservation))
         await settle(actor)
         first = actor.armed_timers["expiry_reached"]
         assert first == pytest.approx(clock.deadline(START + timedelta(hours=2)))
@@ -127,11 +134,12 @@ async def test_timers_rearm_cancel_and_ignore_stale_expiries(
         assert actor.model.state == "Reserved"
         await clock.sleep_until(later + timedelta(seconds=1))
         await settle(actor)
-        assert actor.model.state == "Expired" and actor.armed_timers == {}
+        assert actor.model.state == "Idle" and actor.armed_timers == {}
         assert drain(sink_receive) == [
             Trigger("reserve_now", {"reservation_id": 7}),
             Trigger("reservation_ended"),
         ]
+        assert drain(host_receive) == [HostCommand("cancel_reservation", 1, {"reservation_id": 7})]
 
 
 async def test_actors_talk_through_their_inboxes() -> None:
@@ -214,7 +222,9 @@ async def test_sending_to_an_unknown_address_fails_loudly() -> None:
     with pytest.RaisesGroup(pytest.RaisesExc(ActorFailed, match="UnknownAddress")) as caught:
         async with open_actor_group() as group:
             actor = await group.start(Actor("reservation/1", ReservationModel.example()))
-            await actor.inbox.send(Trigger("accepted"))
+            await actor.inbox.send(
+                Trigger("reserve", {"reservation_id": 1, "id_tag": "T", "expiry_date": START})
+            )
             await trio.sleep_forever()
     assert isinstance(caught.value.exceptions[0].__cause__, UnknownAddress)
 

@@ -233,25 +233,55 @@ def test_remote_start_without_authorization_and_connection_timeout() -> None:
 # -- reservation --------------------------------------------------------------------------
 
 
+EXPIRY = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def reserve(reservation_id: int = 7) -> tuple[str, dict[str, Any]]:
+    return ("reserve", {"reservation_id": reservation_id, "id_tag": "TAG", "expiry_date": EXPIRY})
+
+
 def test_reservation_expires_at_its_expiry_date_and_frees_the_connector() -> None:
-    r = ReservationModel(7, 2, "TAG", datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
-    run(r, "accepted")
+    r = ReservationModel(2)
+    run(r, reserve())
     assert r.drain_effects() == [
-        StartTimer("expiry_reached", at=datetime(2025, 6, 1, 12, 0, tzinfo=UTC)),
+        StartTimer("expiry_reached", at=EXPIRY),
         Send("connector/2", Trigger("reserve_now", {"reservation_id": 7})),
     ]
-    run(r, "expiry_reached")
-    assert r.state == "Expired"
-    assert r.drain_effects() == [Send("connector/2", Trigger("reservation_ended"))]
+    assert run(r, "expiry_reached") == ["R7"]
+    assert r.state == "Idle" and r.reservation_id is None
+    assert r.drain_effects() == [
+        Send("connector/2", Trigger("reservation_ended")),
+        HostCommand("cancel_reservation", 2, {"reservation_id": 7}),
+    ]
 
 
 def test_reservation_used_or_cancelled_disarms_the_expiry() -> None:
     r = ReservationModel.example()
-    run(r, "accepted", "transaction_started")
-    assert r.drain_effects()[-1] == CancelTimer("expiry_reached") and r.state == "Used"
+    run(r, reserve(), ("claimed", {"reservation_id": 7}))
+    assert r.state == "Claimed"
+    assert run(r, ("transaction_started", {"reservation_id": 7})) == ["R6"]
+    assert r.drain_effects()[-2] == CancelTimer("expiry_reached") and r.state == "Idle"
     r = ReservationModel.example()
-    run(r, "accepted", "connector_lost")
-    assert r.state == "ConnectorLost"
+    run(r, reserve(), "connector_lost")
+    assert r.state == "Idle"
+    assert Send("connector/1", Trigger("reservation_ended")) in r.drain_effects()
+
+
+def test_a_dropped_claim_reserves_the_connector_again_and_stale_ids_are_refused() -> None:
+    r = ReservationModel(3)
+    run(r, reserve(5), ("claimed", {"reservation_id": 5}))
+    r.drain_effects()
+    assert not r.fire("claim_dropped", reservation_id=4).allowed
+    assert run(r, ("claim_dropped", {"reservation_id": 5})) == ["R5"] and r.state == "Reserved"
+    assert Send("connector/3", Trigger("reserve_now", {"reservation_id": 5})) in r.drain_effects()
+
+
+def test_the_reservation_for_any_connector_reserves_no_particular_one() -> None:
+    r = ReservationModel(0)
+    run(r, reserve(9))
+    assert r.drain_effects() == [StartTimer("expiry_reached", at=EXPIRY)]
+    run(r, "expiry_reached")
+    assert r.drain_effects() == [HostCommand("cancel_reservation", 0, {"reservation_id": 9})]
 
 
 # -- link ---------------------------------------------------------------------------------

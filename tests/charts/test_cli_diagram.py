@@ -29,7 +29,16 @@ def test_out_dir_writes_the_docs_pages(
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(
         f"{name}.md"
-        for name in ["connector", "connector0", "transaction", "reservation", "link", "outbox"]
+        for name in [
+            "connector",
+            "connector0",
+            "transaction",
+            "reservation",
+            "link",
+            "outbox",
+            "firmware",
+            "diagnostics",
+        ]
     )
     for page in tmp_path.iterdir():
         assert page.read_text() == (repo / "docs" / "statecharts" / page.name).read_text()

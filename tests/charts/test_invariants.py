@@ -158,6 +158,22 @@ class ReservationInvariants(ChartInvariants):
     chart_name = "reservation"
 
 
+class FirmwareInvariants(ChartInvariants):
+    chart_name = "firmware"
+
+    @invariant()
+    def attempts_within_retries(self) -> None:
+        assert 0 <= self.model.attempt <= 1 + self.model.retries
+
+
+class DiagnosticsInvariants(ChartInvariants):
+    chart_name = "diagnostics"
+
+    @invariant()
+    def attempts_within_retries(self) -> None:
+        assert 0 <= self.model.attempt <= 1 + self.model.retries
+
+
 class LinkInvariants(ChartInvariants):
     chart_name = "link"
 
@@ -201,6 +217,10 @@ TestTransaction = TransactionInvariants.TestCase
 TestTransaction.settings = SETTINGS
 TestReservation = ReservationInvariants.TestCase
 TestReservation.settings = SETTINGS
+TestFirmware = FirmwareInvariants.TestCase
+TestFirmware.settings = SETTINGS
+TestDiagnostics = DiagnosticsInvariants.TestCase
+TestDiagnostics.settings = SETTINGS
 TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase

@@ -137,3 +137,22 @@ class RemoveQueueHead(Effect):
     """Remove the oldest queued transaction message: delivered, or dropped after its attempts."""
 
     delivered: bool
+
+
+@attrs.frozen
+class HoldConnectors(Effect):
+    """Take every connector out of service for a firmware installation (`held`), or give them back.
+
+    Held: an idle connector becomes Unavailable at once, one in a session when the
+    session ends (like a scheduled ChangeAvailability). Given back: each connector
+    returns to the availability the Central System set with ChangeAvailability.
+    """
+
+    held: bool
+
+
+@attrs.frozen
+class AwaitNoTransactions(Effect):
+    """Fire the trigger `then` once no transaction runs, or waits to start, on any connector."""
+
+    then: str

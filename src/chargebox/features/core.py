@@ -201,7 +201,16 @@ class Core:
 
     def _remote_start_connector(self, req: v16.RemoteStartTransactionRequest) -> int | None:
         st = self.station
-        candidates = [req.connector_id] if req.connector_id is not None else list(st.connectors)
+        reservations = getattr(st, "reservations", None)
+        if req.connector_id is not None:
+            candidates = [req.connector_id]
+        else:
+            candidates = list(st.connectors)
+            reserved = reservations.reserved_connector_for(req.id_tag) if reservations else None
+            if reserved is not None:
+                # the idTag's own reservation first, so that it is used rather than left waiting
+                candidates.remove(reserved)
+                candidates.insert(0, reserved)
         for c in candidates:
             connector = st.connectors.get(c)
             if connector is None or c == 0:
@@ -210,7 +219,10 @@ class Core:
             tx = st.transactions[c]
             if tx.active or tx.pending:
                 continue
-            if state in _FREE:
+            # a Reserved connector only for its reservation's identity (spec 5.13)
+            if (state in _FREE or state == "Reserved") and (
+                reservations is None or reservations.admit_now(c, req.id_tag).allowed
+            ):
                 return c
         return None
 
@@ -233,7 +245,11 @@ class Core:
                 or not sc.accept_remote_start_profile(c, profile)
             ):
                 return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
-        await st.deliver(f"transaction/{c}", Trigger("remote_start", {"id_tag": req.id_tag}))
+        params: dict[str, Any] = {"id_tag": req.id_tag}
+        reservations = getattr(st, "reservations", None)
+        if reservations is not None:
+            params.update(reservations.admit_now(c, req.id_tag).params)
+        await st.deliver(f"transaction/{c}", Trigger("remote_start", params))
         return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Accepted)
 
     async def remote_stop_transaction(self, req: v16.RemoteStopTransactionRequest) -> Any:

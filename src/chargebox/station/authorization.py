@@ -77,6 +77,8 @@ class Authorizer:
         """An idTagInfo from the Central System (Authorize, Start- or StopTransaction.conf)."""
         if info is None:
             return
+        if self.ctx.store.local_get(id_tag) is not None:
+            return  # an idTag of the Local Authorization List is never cached (spec 3.5.3)
         self.ctx.store.cache_put(id_tag, info_dict(info), self.ctx.clock.now())
 
     def known_parent(self, id_tag: str) -> str | None:

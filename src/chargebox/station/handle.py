@@ -131,12 +131,16 @@ class ChargePoint:
     async def session_stopped(self, connector_id: int) -> None:
         """The session is over (cable removed); a transaction still running ends first."""
         tx = self._station.transactions[self._connector(connector_id).connector_id]
-        if tx.active:
-            await self.ev_disconnected(connector_id)
-        elif tx.pending:
+        if tx.pending:
+            # the connector first: a reservation the idTag had claimed then finds it
+            # Available and reserves it again (B1, then A7)
+            await self._connector_event(connector_id, "usage_ended")
             await self._to(f"transaction/{connector_id}", "session_cancelled")
             await self.settled(f"transaction/{connector_id}")
-        await self._connector_event(connector_id, "usage_ended")
+        else:
+            if tx.active:
+                await self.ev_disconnected(connector_id)
+            await self._connector_event(connector_id, "usage_ended")
         log_ = self._station.ctx.message_log
         if log_ is not None and tx.session_id is not None:
             log_.session_stopped(session_id=tx.session_id)
@@ -158,7 +162,12 @@ class ChargePoint:
                 await self._to(f"transaction/{c}", "stop_requested", reason="Local")
                 await self.settled(f"transaction/{c}")
                 return
-        c = connector_id if connector_id is not None else self._connector_for_token()
+        reservations = getattr(st, "reservations", None)
+        c = connector_id
+        if c is None and reservations is not None:
+            c = reservations.reserved_connector_for(id_tag)
+        if c is None:
+            c = self._connector_for_token()
         if c is None:
             log.info("an idTag was presented, but no connector is free for it")
             return
@@ -166,7 +175,15 @@ class ChargePoint:
         if tx.active or tx.pending:
             log.info("connector %d is busy; the idTag is ignored", c)
             return
-        await self._to(f"transaction/{c}", "id_tag_presented", id_tag=id_tag)
+        params: dict[str, Any] = {"id_tag": id_tag}
+        if reservations is not None:
+            # a reserved connector only for the reservation's idTag or group (spec 5.13)
+            admission = await reservations.admit(c, id_tag)
+            if not admission.allowed:
+                log.info("connector %d is reserved for another idTag; the idTag is refused", c)
+                return
+            params.update(admission.params)
+        await self._to(f"transaction/{c}", "id_tag_presented", **params)
         await self.settled(f"transaction/{c}")
 
     async def _may_stop(self, tx: Any, id_tag: str) -> bool:

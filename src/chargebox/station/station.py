@@ -49,7 +49,15 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 # The feature modules (chargebox.features.<name>); each `install(station)` adds its
 # handlers for the Central System's calls and whatever it needs at start.
-FEATURES = ("core", "smartcharging")
+FEATURES = (
+    "core",
+    "smartcharging",
+    "reservation",
+    "localauth",
+    "trigger",
+    "firmware",
+    "diagnostics",
+)
 
 
 class Station:
@@ -117,6 +125,8 @@ class Station:
         self._aligned_scope: trio.CancelScope | None = None
         #: long-running tasks of the feature modules, started with the actors
         self.services: list[Callable[[], Awaitable[None]]] = []
+        #: actors of the feature modules (reservations, firmware...), started with the others
+        self.extra_actors: list[Any] = []
         clock.observers.append(self.rearm_aligned)
         for name in FEATURES:
             importlib.import_module(f"chargebox.features.{name}").install(self)
@@ -131,6 +141,7 @@ class Station:
                 self.connector0,
                 *self.connectors.values(),
                 *self.transactions.values(),
+                *self.extra_actors,
                 self.outbox,
                 self.link,
             ):

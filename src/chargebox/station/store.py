@@ -5,6 +5,7 @@
                    (for the queued messages' transactionId and power-loss recovery)
     auth_cache     idTagInfo of every idTag the Central System told us about
     local_list     the Local Authorization List and its version
+    reservations   the reservation each connector holds (created on first use)
     availability   connectors set Inoperative by ChangeAvailability
     profiles       charging profiles (chargebox.smartcharging)
 
@@ -79,6 +80,28 @@ CREATE TABLE IF NOT EXISTS profiles (
     payload BLOB NOT NULL
 );
 """
+
+
+_RESERVATIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reservations (
+    connector INTEGER PRIMARY KEY,
+    reservation_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    parent_id_tag TEXT,
+    expiry TEXT NOT NULL
+)
+"""
+
+
+@attrs.frozen
+class StoredReservation:
+    """A reservation as the store keeps it (connector 0: a reservation for any connector)."""
+
+    connector: int
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry_date: datetime
 
 
 @attrs.frozen
@@ -375,6 +398,48 @@ class Store:
                         (id_tag, orjson.dumps(info)),
                     )
             self.set_meta("local_list_version", str(version))
+
+    # -- reservations (chargebox.features.reservation) -------------------------------
+    #
+    # One row per connector that holds a reservation (0: the one for any connector).
+    # The table is created on first use, so stores written before it existed open as
+    # they are (no schema migration needed).
+
+    def _reservations_table(self) -> None:
+        if not getattr(self, "_has_reservations", False):
+            self._db.execute(_RESERVATIONS_SCHEMA)
+            self._has_reservations = True
+
+    def reservations(self) -> list[StoredReservation]:
+        """Every stored reservation, by connector."""
+        self._reservations_table()
+        return [
+            StoredReservation(connector, reservation_id, id_tag, parent, parse_datetime(expiry))
+            for connector, reservation_id, id_tag, parent, expiry in self._db.execute(
+                "SELECT connector, reservation_id, id_tag, parent_id_tag, expiry "
+                "FROM reservations ORDER BY connector"
+            )
+        ]
+
+    def put_reservation(self, reservation: StoredReservation) -> None:
+        self._reservations_table()
+        self._db.execute(
+            "INSERT INTO reservations(connector, reservation_id, id_tag, parent_id_tag, expiry) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET "
+            "reservation_id = excluded.reservation_id, id_tag = excluded.id_tag, "
+            "parent_id_tag = excluded.parent_id_tag, expiry = excluded.expiry",
+            (
+                reservation.connector,
+                reservation.reservation_id,
+                reservation.id_tag,
+                reservation.parent_id_tag,
+                format_datetime(reservation.expiry_date),
+            ),
+        )
+
+    def delete_reservation(self, connector: int) -> None:
+        self._reservations_table()
+        self._db.execute("DELETE FROM reservations WHERE connector = ?", (connector,))
 
     # -- availability -----------------------------------------------------------------
 

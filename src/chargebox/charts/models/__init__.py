@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chargebox.charts.model import ChartModel
 from chargebox.charts.models.connector import Connector0Model, ConnectorModel
+from chargebox.charts.models.firmware import DiagnosticsModel, FirmwareModel
 from chargebox.charts.models.link import LinkModel
 from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
@@ -19,6 +20,8 @@ MODELS: dict[str, type[ChartModel]] = {
         ReservationModel,
         LinkModel,
         OutboxModel,
+        FirmwareModel,
+        DiagnosticsModel,
     )
 }
 
@@ -26,6 +29,8 @@ __all__ = [
     "MODELS",
     "Connector0Model",
     "ConnectorModel",
+    "DiagnosticsModel",
+    "FirmwareModel",
     "LinkModel",
     "OutboxModel",
     "ReservationModel",

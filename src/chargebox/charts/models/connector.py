@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from chargebox.charts.effects import SendStatusNotification
+from chargebox.charts.effects import Send, SendStatusNotification, Trigger
 from chargebox.charts.model import ChartModel
 
 #: ChargePointErrorCode (spec 7.6).
@@ -161,6 +161,10 @@ class ConnectorModel(ChartModel):
 
     def forget_reservation(self, **_event: Any) -> None:
         self.reservation_id = None
+
+    def lose_reservation(self, **_event: Any) -> None:
+        """A fault ends the reservation this connector holds (spec 5.13): its chart is told."""
+        self.record(Send(f"reservation/{self.connector_id}", Trigger("connector_lost")))
 
     def schedule_inoperative(self, **_event: Any) -> None:
         """ChangeAvailability(Inoperative) during a session: apply it when the session ends."""

@@ -119,6 +119,11 @@ class LinkModel(ChartModel):
     def send_boot_notification(self, **_event: Any) -> None:
         self.record(SendRequest("BootNotification"))
 
+    def send_triggered_boot_notification(self, **_event: Any) -> None:
+        """TriggerMessage(BootNotification): send it now instead of after the retry wait."""
+        self.record(CancelTimer(BOOT_RETRY))
+        self.record(SendRequest("BootNotification"))
+
     def arm_backoff(self, **_event: Any) -> None:
         """RetryBackoffWaitMinimum doubled RetryBackoffRepeatTimes times, plus a random part."""
         doublings = min(self.backoff_attempt, self.retry_backoff_repeat_times)

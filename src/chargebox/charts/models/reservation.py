@@ -1,55 +1,84 @@
-"""Model of statecharts/reservation.yaml: one accepted ReserveNow, until it is used or ends."""
+"""Model of statecharts/reservation.yaml: the reservation one connector holds (0: any connector).
+
+One model per connector, plus one for connector 0 whose reservation may be
+served by any connector; each holds at most one reservation at a time, so a
+station has a fixed set of small models and actors whatever the Central
+System reserves.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from chargebox.charts.effects import CancelTimer, Send, StartTimer, Trigger
+from chargebox.charts.effects import CancelTimer, HostCommand, Send, StartTimer, Trigger
 from chargebox.charts.model import ChartModel
 
 EXPIRY = "expiry_reached"
 
 
 class ReservationModel(ChartModel):
-    """Reservation `reservation_id` of connector `connector_id` for `id_tag`."""
+    """The reservation of connector `connector_id` (0: a reservation for any connector)."""
 
     __slots__ = ("connector_id", "expiry_date", "id_tag", "parent_id_tag", "reservation_id")
     chart_name = "reservation"
 
-    def __init__(
-        self,
-        reservation_id: int,
-        connector_id: int,
-        id_tag: str,
-        expiry_date: datetime,
-        *,
-        parent_id_tag: str | None = None,
-        state: str | None = None,
-    ) -> None:
+    def __init__(self, connector_id: int = 1, *, state: str | None = None) -> None:
         super().__init__(state=state)
-        self.reservation_id = reservation_id
         self.connector_id = connector_id
-        self.id_tag = id_tag
-        self.parent_id_tag = parent_id_tag
-        self.expiry_date = _aware(expiry_date)
+        self.reservation_id: int | None = None
+        self.id_tag: str | None = None
+        self.parent_id_tag: str | None = None
+        self.expiry_date: datetime | None = None
 
     @classmethod
     def example(cls) -> Self:
-        return cls(7, 1, "TAG-1", datetime(2025, 1, 1, 12, 0, tzinfo=UTC))
+        return cls(1)
 
     @property
-    def _connector(self) -> str:
-        return f"connector/{self.connector_id}"
+    def holding(self) -> bool:
+        """A reservation is held (Reserved or Claimed)."""
+        return self.state != "Idle"
+
+    @property
+    def _connector(self) -> str | None:
+        # connector 0 reserves no particular connector: there is no status to change
+        return f"connector/{self.connector_id}" if self.connector_id > 0 else None
+
+    # -- guards ---------------------------------------------------------------------------
+
+    def holds(self, *, reservation_id: int | None = None, **_event: Any) -> bool:
+        """The event is about the reservation held here (not an earlier one with another id)."""
+        return reservation_id is not None and reservation_id == self.reservation_id
 
     # -- actions --------------------------------------------------------------------------
 
+    def take(
+        self,
+        *,
+        reservation_id: int,
+        id_tag: str,
+        expiry_date: datetime,
+        parent_id_tag: str | None = None,
+        **_event: Any,
+    ) -> None:
+        """Remember the reservation made by ReserveNow (or stored before a restart)."""
+        self.reservation_id = reservation_id
+        self.id_tag = id_tag
+        self.parent_id_tag = parent_id_tag
+        self.expiry_date = aware(expiry_date)
+
     def hold_connector(self, **_event: Any) -> None:
-        """Reserve the connector (A7) and arm the expiry at expiryDate."""
+        """Arm the expiry at expiryDate and make the connector Reserved (A7)."""
+        assert self.expiry_date is not None
         self.record(StartTimer(EXPIRY, at=self.expiry_date))
-        self.record(
-            Send(self._connector, Trigger("reserve_now", {"reservation_id": self.reservation_id}))
-        )
+        if self._connector is not None:
+            self.record(
+                Send(
+                    self._connector,
+                    Trigger("reserve_now", {"reservation_id": self.reservation_id}),
+                )
+            )
 
     def replace(
         self,
@@ -60,7 +89,7 @@ class ReservationModel(ChartModel):
         **_event: Any,
     ) -> None:
         """A ReserveNow with the same reservationId replaces this reservation."""
-        self.expiry_date = _aware(expiry_date)
+        self.expiry_date = aware(expiry_date)
         self.id_tag = id_tag
         self.parent_id_tag = parent_id_tag
         self.record(StartTimer(EXPIRY, at=self.expiry_date))
@@ -70,10 +99,24 @@ class ReservationModel(ChartModel):
 
     def release_connector(self, **_event: Any) -> None:
         """The connector is free again (G1, or G8 when Unavailable was scheduled)."""
-        self.record(Send(self._connector, Trigger("reservation_ended")))
+        if self._connector is not None:
+            self.record(Send(self._connector, Trigger("reservation_ended")))
+
+    def end(self, **_event: Any) -> None:
+        """The reservation is over: the host's reservation port hears of it; the slot is free."""
+        self.record(
+            HostCommand(
+                "cancel_reservation", self.connector_id, {"reservation_id": self.reservation_id}
+            )
+        )
+        self.reservation_id = None
+        self.id_tag = None
+        self.parent_id_tag = None
+        self.expiry_date = None
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is refused (its instant would be unknown)."""
     if moment.tzinfo is None:
         raise ValueError(f"expiryDate {moment.isoformat()} must carry a time zone")
     return moment.astimezone(UTC)

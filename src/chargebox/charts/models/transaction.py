@@ -36,6 +36,8 @@ class TransactionModel(ChartModel):
         "id_tag",
         "meter_value_sample_interval",
         "online",
+        "reservation_claimed",
+        "reservation_connector",
         "reservation_id",
         "stop_reason",
         "stop_transaction_on_ev_side_disconnect",
@@ -73,6 +75,10 @@ class TransactionModel(ChartModel):
         self.meter_value_sample_interval = meter_value_sample_interval
         self.id_tag: str | None = None
         self.reservation_id: int | None = None
+        #: The connector whose reservation the idTag uses (0: the reservation for any connector).
+        self.reservation_connector: int | None = None
+        #: The reservation was told it is claimed (so it must hear how the claim ends).
+        self.reservation_claimed = False
         self.transaction_id: int | None = None
         #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
         self.suspended_for: str | None = None
@@ -95,23 +101,54 @@ class TransactionModel(ChartModel):
     # -- actions --------------------------------------------------------------------------
 
     def remember_id_tag(
-        self, *, id_tag: str, reservation_id: int | None = None, **_event: Any
+        self,
+        *,
+        id_tag: str,
+        reservation_id: int | None = None,
+        reservation_connector: int | None = None,
+        **_event: Any,
     ) -> None:
         self.id_tag = id_tag
         self.reservation_id = reservation_id
+        if reservation_id is not None:
+            self.reservation_connector = (
+                reservation_connector if reservation_connector is not None else self.connector_id
+            )
 
     def forget_id_tag(self, **_event: Any) -> None:
+        """No transaction for this idTag: a claimed reservation holds its connector again."""
+        if self.reservation_claimed:
+            self._tell_reservation("claim_dropped")
         self.id_tag = None
         self.reservation_id = None
+        self.reservation_connector = None
+        self.reservation_claimed = False
         self.record(CancelTimer(CONNECTION_TIMEOUT))
+
+    def _tell_reservation(self, trigger: str) -> None:
+        self.record(
+            Send(
+                f"reservation/{self.reservation_connector}",
+                Trigger(trigger, {"reservation_id": self.reservation_id}),
+            )
+        )
 
     def request_authorization(self, **_event: Any) -> None:
         self.record(SendRequest("Authorize", {"id_tag": self.id_tag}))
 
     def await_transaction_start(self, **_event: Any) -> None:
-        """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug."""
+        """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug.
+
+        With a reservation the connector leaves Reserved (G2) and the reservation is claimed.
+        """
         self.record(HostCommand("authorize", self.connector_id, {"id_tag": self.id_tag}))
-        self.record(Send(self._connector, Trigger("usage_initiated")))
+        if self.reservation_id is None:
+            self.record(Send(self._connector, Trigger("usage_initiated")))
+        else:
+            usage = Trigger("usage_initiated", {"reservation_id": self.reservation_id})
+            self.record(Send(self._connector, usage))
+            self._tell_reservation("claimed")
+            self.reservation_claimed = True
         self.record(StartTimer(CONNECTION_TIMEOUT, seconds=self.connection_timeout))
 
     def give_up_waiting(self, **_event: Any) -> None:
@@ -140,6 +177,10 @@ class TransactionModel(ChartModel):
         if self.reservation_id is not None:
             payload["reservation_id"] = self.reservation_id
         self.record(Send("outbox", SendRequest("StartTransaction", payload)))
+        if self.reservation_claimed:
+            # the reservation ends by being used (spec 5.13)
+            self._tell_reservation("transaction_started")
+            self.reservation_claimed = False
         self._arm_sample()
 
     def _arm_sample(self) -> None:

@@ -1,0 +1,230 @@
+"""Models of statecharts/firmware.yaml (UpdateFirmware) and diagnostics.yaml (GetDiagnostics).
+
+Both procedures retry a transfer the host performs: one attempt plus
+`retries` more, `retry_interval` seconds apart (defaults when the Central
+System leaves them out: DEFAULT_RETRIES and DEFAULT_RETRY_INTERVAL). The
+statuses they report are FirmwareStatus and DiagnosticsStatus (spec 7.24,
+7.25); `reported_status` gives the one a TriggerMessage asks for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+from chargebox.charts.effects import (
+    AwaitNoTransactions,
+    CancelTimer,
+    HoldConnectors,
+    HostCommand,
+    SendRequest,
+    StartTimer,
+)
+from chargebox.charts.model import ChartModel
+
+#: Retries of a failed transfer when UpdateFirmware or GetDiagnostics gives none.
+DEFAULT_RETRIES = 1
+#: Seconds between transfer attempts when UpdateFirmware or GetDiagnostics gives none.
+DEFAULT_RETRY_INTERVAL = 60
+
+RETRIEVE_DATE = "retrieve_date_reached"
+RETRY = "retry_due"
+
+
+class _Transfer(ChartModel):
+    """What both procedures share: the location and the attempts at the transfer."""
+
+    __slots__ = ("attempt", "location", "retries", "retry_interval")
+
+    #: State -> the status a triggered notification reports (spec 4.4, 4.5).
+    REPORTED: ClassVar[dict[str, str]]
+
+    def __init__(self, *, state: str | None = None) -> None:
+        super().__init__(state=state)
+        self.location: str | None = None
+        self.retries = DEFAULT_RETRIES
+        self.retry_interval = DEFAULT_RETRY_INTERVAL
+        #: Attempts made at the current transfer (the first is 1).
+        self.attempt = 0
+
+    def reported_status(self) -> str:
+        """The status a TriggerMessage for this procedure's notification reports now."""
+        return self.REPORTED[self.state]
+
+    def _remember_attempts(self, retries: int | None, retry_interval: int | None) -> None:
+        self.retries = DEFAULT_RETRIES if retries is None else max(retries, 0)
+        self.retry_interval = (
+            DEFAULT_RETRY_INTERVAL if retry_interval is None else max(retry_interval, 0)
+        )
+        self.attempt = 0
+
+    # -- guards ---------------------------------------------------------------------------
+
+    def attempts_left(self, **_event: Any) -> bool:
+        """Another attempt is allowed: one plus `retries` in all."""
+        return self.attempt < 1 + self.retries
+
+    # -- actions --------------------------------------------------------------------------
+
+    def arm_retry(self, **_event: Any) -> None:
+        self.record(StartTimer(RETRY, seconds=self.retry_interval))
+
+    def disarm_retry(self, **_event: Any) -> None:
+        self.record(CancelTimer(RETRY))
+
+
+class FirmwareModel(_Transfer):
+    """The station's one firmware update procedure."""
+
+    __slots__ = ("firmware_port", "retrieve_date", "transactions_running")
+    chart_name = "firmware"
+
+    REPORTED: ClassVar[dict[str, str]] = {
+        "Idle": "Idle",
+        # waiting to be allowed to download is not yet downloading (spec 4.5: Idle)
+        "WaitingForRetrieveDate": "Idle",
+        "Downloading": "Downloading",
+        "DownloadRetryWait": "Downloading",
+        "WaitingForTransactions": "Downloaded",
+        "Installing": "Installing",
+        "Installed": "Installed",
+    }
+
+    def __init__(
+        self,
+        *,
+        firmware_port: bool = True,
+        transactions_running: bool = False,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(state=state)
+        #: The host offers a firmware port; without one a download cannot happen.
+        self.firmware_port = firmware_port
+        #: A transaction runs or waits to start (kept current by the owner).
+        self.transactions_running = transactions_running
+        self.retrieve_date: datetime | None = None
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls()
+
+    def _status(self, status: str) -> None:
+        self.record(SendRequest("FirmwareStatusNotification", {"status": status}))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def remember_update(
+        self,
+        *,
+        location: str,
+        retrieve_date: datetime,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_event: Any,
+    ) -> None:
+        if retrieve_date.tzinfo is None:
+            raise ValueError(f"retrieveDate {retrieve_date.isoformat()} must carry a time zone")
+        self.location = location
+        self.retrieve_date = retrieve_date.astimezone(UTC)
+        self._remember_attempts(retries, retry_interval)
+
+    def arm_retrieve_date(self, **_event: Any) -> None:
+        assert self.retrieve_date is not None
+        self.record(StartTimer(RETRIEVE_DATE, at=self.retrieve_date))
+
+    def start_download(self, **_event: Any) -> None:
+        self._status("Downloading")
+        self._download()
+
+    def retry_download(self, **_event: Any) -> None:
+        self._download()
+
+    def _download(self) -> None:
+        self.attempt += 1
+        self.record(HostCommand("download_firmware", 0, {"location": self.location}))
+
+    def report_download_failed(self, **_event: Any) -> None:
+        self._status("DownloadFailed")
+
+    def report_downloaded(self, **_event: Any) -> None:
+        self._status("Downloaded")
+
+    def hold_connectors(self, **_event: Any) -> None:
+        """No new transaction may start before the installation (errata 3.49)."""
+        self.record(HoldConnectors(held=True))
+
+    def await_transactions(self, **_event: Any) -> None:
+        self.record(AwaitNoTransactions("transactions_ended"))
+
+    def start_install(self, **_event: Any) -> None:
+        self._status("Installing")
+        self.record(HostCommand("install_firmware", 0))
+
+    def report_installed(self, **_event: Any) -> None:
+        """Installed; then the station restarts into the new firmware (after the notification)."""
+        self._status("Installed")
+        self.record(HostCommand("reset", 0, {"kind": "Hard"}))
+
+    def report_installation_failed(self, **_event: Any) -> None:
+        self._status("InstallationFailed")
+
+    def release_connectors(self, **_event: Any) -> None:
+        self.record(HoldConnectors(held=False))
+
+
+class DiagnosticsModel(_Transfer):
+    """The station's one diagnostics upload procedure."""
+
+    __slots__ = ("file_name",)
+    chart_name = "diagnostics"
+
+    REPORTED: ClassVar[dict[str, str]] = {
+        "Idle": "Idle",
+        "Uploading": "Uploading",
+        "UploadRetryWait": "Uploading",
+    }
+
+    def __init__(self, *, state: str | None = None) -> None:
+        super().__init__(state=state)
+        self.file_name: str | None = None
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls()
+
+    def _status(self, status: str) -> None:
+        self.record(SendRequest("DiagnosticsStatusNotification", {"status": status}))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def start_upload(
+        self,
+        *,
+        location: str,
+        file_name: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_event: Any,
+    ) -> None:
+        self.location = location
+        self.file_name = file_name
+        self._remember_attempts(retries, retry_interval)
+        self._status("Uploading")
+        self._upload()
+
+    def retry_upload(self, **_event: Any) -> None:
+        self._upload()
+
+    def _upload(self) -> None:
+        self.attempt += 1
+        self.record(
+            HostCommand(
+                "upload_diagnostics", 0, {"location": self.location, "file_name": self.file_name}
+            )
+        )
+
+    def report_uploaded(self, **_event: Any) -> None:
+        self._status("Uploaded")
+
+    def report_upload_failed(self, **_event: Any) -> None:
+        self._status("UploadFailed")

@@ -1,0 +1,178 @@
+"""RemoteTrigger profile: TriggerMessage.
+
+The Central System asks for a message now (spec 5.17). The answer goes
+first (the endpoint sends no CALL of ours while it answers one), then the
+message, through the endpoint's CONNECTED gate: a triggered message may go
+before the registration is Accepted (spec 4.2). Every message reports the
+current state, read from the charts:
+
+- BootNotification: only before Accepted (errata 3.35 recommends refusing it
+  afterwards); the link chart sends it at once (boot_triggered) and its
+  answer moves the registration as any BootNotification's does.
+- Heartbeat: sent, and its currentTime sets the clock.
+- StatusNotification: the current status of the connector, or of the Charge
+  Point and every connector when no connectorId is given (0: the Charge Point).
+- MeterValues: the latest readings of the measurands in MeterValuesSampledData,
+  context Trigger, of the connector or of every connector (and the main meter, 0)
+  with readings; Rejected when there are none. During a transaction they are a
+  transaction message with its transactionId, queued in order with the others.
+- FirmwareStatusNotification, DiagnosticsStatusNotification: the current status
+  of the firmware and diagnostics charts (Idle when nothing is going on);
+  NotImplemented when the FirmwareManagement profile is not supported.
+
+A connectorId of a connector that does not exist is Rejected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from chargebox.charts.effects import Trigger
+from chargebox.ocpp import v16
+from chargebox.ocpp.v16 import TriggerMessageStatus
+from chargebox.station import meter as metering
+from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+
+if TYPE_CHECKING:
+    from chargebox.station.station import Station
+
+log = logging.getLogger(__name__)
+
+#: link states in which a BootNotification may be triggered (before Accepted)
+_BOOT_TRIGGERABLE = frozenset({"Connected", "Registering", "Pending"})
+
+
+def install(station: Station) -> None:
+    trigger = RemoteTrigger(station)
+    station.remote_trigger = trigger  # type: ignore[attr-defined]
+    station.handlers["TriggerMessage"] = trigger.trigger_message
+
+
+class RemoteTrigger:
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.cfg = station.cfg
+        self._answers: dict[str, Callable[[int | None], Awaitable[TriggerMessageStatus]]] = {
+            "BootNotification": self._boot_notification,
+            "DiagnosticsStatusNotification": self._diagnostics_status,
+            "FirmwareStatusNotification": self._firmware_status,
+            "Heartbeat": self._heartbeat,
+            "MeterValues": self._meter_values,
+            "StatusNotification": self._status_notification,
+        }
+
+    async def trigger_message(self, req: v16.TriggerMessageRequest) -> Any:
+        what = str(req.requested_message)
+        c = req.connector_id
+        if c is not None and c != 0 and c not in self.station.connectors:
+            status = TriggerMessageStatus.Rejected
+        elif what not in self._answers:
+            status = TriggerMessageStatus.NotImplemented
+        else:
+            status = await self._answers[what](c)
+        if status != TriggerMessageStatus.Accepted:
+            log.info("TriggerMessage %s (connector %s): %s", what, c, status)
+        return v16.TriggerMessageResponse(status=status)
+
+    # -- sending, after the answer -------------------------------------------------------
+
+    def _later(self, what: str, send: Callable[[], Awaitable[None]]) -> None:
+        # a CALL of ours waits until the answer to the Central System's CALL has gone
+        self.station.ctx.spawn(send, name=f"triggered {what}")
+
+    async def _call(self, request: Any) -> Any:
+        try:
+            return await self.station.endpoint.call(request, gate=Gate.CONNECTED)
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.info("triggered %s not delivered: %s", type(request).__name__, e)
+            return None
+
+    # -- the messages -------------------------------------------------------------------
+
+    async def _boot_notification(self, c: int | None) -> TriggerMessageStatus:
+        if self.station.link.model.state not in _BOOT_TRIGGERABLE:
+            return TriggerMessageStatus.Rejected
+        await self.station.deliver("link", Trigger("boot_triggered"))
+        return TriggerMessageStatus.Accepted
+
+    async def _heartbeat(self, c: int | None) -> TriggerMessageStatus:
+        async def send() -> None:
+            response = await self._call(v16.HeartbeatRequest())
+            if response is None:
+                return
+            ctx = self.station.ctx
+            ctx.clock.set(response.current_time)
+            system = ctx.host.system
+            if system is not None and hasattr(system, "set_system_time"):
+                await ctx.call_host("set the time", system.set_system_time(response.current_time))
+
+        self._later("Heartbeat", send)
+        return TriggerMessageStatus.Accepted
+
+    async def _status_notification(self, c: int | None) -> TriggerMessageStatus:
+        st = self.station
+        targets = [c] if c is not None else [0, *st.connectors]
+
+        async def send() -> None:
+            for target in targets:
+                connector = st.connector0 if target == 0 else st.connectors[target]
+                await self._call(connector.status().request())
+
+        self._later("StatusNotification", send)
+        return TriggerMessageStatus.Accepted
+
+    async def _meter_values(self, c: int | None) -> TriggerMessageStatus:
+        st = self.station
+        measurands = metering.selectors(self.cfg.get("MeterValuesSampledData"))
+        targets = [c] if c is not None else [0, *st.connectors]
+        now = st.ctx.clock.now()
+        values = {
+            target: value
+            for target in targets
+            if (value := st.meter.meter_value(target, measurands, "Trigger", now)) is not None
+        }
+        if not values:
+            return TriggerMessageStatus.Rejected  # no readings to report (the host gave none yet)
+
+        async def send() -> None:
+            for target, value in values.items():
+                tx = st.transactions.get(target)
+                if tx is not None and tx.active and tx.ref is not None:
+                    await tx.sample("Trigger")  # a transaction message, queued in order
+                else:
+                    await self._call(
+                        v16.MeterValuesRequest(connector_id=target, meter_value=[value])
+                    )
+
+        self._later("MeterValues", send)
+        return TriggerMessageStatus.Accepted
+
+    def _firmware_management(self) -> bool:
+        return "FirmwareManagement" in self.cfg.supported_feature_profiles
+
+    async def _firmware_status(self, c: int | None) -> TriggerMessageStatus:
+        firmware = getattr(self.station, "firmware", None)
+        if firmware is None or not self._firmware_management():
+            return TriggerMessageStatus.NotImplemented
+        status = firmware.status()
+        self._later(
+            "FirmwareStatusNotification",
+            lambda: self._sent(v16.FirmwareStatusNotificationRequest(status=status)),
+        )
+        return TriggerMessageStatus.Accepted
+
+    async def _diagnostics_status(self, c: int | None) -> TriggerMessageStatus:
+        diagnostics = getattr(self.station, "diagnostics", None)
+        if diagnostics is None or not self._firmware_management():
+            return TriggerMessageStatus.NotImplemented
+        status = diagnostics.status()
+        self._later(
+            "DiagnosticsStatusNotification",
+            lambda: self._sent(v16.DiagnosticsStatusNotificationRequest(status=status)),
+        )
+        return TriggerMessageStatus.Accepted
+
+    async def _sent(self, request: Any) -> None:
+        await self._call(request)
