@@ -328,3 +328,33 @@ async def test_start_transaction_not_accepted_suspends_without_stop(tmp_path, au
         await rig.evse.wait_for("pause_charging", 1)
         await rig.csms.wait_until(lambda: cp.status(1) == "SuspendedEVSE")
         assert not any(c[0] == "stop_transaction" for c in rig.evse.calls)
+
+
+async def test_the_host_hears_when_a_connector_goes_out_of_service(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data) as rig:
+        session = await rig.session()
+        await session.call(v16.ChangeAvailabilityRequest(connector_id=1, type="Inoperative"))
+        await rig.evse.wait_for("set_enabled", 1, False)
+        # an idTag on an Unavailable connector is refused without asking anyone
+        await rig.cp.token_presented("TAG-1", 1)
+        assert not any(call[0] == "authorize" for call in rig.evse.calls)
+        assert rig.csms.received("CP-1", "Authorize") == []
+    async with running(tmp_path, data_dir=data) as rig:
+        # restored Unavailable after a restart: the host is told again
+        await rig.evse.wait_for("set_enabled", 1, False)
+        session = await rig.session()
+        await session.call(v16.ChangeAvailabilityRequest(connector_id=1, type="Operative"))
+        await rig.evse.wait_for("set_enabled", 1, True)
+
+
+async def test_no_answer_while_the_registration_is_rejected(tmp_path, autojump_clock):
+    from chargebox.csms import CentralSystem, NoAnswer
+
+    csms = CentralSystem(CsmsSettings(boot_status="Rejected", heartbeat_interval=3600))
+    async with running(tmp_path, csms=csms, wait_registered=False) as rig:
+        await csms.wait_for("BootNotification")
+        await rig.cp.wait_until(lambda: rig.cp.link_state == "Rejected")
+        session = await rig.session()
+        with pytest.raises(NoAnswer):
+            await session.call(v16.GetConfigurationRequest(), timeout=30)

@@ -175,6 +175,9 @@ class ChargePoint:
         if tx.active or tx.pending:
             log.info("connector %d is busy; the idTag is ignored", c)
             return
+        if self.status(c) in ("Unavailable", "Faulted") or self.status(0) != "Available":
+            log.info("connector %d is %s; the idTag is refused", c, self.status(c))
+            return
         params: dict[str, Any] = {"id_tag": id_tag}
         if reservations is not None:
             # a reserved connector only for the reservation's idTag or group (spec 5.13)
@@ -228,6 +231,8 @@ class ChargePoint:
         params: dict[str, Any] = {"meter_start": meter_start, "timestamp": format_datetime(when)}
         if id_tag is not None:
             params["id_tag"] = id_tag
+        if reservation_id is not None:
+            params["reservation_id"] = reservation_id
         await self._to(f"transaction/{connector_id}", "transaction_started", **params)
         await self.settled(f"transaction/{connector_id}")
 

@@ -53,6 +53,10 @@ class CallTimeout(Exception):
     """No answer within the timeout."""
 
 
+class Unanswered(Exception):  # noqa: N818
+    """Raised by the router: this CALL gets no answer at all (registration Rejected)."""
+
+
 class CallFailed(Exception):
     """The Central System answered with a CALLERROR, or with a response that breaks its schema."""
 
@@ -191,7 +195,8 @@ class Endpoint:
         async for call in calls:
             try:
                 answer = await self._answer(call)
-                await self._send(answer)
+                if answer is not None:
+                    await self._send(answer)
             except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 return
             finally:
@@ -201,7 +206,7 @@ class Endpoint:
                     self._answered.set()
                     self._answered = trio.Event()
 
-    async def _answer(self, call: Call) -> CallResult | CallError:
+    async def _answer(self, call: Call) -> CallResult | CallError | None:
         try:
             spec, request = rpc.decode_call(call)
         except OcppError as e:
@@ -210,6 +215,9 @@ class Endpoint:
         try:
             response = await self.router(spec, request)
             return rpc.result(call, response)
+        except Unanswered as e:
+            log.info("not answered: %s", e)
+            return None
         except OcppError as e:
             return rpc.error(call.unique_id, e)
         except Exception as e:

@@ -20,7 +20,7 @@ import trio
 from chargebox.actors.clock import StationClock
 from chargebox.actors.messages import Sync
 from chargebox.actors.supervision import ActorGroup, open_actor_group
-from chargebox.charts.effects import Trigger
+from chargebox.charts.effects import HostCommand, Trigger
 from chargebox.charts.models import Connector0Model, ConnectorModel
 from chargebox.config import ChargePointConfig
 from chargebox.ocpp import codec
@@ -34,12 +34,12 @@ from chargebox.ocpp.v16 import (
 )
 from chargebox.station import meter as metering
 from chargebox.station.authorization import Authorizer
-from chargebox.station.connectors import ConnectorActor, Status, StatusReporter
+from chargebox.station.connectors import ConnectorActor, Status, StatusReporter, host_command
 from chargebox.station.context import Options, StationContext
 from chargebox.station.host import Host
 from chargebox.station.link import LinkActor
 from chargebox.station.outbox import OutboxActor
-from chargebox.station.rpc import Endpoint, not_supported
+from chargebox.station.rpc import Endpoint, Unanswered, not_supported
 from chargebox.station.store import Store
 from chargebox.station.transactions import TransactionActor, fit
 
@@ -155,6 +155,12 @@ class Station:
                 for service in self.services:
                     nursery.start_soon(service)
                 self.recover()
+                # connectors restored Unavailable: the host learns they are out of service
+                for connector in (self.connector0, *self.connectors.values()):
+                    if connector.model.state == "Unavailable":
+                        await host_command(
+                            self.ctx, HostCommand("disable", connector.model.connector_id)
+                        )
                 await self.deliver("link", Trigger("connect"))
                 task_status.started()
                 await trio.sleep_forever()
@@ -290,6 +296,9 @@ class Station:
     # -- the Central System's calls -----------------------------------------------------------
 
     async def route(self, spec: ActionSpec, request: Any) -> Any:
+        if self.link.model.state == "Rejected":
+            # spec 4.2.1: while Rejected, the Charge Point does not respond to the Central System
+            raise Unanswered(f"{spec.action} while the registration is Rejected")
         profile = spec.profile
         supported = self.cfg.supported_feature_profiles
         if profile is not FeatureProfile.Security and str(profile) not in supported:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from chargebox.charts.effects import Send, SendStatusNotification, Trigger
+from chargebox.charts.effects import HostCommand, Send, SendStatusNotification, Trigger
 from chargebox.charts.model import ChartModel
 
 #: ChargePointErrorCode (spec 7.6).
@@ -173,6 +173,14 @@ class ConnectorModel(ChartModel):
     def cancel_scheduled_inoperative(self, **_event: Any) -> None:
         """ChangeAvailability(Operative) before the scheduled change happened: drop it."""
         self.inoperative_scheduled = False
+
+    def disable_evse(self, **_event: Any) -> None:
+        """Unavailable: the host takes the connector out of service (no new sessions)."""
+        self.record(HostCommand("disable", self.connector_id))
+
+    def enable_evse(self, **_event: Any) -> None:
+        """Operative again: the host may start sessions on the connector."""
+        self.record(HostCommand("enable", self.connector_id))
 
     def enter_unavailable(self, **_event: Any) -> None:
         """Unavailable from an idle connector: nothing is going on underneath."""

@@ -162,11 +162,15 @@ class TransactionModel(ChartModel):
         meter_start: int = 0,
         timestamp: str | None = None,
         id_tag: str | None = None,
+        reservation_id: int | None = None,
         **_event: Any,
     ) -> None:
         """StartTransaction.req goes to the transaction-message queue, online or not."""
         if id_tag is not None and self.id_tag is None:
             self.id_tag = id_tag
+        if reservation_id is not None and self.reservation_id is None:
+            # a host that handled the reservation itself says which one it used
+            self.reservation_id = reservation_id
         self.record(CancelTimer(CONNECTION_TIMEOUT))
         payload: dict[str, Any] = {
             "connector_id": self.connector_id,
