@@ -53,7 +53,7 @@ class CallTimeout(Exception):
     """No answer within the timeout."""
 
 
-class Unanswered(Exception):  # noqa: N818
+class Unanswered(Exception):
     """Raised by the router: this CALL gets no answer at all (registration Rejected)."""
 
 
