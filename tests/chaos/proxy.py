@@ -38,7 +38,9 @@ class Proxy:
                 await trio.aclose_forcefully(stream)
 
     @staticmethod
-    async def _pump(source: trio.SocketStream, sink: trio.SocketStream, scope: trio.CancelScope) -> None:
+    async def _pump(
+        source: trio.SocketStream, sink: trio.SocketStream, scope: trio.CancelScope
+    ) -> None:
         try:
             while data := await source.receive_some(65536):
                 await sink.send_all(data)

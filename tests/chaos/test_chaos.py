@@ -47,7 +47,11 @@ def assigned_ids(csms: CentralSystem) -> dict[str, int]:
     out: dict[str, int] = {}
     for session in csms.all_sessions:
         for ex in session.exchanges:
-            if ex.direction == "out" and ex.kind == "CALLRESULT" and ex.action == "StartTransaction":
+            if (
+                ex.direction == "out"
+                and ex.kind == "CALLRESULT"
+                and ex.action == "StartTransaction"
+            ):
                 out.setdefault(ex.unique_id, ex.payload["transactionId"])
     return out
 

@@ -45,3 +45,49 @@ async def test_every_frame_of_a_session_is_in_the_html_log_in_order(tmp_path, au
     for path in (data / "message-log").rglob("*"):
         if path.is_file():
             assert SECRET_KEY not in path.read_text(errors="replace"), path
+
+
+async def test_security_events_go_to_the_security_log_and_the_csms(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data) as rig:
+        event = await rig.csms.wait_for("SecurityEventNotification")
+        assert event.type == "StartupOfTheDevice"
+        session = await rig.session()
+        await session.call(v16.ResetRequest(type="Soft"))
+        await rig.system.reset_done.wait()
+        reset = await rig.csms.wait_for("SecurityEventNotification", count=2)
+        assert reset.type == "ResetOrReboot"
+    lines = (data / "message-log" / "CP-1-security.log").read_text().splitlines()
+    assert [("StartupOfTheDevice" in line, "ResetOrReboot" in line) for line in lines] == [
+        (True, False),
+        (False, True),
+    ]
+
+
+async def test_security_events_can_be_kept_from_the_csms(tmp_path, autojump_clock):
+    async with running(tmp_path, Security={"DisableSecurityEventNotifications": True}) as rig:
+        await rig.csms.wait_for("StatusNotification", count=2)
+        assert rig.csms.received("CP-1", "SecurityEventNotification") == []
+
+
+async def test_a_csms_without_security_events_gets_no_more_after_not_implemented(
+    tmp_path, autojump_clock
+):
+    from chargebox.csms import CentralSystem
+    from chargebox.ocpp.errors import ErrorCode, OcppError
+
+    csms = CentralSystem()
+
+    def not_implemented(session, request):
+        raise OcppError(ErrorCode.NotImplemented, "no security whitepaper here")
+
+    csms.on("SecurityEventNotification", not_implemented)
+    async with running(tmp_path, csms=csms) as rig:
+        await csms.wait_for("SecurityEventNotification")
+        await rig.cp.wait_until(lambda: rig.cp.station.ctx.store.queue_length() == 0)
+        session = await rig.session()
+        await session.call(v16.ResetRequest(type="Soft"))
+        await rig.system.reset_done.wait()
+        await rig.cp.token_presented("X", 1)  # something else goes on meanwhile
+        await csms.wait_for("Authorize")
+        assert len(csms.received("CP-1", "SecurityEventNotification")) == 1  # not retried

@@ -8,7 +8,7 @@ import sys
 
 # Each module defines `register(subparsers)`, which adds its subcommand and sets
 # `func` on the parser; `func(args)` returns the exit status.
-SUBCOMMANDS = ("diagram", "config")
+SUBCOMMANDS = ("diagram", "config", "sim", "csms", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -289,6 +289,7 @@ class Core:
                 m.action == "StopTransaction" for m in st.ctx.store.queued()
             ):
                 await st.progress.wait()
+        st.security_event("ResetOrReboot", f"{kind} reset requested by the Central System")
         await st.ctx.call_host("reset", st.host.system.reset(kind))
 
     # -- unlock ---------------------------------------------------------------------------

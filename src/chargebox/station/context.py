@@ -54,6 +54,10 @@ class StationContext:
     message_log: Any = None
     #: address -> inbox of every actor (filled as they start)
     deliver: Callable[[str, Any], Awaitable[None]] | None = None
+    #: False once the Central System answered NotImplemented to SecurityEventNotification
+    security_events_to_csms: bool = True
+    #: records a security event (Station.security_event)
+    security_event: Callable[..., None] = lambda *args, **kwargs: None
     _host_queue_send: Any = None
     _host_queue_receive: Any = None
 

@@ -137,6 +137,8 @@ class LinkActor(Actor[LinkModel]):
             )
         except transport.ConnectError as e:
             self.last_failure = str(e)
+            if e.kind is transport.FailureKind.TLS and "not trusted" in str(e):
+                self.ctx.security_event("InvalidCentralSystemCertificate", str(e))
             log.warning("connecting to the Central System failed: %s", e)
             self._log_connection(f"{e.kind}_failure", str(e))
             await self._post("connection_failed")

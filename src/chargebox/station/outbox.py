@@ -103,7 +103,18 @@ class OutboxActor(Actor[OutboxModel]):
             response = await self.ctx.endpoint.call(request, unique_id=head.message_id)
         except (Offline, ConnectionLost):
             return  # the link tells us link_lost; the message stays first in line
-        except (CallFailed, CallTimeout) as e:
+        except CallFailed as e:
+            if e.code in ("NotImplemented", "NotSupported"):
+                log.warning("the Central System does not process %s (%s)", head.action, e)
+                if head.action == "SecurityEventNotification":
+                    # a CSMS without the security whitepaper: keep the events in the log only
+                    self.ctx.security_events_to_csms = False
+                await self.inbox.send(Trigger("not_implemented"))
+                return
+            log.warning("%s attempt %d failed: %s", head.action, attempt, e)
+            await self.inbox.send(Trigger("failed"))
+            return
+        except CallTimeout as e:
             log.warning("%s attempt %d failed: %s", head.action, attempt, e)
             await self.inbox.send(Trigger("failed"))
             return

@@ -90,6 +90,7 @@ class Station:
             message_log=message_log,
             deliver=self.deliver,
         )
+        self.ctx.security_event = self.security_event
         self.meter = metering.Meter()
         self.authorizer = Authorizer(self.ctx)
         self.reporter = StatusReporter(self.ctx)
@@ -161,6 +162,7 @@ class Station:
                         await host_command(
                             self.ctx, HostCommand("disable", connector.model.connector_id)
                         )
+                self.security_event("StartupOfTheDevice")
                 await self.deliver("link", Trigger("connect"))
                 task_status.started()
                 await trio.sleep_forever()
@@ -168,6 +170,26 @@ class Station:
     async def deliver(self, address: str, message: Any) -> None:
         assert self.group is not None
         await self.group.deliver(address, message)
+
+    def security_event(self, kind: str, tech_info: str | None = None) -> None:
+        """A security event (whitepaper 2.7 / SecurityEventNotification): logged to the
+        security log and queued for the Central System like a transaction message,
+        unless DisableSecurityEventNotifications."""
+        from chargebox.ocpp.v16 import SecurityEventNotificationRequest
+
+        now = self.ctx.clock.now()
+        if self.ctx.message_log is not None:
+            self.ctx.message_log.security_event(kind, tech_info, now)
+        log.info("security event %s%s", kind, f": {tech_info}" if tech_info else "")
+        if self.cfg.get("DisableSecurityEventNotifications", False):
+            return
+        if not self.ctx.security_events_to_csms:
+            return  # this Central System does not process them (it said NotImplemented)
+        request = SecurityEventNotificationRequest(
+            type=kind, timestamp=now, tech_info=tech_info[:255] if tech_info else None
+        )
+        self.ctx.store.enqueue("SecurityEventNotification", codec.encode(request), None)
+        self.ctx.spawn(self.deliver, "outbox", Trigger("enqueued"), name="security event")
 
     def _actor_changed(self, actor: Any, outcome: Any) -> None:
         self.changed.set()
@@ -252,6 +274,10 @@ class Station:
                 await self._link_state_changed()
             elif name == "security_profile_confirmed":
                 self.cfg.confirm_security_profile(message.params["security_profile"])
+                self.security_event(
+                    "ReconfigurationOfSecurityParameters",
+                    f"SecurityProfile {message.params['security_profile']}",
+                )
             elif name == "security_profile_reverted":
                 log.warning(
                     "SecurityProfile %s failed its connection attempt; back to %s",

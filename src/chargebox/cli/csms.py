@@ -1,0 +1,184 @@
+"""`chargebox csms [--host 127.0.0.1] [--port 8180]`: the development Central System.
+
+It accepts charge points at SteVe's path `/steve/websocket/CentralSystemService/<id>`
+and at any path ending in the id, prints every message, and sends the
+operations typed on standard input (chargebox.csms.console). The first line it
+prints says where it listens:
+
+    chargebox csms: listening on ws://127.0.0.1:8180 (charge points: ws://127.0.0.1:8180/steve/websocket/CentralSystemService/<id>)
+
+With `--port 0` the system picks a free port, and that line names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+
+import trio
+
+from chargebox.cli._input import stdin_lines
+from chargebox.csms import STEVE_PATH, CentralSystem, CsmsSettings, console, server_tls_context
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "csms",
+        help="run the development Central System",
+        description="A development OCPP 1.6J Central System: answers every charge-point message, "
+        "prints each one, and sends the operations typed on standard input "
+        "(<Action> [<id>] [<JSON> | key=value ...]; help lists them).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8180, help="port to listen on (0: any free port)"
+    )
+    parser.add_argument(
+        "--boot",
+        choices=("Accepted", "Pending", "Rejected"),
+        default="Accepted",
+        help="the answer to BootNotification",
+    )
+    parser.add_argument(
+        "--pending-boots",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer Pending to the first N BootNotifications of each charge point, then --boot",
+    )
+    parser.add_argument(
+        "--interval",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="the heartbeat (or boot retry) interval given in BootNotification.conf",
+    )
+    parser.add_argument(
+        "--id-tags",
+        metavar="TAG,...",
+        help="accept only these idTags (default: accept every idTag)",
+    )
+    parser.add_argument("--blocked", metavar="TAG,...", help="idTags answered Blocked")
+    parser.add_argument(
+        "--known",
+        action="append",
+        metavar="ID[:KEY]",
+        help="accept only these charge points (repeat the option); with :KEY the charge point "
+        "must send HTTP Basic authentication with that AuthorizationKey (profiles 1 and 2)",
+    )
+    parser.add_argument(
+        "--first-transaction-id", type=int, default=1, metavar="N", help="the first transactionId"
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve wss:// with this certificate")
+    parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    parser.add_argument(
+        "--client-ca",
+        metavar="FILE",
+        help="require client certificates signed by this CA (security profile 3)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print actions without their payloads")
+    parser.set_defaults(func=csms_command)
+
+
+def settings_from(args: argparse.Namespace) -> CsmsSettings:
+    def tags(text: str | None) -> frozenset[str]:
+        return frozenset(t.strip() for t in (text or "").split(",") if t.strip())
+
+    known: dict[str, str | None] | None = None
+    if args.known:
+        known = {}
+        for entry in args.known:
+            cp_id, sep, key = entry.partition(":")
+            known[cp_id] = key if sep else None
+    return CsmsSettings(
+        boot_status=args.boot,
+        heartbeat_interval=args.interval,
+        pending_boots=args.pending_boots,
+        authorize_all=args.id_tags is None,
+        accepted_id_tags=tags(args.id_tags),
+        blocked_id_tags=tags(args.blocked),
+        known_ids=known,
+        first_transaction_id=args.first_transaction_id,
+    )
+
+
+def csms_command(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("chargebox csms: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    ssl_context = None
+    if args.tls_cert is not None:
+        try:
+            ssl_context = server_tls_context(args.tls_cert, args.tls_key, args.client_ca)
+        except (OSError, ValueError) as e:
+            print(f"chargebox csms: the TLS material does not load: {e}", file=sys.stderr)
+            return 2
+    try:
+        return trio.run(_main, args, settings_from(args), ssl_context)
+    except OSError as e:
+        print(f"chargebox csms: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        return 1
+
+
+async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: object) -> int:
+    printer = console.ExchangePrinter(
+        sys.stdout, lambda: datetime.now(UTC), payloads=not args.quiet
+    )
+    csms = CentralSystem(settings, ssl_context=ssl_context, on_exchange=printer)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(csms.serve, args.host, args.port)
+        scheme = "wss" if ssl_context is not None else "ws"
+        base = f"{scheme}://{args.host}:{port}"
+        print(
+            f"chargebox csms: listening on {base} (charge points: {base}{STEVE_PATH}<id>)",
+            flush=True,
+        )
+        nursery.start_soon(_watch_disconnects, csms, printer)
+        nursery.start_soon(_commands, csms, printer, nursery.cancel_scope)
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                break
+        nursery.cancel_scope.cancel()
+    return 0
+
+
+async def _watch_disconnects(csms: CentralSystem, printer: console.ExchangePrinter) -> None:
+    """Say when a charge point's connection ends."""
+    reported: set[int] = set()
+
+    def newly_closed() -> list[object]:
+        return [s for s in csms.all_sessions if s.closed.is_set() and id(s) not in reported]
+
+    while True:
+        for session in await csms.wait_until(newly_closed):
+            reported.add(id(session))
+            printer.disconnected(session)  # type: ignore[arg-type]
+
+
+async def _commands(
+    csms: CentralSystem, printer: console.ExchangePrinter, scope: trio.CancelScope
+) -> None:
+    """Operations typed on standard input; at its end the CSMS goes on serving."""
+    async for line in stdin_lines():
+        try:
+            parsed = console.parse(line)
+            if parsed is None:
+                continue
+            if parsed == "quit":
+                scope.cancel()
+                return
+            if parsed == "help":
+                printer.line(console.help_text())
+            elif parsed == "list":
+                ids = sorted(k for k, s in csms.sessions.items() if not s.closed.is_set())
+                printer.line("connected: " + (", ".join(ids) or "none"))
+            else:
+                assert isinstance(parsed, console.Request)
+                response = await console.execute(csms, parsed)
+                printer.line(f"{parsed.action}: {response}")
+        except console.ConsoleError as e:
+            printer.line(f"error: {e}")

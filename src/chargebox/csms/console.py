@@ -1,0 +1,177 @@
+"""The command language of `chargebox csms`: send any CSMS-initiated 1.6 operation by typing it.
+
+    <Action> [<charge point id>] [<JSON object> | key=value ...]
+
+`Action` is any operation the Central System initiates (case-insensitive:
+`remotestarttransaction` will do); the id may be left out while one charge
+point is connected; the payload is a JSON object, or `key=value` pairs with
+the wire's camelCase names, where a value is read as JSON when it is JSON
+(`connectorId=1`, `key=["HeartbeatInterval"]`) and as text otherwise
+(`idTag=TAG-1`), and a dotted key builds a nested object
+(`csChargingProfiles.chargingProfileId=1`). For example:
+
+    RemoteStartTransaction cp001 idTag=TAG-1 connectorId=1
+    ChangeConfiguration key=HeartbeatInterval value=60
+    TriggerMessage {"requestedMessage": "StatusNotification", "connectorId": 1}
+
+Also: `list` (connected charge points), `help`, `quit`. The request is checked
+against the 1.6 schema before it is sent; a bad line gets a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TextIO
+
+import attrs
+import orjson
+
+from chargebox.csms.server import CallErrorReceived, CentralSystem, Exchange, NoAnswer, Session
+from chargebox.ocpp import codec, v16
+from chargebox.ocpp.errors import OcppError
+
+#: the operations a Central System sends (DataTransfer goes both ways)
+OPERATIONS = {
+    action.lower(): action
+    for action, spec in v16.ACTIONS.items()
+    if spec.initiator in (v16.Initiator.CentralSystem, v16.Initiator.Both)
+}
+KEYWORDS = ("list", "help", "quit")
+
+
+class ConsoleError(ValueError):
+    """A line that cannot be sent; the message says why, in one line."""
+
+
+@attrs.frozen
+class Request:
+    """A parsed console line: an operation for a charge point (None: the only one connected)."""
+
+    action: str
+    charge_point_id: str | None
+    message: Any
+
+
+def parse(line: str) -> Request | str | None:
+    """A Request, a keyword (`list`, `help`, `quit`), or None for a blank line."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    word, _, rest = text.partition(" ")
+    if word.lower() in KEYWORDS:
+        return word.lower()
+    action = OPERATIONS.get(word.lower())
+    if action is None:
+        if word.lower() in {a.lower() for a in v16.ACTIONS}:
+            raise ConsoleError(f"{word} is sent by a charge point, not by the Central System")
+        raise ConsoleError(f"unknown operation {word!r} (try: help)")
+    rest = rest.strip()
+    charge_point_id = None
+    if rest and not rest.startswith("{"):
+        first, _, after = rest.partition(" ")
+        if "=" not in first:
+            charge_point_id, rest = first, after.strip()
+    payload = _payload(rest)
+    spec = v16.ACTIONS[action]
+    try:
+        message = codec.decode(spec.request, payload)
+    except OcppError as e:
+        raise ConsoleError(e.description) from None
+    return Request(action, charge_point_id, message)
+
+
+def _payload(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            raise ConsoleError(f"the payload is not valid JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise ConsoleError("the payload must be a JSON object")
+        return value
+    payload: dict[str, Any] = {}
+    for pair in text.split():
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConsoleError(f"{pair!r} is not key=value")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        target = payload
+        *path, last = key.split(".")
+        for part in path:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                raise ConsoleError(f"{key}: {part} is not an object")
+            target = nested
+        target[last] = value
+    return payload
+
+
+def help_text() -> str:
+    return (
+        "<Action> [<charge point id>] [<JSON object> | key=value ...]; list; help; quit\n"
+        "operations: " + ", ".join(sorted(OPERATIONS.values()))
+    )
+
+
+def choose_session(csms: CentralSystem, charge_point_id: str | None) -> Session:
+    """The open session the request goes to; ConsoleError when there is none or it is ambiguous."""
+    open_sessions = {k: s for k, s in csms.sessions.items() if not s.closed.is_set()}
+    if charge_point_id is not None:
+        session = open_sessions.get(charge_point_id)
+        if session is None:
+            raise ConsoleError(f"{charge_point_id} is not connected")
+        return session
+    if len(open_sessions) == 1:
+        return next(iter(open_sessions.values()))
+    if not open_sessions:
+        raise ConsoleError("no charge point is connected")
+    raise ConsoleError(
+        "several charge points are connected; name one: " + ", ".join(sorted(open_sessions))
+    )
+
+
+async def execute(csms: CentralSystem, request: Request, timeout: float = 30.0) -> Any:
+    """Send the request; return the charge point's response (ConsoleError on failure)."""
+    session = choose_session(csms, request.charge_point_id)
+    try:
+        return await session.call(request.message, timeout=timeout)
+    except CallErrorReceived as e:
+        raise ConsoleError(f"{session.charge_point_id} answered with a CALLERROR: {e}") from None
+    except NoAnswer as e:
+        raise ConsoleError(str(e)) from None
+
+
+class ExchangePrinter:
+    """Prints every frame the CSMS sends or receives, one line each, and connections."""
+
+    def __init__(self, out: TextIO, clock: Callable[[], datetime], *, payloads: bool = True):
+        self.out = out
+        self.clock = clock
+        self.payloads = payloads
+        self._seen: set[int] = set()
+
+    def __call__(self, session: Session, exchange: Exchange) -> None:
+        if id(session) not in self._seen:
+            self._seen.add(id(session))
+            self.line(f"{session.charge_point_id} connected")
+        arrow = "->" if exchange.direction == "in" else "<-"
+        action = exchange.action or "?"
+        shown = ""
+        if self.payloads:
+            body = exchange.payload
+            shown = " " + (orjson.dumps(body).decode() if not isinstance(body, str) else body)
+        self.line(f"{session.charge_point_id} {arrow} {exchange.kind} {action}{shown}")
+
+    def disconnected(self, session: Session) -> None:
+        self.line(f"{session.charge_point_id} disconnected")
+
+    def line(self, text: str) -> None:
+        stamp = self.clock().strftime("%H:%M:%S.%f")[:-3]
+        print(f"{stamp} {text}", file=self.out, flush=True)
