@@ -43,6 +43,10 @@ async def test_a_scripted_rfid_session(tmp_path, autojump_clock):
         sampled = csms.received("SIM-1", "MeterValues")
         assert len(sampled) >= 9
         assert all(mv.transaction_id == start_id(csms) for mv in sampled)
+        # every event the host reported fitted the charts: none was refused
+        station = rig.sim.cp.station
+        actors = [station.connector0, *station.connectors.values(), *station.transactions.values()]
+        assert [(a.address, str(a.last_refused)) for a in actors if a.refused] == []
         actions = csms.actions("SIM-1")
         assert actions.index("Authorize") < actions.index("StartTransaction")
         assert actions.index("StartTransaction") < actions.index("StopTransaction")

@@ -28,9 +28,9 @@ async def test_every_frame_of_a_session_is_in_the_html_log_in_order(tmp_path, au
         await csms.wait_for("StopTransaction")
         await cp.session_stopped(1)
         await csms.wait_for("StatusNotification", lambda s: s.status == "Available", count=3)
-        # what the CSMS received is what we sent, and the other way round
-        received = [(ex.unique_id, ex.kind) for ex in session.exchanges if ex.direction == "in"]
-        sent = [(ex.unique_id, ex.kind) for ex in session.exchanges if ex.direction == "out"]
+    # what the CSMS received is what we sent, and the other way round
+    received = [(ex.unique_id, ex.kind) for ex in session.exchanges if ex.direction == "in"]
+    sent = [(ex.unique_id, ex.kind) for ex in session.exchanges if ex.direction == "out"]
     page = read_page(data / "message-log" / "CP-1.html")
     logged_out = [(r.message_id, r.type) for r in page.rows if r.direction == "out"]
     logged_in = [(r.message_id, r.type) for r in page.rows if r.direction == "in"]

@@ -129,3 +129,28 @@ async def test_remote_start_authorized_when_configured(tmp_path, autojump_clock)
         assert answer.status == "Accepted"
         assert (await rig.csms.wait_for("Authorize")).id_tag == "APP-1"
         await rig.evse.wait_for("authorize", 1, "APP-1")
+
+
+async def test_calls_go_out_in_the_order_the_charts_decided_them(tmp_path, autojump_clock):
+    async with running(tmp_path) as rig:
+        cp, csms = rig.cp, rig.csms
+        await csms.wait_for("StatusNotification", count=2)
+        # three decisions in a row, each recorded by a different actor
+        await cp.session_started(1)
+        await cp.token_presented("TAG-7", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-7")
+        await cp.transaction_started(1, meter_start=0)
+        await cp.resumed(1)
+        await csms.wait_until(lambda: cp.transaction_id(1) is not None)
+        await csms.wait_for("StatusNotification", lambda s: s.status == "Charging")
+        order = [
+            a
+            for a in csms.actions("CP-1")[3:]
+            if a in ("StatusNotification", "Authorize", "StartTransaction")
+        ]
+        assert order == [
+            "StatusNotification",
+            "Authorize",
+            "StartTransaction",
+            "StatusNotification",
+        ]

@@ -382,7 +382,9 @@ class CentralSystem:
         log.info("%s connected from %s", charge_point_id, peer)
         self._changed()
         if old is not None and not old.closed.is_set():
-            await old.close()
+            # the same charge point again: its old connection is dead, whatever it says
+            with trio.move_on_after(2):
+                await old.close()
         await session.serve()
         log.info("%s disconnected", charge_point_id)
 

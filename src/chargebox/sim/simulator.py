@@ -597,11 +597,13 @@ class Simulator:
             return
         self._advance()
         outlet = self.outlets[c]
+        # decided now: an unplug while we report the stop is the unplug's to tell
+        gone = not outlet.plugged
         self._end_transaction(c)
         await cp.meter_values(c, outlet.readings())
         await cp.transaction_stopped(c, meter_stop=outlet.meter_wh, reason=reason)
         self._save_state(force=True)
-        if not outlet.plugged:
+        if gone:
             await cp.session_stopped(c)  # the cable had gone already (EV side disconnect)
         elif self.sessions[c].auto:
             self._spawn(self._auto_leave, c)

@@ -86,7 +86,7 @@ class Authorizer:
         entry = self._entry(id_tag, self.ctx.clock.now())
         return entry.parent_id_tag if entry is not None else None
 
-    async def authorize(self, id_tag: str) -> Authorization:
+    async def authorize(self, id_tag: str, *, ticket: int | None = None) -> Authorization:
         now = self.ctx.clock.now()
         local = self._entry(id_tag, now)
         endpoint = self.ctx.endpoint
@@ -97,7 +97,7 @@ class Authorizer:
                 # the list is authoritative for the idTags it holds (spec 3.5.3)
                 return local
             try:
-                response = await endpoint.call(AuthorizeRequest(id_tag=id_tag))
+                response = await endpoint.call(AuthorizeRequest(id_tag=id_tag), ticket=ticket)
             except (Offline, ConnectionLost, CallTimeout) as e:
                 log.info("Authorize for an idTag went unanswered (%s): deciding offline", e)
             except CallFailed as e:

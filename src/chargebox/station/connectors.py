@@ -54,16 +54,16 @@ class StatusReporter:
 
     def __init__(self, ctx: StationContext) -> None:
         self.ctx = ctx
-        self._send, self._receive = trio.open_memory_channel[Status](1024)
+        self._send, self._receive = trio.open_memory_channel[tuple[Status, int]](1024)
         self._latest: dict[int, Status] = {}
         self._debouncing: set[int] = set()
         #: every StatusNotification.req that was answered (for inspection)
         self.sent: list[Status] = []
 
     async def run(self) -> None:
-        async for status in self._receive:
+        async for status, ticket in self._receive:
             try:
-                await self.ctx.endpoint.call(status.request())
+                await self.ctx.endpoint.call(status.request(), ticket=ticket)
                 self.sent.append(status)
             except (Offline, ConnectionLost):
                 pass  # sent again with every connector's status once registered
@@ -90,9 +90,12 @@ class StatusReporter:
         self._queue(seen)
 
     def _queue(self, status: Status) -> None:
+        # its place among our CALLs is taken now, in the order the charts moved
+        ticket = self.ctx.endpoint.reserve()
         try:
-            self._send.send_nowait(status)
+            self._send.send_nowait((status, ticket))
         except trio.WouldBlock:
+            self.ctx.endpoint.release(ticket)
             log.warning("StatusNotification queue full; connector %d dropped", status.connector_id)
 
     def send_all(self, statuses: list[Status]) -> None:

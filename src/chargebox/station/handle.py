@@ -413,9 +413,14 @@ async def open_charge_point(
             try:
                 yield ChargePoint(station)
             finally:
-                with trio.move_on_after(2) as scope:
+                # close the websocket properly (bounded), so the Central System knows at once
+                with trio.move_on_after(3) as scope:
                     scope.shield = True
-                    await station.close()
+                    try:
+                        await station.close()
+                        await station.settle("link")
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        pass  # the actors are already gone (the engine failed): nothing to close
                 nursery.cancel_scope.cancel()
     finally:
         store.close()

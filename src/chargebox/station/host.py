@@ -90,6 +90,12 @@ class SystemPort(Protocol):
     async def set_system_time(self, moment: datetime) -> None:
         """The Central System's time, from BootNotification.conf and Heartbeat.conf."""
 
+    async def resume_session(self, connector_id: int, session_id: str | None) -> bool:
+        """At start, for a transaction that was running when the station went down:
+        True when the session goes on (the EV is still charging), False to stop it
+        with reason PowerLoss. Optional: without it every such transaction is stopped.
+        (A plain function returning a bool is accepted too.)"""
+
 
 @runtime_checkable
 class FirmwarePort(Protocol):

@@ -11,6 +11,7 @@ within WebsocketPongTimeout.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -233,6 +234,7 @@ class LinkActor(Actor[LinkModel]):
     async def _boot(self) -> None:
         cfg = self.ctx.cfg
         fields = {name: cfg[key] for name, key in BOOT_FIELDS.items() if cfg.get(key) is not None}
+        sent = trio.current_time()
         try:
             response = await self.ctx.endpoint.call(
                 BootNotificationRequest(**fields), gate=Gate.CONNECTED
@@ -243,7 +245,7 @@ class LinkActor(Actor[LinkModel]):
             log.warning("BootNotification failed: %s", e)
             await self._post("boot_failed")
             return
-        await self._set_time(response.current_time)
+        await self._set_time(response.current_time, trio.current_time() - sent)
         interval = response.interval
         if response.status == RegistrationStatus.Accepted:
             if interval > 0 and interval != cfg.heartbeat_interval:
@@ -255,14 +257,17 @@ class LinkActor(Actor[LinkModel]):
             await self._post("boot_rejected", interval=interval)
 
     async def _heartbeat(self) -> None:
+        sent = trio.current_time()
         try:
             response = await self.ctx.endpoint.call(HeartbeatRequest())
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("Heartbeat not answered: %s", e)
             return
-        await self._set_time(response.current_time)
+        await self._set_time(response.current_time, trio.current_time() - sent)
 
-    async def _set_time(self, moment: Any) -> None:
+    async def _set_time(self, moment: Any, round_trip: float = 0.0) -> None:
+        """The Central System's time, as it is now: it wrote it about half a round trip ago."""
+        moment = moment + timedelta(seconds=round_trip / 2)
         self.ctx.clock.set(moment)
         system = self.ctx.host.system
         if system is not None and hasattr(system, "set_system_time"):

@@ -68,7 +68,8 @@ class OutboxActor(Actor[OutboxModel]):
                 await self.inbox.send(Trigger("unsendable"))
                 return
             assert self._nursery is not None
-            self._nursery.start_soon(self._transmit, head, effect.attempt)
+            ticket = self.ctx.endpoint.reserve()  # in line with the CALLs decided before it
+            self._nursery.start_soon(self._transmit, head, effect.attempt, ticket)
         elif isinstance(effect, RemoveQueueHead):
             head, self._head = self._head, None
             if head is None:
@@ -89,7 +90,13 @@ class OutboxActor(Actor[OutboxModel]):
         else:
             await super().perform(effect)
 
-    async def _transmit(self, head: QueuedMessage, attempt: int) -> None:
+    async def _transmit(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
+        try:
+            await self._transmit_with(head, attempt, ticket)
+        finally:
+            self.ctx.endpoint.release(ticket)
+
+    async def _transmit_with(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
         spec = ACTIONS[head.action]
         try:
             request = codec.decode(spec.request, head.payload)
@@ -100,7 +107,9 @@ class OutboxActor(Actor[OutboxModel]):
             return
         await self.inbox.send(Trigger("sent"))
         try:
-            response = await self.ctx.endpoint.call(request, unique_id=head.message_id)
+            response = await self.ctx.endpoint.call(
+                request, unique_id=head.message_id, ticket=ticket
+            )
         except (Offline, ConnectionLost):
             return  # the link tells us link_lost; the message stays first in line
         except CallFailed as e:

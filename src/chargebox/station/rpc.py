@@ -97,7 +97,12 @@ class Endpoint:
         self._ws: WebSocketConnection | None = None
         self._accepted = False
         self._gate_changed = trio.Event()
-        self._call_lock = trio.Lock()
+        # Our CALLs go in the order of their tickets (one in flight): a ticket taken
+        # when a chart recorded the message keeps that order, whichever task sends it.
+        self._next_ticket = 0
+        self._serving = 0
+        self._released: set[int] = set()
+        self._turn = trio.Event()
         self._send_lock = trio.Lock()
         self._answering = 0
         self._answered = trio.Event()
@@ -245,38 +250,71 @@ class Endpoint:
         wait: float = 0.0,
         timeout: float | None = None,
         unique_id: str | None = None,
+        ticket: int | None = None,
     ) -> Any:
         """Send a request and return the Central System's response object.
 
         `wait`: how long to wait for the gate to open (0: raise Offline at once).
         `unique_id`: the message id to use (a retransmission keeps its first one).
+        `ticket`: the place in line taken with `reserve()` when the message was
+        decided (it is given back here, whatever happens).
         Raises Offline, ConnectionLost, CallTimeout or CallFailed.
         """
         action = ACTION_OF[type(request)]
+        try:
+            if not self._open(gate):
+                if wait <= 0 or ticket is not None:
+                    raise Offline(f"{action}: the link is not {gate.value}")
+                with trio.move_on_after(wait):
+                    await self.wait_open(gate)
+                if not self._open(gate):
+                    raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
+            if ticket is None:
+                ticket = self.reserve()
+            frame = rpc.call(request, unique_id)
+            await self._wait_turn(ticket)
+            return await self._call(action, frame, gate, timeout)
+        finally:
+            if ticket is not None:
+                self.release(ticket)
+
+    def reserve(self) -> int:
+        """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        return ticket
+
+    def release(self, ticket: int) -> None:
+        """Give a place in line back (done, or not needed after all); idempotent."""
+        if ticket < self._serving or ticket in self._released:
+            return
+        self._released.add(ticket)
+        while self._serving in self._released:
+            self._released.discard(self._serving)
+            self._serving += 1
+        self._turn.set()
+        self._turn = trio.Event()
+
+    async def _wait_turn(self, ticket: int) -> None:
+        while self._serving != ticket:
+            await self._turn.wait()
+
+    async def _call(self, action: str, frame: Call, gate: Gate, timeout: float | None) -> Any:
+        while self._answering > 0:
+            await self._answered.wait()
         if not self._open(gate):
-            if wait <= 0:
-                raise Offline(f"{action}: the link is not {gate.value}")
-            with trio.move_on_after(wait):
-                await self.wait_open(gate)
-            if not self._open(gate):
-                raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
-        frame = rpc.call(request, unique_id)
-        async with self._call_lock:
-            while self._answering > 0:
-                await self._answered.wait()
-            if not self._open(gate):
-                raise Offline(f"{action}: the link closed before the call could go")
-            pending = _Pending(action)
-            self._pending[frame.unique_id] = pending
+            raise Offline(f"{action}: the link closed before the call could go")
+        pending = _Pending(action)
+        self._pending[frame.unique_id] = pending
+        try:
             try:
-                try:
-                    await self._send(frame)
-                except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
-                    raise ConnectionLost(f"{action}: the websocket closed") from None
-                with trio.move_on_after(timeout if timeout is not None else self.call_timeout):
-                    await pending.done.wait()
-            finally:
-                self._pending.pop(frame.unique_id, None)
+                await self._send(frame)
+            except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                raise ConnectionLost(f"{action}: the websocket closed") from None
+            with trio.move_on_after(timeout if timeout is not None else self.call_timeout):
+                await pending.done.wait()
+        finally:
+            self._pending.pop(frame.unique_id, None)
         if pending.lost and pending.answer is None:
             raise ConnectionLost(f"{action}: the websocket closed before the answer")
         if pending.answer is None:

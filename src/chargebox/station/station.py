@@ -10,6 +10,7 @@ BootNotification.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -155,7 +156,7 @@ class Station:
                 nursery.start_soon(self._aligned_loop)
                 for service in self.services:
                     nursery.start_soon(service)
-                self.recover()
+                await self.recover()
                 # connectors restored Unavailable: the host learns they are out of service
                 for connector in (self.connector0, *self.connectors.values()):
                     if connector.model.state == "Unavailable":
@@ -214,7 +215,7 @@ class Station:
 
     # -- power-loss recovery ----------------------------------------------------------------
 
-    def recover(self) -> None:
+    async def recover(self) -> None:
         """Stop transactions a power loss interrupted (reason PowerLoss), with the last meter value.
 
         The host may resume a session instead (SystemPort.resume_session returning
@@ -224,11 +225,11 @@ class Station:
         for record in store.open_transactions():
             tx = self.transactions.get(record.connector)
             resume = getattr(self.host.system, "resume_session", None)
-            if (
-                tx is not None
-                and resume is not None
-                and resume(record.connector, record.session_id)
-            ):
+            resumed = False
+            if tx is not None and resume is not None:
+                answer = resume(record.connector, record.session_id)
+                resumed = bool(await answer if inspect.isawaitable(answer) else answer)
+            if resumed:
                 tx.ref = record.ref
                 tx.session_id = record.session_id
                 tx.model.id_tag = record.id_tag

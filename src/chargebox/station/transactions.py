@@ -117,7 +117,8 @@ class TransactionActor(Actor[TransactionModel]):
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendRequest) and effect.action == "Authorize":
             assert self._nursery is not None
-            self._nursery.start_soon(self._authorize, effect.payload["id_tag"])
+            ticket = self.ctx.endpoint.reserve()  # Authorize.req keeps its place among our CALLs
+            self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
         elif isinstance(effect, HostCommand):
             await host_command(self.ctx, effect)
         elif isinstance(effect, Send) and effect.to == "outbox":
@@ -127,8 +128,11 @@ class TransactionActor(Actor[TransactionModel]):
         else:
             await super().perform(effect)
 
-    async def _authorize(self, id_tag: str) -> None:
-        outcome = await self.authorizer.authorize(id_tag)
+    async def _authorize(self, id_tag: str, ticket: int) -> None:
+        try:
+            outcome = await self.authorizer.authorize(id_tag, ticket=ticket)
+        finally:
+            self.ctx.endpoint.release(ticket)
         name = "authorization_accepted" if outcome.accepted else "authorization_rejected"
         await self.inbox.send(Trigger(name, {"status": outcome.status}))
 
