@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import trio
 
+from chargebox.actors.clock import StationClock
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
 from chargebox.sim import SilentOutput, SimSettings, Simulator
@@ -81,6 +82,7 @@ async def simulated(
     """A Simulator and the development CSMS on the in-process network (exact on MockClock)."""
     sections = settings.pop("sections", {})
     csms = CentralSystem(csms_settings or CsmsSettings())
+    csms.clock = StationClock().now  # the CSMS's time on the (mock) clock of the test
     net = Network()
     output = SilentOutput()
     config = sim_config(tmp_path, **sections)

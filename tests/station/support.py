@@ -140,13 +140,14 @@ async def running(
     options: Options | None = None,
     wait_registered: bool = True,
     limit: float = 7 * 86400,
+    csms_clock: Any = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
     """The development CSMS and a charge point on the in-process network (exact on MockClock)."""
     csms = csms or CentralSystem(csms_settings or CsmsSettings())
     # the CSMS's clock runs on trio's (mock) clock too, or every answer would set the
     # station's calendar back to the wall clock
-    csms.clock = StationClock().now
+    csms.clock = csms_clock or StationClock().now
     host = host or make_host()
     net = Network()
     options = options or Options()

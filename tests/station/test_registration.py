@@ -189,3 +189,23 @@ async def test_heartbeat_interval_change_applies_at_once(tmp_path, autojump_cloc
         await trio.sleep(350)
         assert len(rig.csms.received("CP-1", "Heartbeat")) == 3  # at 100, 200, 300 s
         assert rig.cp.config.heartbeat_interval == 100
+
+
+async def test_the_station_clock_follows_the_csms_unless_told_not_to(tmp_path, autojump_clock):
+    from datetime import timedelta
+
+    from chargebox.actors.clock import StationClock
+
+    for adopt in (True, False):
+        clock = StationClock()
+        ahead = clock.now() + timedelta(days=365)
+        folder = tmp_path / str(adopt)
+        folder.mkdir()
+        async with running(
+            folder,
+            csms_clock=lambda ahead=ahead: ahead,
+            options=Options(adopt_csms_time=adopt),
+        ) as rig:
+            offset = (rig.cp.clock.now() - clock.now()).total_seconds()
+            assert (offset > 300 * 86400) == adopt
+            assert bool(rig.system.times) == adopt  # and so does the host

@@ -246,3 +246,20 @@ async def test_scheme_and_profile_must_agree(nursery):
         await _enter("ws://127.0.0.1:1/x", profile=2, charge_point_id="x")
     with pytest.raises(ValueError, match="needs an AuthorizationKey"):
         await _enter("ws://127.0.0.1:1/x", profile=1, charge_point_id="x")
+
+
+async def test_the_csms_gives_a_retransmitted_start_the_same_transaction_id(nursery):
+    from datetime import UTC, datetime
+
+    from chargebox.ocpp.v16 import StartTransactionRequest
+
+    csms = await _serve(nursery, CentralSystem())
+    async with _open(csms.url() + "CP-1", profile=0, charge_point_id="CP-1") as ws:
+        request = StartTransactionRequest(
+            connector_id=1, id_tag="T", meter_start=0, timestamp=datetime.now(UTC)
+        )
+        ids = []
+        for unique_id in ("first", "first", "second"):
+            await ws.send_message(frames.serialize(rpc.call(request, unique_id)))
+            ids.append(rpc.decode_result("StartTransaction", frames.parse(await ws.get_message())))
+        assert [r.transaction_id for r in ids] == [1, 1, 2]

@@ -49,8 +49,18 @@ def authorize(session: Session, request: v16.AuthorizeRequest) -> Any:
 
 def start_transaction(session: Session, request: v16.StartTransactionRequest) -> Any:
     state = session.csms.state
+    # A retransmission (the same message id, its answer was lost) is the same transaction:
+    # it gets the same id, as a careful Central System does.
+    by_message: dict[str, int] = state.setdefault("transaction_by_message", {})
+    message_id = session.current_call.unique_id if session.current_call else None
+    if message_id in by_message:
+        return v16.StartTransactionResponse(
+            transaction_id=by_message[message_id], id_tag_info=id_tag_info(session, request.id_tag)
+        )
     tx_id = state.get("next_transaction_id", session.csms.settings.first_transaction_id)
     state["next_transaction_id"] = tx_id + 1
+    if message_id is not None:
+        by_message[message_id] = tx_id
     return v16.StartTransactionResponse(
         transaction_id=tx_id, id_tag_info=id_tag_info(session, request.id_tag)
     )

@@ -106,6 +106,8 @@ class Session:
         #: the HTTP headers of the websocket handshake request, names lower-cased
         self.request_headers = [(k.lower(), v) for k, v in request_headers or []]
         self.exchanges: list[Exchange] = []
+        #: the CALL a handler is answering (its message id tells a retransmission)
+        self.current_call: Call | None = None
         self.closed = trio.Event()
         self._pending: dict[str, tuple[str, trio.Event, list[Any]]] = {}
         self._call_lock = trio.Lock()
@@ -209,6 +211,7 @@ class Session:
         try:
             spec, request = rpc.decode_call(call)
             handler = self.csms.handlers.get(spec.action)
+            self.current_call = call
             if handler is None:
                 raise OcppError(ErrorCode.NotSupported, f"{spec.action} is not handled here")
             response = handler(self, request)

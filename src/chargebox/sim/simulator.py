@@ -268,6 +268,9 @@ class Simulator:
             options.call_timeout = Options().call_timeout * self.settings.speed
         if given is None or given.connect_timeout == Options().connect_timeout:
             options.connect_timeout = Options().connect_timeout * self.settings.speed
+        if self.settings.speed != 1:
+            # a Central System on real time would set the simulated calendar back each time
+            options.adopt_csms_time = False
         return options
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -410,16 +413,16 @@ class Simulator:
         """Recompute each connector's offer (limits, faults, station limit) and the EVs' draw."""
         station_fault = any(self.station_faults.values())
         amps, watts = self.station_limit
-        share: float | None = None
-        if amps is not None or watts is not None:
-            cap = math.inf
-            if amps is not None:
-                cap = float(amps)
-            if watts is not None:
-                cap = min(cap, float(watts) / (230.0 * self.settings.phases))
-            active = [o for o in self.outlets.values() if o.connector_offer() > 0]
-            share = cap / max(len(active), 1)
+        limited = amps is not None or watts is not None
+        active = max(len([o for o in self.outlets.values() if o.connector_offer() > 0]), 1)
         for outlet in self.outlets.values():
+            share: float | None = None
+            if limited:
+                # the station's limit shared by the connectors that offer energy; a limit
+                # in W is power, so each connector's share is current on its own phases
+                share = float(amps) / active if amps is not None else math.inf
+                if watts is not None:
+                    share = min(share, float(watts) / active / (230.0 * outlet.phases_in_use()))
             offer = 0.0 if station_fault else outlet.connector_offer(share)
             outlet.update_flow(offer)
 

@@ -34,6 +34,9 @@ class Options:
     message_log_path: Path | None = None
     #: BootNotification retry when the Central System gives no interval (seconds)
     boot_retry_interval: int = 60
+    #: set the station clock from the Central System's time (Boot and Heartbeat answers);
+    #: a simulation whose time runs faster than the Central System's keeps its own
+    adopt_csms_time: bool = True
     #: replaces TCP connections (chargebox.netsim.Network.open_stream)
     open_stream: Any = None
     #: the last energy reading of a transaction is written at most this often (seconds)

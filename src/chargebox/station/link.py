@@ -268,6 +268,8 @@ class LinkActor(Actor[LinkModel]):
     async def _set_time(self, moment: Any, round_trip: float = 0.0) -> None:
         """The Central System's time, as it is now: it wrote it about half a round trip ago."""
         moment = moment + timedelta(seconds=round_trip / 2)
+        if not self.ctx.options.adopt_csms_time:
+            return
         self.ctx.clock.set(moment)
         system = self.ctx.host.system
         if system is not None and hasattr(system, "set_system_time"):
