@@ -54,7 +54,7 @@ async def test_the_ev_power_follows_a_day_long_schedule(tmp_path, autojump_clock
         assert answer.status == "Accepted"
         t0 = trio.current_time()
         energy0 = outlet.meter_wh
-        for (hour, amps), checkpoint in zip(SCHEDULE, (3, 9, 15, 21), strict=True):
+        for (_start_hour, amps), checkpoint in zip(SCHEDULE, (3, 9, 15, 21), strict=True):
             await trio.sleep_until(t0 + checkpoint * HOUR)
             assert outlet.drawn == amps, f"at {checkpoint} h"
             assert outlet.power_w == pytest.approx(230 * amps)
