@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
 from chargebox.sim import SilentOutput, SimSettings, Simulator
 from chargebox.station import Options
+from tests.station.support import config_file
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "config" / "ocpp-config.json"
@@ -28,22 +28,9 @@ def sim_config(
     **sections: dict[str, Any],
 ) -> Path:
     """The seed's configuration for the simulator: profile 0, `sections` merged in."""
-    document = json.loads(SEED.read_text())
-    document["Internal"]["CentralSystemURI"] = url
-    document["Internal"]["ChargePointId"] = "SIM-1"
-    document["Security"]["SecurityProfile"] = 0
-    document["Core"]["WebSocketPingInterval"] = document["Core"].pop("WebsocketPingInterval", 0)
-    document["Core"]["ClockAlignedDataInterval"] = 0
-    for name, values in sections.items():
-        section = document.setdefault(name, {})
-        for key, value in values.items():
-            if value is None:
-                section.pop(key, None)
-            else:
-                section[key] = value
-    path = folder / "ocpp-config.json"
-    path.write_text(json.dumps(document, indent=2))
-    return path
+    core = {"ClockAlignedDataInterval": 0, **sections.pop("Core", {})}
+    internal = {"ChargePointId": "SIM-1", **sections.pop("Internal", {})}
+    return config_file(folder, url, Core=core, Internal=internal, **sections)
 
 
 @attrs.define
