@@ -115,3 +115,23 @@ async def test_profile_3_needs_a_client_certificate_before_it_is_accepted(tmp_pa
         )
         assert answer.status == "Rejected"
         assert rig.cp.config.security_profile == 0
+
+
+async def test_the_configuration_tls_keys_reach_the_connection(tmp_path, certs):
+    from chargebox.station.link import tls_settings
+
+    ciphers = {
+        "SupportedCiphers12": ["ECDHE-ECDSA-AES256-GCM-SHA384"],
+        "VerifyCsmsCommonName": False,
+    }
+    path = config_file(tmp_path, "127.0.0.1:1/ocpp", Internal=ciphers)
+    cfg = ChargePointConfig.load(path)
+
+    class Ctx:
+        options = Options(tls=_tls(certs, client=False))
+
+    Ctx.cfg = cfg
+    settings = tls_settings(Ctx)
+    assert settings.ciphers12 == ("ECDHE-ECDSA-AES256-GCM-SHA384",)
+    assert settings.verify_hostname is False
+    assert settings.ca_file == certs.ca_file

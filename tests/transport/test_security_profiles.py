@@ -263,3 +263,29 @@ async def test_the_csms_gives_a_retransmitted_start_the_same_transaction_id(nurs
             await ws.send_message(frames.serialize(rpc.call(request, unique_id)))
             ids.append(rpc.decode_result("StartTransaction", frames.parse(await ws.get_message())))
         assert [r.transaction_id for r in ids] == [1, 1, 2]
+
+
+async def test_supported_ciphers12_are_honoured(nursery, certs):
+    import ssl
+
+    ctx = server_tls_context(str(certs.server_cert), str(certs.server_key))
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # a TLS 1.2 Central System
+    csms = await _serve(
+        nursery, CentralSystem(CsmsSettings(known_ids={"CP-1": KEY}), ssl_context=ctx)
+    )
+    trust = {"ca_file": certs.ca_file, "use_default_verify_paths": False}
+    common = {"profile": 2, "charge_point_id": "CP-1", "authorization_key": KEY}
+    # the server's key is ECDSA: an RSA-only cipher list cannot agree with it
+    with pytest.raises(ConnectError) as e:
+        await _enter(
+            csms.url() + "CP-1",
+            tls=TlsSettings(ciphers12=("ECDHE-RSA-AES128-GCM-SHA256",), **trust),
+            **common,
+        )
+    assert e.value.kind is FailureKind.TLS
+    async with _open(
+        csms.url() + "CP-1",
+        tls=TlsSettings(ciphers12=("ECDHE-ECDSA-AES128-GCM-SHA256",), **trust),
+        **common,
+    ) as ws:
+        assert ws._stream.inner.cipher()[0] == "ECDHE-ECDSA-AES128-GCM-SHA256"

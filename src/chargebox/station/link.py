@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 import trio
 from trio_websocket import WebSocketConnection
 
@@ -131,7 +132,7 @@ class LinkActor(Actor[LinkModel]):
                 profile=profile,
                 charge_point_id=ctx.cfg.charge_point_id,
                 authorization_key=ctx.cfg.authorization_key,
-                tls=ctx.options.tls,
+                tls=tls_settings(ctx),
                 extra_headers=_extra_headers(ctx),
                 timeout=ctx.options.connect_timeout,
                 open_stream=ctx.options.open_stream,
@@ -274,6 +275,22 @@ class LinkActor(Actor[LinkModel]):
         system = self.ctx.host.system
         if system is not None and hasattr(system, "set_system_time"):
             await self.ctx.call_host("set the time", system.set_system_time(moment))
+
+
+def tls_settings(ctx: StationContext) -> transport.TlsSettings:
+    """The TLS settings of the engine's options, with the configuration's TLS keys applied:
+    SupportedCiphers12 (SupportedCiphers13 cannot be set through Python's ssl module;
+    OpenSSL's TLS 1.3 suites are all strong), VerifyCsmsCommonName, UseSslDefaultVerifyPaths."""
+    base = ctx.options.tls
+    cfg = ctx.cfg
+    return attrs.evolve(
+        base,
+        ciphers12=base.ciphers12 or tuple(cfg.get("SupportedCiphers12") or ()),
+        ciphers13=base.ciphers13 or tuple(cfg.get("SupportedCiphers13") or ()),
+        verify_hostname=base.verify_hostname and bool(cfg.get("VerifyCsmsCommonName", True)),
+        use_default_verify_paths=base.use_default_verify_paths
+        and bool(cfg.get("UseSslDefaultVerifyPaths", True)),
+    )
 
 
 def _extra_headers(ctx: StationContext) -> list[tuple[bytes, bytes]]:
