@@ -139,6 +139,10 @@ class VendorPort:
     async def data_transfer(self, vendor_id, message_id, data):
         if vendor_id != "com.example":
             return ("UnknownVendorId", None)
+        if message_id == "deny":
+            return ("Rejected", None)
+        if message_id == "crash":
+            raise RuntimeError("the vendor code failed")
         if message_id != "echo":
             return ("UnknownMessageId", None)
         return ("Accepted", (data or "")[::-1])
@@ -157,6 +161,11 @@ async def test_data_transfer_both_ways(tmp_path, autojump_clock):
         assert who.status == "UnknownVendorId"
         what = await session.call(v16.DataTransferRequest(vendor_id="com.example", message_id="x"))
         assert what.status == "UnknownMessageId"
+        for message_id in ("deny", "crash"):  # refused, or the host's handler failed
+            no = await session.call(
+                v16.DataTransferRequest(vendor_id="com.example", message_id=message_id)
+            )
+            assert no.status == "Rejected"
         # and from the charge point: the CSMS does not know the vendor
         assert await rig.cp.data_transfer("com.example", "hello", "{}") == ("UnknownVendorId", None)
     async with running(tmp_path) as rig:  # a host without a DataTransfer port
