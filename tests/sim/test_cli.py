@@ -69,6 +69,8 @@ def test_csms_and_sim_in_two_processes(tmp_path):
                 str(script),
                 "--speed",
                 "30",
+                "--message-log",
+                str(tmp_path / "logs"),
             ]
         )
         with sim:
@@ -102,6 +104,8 @@ def test_csms_and_sim_in_two_processes(tmp_path):
     assert 250 < meter_stop < 320, stop
     # the station's side: every status change, with the transaction id
     assert any("connector 1: transaction 1 started" in s for s in sim.out), sim.output()
+    # the message log went where --message-log said (MessageLogPath)
+    assert "StopTransaction" in (tmp_path / "logs" / "CP-TWO.html").read_text()
     # each printed frame carries its payload as JSON
     boot = next(s for s in csms.out if "-> CALL BootNotification" in s)
     assert json.loads(boot.split("BootNotification ", 1)[1])["chargePointVendor"] == "Pionix"

@@ -53,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep the station's state here (SQLite store, accepted configuration changes, "
         "message logs, meter registers): a restart resumes",
     )
+    parser.add_argument(
+        "--message-log",
+        type=Path,
+        metavar="DIR",
+        help="where the OCPP message logs go (MessageLogPath; default: <data-dir>/message-log; "
+        "the formats are the configuration's LogMessagesFormat)",
+    )
     parser.add_argument("--connectors", type=int, metavar="N", help="overrides NumberOfConnectors")
     parser.add_argument(
         "--script",
@@ -118,7 +125,7 @@ def sim_command(args: argparse.Namespace) -> int:
         use_default_verify_paths=args.ca is None,
     )
     settings = SimSettings(
-        options=Options(tls=tls),
+        options=Options(tls=tls, message_log_path=args.message_log),
         config=args.config,
         csms_url=args.csms,
         charge_point_id=args.id,

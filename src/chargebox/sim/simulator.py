@@ -197,7 +197,7 @@ class Simulator:
         self.diagnostics = Diagnostics(
             self.work_dir,
             self.cfg.charge_point_id,
-            [default_message_log_path(self.work_dir), self.work_dir / STATE_FILE],
+            [self.message_log_dir, self.work_dir / STATE_FILE],
         )
         self.host = Host(
             evse=_EvsePort(self),
@@ -251,6 +251,12 @@ class Simulator:
         return ChargePointConfig.load(self.config_path, overlay)
 
     # -- running ---------------------------------------------------------------------
+
+    @property
+    def message_log_dir(self) -> Path:
+        """Where the engine writes the message logs (MessageLogPath)."""
+        given = self.settings.options.message_log_path if self.settings.options else None
+        return Path(given) if given is not None else default_message_log_path(self.work_dir)
 
     @property
     def tick(self) -> float:
@@ -556,7 +562,7 @@ class Simulator:
         session.session_id = f"{stamp}-{c}-{session.count}"
         folder = None
         if self.settings.data_dir is not None:
-            folder = default_message_log_path(self.work_dir) / "sessions" / session.session_id
+            folder = self.message_log_dir / "sessions" / session.session_id
         await cp.session_started(c, session_id=session.session_id, log_folder=folder)
 
     def _can_start(self, c: int) -> bool:
