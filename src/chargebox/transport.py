@@ -14,6 +14,7 @@ is the log line an operator can act on; secrets never appear in it.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -77,6 +78,8 @@ class TlsSettings:
 
 OpenStream = Callable[[str, int], Awaitable[trio.abc.Stream]]
 
+log = logging.getLogger(__name__)
+
 _HEX_PAIRS = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
 
@@ -113,13 +116,33 @@ def tls_context(profile: int, settings: TlsSettings) -> ssl.SSLContext:
     if settings.ca_file is not None:
         ctx.load_verify_locations(cafile=str(settings.ca_file))
     if settings.ciphers12:
-        # TLS 1.3 suites are not configurable through the ssl module; TLS 1.2 ones are.
         ctx.set_ciphers(":".join(settings.ciphers12))
+    if settings.ciphers13:
+        _check_ciphers13(ctx, settings.ciphers13)
     if profile == 3:
         if settings.client_cert is None or settings.client_key is None:
             raise ValueError("security profile 3 needs a client certificate and key")
         ctx.load_cert_chain(str(settings.client_cert), str(settings.client_key))
     return ctx
+
+
+_CIPHERS13_WARNED: set[tuple[str, ...]] = set()
+
+
+def _check_ciphers13(ctx: ssl.SSLContext, wanted: tuple[str, ...]) -> None:
+    """SupportedCiphers13 cannot be applied: Python's ssl module has no way to choose the
+    TLS 1.3 suites (OpenSSL's SSL_CTX_set_ciphersuites is not exposed). Say so, once per
+    list, when the suites offered are not the ones configured."""
+    offered = tuple(c["name"] for c in ctx.get_ciphers() if c.get("protocol") == "TLSv1.3")
+    if set(offered) == set(wanted) or wanted in _CIPHERS13_WARNED:
+        return
+    _CIPHERS13_WARNED.add(wanted)
+    log.warning(
+        "SupportedCiphers13 (%s) cannot be applied by Python's ssl module; TLS 1.3 offers "
+        "OpenSSL's suites: %s",
+        ", ".join(wanted),
+        ", ".join(offered),
+    )
 
 
 @attrs.frozen

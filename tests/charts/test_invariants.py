@@ -197,6 +197,8 @@ class OutboxInvariants(ChartInvariants):
             assert m.queued > 0
         if m.state == "Idle":
             assert m.queued == 0
+        if m.taken_back:
+            assert m.state == "Offline" and m.queued > 0
 
 
 SETTINGS = settings(

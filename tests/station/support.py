@@ -141,13 +141,14 @@ async def running(
     wait_registered: bool = True,
     limit: float = 7 * 86400,
     csms_clock: Any = None,
+    clock: StationClock | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
     """The development CSMS and a charge point on the in-process network (exact on MockClock)."""
     csms = csms or CentralSystem(csms_settings or CsmsSettings())
     # the CSMS's clock runs on trio's (mock) clock too, or every answer would set the
     # station's calendar back to the wall clock
-    csms.clock = csms_clock or StationClock().now
+    csms.clock = csms_clock or (clock or StationClock()).now
     host = host or make_host()
     net = Network()
     options = options or Options()
@@ -162,7 +163,7 @@ async def running(
             path = config_file(tmp_path, url, **sections)
             cfg = ChargePointConfig.load(path, tmp_path / "user-config.json")
             async with open_charge_point(
-                cfg, host, data_dir=data_dir or tmp_path / "data", options=options
+                cfg, host, data_dir=data_dir or tmp_path / "data", options=options, clock=clock
             ) as cp:
                 rig = Rig(cp, csms, host, net)
                 if wait_registered:

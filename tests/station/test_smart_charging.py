@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import attrs
 import pytest
 import trio
 
+from chargebox.actors.clock import StationClock
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError
 
@@ -143,6 +144,98 @@ async def test_tx_profile_needs_a_transaction_or_a_remote_start(tmp_path, autoju
             )
         )
         assert refused.status == "Rejected"
+
+
+async def _remote_start_with_tx_profile(rig):
+    """RemoteStartTransaction on connector 1 carrying a 10 A TxProfile (id 4), and the
+    transaction it starts."""
+    session = await rig.session()
+    start = await session.call(
+        v16.RemoteStartTransactionRequest(
+            id_tag="APP",
+            connector_id=1,
+            charging_profile=profile(4, purpose="TxProfile", kind="Relative", periods=((0, 10),)),
+        )
+    )
+    assert start.status == "Accepted"
+    await rig.evse.wait_for("authorize", 1, "APP")
+    await rig.cp.transaction_started(1, meter_start=0)
+    await rig.cp.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+    assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [4]
+
+
+async def test_a_tx_profile_goes_with_a_transaction_stopped_by_power_loss(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    core = {"NumberOfConnectors": 2, "AuthorizeRemoteTxRequests": False}
+    async with running(tmp_path, data_dir=data, Core=core) as rig:
+        await _remote_start_with_tx_profile(rig)
+    # power back: the interrupted transaction is stopped (PowerLoss), its TxProfile with it
+    host = host_with_sink()
+    async with running(tmp_path, data_dir=data, host=host, Core=core) as rig:
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert stop.reason == "PowerLoss"
+        assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == []
+        assert [item.id for item in rig.cp.station.smart_charging.profiles.installed] == []
+        # the next, unrelated transaction on that connector is not limited by it
+        await rig.cp.token_presented("LOCAL", 1)
+        await rig.evse.wait_for("authorize", 1, "LOCAL")
+        await rig.cp.transaction_started(1, meter_start=0)
+        await rig.cp.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        await trio.sleep(60)
+        assert all(amps is None for _, amps, _ in host.energy.of(1))
+
+
+async def test_a_tx_profile_stays_with_a_session_the_host_resumes(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    core = {"NumberOfConnectors": 2, "AuthorizeRemoteTxRequests": False}
+    async with running(tmp_path, data_dir=data, Core=core) as rig:
+        await _remote_start_with_tx_profile(rig)
+    host = host_with_sink()
+    host.system.resumable.add(1)
+    async with running(tmp_path, data_dir=data, host=host, Core=core) as rig:
+        assert rig.cp.transaction_id(1) is not None
+        assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [4]
+        await rig.cp.wait_until(lambda: host.energy.of(1) and host.energy.of(1)[-1][1] == 10)
+
+
+async def test_stored_profiles_are_judged_again_at_start(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    async with running(tmp_path, data_dir=data, clock=StationClock(start), **SC) as rig:
+        session = await rig.session()
+        now = rig.cp.clock.now()
+        for request in (
+            # stack level 5: valid today, not under a lower ChargeProfileMaxStackLevel
+            v16.SetChargingProfileRequest(
+                connector_id=2, cs_charging_profiles=profile(1, stack_level=5, start=now)
+            ),
+            # one hour long: over while the station is off
+            v16.SetChargingProfileRequest(
+                connector_id=1, cs_charging_profiles=profile(2, start=now, duration=3600)
+            ),
+            # valid until tomorrow: over while the station is off
+            v16.SetChargingProfileRequest(
+                connector_id=1,
+                cs_charging_profiles=profile(
+                    3, stack_level=1, start=now, valid_to=now + timedelta(days=1)
+                ),
+            ),
+            # stays
+            v16.SetChargingProfileRequest(
+                connector_id=2, cs_charging_profiles=profile(8, stack_level=2, start=now)
+            ),
+        ):
+            assert (await session.call(request)).status == "Accepted"
+    later = StationClock(start + timedelta(days=2))
+    async with running(
+        tmp_path,
+        data_dir=data,
+        clock=later,
+        SmartCharging={"ChargeProfileMaxStackLevel": 3},
+        **SC,
+    ) as rig:
+        assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [8]
+        assert [item.id for item in rig.cp.station.smart_charging.profiles.installed] == [8]
 
 
 async def test_composite_and_errors(tmp_path, autojump_clock):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ssl
 from contextlib import asynccontextmanager
 
 import pytest
@@ -266,8 +267,6 @@ async def test_the_csms_gives_a_retransmitted_start_the_same_transaction_id(nurs
 
 
 async def test_supported_ciphers12_are_honoured(nursery, certs):
-    import ssl
-
     ctx = server_tls_context(str(certs.server_cert), str(certs.server_key))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # a TLS 1.2 Central System
     csms = await _serve(
@@ -289,3 +288,18 @@ async def test_supported_ciphers12_are_honoured(nursery, certs):
         **common,
     ) as ws:
         assert ws._stream.inner.cipher()[0] == "ECDHE-ECDSA-AES128-GCM-SHA256"
+
+
+def test_tls_is_1_2_or_newer(certs):
+    ctx = transport.tls_context(2, TlsSettings(ca_file=certs.ca_file))
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_supported_ciphers13_that_cannot_be_applied_are_named_once(certs, caplog):
+    wanted = ("TLS_AES_128_CCM_SHA256",)  # not among OpenSSL's default TLS 1.3 suites
+    with caplog.at_level("WARNING", logger="chargebox.transport"):
+        transport.tls_context(2, TlsSettings(ca_file=certs.ca_file, ciphers13=wanted))
+        transport.tls_context(2, TlsSettings(ca_file=certs.ca_file, ciphers13=wanted))
+    warnings = [r.getMessage() for r in caplog.records if "SupportedCiphers13" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "TLS_AES_128_CCM_SHA256" in warnings[0] and "TLS_AES_256_GCM_SHA384" in warnings[0]

@@ -185,7 +185,8 @@ INTERNAL = section(
         "SupportedCiphers13",
         ARR,
         RO,
-        "TLS 1.3 cipher suites the link offers.",
+        "TLS 1.3 cipher suites wanted. Python's ssl module cannot choose TLS 1.3 suites: "
+        "OpenSSL's own (all AEAD) are offered, and a warning names them when they differ.",
         default=("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"),
     ),
     k(

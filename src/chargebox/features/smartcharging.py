@@ -57,6 +57,7 @@ def install(station: Station) -> None:
     for tx in station.transactions.values():
         tx.observers.append(sc._transaction_changed)
     station.link.observers.append(sc._link_changed)
+    station.transaction_ended.append(sc.transaction_ended)
     station.ctx.clock.observers.append(sc.limits_changed)
 
 
@@ -102,8 +103,15 @@ class SmartCharging:
 
     # -- state --------------------------------------------------------------------------
 
-    def context(self, *, remote_start: bool = False) -> ChargingContext:
+    def context(self, *, remote_start: bool = False, stored: bool = False) -> ChargingContext:
+        """What the rules depend on now. `stored`: the transactions are those the store
+        holds open (at start-up, before power-loss recovery decides their fate)."""
         running: dict[int, ActiveTransaction] = {}
+        if stored:
+            for record in self.ctx.store.open_transactions():
+                running[record.connector] = ActiveTransaction(
+                    record.start_time, record.transaction_id
+                )
         for c, tx in self.station.transactions.items():
             if tx.active and tx.ref is not None:
                 record = self.ctx.store.transaction(tx.ref)
@@ -118,9 +126,13 @@ class SmartCharging:
         )
 
     def _load(self) -> None:
-        """Profiles from the store, each judged again by today's rules; the rest removed."""
+        """Profiles from the store, each judged again by today's rules; the rest removed.
+
+        A TxProfile stays only while the store holds its transaction open; if power-loss
+        recovery then stops that transaction, `transaction_ended` removes it.
+        """
         now = self.ctx.clock.now()
-        context = self.context()
+        context = self.context(stored=True)
         kept: list[tuple[int, ChargingProfile]] = []
         for profile_id, connector, payload in list(self.ctx.store.profiles()):
             try:
@@ -130,7 +142,7 @@ class SmartCharging:
                 self.ctx.store.delete_profile(profile_id)
                 continue
             verdict = check_profile(connector, profile, now, context, len(kept) + 1)
-            if not verdict.accepted and profile.charging_profile_purpose != "TxProfile":
+            if not verdict.accepted:
                 log.warning(
                     "stored charging profile %d no longer valid (%s): removed",
                     profile_id,
@@ -212,12 +224,21 @@ class SmartCharging:
             return
         self._seen[c] = now
         if before[0] and not now[0]:
-            # the transaction ended: its TxProfiles go (spec 3.13.4)
-            removal = self.profiles.remove_tx_profiles(c, before[1])
-            for item in removal.removed:
-                self.ctx.store.delete_profile(item.id)
-            self.profiles = removal.profiles
+            self.transaction_ended(c, before[1])
         self.limits_changed()
+
+    def transaction_ended(self, connector_id: int, transaction_id: int | None) -> None:
+        """A transaction ended (normally, or stopped by power-loss recovery): its
+        TxProfiles go (spec 3.13.4)."""
+        removal = self.profiles.remove_tx_profiles(connector_id, transaction_id)
+        for item in removal.removed:
+            log.info(
+                "connector %d: TxProfile %d removed with its transaction", connector_id, item.id
+            )
+            self.ctx.store.delete_profile(item.id)
+        self.profiles = removal.profiles
+        if removal.removed:
+            self.limits_changed()
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
         accepted = actor.model.state == "Accepted"

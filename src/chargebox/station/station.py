@@ -129,6 +129,8 @@ class Station:
         self.services: list[Callable[[], Awaitable[None]]] = []
         #: actors of the feature modules (reservations, firmware...), started with the others
         self.extra_actors: list[Any] = []
+        #: called with (connector, transactionId) for a transaction power-loss recovery stopped
+        self.transaction_ended: list[Callable[[int, int | None], None]] = []
         clock.observers.append(self.rearm_aligned)
         for name in FEATURES:
             importlib.import_module(f"chargebox.features.{name}").install(self)
@@ -257,6 +259,8 @@ class Station:
             if record.transaction_id is None:
                 payload.pop("transactionId", None)
             store.end_transaction(record.ref, record.last_meter_time, "PowerLoss", payload)
+            for observer in self.transaction_ended:
+                observer(record.connector, record.transaction_id)
             log.warning(
                 "connector %d: transaction interrupted by a power loss; stopped (PowerLoss) at "
                 "%d Wh",

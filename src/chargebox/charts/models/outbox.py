@@ -23,6 +23,7 @@ class OutboxModel(ChartModel):
     __slots__ = (
         "attempts",
         "queued",
+        "taken_back",
         "transaction_message_attempts",
         "transaction_message_retry_interval",
     )
@@ -43,6 +44,8 @@ class OutboxModel(ChartModel):
         self.queued = queued
         #: Transmissions of the oldest message so far.
         self.attempts = 0
+        #: The link dropped while the oldest message awaited its answer (which may still come).
+        self.taken_back = False
 
     @classmethod
     def example(cls) -> Self:
@@ -61,6 +64,10 @@ class OutboxModel(ChartModel):
         """Fewer failures so far than TransactionMessageAttempts."""
         return self.attempts < self.transaction_message_attempts
 
+    def was_taken_back(self, **_event: Any) -> bool:
+        """The oldest message was on the wire when the link dropped."""
+        return self.taken_back
+
     # -- actions --------------------------------------------------------------------------
 
     def count_in(self, **_event: Any) -> None:
@@ -68,11 +75,13 @@ class OutboxModel(ChartModel):
 
     def send_head(self, **_event: Any) -> None:
         self.attempts += 1
+        self.taken_back = False
         self.record(SendQueueHead(self.attempts))
 
     def take_back_head(self, **_event: Any) -> None:
         """The link dropped before an answer: no failure to process, so no attempt used."""
         self.attempts -= 1
+        self.taken_back = True
 
     def deliver_head(self, **_event: Any) -> None:
         self._remove_head(delivered=True)
@@ -84,6 +93,7 @@ class OutboxModel(ChartModel):
     def _remove_head(self, *, delivered: bool) -> None:
         self.queued -= 1
         self.attempts = 0
+        self.taken_back = False
         self.record(RemoveQueueHead(delivered))
 
     def arm_retry(self, **_event: Any) -> None:
