@@ -6,12 +6,15 @@ Order, following OCPP 1.6 sections 3.5.1 to 3.5.3:
 2. Online with LocalPreAuthorize, a valid Accepted entry of the list or the
    cache authorizes at once, without Authorize.req.
 3. Online otherwise, Authorize.req decides; its idTagInfo updates the cache.
-4. Offline, with LocalAuthorizeOffline, a valid Accepted entry authorizes; with
-   AllowOfflineTxForUnknownId, an idTag found nowhere is accepted too.
-   Anything else is refused.
+4. Offline, an entry that is not Accepted (or has expired) is refused (3.5.4).
+   With LocalAuthorizeOffline a valid Accepted entry authorizes; without it the
+   entry does not count, and the idTag is treated as unknown (as libocpp does).
+   With AllowOfflineTxForUnknownId an unknown idTag is accepted; otherwise refused.
 An entry whose expiryDate has passed counts as Expired. The cache is only
 read when AuthorizationCacheEnabled, but every idTagInfo the Central System
 sends is written to it (libocpp does the same), so enabling it later works.
+The parentIdTag of every idTagInfo is kept in memory too, so that an idTag of
+the same group can stop a transaction (3.10) even with the cache disabled.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ def info_dict(info: Any) -> dict[str, Any]:
 class Authorizer:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
+        #: the parentIdTag the Central System last gave for an idTag (lower-cased)
+        self._parents: dict[str, str] = {}
 
     def _flag(self, key: str, default: bool = False) -> bool:
         return bool(self.ctx.cfg.get(key, default))
@@ -77,14 +82,20 @@ class Authorizer:
         """An idTagInfo from the Central System (Authorize, Start- or StopTransaction.conf)."""
         if info is None:
             return
+        if info.parent_id_tag is not None:
+            self._parents[id_tag.lower()] = info.parent_id_tag
+        else:
+            self._parents.pop(id_tag.lower(), None)
         if self.ctx.store.local_get(id_tag) is not None:
             return  # an idTag of the Local Authorization List is never cached (spec 3.5.3)
         self.ctx.store.cache_put(id_tag, info_dict(info), self.ctx.clock.now())
 
     def known_parent(self, id_tag: str) -> str | None:
-        """The parentIdTag the list or the cache knows for an idTag (for stop by group)."""
+        """The parentIdTag known for an idTag: the list, the cache, or an idTagInfo of this run."""
         entry = self._entry(id_tag, self.ctx.clock.now())
-        return entry.parent_id_tag if entry is not None else None
+        if entry is not None and entry.parent_id_tag is not None:
+            return entry.parent_id_tag
+        return self._parents.get(id_tag.lower())
 
     async def authorize(self, id_tag: str, *, ticket: int | None = None) -> Authorization:
         now = self.ctx.clock.now()
@@ -112,11 +123,11 @@ class Authorizer:
 
     def _offline(self, id_tag: str, local: Authorization | None) -> Authorization:
         if local is not None:
-            if local.accepted and self._flag("LocalAuthorizeOffline"):
-                return local
             if not local.accepted:
+                return local  # not Accepted, or expired by the passage of time (3.5.4)
+            if self._flag("LocalAuthorizeOffline"):
                 return local
-            return attrs.evolve(local, status=AuthorizationStatus.Invalid, source="offline")
+            # not used offline: the idTag is no better known than one found nowhere
         if self._flag("AllowOfflineTxForUnknownId"):
             return Authorization(id_tag, AuthorizationStatus.Accepted, source="offline")
         return Authorization(id_tag, AuthorizationStatus.Invalid, source="offline")

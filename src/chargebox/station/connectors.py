@@ -2,8 +2,9 @@
 
 A connector's status is its chart's state. Entering a state records a
 StatusNotification; the StatusReporter sends it, once the status was stable
-for MinimumStatusDuration seconds (only the last of quick changes goes out),
-while the registration is Accepted. After every registration and reconnect the
+for MinimumStatusDuration seconds (only the last of quick changes goes out,
+and nothing when the connector came back to the status last reported), while
+the registration is Accepted. After every registration and reconnect the
 station sends the current status of every connector, so a status that changed
 while offline is never lost.
 """
@@ -56,6 +57,8 @@ class StatusReporter:
         self.ctx = ctx
         self._send, self._receive = trio.open_memory_channel[tuple[Status, int]](1024)
         self._latest: dict[int, Status] = {}
+        #: the status last queued for each connector (what the Central System knows)
+        self._reported: dict[int, Status] = {}
         self._debouncing: set[int] = set()
         #: every StatusNotification.req that was answered (for inspection)
         self.sent: list[Status] = []
@@ -87,9 +90,15 @@ class StatusReporter:
             if self._latest[connector_id] is seen:
                 break
         self._debouncing.discard(connector_id)
+        reported = self._reported.get(connector_id)
+        if reported is not None and attrs.evolve(reported, timestamp=None) == attrs.evolve(
+            seen, timestamp=None
+        ):
+            return  # back to the status last reported before the short-lived one: no change
         self._queue(seen)
 
     def _queue(self, status: Status) -> None:
+        self._reported[status.connector_id] = status
         # its place among our CALLs is taken now, in the order the charts moved
         ticket = self.ctx.endpoint.reserve()
         try:

@@ -46,7 +46,10 @@ class ChargePoint:
 
     def __init__(self, station: Station) -> None:
         self._station = station
+        #: the active errors of each connector: error code -> is_fault
         self._faults: dict[int, dict[str, bool]] = {}
+        #: the active errors' (info, vendorId, vendorErrorCode), to report what remains
+        self._error_details: dict[int, dict[str, tuple[str | None, ...]]] = {}
 
     # -- reading the engine's state -------------------------------------------------------
 
@@ -333,6 +336,8 @@ class ChargePoint:
         another error is reported with the current status."""
         connector = self._station.connector0 if connector_id == 0 else self._connector(connector_id)
         self._faults.setdefault(connector_id, {})[error_code] = is_fault
+        details = (info, vendor_id, vendor_error_code)
+        self._error_details.setdefault(connector_id, {})[error_code] = details
         if is_fault:
             connector.vendor_id = vendor_id
             await self._to(
@@ -344,32 +349,61 @@ class ChargePoint:
             )
             await self.settled(f"connector/{connector_id}")
         else:
-            status = connector.status()
-            from chargebox.station.connectors import Status
+            self._report_error(connector, error_code, *details)
 
-            self._station.reporter.notify(
-                Status(
-                    connector_id,
-                    status.status,
-                    error_code,
-                    info,
-                    vendor_id,
-                    vendor_error_code,
-                    self.clock.now(),
-                )
+    def _report_error(
+        self,
+        connector: Any,
+        error_code: str,
+        info: str | None = None,
+        vendor_id: str | None = None,
+        vendor_error_code: str | None = None,
+    ) -> None:
+        """A StatusNotification of the connector's current status with an error (or NoError)."""
+        from chargebox.station.connectors import Status
+
+        self._station.reporter.notify(
+            Status(
+                connector.connector_id,
+                connector.status().status,
+                error_code,
+                info,
+                vendor_id,
+                vendor_error_code,
+                self.clock.now(),
             )
+        )
 
     async def error_cleared(self, connector_id: int, error_code: str | None = None) -> None:
-        """An error (or, without a code, every error) of the connector is gone."""
+        """An error (or, without a code, every error) of the connector is gone.
+
+        The last fault gone, the connector leaves Faulted; a warning (not a fault)
+        gone, the Central System hears the current status with the warning that
+        remains, or NoError (as libocpp does), so it does not keep a stale warning.
+        """
         faults = self._faults.setdefault(connector_id, {})
+        details = self._error_details.setdefault(connector_id, {})
         if error_code is None:
-            was_fault = any(faults.values())
+            cleared = dict(faults)
             faults.clear()
+            details.clear()
         else:
-            was_fault = bool(faults.pop(error_code, False))
-        if was_fault and not any(faults.values()):
+            cleared = {error_code: faults.pop(error_code)} if error_code in faults else {}
+            details.pop(error_code, None)
+        if any(faults.values()) or not cleared:
+            return  # still Faulted, or nothing was active
+        if any(cleared.values()):
             await self._to(f"connector/{connector_id}", "fault_cleared")
             await self.settled(f"connector/{connector_id}")
+        else:
+            connector = (
+                self._station.connector0 if connector_id == 0 else self._connector(connector_id)
+            )
+            if faults:
+                latest = next(reversed(faults))
+                self._report_error(connector, latest, *details.get(latest, ()))
+            else:
+                self._report_error(connector, "NoError")
 
     async def enabled(self, connector_id: int) -> None:
         """The host made the connector operative again."""
