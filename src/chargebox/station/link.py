@@ -280,8 +280,18 @@ class LinkActor(Actor[LinkModel]):
 def tls_settings(ctx: StationContext) -> transport.TlsSettings:
     """The TLS settings of the engine's options, with the configuration's TLS keys applied:
     SupportedCiphers12 (SupportedCiphers13 cannot be set through Python's ssl module;
-    OpenSSL's TLS 1.3 suites are all strong), VerifyCsmsCommonName, UseSslDefaultVerifyPaths."""
+    OpenSSL's TLS 1.3 suites are all strong), VerifyCsmsCommonName, UseSslDefaultVerifyPaths.
+
+    With a certificate store (`Host.certificates`), its CA bundle and its current charge
+    point certificate come first: they change with InstallCertificate and CertificateSigned."""
     base = ctx.options.tls
+    store = getattr(getattr(ctx, "host", None), "certificates", None)
+    if store is not None:
+        files = store.tls_files()
+        if files.ca_bundle is not None:
+            base = attrs.evolve(base, ca_file=files.ca_bundle)
+        if files.client_cert is not None and files.client_key is not None:
+            base = attrs.evolve(base, client_cert=files.client_cert, client_key=files.client_key)
     cfg = ctx.cfg
     return attrs.evolve(
         base,

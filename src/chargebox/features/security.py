@@ -1,0 +1,323 @@
+"""Security whitepaper certificate operations and ExtendedTriggerMessage.
+
+The Central System manages the station's certificates through the host's
+certificate store (`Host.certificates`, a CertificateStore); the engine
+applies the whitepaper's rules around it:
+
+- InstallCertificate (M05): Rejected for a certificate the store refuses
+  (bad PEM, expired, not a CA) and when CertificateStoreMaxLength CA
+  certificates are installed already (M05.FR.03); with
+  AdditionalRootCertificateCheck a new CentralSystemRootCertificate must be
+  signed by an installed one (M05.FR.10). Failed when the store itself fails.
+- DeleteCertificate (M04): NotFound, or Failed when the store fails or the
+  certificate is the CentralSystemRootCertificate the connection relies on
+  (M04.FR.06): with SecurityProfile 2 or 3, the last one installed.
+- GetInstalledCertificateIds (M03): Accepted with the hash data, or NotFound.
+- ExtendedTriggerMessage: BootNotification, Heartbeat, MeterValues and
+  StatusNotification as TriggerMessage does; FirmwareStatusNotification as a
+  SignedFirmwareStatusNotification and LogStatusNotification, both Idle (no
+  signed firmware update or log upload runs here); SignChargePointCertificate
+  (A02): Rejected without CpoName, then a new key and a SignCertificate with
+  its CSR (CN: ChargePointId, O: CpoName, A02.FR.13) after the answer.
+- CertificateSigned (A02/A03): Rejected when longer than
+  CertificateSignedMaxChainSize or refused by the store (validity, key of the
+  last CSR, chain to an installed CentralSystemRootCertificate), with an
+  InvalidChargePointCertificate security event (A02.FR.07).
+
+Without a certificate store the certificate calls are answered with a
+NotSupported CALLERROR, and SignChargePointCertificate is NotImplemented.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from chargebox.ocpp import v16
+from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.ocpp.v16 import (
+    CertificateSignedStatusEnumType,
+    DeleteCertificateStatusEnumType,
+    GetInstalledCertificateStatusEnumType,
+    InstallCertificateStatusEnumType,
+    TriggerMessageStatusEnumType,
+)
+from chargebox.station.host import (
+    CertificateHashData,
+    CertificateStore,
+    CertificateUse,
+    HashAlgorithm,
+    InvalidCertificate,
+)
+from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+
+if TYPE_CHECKING:
+    from chargebox.station.station import Station
+
+log = logging.getLogger(__name__)
+
+#: ExtendedTriggerMessage requests that TriggerMessage answers the same way
+_LIKE_TRIGGER_MESSAGE = frozenset(
+    {"BootNotification", "Heartbeat", "MeterValues", "StatusNotification"}
+)
+
+
+def install(station: Station) -> None:
+    security = Certificates(station)
+    station.certificate_management = security  # type: ignore[attr-defined]
+    station.handlers.update(
+        {
+            "InstallCertificate": security.install_certificate,
+            "DeleteCertificate": security.delete_certificate,
+            "GetInstalledCertificateIds": security.get_installed_certificate_ids,
+            "CertificateSigned": security.certificate_signed,
+            "ExtendedTriggerMessage": security.extended_trigger_message,
+        }
+    )
+
+
+def wire_hash_data(data: CertificateHashData) -> v16.CertificateHashDataType:
+    return v16.CertificateHashDataType(
+        hash_algorithm=str(data.hash_algorithm),
+        issuer_name_hash=data.issuer_name_hash,
+        issuer_key_hash=data.issuer_key_hash,
+        serial_number=data.serial_number,
+    )
+
+
+class Certificates:
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.cfg = station.cfg
+        self.ctx = station.ctx
+
+    def store(self, action: str) -> CertificateStore:
+        store = self.ctx.host.certificates
+        if store is None:
+            raise OcppError(
+                ErrorCode.NotSupported, f"{action}: this charge point has no certificate store"
+            )
+        return store
+
+    # -- InstallCertificate (M05) ------------------------------------------------------------
+
+    async def install_certificate(self, req: v16.InstallCertificateRequest) -> Any:
+        store = self.store("InstallCertificate")
+        use = CertificateUse(str(req.certificate_type))
+        status, why = await self._install(store, use, req.certificate)
+        if status == InstallCertificateStatusEnumType.Accepted:
+            self.station.security_event("ReconfigurationOfSecurityParameters", f"{use} installed")
+        else:
+            log.warning("InstallCertificate %s: %s (%s)", use, status, why)
+        return v16.InstallCertificateResponse(status=status)
+
+    async def _install(
+        self, store: CertificateStore, use: CertificateUse, pem: str
+    ) -> tuple[InstallCertificateStatusEnumType, str]:
+        most = self.cfg.get("CertificateStoreMaxLength")
+        try:
+            if most is not None:
+                count = 0
+                for u in CertificateUse:
+                    count += len(await store.installed_certificates(u))
+                if count >= most:
+                    return (
+                        InstallCertificateStatusEnumType.Rejected,
+                        f"{count} CA certificates installed, CertificateStoreMaxLength is {most}",
+                    )
+            if use is CertificateUse.CentralSystemRootCertificate and self.cfg.get(
+                "AdditionalRootCertificateCheck", False
+            ):
+                why = await self._signed_by_installed_root(store, pem)
+                if why:
+                    return InstallCertificateStatusEnumType.Rejected, why
+            await store.install_ca_certificate(use, pem)
+        except InvalidCertificate as e:
+            return InstallCertificateStatusEnumType.Rejected, str(e)
+        except Exception as e:
+            log.exception("the certificate store failed to install a %s", use)
+            return InstallCertificateStatusEnumType.Failed, f"the certificate store failed: {e}"
+        return InstallCertificateStatusEnumType.Accepted, ""
+
+    async def _signed_by_installed_root(self, store: CertificateStore, pem: str) -> str | None:
+        """Why a new CentralSystemRootCertificate may not replace the installed one
+        (M05.FR.09/10), or None. Needs a store that can show its certificates."""
+        from chargebox.station.certstore import issued_by, load_pem_chain
+
+        roots = getattr(store, "ca_certificates", None)
+        if roots is None:
+            return None  # a host store applies the rule itself
+        installed = [cert for _, cert in roots(CertificateUse.CentralSystemRootCertificate)]
+        if not installed:
+            return None
+        new = load_pem_chain(pem, "CentralSystemRootCertificate")[0]
+        if any(issued_by(new, old) for old in installed):
+            return None
+        return (
+            "AdditionalRootCertificateCheck: the new CentralSystemRootCertificate is not "
+            "signed by the installed one"
+        )
+
+    # -- DeleteCertificate (M04) ---------------------------------------------------------------
+
+    async def delete_certificate(self, req: v16.DeleteCertificateRequest) -> Any:
+        store = self.store("DeleteCertificate")
+        wanted = req.certificate_hash_data
+        data = CertificateHashData(
+            hash_algorithm=HashAlgorithm(str(wanted.hash_algorithm)),
+            issuer_name_hash=wanted.issuer_name_hash,
+            issuer_key_hash=wanted.issuer_key_hash,
+            serial_number=wanted.serial_number,
+        )
+        status, why = await self._delete(store, data)
+        if status == DeleteCertificateStatusEnumType.Accepted:
+            self.station.security_event(
+                "ReconfigurationOfSecurityParameters", f"certificate {data.serial_number} deleted"
+            )
+        else:
+            log.warning("DeleteCertificate serial %s: %s (%s)", data.serial_number, status, why)
+        return v16.DeleteCertificateResponse(status=status)
+
+    async def _delete(
+        self, store: CertificateStore, data: CertificateHashData
+    ) -> tuple[DeleteCertificateStatusEnumType, str]:
+        try:
+            roots = await store.installed_certificates(CertificateUse.CentralSystemRootCertificate)
+            if (
+                self.cfg.security_profile >= 2
+                and len(roots) == 1
+                and _same_certificate(roots[0], data)
+            ):
+                return (
+                    DeleteCertificateStatusEnumType.Failed,
+                    "the last CentralSystemRootCertificate validates the connection "
+                    f"(SecurityProfile {self.cfg.security_profile}, M04.FR.06)",
+                )
+            use = await store.delete_certificate(data)
+        except Exception as e:
+            log.exception("the certificate store failed to delete a certificate")
+            return DeleteCertificateStatusEnumType.Failed, f"the certificate store failed: {e}"
+        if use is None:
+            return DeleteCertificateStatusEnumType.NotFound, "no installed CA certificate has it"
+        return DeleteCertificateStatusEnumType.Accepted, ""
+
+    # -- GetInstalledCertificateIds (M03) -----------------------------------------------------
+
+    async def get_installed_certificate_ids(
+        self, req: v16.GetInstalledCertificateIdsRequest
+    ) -> Any:
+        store = self.store("GetInstalledCertificateIds")
+        use = CertificateUse(str(req.certificate_type))
+        found = await self.ctx.call_host(
+            f"list the installed {use}s", store.installed_certificates(use)
+        )
+        if not found:
+            return v16.GetInstalledCertificateIdsResponse(
+                status=GetInstalledCertificateStatusEnumType.NotFound
+            )
+        return v16.GetInstalledCertificateIdsResponse(
+            status=GetInstalledCertificateStatusEnumType.Accepted,
+            certificate_hash_data=[wire_hash_data(d) for d in found],
+        )
+
+    # -- CertificateSigned (A02/A03) ----------------------------------------------------------
+
+    async def certificate_signed(self, req: v16.CertificateSignedRequest) -> Any:
+        store = self.store("CertificateSigned")
+        chain = req.certificate_chain
+        most = self.cfg.get("CertificateSignedMaxChainSize")
+        why = ""
+        if most is not None and len(chain) > most:
+            why = f"{len(chain)} characters, CertificateSignedMaxChainSize is {most}"
+        else:
+            try:
+                await store.install_charge_point_certificate(chain)
+            except InvalidCertificate as e:
+                why = str(e)
+            except Exception as e:
+                log.exception(
+                    "the certificate store failed to install the charge point certificate"
+                )
+                why = f"the certificate store failed: {e}"
+        if why:
+            log.warning("CertificateSigned: Rejected (%s)", why)
+            self.station.security_event("InvalidChargePointCertificate", why)
+            return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Rejected)
+        log.info("CertificateSigned: the new charge point certificate is installed")
+        self.station.security_event(
+            "ReconfigurationOfSecurityParameters", "charge point certificate installed"
+        )
+        return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Accepted)
+
+    # -- ExtendedTriggerMessage ---------------------------------------------------------------
+
+    async def extended_trigger_message(self, req: v16.ExtendedTriggerMessageRequest) -> Any:
+        what = str(req.requested_message)
+        c = req.connector_id
+        status = await self._trigger(what, c)
+        if status != TriggerMessageStatusEnumType.Accepted:
+            log.info("ExtendedTriggerMessage %s (connector %s): %s", what, c, status)
+        return v16.ExtendedTriggerMessageResponse(status=status)
+
+    async def _trigger(self, what: str, c: int | None) -> TriggerMessageStatusEnumType:
+        if c is not None and c != 0 and c not in self.station.connectors:
+            return TriggerMessageStatusEnumType.Rejected
+        if what in _LIKE_TRIGGER_MESSAGE:
+            remote_trigger = getattr(self.station, "remote_trigger", None)
+            if remote_trigger is None:
+                return TriggerMessageStatusEnumType.NotImplemented
+            answer = await remote_trigger.trigger_message(
+                v16.TriggerMessageRequest(requested_message=what, connector_id=c)
+            )
+            return TriggerMessageStatusEnumType(str(answer.status))
+        if what == "FirmwareStatusNotification":
+            # the status of the signed firmware update, which this station does not run
+            self._later(v16.SignedFirmwareStatusNotificationRequest(status="Idle"))
+            return TriggerMessageStatusEnumType.Accepted
+        if what == "LogStatusNotification":
+            self._later(v16.LogStatusNotificationRequest(status="Idle"))
+            return TriggerMessageStatusEnumType.Accepted
+        if what == "SignChargePointCertificate":
+            return self.sign_charge_point_certificate()
+        return TriggerMessageStatusEnumType.NotImplemented
+
+    def sign_charge_point_certificate(self) -> TriggerMessageStatusEnumType:
+        """Start A02: after the answer, a new key and SignCertificate with its CSR."""
+        store = self.ctx.host.certificates
+        if store is None:
+            return TriggerMessageStatusEnumType.NotImplemented
+        organization = self.cfg.get("CpoName")
+        if not organization:
+            log.warning("SignChargePointCertificate: CpoName is not set (A02 needs it)")
+            return TriggerMessageStatusEnumType.Rejected
+        common_name = self.cfg.charge_point_id
+
+        async def send() -> None:
+            csr = await self.ctx.call_host(
+                "make a certificate signing request",
+                store.certificate_signing_request(common_name, organization),
+            )
+            if not csr:
+                return
+            answer = await self._call(v16.SignCertificateRequest(csr=csr))
+            if answer is not None and str(answer.status) != "Accepted":
+                log.warning("SignCertificate: the Central System answered %s", answer.status)
+
+        self.ctx.spawn(send, name="SignCertificate")
+        return TriggerMessageStatusEnumType.Accepted
+
+    def _later(self, request: Any) -> None:
+        # a CALL of ours waits until the answer to the Central System's CALL has gone
+        self.ctx.spawn(self._call, request, name=f"triggered {type(request).__name__}")
+
+    async def _call(self, request: Any) -> Any:
+        try:
+            return await self.station.endpoint.call(request, gate=Gate.CONNECTED)
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.info("%s not delivered: %s", type(request).__name__, e)
+            return None
+
+
+def _same_certificate(data: CertificateHashData, wanted: CertificateHashData) -> bool:
+    """The same certificate, when both use one algorithm (installed lists are SHA256)."""
+    return data.hash_algorithm == wanted.hash_algorithm and data.matches(wanted)
