@@ -29,6 +29,7 @@ import attrs
 import orjson
 
 from chargebox.csms.server import CallErrorReceived, CentralSystem, Exchange, NoAnswer, Session
+from chargebox.messagelog import redact, redact_json
 from chargebox.ocpp import codec, v16
 from chargebox.ocpp.errors import OcppError
 
@@ -149,7 +150,11 @@ async def execute(csms: CentralSystem, request: Request, timeout: float = 30.0) 
 
 
 class ExchangePrinter:
-    """Prints every frame the CSMS sends or receives, one line each, and connections."""
+    """Prints every frame the CSMS sends or receives, one line each, and connections.
+
+    Payloads are redacted as the message log redacts them (chargebox.messagelog):
+    an AuthorizationKey sent with ChangeConfiguration never reaches the terminal.
+    """
 
     def __init__(self, out: TextIO, clock: Callable[[], datetime], *, payloads: bool = True):
         self.out = out
@@ -165,8 +170,7 @@ class ExchangePrinter:
         action = exchange.action or "?"
         shown = ""
         if self.payloads:
-            body = exchange.payload
-            shown = " " + (orjson.dumps(body).decode() if not isinstance(body, str) else body)
+            shown = " " + _shown(exchange)
         self.line(f"{session.charge_point_id} {arrow} {exchange.kind} {action}{shown}")
 
     def disconnected(self, session: Session) -> None:
@@ -175,3 +179,13 @@ class ExchangePrinter:
     def line(self, text: str) -> None:
         stamp = self.clock().strftime("%H:%M:%S.%f")[:-3]
         print(f"{stamp} {text}", file=self.out, flush=True)
+
+
+def _shown(exchange: Exchange) -> str:
+    """The payload of a frame as printed, its secrets replaced."""
+    body = exchange.payload
+    if body is None:  # a frame that did not parse: its text, as received
+        return redact(exchange.text)
+    if isinstance(body, str):  # the error code of a CALLERROR
+        return redact(body)
+    return orjson.dumps(redact_json(body)[0]).decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +76,17 @@ def heartbeat(session: Session, request: v16.HeartbeatRequest) -> Any:
     return v16.HeartbeatResponse(current_time=_now(session))
 
 
-def data_transfer(session: Session, request: v16.DataTransferRequest) -> Any:
-    return v16.DataTransferResponse(status=DataTransferStatus.UnknownVendorId)
+async def data_transfer(session: Session, request: v16.DataTransferRequest) -> Any:
+    """The answer of the handler registered for the vendorId (and messageId), or
+    UnknownVendorId / UnknownMessageId when there is none (CentralSystem.on_data_transfer)."""
+    found = session.csms.data_transfer_handler(request.vendor_id, request.message_id)
+    if isinstance(found, DataTransferStatus):
+        return v16.DataTransferResponse(status=found)
+    answer = found(session, request)
+    if isinstance(answer, Awaitable):
+        answer = await answer
+    status, data = answer
+    return v16.DataTransferResponse(status=DataTransferStatus(status), data=data)
 
 
 def sign_certificate(session: Session, request: v16.SignCertificateRequest) -> Any:

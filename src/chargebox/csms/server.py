@@ -6,7 +6,9 @@ only known ids with their HTTP Basic keys and over TLS with or without client
 certificates. Every message a charge point sends is answered by a handler
 (`handlers.py` has the defaults, configurable by `CsmsSettings`; a program or
 a test replaces any of them), recorded, and announced to whoever waits for it.
-Every CSMS-initiated operation is sent with `Session.call`.
+DataTransfer is answered by handlers registered per vendorId and messageId
+(`CentralSystem.on_data_transfer`). Every CSMS-initiated operation is sent
+with `Session.call`.
 
 It is built on chargebox's own protocol layer and, like it, validates every
 message in both directions.
@@ -36,6 +38,7 @@ from trio_websocket import (
 from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
 from chargebox.ocpp.frames import Call, CallError, CallResult
+from chargebox.ocpp.v16 import DataTransferStatus
 from chargebox.transport import MAX_MESSAGE_SIZE, SUBPROTOCOL, basic_auth_password
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,10 @@ STEVE_PATH = "/steve/websocket/CentralSystemService/"
 HANDSHAKE_TIMEOUT = 30.0
 
 Handler = Callable[["Session", Any], Any | Awaitable[Any]]
+#: what a DataTransfer handler returns: (DataTransferStatus, data)
+DataTransferAnswer = tuple[str, str | None]
+#: `handler(session, request)` for a DataTransfer.req of one vendor (and message)
+DataTransferHandler = Callable[["Session", Any], DataTransferAnswer | Awaitable[DataTransferAnswer]]
 
 
 class CallErrorReceived(OcppError):
@@ -285,11 +292,41 @@ class CentralSystem:
         self.port: int | None = None
         self.on_exchange = on_exchange
         self.state: dict[str, Any] = {}  # handlers keep their per-CSMS state here
+        #: DataTransfer handlers by (vendorId, messageId or None), case-folded
+        self.data_transfer_handlers: dict[tuple[str, str | None], DataTransferHandler] = {}
         self._change = trio.Event()
 
     def on(self, action: str, handler: Handler) -> None:
         """Answer `action` with `handler(session, request)` (a response, or None for no answer)."""
         self.handlers[action] = handler
+
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None, handler: DataTransferHandler
+    ) -> None:
+        """Answer a charge point's DataTransfer of `vendor_id` with `handler(session, request)`,
+        which returns (DataTransferStatus, data).
+
+        With a `message_id`, only that message; with None, every message of the vendor
+        that has no handler of its own. A vendor without any handler is answered
+        UnknownVendorId, a message of a known vendor without one UnknownMessageId.
+        vendorId and messageId are CiStrings: they compare case-insensitively.
+        """
+        key = (vendor_id.casefold(), None if message_id is None else message_id.casefold())
+        self.data_transfer_handlers[key] = handler
+
+    def data_transfer_handler(
+        self, vendor_id: str, message_id: str | None
+    ) -> DataTransferHandler | DataTransferStatus:
+        """The handler of a DataTransfer, or the status that says why there is none."""
+        vendor = vendor_id.casefold()
+        handlers = self.data_transfer_handlers
+        if message_id is not None and (vendor, message_id.casefold()) in handlers:
+            return handlers[(vendor, message_id.casefold())]
+        if (vendor, None) in handlers:
+            return handlers[(vendor, None)]
+        if any(known == vendor for known, _ in handlers):
+            return DataTransferStatus.UnknownMessageId
+        return DataTransferStatus.UnknownVendorId
 
     # -- serving ---------------------------------------------------------------------
 
@@ -363,17 +400,28 @@ class CentralSystem:
         charge_point_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
         known = self.settings.known_ids
         if not charge_point_id or (known is not None and charge_point_id not in known):
-            self.rejected.append((path, 404))
-            await request.reject(404, body=b"unknown charge point")
+            await self._refuse(
+                request, path, 404, "unknown charge point id", body=b"unknown charge point"
+            )
             return
         key = known.get(charge_point_id) if known is not None else None
         if key is not None and not self._authorized(request, charge_point_id, key):
-            self.rejected.append((path, 401))
-            await request.reject(401, extra_headers=[(b"WWW-Authenticate", b'Basic realm="OCPP"')])
+            await self._refuse(
+                request,
+                path,
+                401,
+                "no or a wrong HTTP Basic key",
+                extra_headers=[(b"WWW-Authenticate", b'Basic realm="OCPP"')],
+            )
             return
         if SUBPROTOCOL not in request.proposed_subprotocols:
-            self.rejected.append((path, 400))
-            await request.reject(400, body=b"the ocpp1.6 subprotocol is required")
+            await self._refuse(
+                request,
+                path,
+                400,
+                "no ocpp1.6 subprotocol offered",
+                body=b"the ocpp1.6 subprotocol is required",
+            )
             return
         ws = await request.accept(
             subprotocol=SUBPROTOCOL if self.settings.select_subprotocol else None
@@ -390,6 +438,15 @@ class CentralSystem:
                 await old.close()
         await session.serve()
         log.info("%s disconnected", charge_point_id)
+
+    async def _refuse(
+        self, request: WebSocketRequest, path: str, status: int, why: str, **answer: Any
+    ) -> None:
+        """Answer the handshake with an HTTP error, and record it (whoever waits hears of it)."""
+        log.warning("refused the connection to %s: HTTP %d, %s", path, status, why)
+        self.rejected.append((path, status))
+        self._changed()
+        await request.reject(status, **answer)
 
     @staticmethod
     def _authorized(request: WebSocketRequest, charge_point_id: str, key: str) -> bool:
