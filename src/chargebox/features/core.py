@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from chargebox.charts.effects import Trigger
+from chargebox.charts.effects import CancelTimer, StartTimer, Trigger
 from chargebox.charts.models.connector import SESSION_STATUSES
+from chargebox.charts.models.transaction import SAMPLE
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import (
     AvailabilityStatus,
@@ -82,14 +83,18 @@ class Core:
         )
         if result.status in (ConfigurationStatus.Rejected, ConfigurationStatus.NotSupported):
             log.warning("ChangeConfiguration %s: %s (%s)", result.key, result.status, result.reason)
-        elif result.effect is not None:
-            # after the answer: the change takes effect at once
+        elif result.effect is not None or result.status == ConfigurationStatus.Accepted:
+            # after the answer: the change takes effect at once (a key without an effect may
+            # still be one the transaction chart's guards read, such as AuthorizeRemoteTxRequests)
             self.station.ctx.spawn(self._apply, result, name="apply configuration")
         return v16.ChangeConfigurationResponse(status=str(result.status))
 
     def _security_prerequisites(self, profile: int) -> str | None:
-        """Why the station cannot use `profile` now, or None (whitepaper A05.FR.03/04)."""
-        tls = self.station.ctx.options.tls
+        """Why the station cannot use `profile` now, or None (whitepaper A05.FR.03/04).
+        The TLS files are those the link would use (the certificate store's first)."""
+        from chargebox.station.link import tls_settings
+
+        tls = tls_settings(self.station.ctx)
         if profile >= 2 and tls.ca_file is None and not tls.use_default_verify_paths:
             return (
                 f"profile {profile} needs the Central System's root certificate, "
@@ -111,10 +116,14 @@ class Core:
                 "link", Trigger("heartbeat_interval_changed", {"interval": cfg.heartbeat_interval})
             )
         elif effect is Effect.REARM_SAMPLED_METER_VALUES:
+            # the sample timer of each running transaction starts over with the new interval
+            # (no sample at the change itself); 0 disarms it
+            interval = cfg.meter_value_sample_interval
+            rearm = StartTimer(SAMPLE, seconds=interval) if interval > 0 else CancelTimer(SAMPLE)
             for tx in st.transactions.values():
                 tx.refresh_inputs()
-                if tx.active and cfg.meter_value_sample_interval > 0:
-                    await tx.inbox.send(Trigger("sample_due"))
+                if tx.active:
+                    await tx.perform(rearm)
         elif effect is Effect.REARM_ALIGNED_METER_VALUES:
             st.rearm_aligned()
         elif effect is Effect.TRANSACTION_RETRY:

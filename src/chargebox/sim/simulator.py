@@ -277,6 +277,9 @@ class Simulator:
         if self.settings.speed != 1:
             # a Central System on real time would set the simulated calendar back each time
             options.adopt_csms_time = False
+        if given is None or given.meter_persist_interval == Options().meter_persist_interval:
+            # fast, the meters tick up to 20 times a real second: write one a real second
+            options.meter_persist_interval = self.settings.speed if self.settings.speed > 1 else 0.0
         return options
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -1,9 +1,14 @@
 """The public engine: `open_charge_point(config, host)` and the ports a host offers."""
 
+from chargebox.station.certstore import FileCertificateStore
 from chargebox.station.context import Options
 from chargebox.station.handle import ChargePoint, open_charge_point
 from chargebox.station.host import (
     AuthorizationPort,
+    CertificateHashData,
+    CertificateStore,
+    CertificateUse,
+    DataTransferHandlers,
     DataTransferPort,
     DiagnosticsPort,
     EnergySink,
@@ -20,11 +25,16 @@ from chargebox.transport import TlsSettings
 
 __all__ = [
     "AuthorizationPort",
+    "CertificateHashData",
+    "CertificateStore",
+    "CertificateUse",
     "ChargePoint",
+    "DataTransferHandlers",
     "DataTransferPort",
     "DiagnosticsPort",
     "EnergySink",
     "EvseControl",
+    "FileCertificateStore",
     "FirmwarePort",
     "Host",
     "Options",

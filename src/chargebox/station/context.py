@@ -39,8 +39,12 @@ class Options:
     adopt_csms_time: bool = True
     #: replaces TCP connections (chargebox.netsim.Network.open_stream)
     open_stream: Any = None
-    #: the last energy reading of a transaction is written at most this often (seconds)
-    meter_persist_interval: float = 10.0
+    #: the last energy reading of a transaction is written at most this often (seconds);
+    #: 0 (the default) writes every reading before `ChargePoint.meter_values` returns, so
+    #: the PowerLoss StopTransaction after a power cut carries the last reading handed
+    #: over. A simulator that reports many readings a second may write less often; after
+    #: a power cut its meterStop is then up to this old.
+    meter_persist_interval: float = 0.0
     #: a number in [0, 1) for the random part of the reconnect backoff (None: random)
     jitter: Callable[[], float] | None = None
 

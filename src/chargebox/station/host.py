@@ -14,7 +14,8 @@ refusal; it never stops the engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -22,6 +23,10 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
+
+from chargebox.ocpp.v16 import DataTransferStatus
+
+log = logging.getLogger(__name__)
 
 
 class UnlockResult(StrEnum):
@@ -129,6 +134,110 @@ class DiagnosticsPort(Protocol):
         """One attempt to upload the prepared file to `location`; True when it arrived."""
 
 
+# -- the certificate store (security whitepaper: A02/A03, M03-M05) --------------------------
+
+
+class CertificateUse(StrEnum):
+    """The kinds of CA certificate the Central System installs (CertificateUseEnumType)."""
+
+    CentralSystemRootCertificate = "CentralSystemRootCertificate"
+    ManufacturerRootCertificate = "ManufacturerRootCertificate"
+
+
+class HashAlgorithm(StrEnum):
+    """How CertificateHashData is hashed (HashAlgorithmEnumType)."""
+
+    SHA256 = "SHA256"
+    SHA384 = "SHA384"
+    SHA512 = "SHA512"
+
+
+@attrs.frozen
+class CertificateHashData:
+    """What identifies an installed certificate (whitepaper 6.1, after OCSP's CertID, RFC 6960).
+
+    `issuer_name_hash`: hash of the DER of the certificate's issuer name;
+    `issuer_key_hash`: hash of the issuer's public key (the BIT STRING's value);
+    `serial_number`: hexadecimal, no leading zeroes. The hashes are hexadecimal too.
+    """
+
+    hash_algorithm: HashAlgorithm
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+
+    def matches(self, other: CertificateHashData) -> bool:
+        """The same certificate: the fields are case-insensitive strings (CiString)."""
+        return (
+            self.hash_algorithm == other.hash_algorithm
+            and self.issuer_name_hash.casefold() == other.issuer_name_hash.casefold()
+            and self.issuer_key_hash.casefold() == other.issuer_key_hash.casefold()
+            and _serial(self.serial_number) == _serial(other.serial_number)
+        )
+
+
+def _serial(hex_serial: str) -> str:
+    return hex_serial.casefold().lstrip("0")
+
+
+@attrs.frozen
+class TlsFiles:
+    """The files the link's TLS uses, as the certificate store has them now (None: none)."""
+
+    #: PEM bundle of the installed CentralSystemRootCertificates
+    ca_bundle: Path | None = None
+    #: the charge point certificate chain in use (PEM) and its private key
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+class InvalidCertificate(ValueError):
+    """A certificate the store refuses: bad PEM, expired, not a CA, not from a trusted root...
+
+    The message says which and why; the engine answers Rejected (and, for the
+    charge point certificate, records an InvalidChargePointCertificate security event).
+    """
+
+
+@runtime_checkable
+class CertificateStore(Protocol):
+    """The station's certificates (EVerest: the security module's certificate store).
+
+    Keeps the CA certificates the Central System installs, the charge point
+    certificate and its private key (the key never leaves the store, whitepaper
+    A02.FR.05). `chargebox.station.certstore.FileCertificateStore` is a ready-made
+    one in a folder of PEM files. A refusal because of the certificate itself
+    raises `InvalidCertificate`; any other exception is a failure of the store.
+    """
+
+    async def install_ca_certificate(self, use: CertificateUse, pem: str) -> CertificateHashData:
+        """Install a CA certificate of `use` (InstallCertificate); its hash data.
+
+        Raise InvalidCertificate for bad PEM, a certificate that is not valid now,
+        or one that is not a CA certificate.
+        """
+
+    async def delete_certificate(self, hash_data: CertificateHashData) -> CertificateUse | None:
+        """Delete the CA certificate with this hash data (DeleteCertificate); its use, or
+        None when no installed CA certificate has it."""
+
+    async def installed_certificates(self, use: CertificateUse) -> list[CertificateHashData]:
+        """The hash data (SHA256) of every installed CA certificate of `use`."""
+
+    async def certificate_signing_request(self, common_name: str, organization: str | None) -> str:
+        """A new key pair for the charge point certificate, kept in the store, and a PEM
+        certificate signing request for it (CN: the charge point's identity, O: CpoName)."""
+
+    async def install_charge_point_certificate(self, chain_pem: str) -> None:
+        """Install a signed charge point certificate (CertificateSigned): the leaf first,
+        then any sub-CA certificates. It must be valid now, belong to the key of the last
+        signing request, and chain up to an installed CentralSystemRootCertificate;
+        otherwise raise InvalidCertificate."""
+
+    def tls_files(self) -> TlsFiles:
+        """The files the link's TLS uses now. Not a coroutine: read at every connection."""
+
+
 @runtime_checkable
 class EnergySink(Protocol):
     """Where the smart-charging limits go (EVerest: external energy limits)."""
@@ -147,8 +256,75 @@ class DataTransferPort(Protocol):
         """A CSMS-initiated DataTransfer: (DataTransferStatus, data).
 
         Answer ("UnknownVendorId", None) or ("UnknownMessageId", None) for what
-        the host does not know.
+        the host does not know. `DataTransferHandlers` is a ready-made port that
+        does so from handlers registered by vendorId and messageId.
         """
+
+
+#: what a DataTransfer handler returns: (DataTransferStatus, data)
+DataTransferAnswer = tuple[str, str | None]
+#: `handler(message_id, data)`, a coroutine function or a plain function
+DataTransferHandler = Callable[
+    [str | None, str | None], DataTransferAnswer | Awaitable[DataTransferAnswer]
+]
+
+
+class DataTransferHandlers:
+    """A DataTransferPort that answers from handlers registered by vendorId and messageId.
+
+        handlers = DataTransferHandlers()
+        handlers.on("com.example", "GetTariff", get_tariff)  # one message of a vendor
+        handlers.on("com.example.display", None, show)       # every message of a vendor
+        host = Host(evse=evse, data_transfer=handlers)
+
+    A handler gets (messageId, data) and returns (DataTransferStatus, data). A
+    message's own handler comes first, then its vendor's; a vendor without any
+    handler is answered UnknownVendorId, a message of a known vendor without
+    one UnknownMessageId. vendorId and messageId are CiStrings: they compare
+    case-insensitively. A handler that raises, or returns a status OCPP does
+    not have, is logged and the answer is Rejected.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str | None], DataTransferHandler] = {}
+
+    def on(self, vendor_id: str, message_id: str | None, handler: DataTransferHandler) -> None:
+        """Answer DataTransfer of `vendor_id` and `message_id` (None: any of the vendor's)."""
+        key = (vendor_id.casefold(), None if message_id is None else message_id.casefold())
+        self._handlers[key] = handler
+
+    def handler(self, vendor_id: str, message_id: str | None) -> DataTransferHandler | None:
+        """The handler that answers this vendorId and messageId, if any."""
+        vendor = vendor_id.casefold()
+        if message_id is not None and (vendor, message_id.casefold()) in self._handlers:
+            return self._handlers[(vendor, message_id.casefold())]
+        return self._handlers.get((vendor, None))
+
+    def knows_vendor(self, vendor_id: str) -> bool:
+        vendor = vendor_id.casefold()
+        return any(known == vendor for known, _ in self._handlers)
+
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None, data: str | None
+    ) -> tuple[str, str | None]:
+        handler = self.handler(vendor_id, message_id)
+        if handler is None:
+            if self.knows_vendor(vendor_id):
+                return DataTransferStatus.UnknownMessageId, None
+            return DataTransferStatus.UnknownVendorId, None
+        try:
+            answer = handler(message_id, data)
+            if isinstance(answer, Awaitable):
+                answer = await answer
+            status, reply = answer
+            return DataTransferStatus(status), reply
+        except Exception:
+            log.exception(
+                "the DataTransfer handler of vendorId %r, messageId %r failed: answered Rejected",
+                vendor_id,
+                message_id,
+            )
+            return DataTransferStatus.Rejected, None
 
 
 @attrs.define
@@ -163,7 +339,7 @@ class Host:
     data_transfer: DataTransferPort | None = None
     firmware: FirmwarePort | None = None
     diagnostics: DiagnosticsPort | None = None
-    certificates: Any = None
+    certificates: CertificateStore | None = None
 
 
 @attrs.frozen

@@ -54,10 +54,27 @@ class OutboxActor(Actor[OutboxModel]):
 
     async def handle(self, message: Any) -> Outcome | None:
         if isinstance(message, Trigger) and message.name == "enqueued":
-            # the store is the truth: thinning (MessageQueueSizeThreshold) may have removed some
             in_flight = self.model.state in ("Sending", "AwaitingAnswer", "RetryWait")
+            self._keep_to_threshold(in_flight)
+            # the store is the truth: thinning (MessageQueueSizeThreshold) may have removed some
             self.model.queued = max(self.ctx.store.queue_length() - 1, 1 if in_flight else 0)
         return await super().handle(message)
+
+    def _keep_to_threshold(self, in_flight: bool) -> None:
+        """MessageQueueSizeThreshold for every producer, security events included.
+
+        The transaction actors thin before they tell us; a queue of events alone
+        is kept short here. The message being transmitted stays.
+        """
+        threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
+        if not threshold or self.ctx.store.queue_length() <= threshold:
+            return
+        spare = self._head.seq if in_flight and self._head is not None else None
+        removed = self.ctx.store.thin_queue(threshold, spare=spare)
+        if removed:
+            log.warning(
+                "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
+            )
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendQueueHead):

@@ -31,6 +31,7 @@ from chargebox.ocpp.v16 import (
     ActionSpec,
     FeatureProfile,
     MeterValue,
+    MeterValuesRequest,
     StopTransactionRequest,
 )
 from chargebox.station import meter as metering
@@ -40,7 +41,15 @@ from chargebox.station.context import Options, StationContext
 from chargebox.station.host import Host
 from chargebox.station.link import LinkActor
 from chargebox.station.outbox import OutboxActor
-from chargebox.station.rpc import Endpoint, Unanswered, not_supported
+from chargebox.station.rpc import (
+    CallFailed,
+    CallTimeout,
+    ConnectionLost,
+    Endpoint,
+    Offline,
+    Unanswered,
+    not_supported,
+)
 from chargebox.station.store import Store
 from chargebox.station.transactions import TransactionActor, fit
 
@@ -58,6 +67,7 @@ FEATURES = (
     "trigger",
     "firmware",
     "diagnostics",
+    "security",
 )
 
 
@@ -317,8 +327,26 @@ class Station:
                 elapsed = (now - midnight).total_seconds()
                 next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
                 await self.ctx.clock.sleep_until(next_at)
+                self._sample_main_meter()
                 for tx in self.transactions.values():
                     await tx.sample("Sample.Clock", aligned=True)
+
+    def _sample_main_meter(self) -> None:
+        """Connector 0's clock-aligned values, when the host reports a main meter (spec 3.16.3).
+
+        Not a transaction message: sent if the link is up, never queued.
+        """
+        selected = metering.selectors(self.cfg.get("MeterValuesAlignedData"))
+        value = self.meter.meter_value(0, selected, "Sample.Clock", self.ctx.clock.now())
+        if value is not None:
+            request = MeterValuesRequest(connector_id=0, meter_value=[value])
+            self.ctx.spawn(self._send_meter_values, request, name="MeterValues")
+
+    async def _send_meter_values(self, request: MeterValuesRequest) -> None:
+        try:
+            await self.endpoint.call(request)
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.info("MeterValues of connector 0 not delivered: %s", e)
 
     def rearm_aligned(self) -> None:
         if self._aligned_scope is not None:

@@ -230,21 +230,23 @@ class Store:
             )
         ]
 
-    def thin_queue(self, keep: int) -> int:
+    def thin_queue(self, keep: int, *, spare: int | None = None) -> int:
         """Make room when the queue passes MessageQueueSizeThreshold; returns how many went.
 
         Non-transaction messages go first; then every other MeterValues of a
-        transaction, oldest first. StartTransaction and StopTransaction stay.
+        transaction, oldest first. StartTransaction and StopTransaction stay, and
+        so does the message `spare` (the one being transmitted).
         """
         removed = 0
         excess = self.queue_length() - keep
         if excess <= 0:
             return 0
+        spare = -1 if spare is None else spare
         with self._tx():
             rows = self._db.execute(
                 "SELECT seq FROM outbox WHERE tx_ref IS NULL AND action NOT IN "
-                "('StartTransaction', 'StopTransaction') ORDER BY seq LIMIT ?",
-                (excess,),
+                "('StartTransaction', 'StopTransaction') AND seq != ? ORDER BY seq LIMIT ?",
+                (spare, excess),
             ).fetchall()
             for (seq,) in rows:
                 self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
@@ -254,7 +256,9 @@ class Store:
                 meter = [
                     seq
                     for (seq,) in self._db.execute(
-                        "SELECT seq FROM outbox WHERE action = 'MeterValues' ORDER BY seq"
+                        "SELECT seq FROM outbox WHERE action = 'MeterValues' AND seq != ? "
+                        "ORDER BY seq",
+                        (spare,),
                     )
                 ]
                 # every second one, oldest first, so what remains still spans the session

@@ -213,23 +213,35 @@ class TransactionActor(Actor[TransactionModel]):
         return (energy or 0), self.ctx.clock.now()
 
     async def sample(self, context: str, aligned: bool = False) -> None:
-        """MeterValues of this connector now (sampled, clock-aligned or triggered)."""
+        """MeterValues of this connector now (sampled, clock-aligned or triggered).
+
+        In a transaction, the StopTxn*Data measurands are read at the same moment,
+        independently of MeterValues*Data (spec 3.16.1, 9.1.25, 9.1.27): a measurand may
+        be kept for StopTransaction without being sent in MeterValues, and the reverse.
+        """
         key = "MeterValuesAlignedData" if aligned else "MeterValuesSampledData"
         now = self.ctx.clock.now()
         value = self.meter.meter_value(
             self.connector_id, metering.selectors(self.ctx.cfg.get(key)), context, now
         )
-        if value is None:
-            return
         if self.active and self.ref is not None:
+            stop_key = "StopTxnAlignedData" if aligned else "StopTxnSampledData"
+            kept = self.meter.meter_value(
+                self.connector_id, metering.selectors(self.ctx.cfg.get(stop_key)), context, now
+            )
+            if kept is not None:
+                self.ctx.store.record_meter(self.ref, *self._energy_now(), metering.wire(kept))
+            if value is None:
+                return
             request = MeterValuesRequest(
                 connector_id=self.connector_id,
                 transaction_id=self.ctx.store.transaction_id_of(self.ref),
                 meter_value=[value],
             )
             self.ctx.store.queue_meter_values(self.ref, codec.encode(request))
-            self._keep_for_stop(metering.wire(value), sampled=not aligned)
             await self._enqueued()
+        elif value is None:
+            return
         else:
             request = MeterValuesRequest(connector_id=self.connector_id, meter_value=[value])
             self.ctx.spawn(self._send_direct, request, name="MeterValues")
@@ -245,9 +257,9 @@ class TransactionActor(Actor[TransactionModel]):
     def record_energy(self) -> None:
         """The host reported readings during a transaction: keep the last energy (PowerLoss).
 
-        Written at most every Options.meter_persist_interval seconds (and at every
-        meter value sent), so a station that reports every second does not wear
-        its flash; after a power cut, meterStop is at most that old.
+        Written before the handle call returns (Options.meter_persist_interval 0, the
+        default); a host that reports many readings a second may allow an interval to
+        spare its flash, and after a power cut meterStop is then at most that old.
         """
         if not self.active or self.ref is None:
             return
