@@ -139,6 +139,15 @@ async def test_no_transaction_message_is_lost_or_doubled(tmp_path):
         if ex.direction == "in" and ex.kind == "CALL" and ex.action in ACTIONS
     )
     print(f"seed {SEED}: {sessions} connections, {copies} copies of {len(got)} messages")
+    # A copy beyond the first is a retransmission: the same message id and the same payload
+    # (the Central System recognises it by its id, OCPP-J 4.1.1). One CALL is in flight at
+    # a time, so each connection leaves at most one message unanswered to send again.
+    first = {mid: payload for mid, _, payload in got}
+    for session in csms.all_sessions:
+        for ex in session.exchanges:
+            if ex.direction == "in" and ex.kind == "CALL" and ex.action in ACTIONS:
+                assert ex.payload == first[ex.unique_id], f"{ex.unique_id} changed on resend"
+    assert copies - len(got) <= sessions, f"{copies - len(got)} resends over {sessions} links"
     got_ids = [mid for mid, _, _ in got]
     # everything the station stored arrived, in the order it was stored
     stored_ids = [mid for mid, _ in stored]
