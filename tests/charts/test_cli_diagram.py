@@ -38,6 +38,7 @@ def test_out_dir_writes_the_docs_pages(
             "outbox",
             "firmware",
             "diagnostics",
+            "log",
         ]
     )
     for page in tmp_path.iterdir():

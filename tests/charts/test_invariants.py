@@ -174,6 +174,19 @@ class DiagnosticsInvariants(ChartInvariants):
         assert 0 <= self.model.attempt <= 1 + self.model.retries
 
 
+class LogInvariants(ChartInvariants):
+    chart_name = "log"
+
+    @invariant()
+    def attempts_within_retries(self) -> None:
+        assert 0 <= self.model.attempt <= 1 + self.model.retries
+
+    @invariant()
+    def an_upload_in_progress_has_its_request_id(self) -> None:
+        if self.model.state != "Idle":
+            assert self.model.request_id is not None and self.model.upload >= 1
+
+
 class LinkInvariants(ChartInvariants):
     chart_name = "link"
 
@@ -223,6 +236,8 @@ TestFirmware = FirmwareInvariants.TestCase
 TestFirmware.settings = SETTINGS
 TestDiagnostics = DiagnosticsInvariants.TestCase
 TestDiagnostics.settings = SETTINGS
+TestLog = LogInvariants.TestCase
+TestLog.settings = SETTINGS
 TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase

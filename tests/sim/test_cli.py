@@ -10,6 +10,10 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
 
 from tests.interop.processes import CHARGEBOX, Process
 
@@ -48,10 +52,53 @@ def test_demo_runs_a_whole_session_and_exits_0(tmp_path):
     assert "StopTransaction" in page and "DEADBEEF" not in page
 
 
+@attrs.frozen
+class Printed:
+    """One frame as `chargebox csms` printed it: `<time> <id> -> CALL Authorize {...}`."""
+
+    line: int  # its place in the output
+    sender: str  # "station" (->) or "csms" (<-)
+    kind: str  # CALL, CALLRESULT, CALLERROR
+    action: str  # for an answer, the action of the CALL it answers
+    payload: Any
+
+
+PRINTED = re.compile(r"^\S+ (\S+) (->|<-) (CALL|CALLRESULT|CALLERROR) (\S+)(?: (.*))?$")
+
+
+def printed_frames(lines: list[str], charge_point_id: str) -> list[Printed]:
+    frames = []
+    for number, line in enumerate(lines):
+        match = PRINTED.match(line)
+        if match and match.group(1) == charge_point_id:
+            _, arrow, kind, action, payload = match.groups()
+            body = json.loads(payload) if payload and kind != "CALLERROR" else payload
+            sender = "station" if arrow == "->" else "csms"
+            frames.append(Printed(number, sender, kind, action, body))
+    return frames
+
+
+def assert_every_call_answered(frames: list[Printed]) -> None:
+    """Each CALL is answered (same action, from the other side) before its sender's next CALL:
+    OCPP-J allows one CALL in flight per direction, and the CSMS prints every frame."""
+    waiting: dict[str, Printed | None] = {"station": None, "csms": None}
+    for frame in frames:
+        if frame.kind == "CALL":
+            assert waiting[frame.sender] is None, f"{waiting[frame.sender]} unanswered at {frame}"
+            waiting[frame.sender] = frame
+        else:
+            caller = "csms" if frame.sender == "station" else "station"
+            call = waiting[caller]
+            assert call is not None and call.action == frame.action, f"{frame} answers nothing"
+            waiting[caller] = None
+    assert waiting == {"station": None, "csms": None}, waiting
+
+
 def test_csms_and_sim_in_two_processes(tmp_path):
     script = tmp_path / "session.txt"
     script.write_text(SESSION)
-    csms = Process([*CHARGEBOX, "csms", "--port", "0", "--interval", "30"], stdin=subprocess.PIPE)
+    csms_args = ["csms", "--port", "0", "--interval", "30", "--first-transaction-id", "41"]
+    csms = Process([*CHARGEBOX, *csms_args], stdin=subprocess.PIPE)
     with csms:
         line = csms.wait_line(lambda s: "listening on" in s, 20)
         port = int(re.search(r"ws://127\.0\.0\.1:(\d+)", line).group(1))
@@ -85,30 +132,112 @@ def test_csms_and_sim_in_two_processes(tmp_path):
             csms.wait_line(lambda s: "error: unknown operation 'Frobnicate'" in s, 20)
             assert sim.wait_exit(40) == 0, sim.output()
         csms.wait_line(lambda s: "CP-TWO disconnected" in s, 20)
-    received = [m.group(1) for m in (re.search(r"CP-TWO -> CALL (\w+)", s) for s in csms.out) if m]
-    expected = [
-        "BootNotification",
-        "StatusNotification",
-        "Authorize",
-        "StartTransaction",
-        "MeterValues",
-        "StopTransaction",
+    output = csms.output()
+    frames = printed_frames(csms.out, "CP-TWO")
+    # the connection opens before the first frame and ends after the last
+    connected = csms.out.index(next(s for s in csms.out if s.endswith(" CP-TWO connected")))
+    disconnected = csms.out.index(next(s for s in csms.out if s.endswith(" CP-TWO disconnected")))
+    assert connected < frames[0].line and frames[-1].line < disconnected, output
+    # every CALL printed has its answer printed, right after (one CALL in flight per side)
+    assert_every_call_answered(frames)
+    assert [f.action for f in frames if f.sender == "csms" and f.kind == "CALL"] == [
+        "GetConfiguration"
     ]
-    positions = [received.index(action) for action in expected]
-    assert positions[0] == 0 and positions[3] < positions[5], received
-    assert received.index("Authorize") < received.index("StartTransaction")
-    assert "CP-TWO connected" in csms.output()
+
+    # the session, in order: each step's CALL and the CSMS's answer to it
+    calls = [f for f in frames if f.sender == "station" and f.kind == "CALL"]
+
+    def answer(call: Printed) -> Any:
+        # the CSMS's next answer (a CALL of its own may come in between)
+        reply = next(
+            f for f in frames if f.line > call.line and f.sender == "csms" and f.kind != "CALL"
+        )
+        assert reply.kind == "CALLRESULT", (call, reply)
+        return reply.payload
+
+    def status(connector: int, value: str) -> Any:
+        return lambda c: (
+            c.action == "StatusNotification"
+            and c.payload["connectorId"] == connector
+            and c.payload["status"] == value
+        )
+
+    steps = [
+        ("BootNotification", lambda c: c.action == "BootNotification"),
+        ("connector 0 Available", status(0, "Available")),
+        ("connector 1 Available", status(1, "Available")),
+        ("Preparing", status(1, "Preparing")),
+        ("Authorize", lambda c: c.action == "Authorize" and c.payload["idTag"] == "TAG-1"),
+        ("StartTransaction", lambda c: c.action == "StartTransaction"),
+        ("Charging", status(1, "Charging")),
+        ("MeterValues", lambda c: c.action == "MeterValues"),
+        ("StopTransaction", lambda c: c.action == "StopTransaction"),
+        ("Finishing", status(1, "Finishing")),
+        # the script ends with `quit` right after `wait 1 Available`: the station delivers
+        # what it decided before it stops
+        ("Available again", status(1, "Available")),
+    ]
+    found: dict[str, Printed] = {}
+    rest = iter(calls)
+    for name, matches in steps:
+        found[name] = next((c for c in rest if matches(c)), None)
+        assert found[name] is not None, f"no {name} after {list(found)} in:\n{output}"
+    assert calls[0] is found["BootNotification"]
+    boot = answer(found["BootNotification"])
+    assert boot["status"] == "Accepted" and boot["interval"] == 30
+    assert found["BootNotification"].payload["chargePointVendor"] == "Pionix"
+    assert answer(found["Authorize"]) == {"idTagInfo": {"status": "Accepted"}}
+    start = found["StartTransaction"].payload
+    assert (start["connectorId"], start["idTag"], start["meterStart"]) == (1, "TAG-1", 0)
+    started = answer(found["StartTransaction"])
+    assert started == {"idTagInfo": {"status": "Accepted"}, "transactionId": 41}
+    # the transaction id the CSMS gave is the one every later message carries
+    meter_values = [
+        c for c in calls if c.action == "MeterValues" and c.line > found["StartTransaction"].line
+    ]
+    assert meter_values and all(c.payload["transactionId"] == 41 for c in meter_values)
+    assert all(c.line < found["StopTransaction"].line for c in meter_values), output
+    stop = found["StopTransaction"].payload
+    assert (stop["transactionId"], stop["idTag"], stop["reason"]) == (41, "TAG-1", "Local")
+    assert answer(found["StopTransaction"]) == {"idTagInfo": {"status": "Accepted"}}
+    # nothing of the transaction after its StopTransaction, nothing before its start
+    assert not any(
+        c.action in ("StartTransaction", "StopTransaction", "MeterValues")
+        for c in calls
+        if c.line > found["StopTransaction"].line
+    )
+    assert not any(
+        c.action in ("MeterValues", "StopTransaction")
+        for c in calls
+        if c.line < found["StartTransaction"].line
+    )
     # 90 simulated seconds of charging at 11 kW, in 3 s of real time: about 276 Wh
-    stop = next(s for s in csms.out if "-> CALL StopTransaction" in s)
-    meter_stop = json.loads(stop.split("StopTransaction ", 1)[1])["meterStop"]
-    assert 250 < meter_stop < 320, stop
+    assert 250 < stop["meterStop"] < 320, stop
     # the station's side: every status change, with the transaction id
-    assert any("connector 1: transaction 1 started" in s for s in sim.out), sim.output()
+    assert any("connector 1: transaction 41 started" in s for s in sim.out), sim.output()
     # the message log went where --message-log said (MessageLogPath)
     assert "StopTransaction" in (tmp_path / "logs" / "CP-TWO.html").read_text()
-    # each printed frame carries its payload as JSON
-    boot = next(s for s in csms.out if "-> CALL BootNotification" in s)
-    assert json.loads(boot.split("BootNotification ", 1)[1])["chargePointVendor"] == "Pionix"
+
+
+def test_the_pairing_check_sees_a_call_without_its_answer():
+    def frames(*lines: str) -> list[Printed]:
+        return printed_frames([f"12:00:00.000 CP {line}" for line in lines], "CP")
+
+    answered = frames(
+        "-> CALL Heartbeat {}",
+        "<- CALL Reset {}",  # the CSMS's own CALL may come before its answer
+        '<- CALLRESULT Heartbeat {"currentTime":"2024-05-01T12:00:00Z"}',
+        '-> CALLRESULT Reset {"status":"Accepted"}',
+    )
+    assert_every_call_answered(answered)
+    for broken in (
+        frames("-> CALL Heartbeat {}", "-> CALL Authorize {}", "<- CALLRESULT Authorize {}"),
+        frames("-> CALL Heartbeat {}"),
+        frames("<- CALLRESULT Heartbeat {}"),
+        frames("-> CALL Heartbeat {}", "<- CALLRESULT Authorize {}"),
+    ):
+        with pytest.raises(AssertionError):
+            assert_every_call_answered(broken)
 
 
 def test_sim_reports_a_bad_configuration_and_a_bad_script(tmp_path):

@@ -153,6 +153,8 @@ async def running(
     net = Network()
     options = options or Options()
     options.open_stream = net.open_stream
+    # the mock clock would jump ahead while a worker thread works
+    options.blocking_inline = True
     # on the mock clock a test that waits for what never comes would run forever
     with trio.fail_after(limit):
         async with trio.open_nursery() as nursery:

@@ -8,7 +8,7 @@ tests/station/test_file_transfer.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import attrs
@@ -16,12 +16,14 @@ import pytest
 import trio
 import trio.testing
 
+from chargebox.actors import StationClock
 from chargebox.ocpp import v16
 from chargebox.station import Host
 
 from .support import RecordingEvse, RecordingSystem, running
 
 TWO = {"Core": {"NumberOfConnectors": 2}}
+START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @attrs.define
@@ -79,14 +81,15 @@ async def test_the_update_waits_for_retrieve_date_then_installs_and_restarts(
 ):
     firmware = ScriptedFirmware()
     host = firmware_host(firmware)
-    async with running(tmp_path, host=host, **TWO) as rig:
+    clock = StationClock(START)
+    async with running(tmp_path, host=host, clock=clock, **TWO) as rig:
         cp = rig.cp
         firmware.look = lambda: (cp.status(1), cp.status(2))
         await update(rig, retrieve_in=3600)
         retrieve = cp.clock.deadline(cp.clock.now() + timedelta(seconds=3600))
         await trio.sleep(3599)
         assert firmware.attempts == [] and firmware_statuses(rig) == []
-        await until_statuses(rig, "Downloading", "Downloaded", "Installing", "Installed")
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing")
         # the download started at retrieveDate, on the station clock
         assert firmware.attempts[0] == (
             pytest.approx(retrieve),
@@ -96,19 +99,37 @@ async def test_the_update_waits_for_retrieve_date_then_installs_and_restarts(
         assert firmware.seen_at_install == ("Unavailable", "Unavailable")
         await rig.system.reset_done.wait()
         assert rig.system.resets == ["Hard"]
-        assert cp.station.firmware.status() == "Installed"
-    # the host restarts with the new firmware in its configuration
-    async with running(tmp_path, Internal={"FirmwareVersion": firmware.installed}) as rig:
+        # not Installed yet: the new firmware has not booted (5.19, errata's good practice)
+        await trio.sleep(60)
+        assert firmware_statuses(rig) == ["Downloading", "Downloaded", "Installing"]
+        assert cp.station.firmware.status() == "Installing"
+    # the host restarts with the new firmware in its configuration; Installed follows the boot
+    async with running(
+        tmp_path, clock=clock, Internal={"FirmwareVersion": firmware.installed}
+    ) as rig:
         boot = await rig.csms.wait_for("BootNotification")
         assert boot.firmware_version == "2.0"
+        await until_statuses(rig, "Installed")
+        actions = rig.csms.actions("CP-1")
+        assert actions.index("BootNotification") < actions.index("FirmwareStatusNotification")
         assert rig.cp.status(1) == "Available"  # the hold was not persisted
+        assert rig.cp.station.firmware.status() == "Idle"
+        events = await rig.csms.wait_for(
+            "SecurityEventNotification", lambda e: e.type == "FirmwareUpdated"
+        )
+        assert events.tech_info == "https://fw.example/station-2.0.bin"
+    # reported once: the next start has nothing left to report
+    async with running(tmp_path, clock=clock) as rig:
+        await rig.csms.wait_for("StatusNotification")
+        await trio.sleep(60)
+        assert firmware_statuses(rig) == []
 
 
 async def test_a_failed_download_is_retried_after_the_interval(tmp_path, autojump_clock):
     firmware = ScriptedFirmware(downloads=[False, False, True])
     async with running(tmp_path, host=firmware_host(firmware)) as rig:
         await update(rig, retries=2, retry_interval=30)
-        await until_statuses(rig, "Downloading", "Downloaded", "Installing", "Installed")
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing")
         times = [t for t, _ in firmware.attempts]
         assert [b - a for a, b in pairwise(times)] == [
             pytest.approx(30),
@@ -154,9 +175,8 @@ async def test_installation_waits_for_running_transactions(tmp_path, autojump_cl
         await until_statuses(rig, "Downloading", "Downloaded", "Downloaded")
         await cp.token_presented("TAG-1")  # the user ends the transaction
         await cp.transaction_stopped(1, meter_stop=900, reason="Local")
-        await until_statuses(
-            rig, "Downloading", "Downloaded", "Downloaded", "Installing", "Installed"
-        )
+        await until_statuses(rig, "Downloading", "Downloaded", "Downloaded", "Installing")
+        await rig.system.reset_done.wait()
         assert firmware.seen_at_install == [False, False]
         await cp.session_stopped(1)
         assert cp.status(1) == "Unavailable"  # the scheduled change applied at the session's end
@@ -190,5 +210,59 @@ async def test_a_new_update_replaces_one_still_waiting(tmp_path, autojump_clock)
     async with running(tmp_path, host=firmware_host(firmware)) as rig:
         await update(rig, retrieve_in=600, location="https://fw.example/old.bin")
         await update(rig, retrieve_in=60, location="https://fw.example/new.bin")
-        await until_statuses(rig, "Downloading", "Downloaded", "Installing", "Installed")
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing")
         assert [location for _, location in firmware.attempts] == ["https://fw.example/new.bin"]
+
+
+@attrs.define
+class StuckFirmware(ScriptedFirmware):
+    """A port whose download or installation never ends: the power goes first."""
+
+    stuck_in: str = "download"
+
+    async def download_firmware(self, location):
+        if self.stuck_in == "download":
+            await trio.sleep_forever()
+        return await super().download_firmware(location)
+
+    async def install_firmware(self):
+        await trio.sleep_forever()
+
+
+@pytest.mark.parametrize(
+    ("stuck_in", "before", "after"),
+    [
+        ("download", ["Downloading"], "DownloadFailed"),
+        ("install", ["Downloading", "Downloaded", "Installing"], "InstallationFailed"),
+    ],
+)
+async def test_a_power_loss_during_the_update_is_reported_after_the_restart(
+    tmp_path, autojump_clock, stuck_in, before, after
+):
+    clock = StationClock(START)
+    firmware = StuckFirmware(stuck_in=stuck_in)
+    async with running(tmp_path, host=firmware_host(firmware), clock=clock, **TWO) as rig:
+        await update(rig)
+        await until_statuses(rig, *before)
+        await trio.sleep(30)
+    # the power comes back: the procedure was kept, its failure is reported after the boot
+    async with running(tmp_path, host=firmware_host(ScriptedFirmware()), clock=clock) as rig:
+        await until_statuses(rig, after)
+        actions = rig.csms.actions("CP-1")
+        assert actions.index("BootNotification") < actions.index("FirmwareStatusNotification")
+        assert rig.cp.station.firmware.status() == "Idle"
+        assert rig.cp.status(1) == "Available"
+
+
+async def test_an_update_waiting_for_its_retrieve_date_survives_a_restart(tmp_path, autojump_clock):
+    clock = StationClock(START)
+    async with running(tmp_path, host=firmware_host(ScriptedFirmware()), clock=clock) as rig:
+        await update(rig, retrieve_in=3600)
+        retrieve = clock.deadline(clock.now() + timedelta(seconds=3600))
+        await trio.sleep(600)
+    firmware = ScriptedFirmware()
+    async with running(tmp_path, host=firmware_host(firmware), clock=clock) as rig:
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing")
+        assert firmware.attempts == [
+            (pytest.approx(retrieve), "https://fw.example/station-2.0.bin")
+        ]

@@ -201,3 +201,32 @@ async def test_stop_transaction_is_trimmed_to_max_message_size(tmp_path, autojum
         data = stop.transaction_data
         assert data[0].sampled_value[0].context == "Transaction.Begin"
         assert data[-1].sampled_value[0].context == "Transaction.End"
+
+
+async def test_drain_waits_for_what_was_decided_and_gives_up_offline(tmp_path, autojump_clock):
+    core = {"ClockAlignedDataInterval": 0, "AllowOfflineTxForUnknownId": True}
+    async with running(tmp_path, Core=core) as rig:
+        cp, csms, net = rig.cp, rig.csms, rig.net
+        await cp.session_started(1)
+        await cp.token_presented("TAG-1", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-1")
+        await cp.transaction_started(1, meter_start=0)
+        await cp.transaction_stopped(1, meter_stop=500, reason="Local")
+        await cp.session_stopped(1)
+        # online: everything decided so far is delivered when drain returns
+        assert await cp.drain(timeout=60)
+        assert csms.received("CP-1", "StopTransaction")[0].meter_stop == 500
+        assert str(csms.received("CP-1", "StatusNotification")[-1].status) == "Available"
+        assert cp.station.ctx.store.queue_length() == 0
+        # offline: nothing can go; drain says so at once and the message stays on disk
+        net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.wait_until(lambda: not cp.registered)
+        await cp.session_started(1)
+        await cp.token_presented("TAG-2", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-2")
+        await cp.transaction_started(1, meter_start=500)
+        before = trio.current_time()
+        assert not await cp.drain(timeout=60)
+        assert trio.current_time() == before
+        assert [m.action for m in cp.station.ctx.store.queued()] == ["StartTransaction"]

@@ -44,12 +44,12 @@ class DiagnosticsActor(TransferActor[DiagnosticsModel]):
         elif isinstance(effect, HostCommand) and effect.command == "upload_diagnostics":
             assert port is not None
             location, file_name = effect.params["location"], effect.params["file_name"]
-            self.attempt(
-                "upload the diagnostics",
-                lambda: port.upload_diagnostics(location, file_name),
-                "upload_succeeded",
-                "upload_failed",
-            )
+
+            async def upload() -> bool:
+                # a LogUploadFailure (a str) says why it failed: for GetDiagnostics, UploadFailed
+                return await port.upload_diagnostics(location, file_name) is True
+
+            self.attempt("upload the diagnostics", upload, "upload_succeeded", "upload_failed")
         else:
             await super().perform(effect)
 

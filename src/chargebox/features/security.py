@@ -15,8 +15,9 @@ applies the whitepaper's rules around it:
 - GetInstalledCertificateIds (M03): Accepted with the hash data, or NotFound.
 - ExtendedTriggerMessage: BootNotification, Heartbeat, MeterValues and
   StatusNotification as TriggerMessage does; FirmwareStatusNotification as a
-  SignedFirmwareStatusNotification and LogStatusNotification, both Idle (no
-  signed firmware update or log upload runs here); SignChargePointCertificate
+  SignedFirmwareStatusNotification with the firmware update's last status (Idle
+  after Installed, L01.FR.28/29) and LogStatusNotification with the GetLog
+  upload's status (Uploading and its requestId, or Idle); SignChargePointCertificate
   (A02): Rejected without CpoName, then a new key and a SignCertificate with
   its CSR (CN: ChargePointId, O: CpoName, A02.FR.13) after the answer.
 - CertificateSigned (A02/A03): Rejected when longer than
@@ -271,11 +272,18 @@ class Certificates:
             )
             return TriggerMessageStatusEnumType(str(answer.status))
         if what == "FirmwareStatusNotification":
-            # the status of the signed firmware update, which this station does not run
-            self._later(v16.SignedFirmwareStatusNotificationRequest(status="Idle"))
+            # the last status of the firmware update, Idle after Installed (L01.FR.28, 29)
+            firmware = getattr(self.station, "firmware", None)
+            status, request_id = firmware.signed_status() if firmware else ("Idle", None)
+            self._later(
+                v16.SignedFirmwareStatusNotificationRequest(status=status, request_id=request_id)
+            )
             return TriggerMessageStatusEnumType.Accepted
         if what == "LogStatusNotification":
-            self._later(v16.LogStatusNotificationRequest(status="Idle"))
+            # the GetLog upload's status: Uploading with its requestId, or Idle (features/logs.py)
+            logs = getattr(self.station, "logs", None)
+            status, request_id = logs.status() if logs else ("Idle", None)
+            self._later(v16.LogStatusNotificationRequest(status=status, request_id=request_id))
             return TriggerMessageStatusEnumType.Accepted
         if what == "SignChargePointCertificate":
             return self.sign_charge_point_certificate()

@@ -62,6 +62,8 @@ ENERGY_STATUSES = ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE")
 RUNNING_TX_STATES = ("Starting", "StartedOffline", "Active", "Suspended")
 STATE_FILE = "sim-state.json"
 CONFIG_FILE = "sim-config.json"
+#: at `quit`, how long (real seconds) the engine may take to deliver what it still has to send
+QUIT_DRAIN_SECONDS = 5.0
 
 
 @attrs.define
@@ -247,8 +249,9 @@ class Simulator:
             internal["FirmwareVersion"] = version
         self.config_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
         self.config_path.chmod(0o600)  # it may hold the AuthorizationKey
-        overlay = self.work_dir / "user-config.json" if s.data_dir is not None else None
-        return ChargePointConfig.load(self.config_path, overlay)
+        # without --data-dir the work folder is temporary: what the engine keeps there
+        # (its store, accepted changes) lasts across the station's own restarts, not the process
+        return ChargePointConfig.load(self.config_path, self.work_dir / "user-config.json")
 
     # -- running ---------------------------------------------------------------------
 
@@ -300,11 +303,10 @@ class Simulator:
                         self.cfg = self.load_config()  # an installed firmware shows from now on
                     self.boots += 1
                     self._restart = trio.Event()
-                    data_dir = self.work_dir if self.settings.data_dir is not None else None
                     async with open_charge_point(
                         self.cfg,
                         self.host,
-                        data_dir=data_dir,
+                        data_dir=self.work_dir,
                         options=self.options(),
                         clock=self.clock,
                     ) as cp:
@@ -323,6 +325,10 @@ class Simulator:
                         async with trio.open_nursery() as engine_tasks:
                             engine_tasks.start_soon(self._watch_engine, cp)
                             await _first(self._restart.wait, self.quitting.wait)
+                            if self.quitting.is_set():
+                                # what the station decided before `quit` goes out first
+                                # (the last StatusNotifications of a session, say)
+                                await cp.drain(timeout=QUIT_DRAIN_SECONDS * self.settings.speed)
                             engine_tasks.cancel_scope.cancel()
                         self.cp = None
                         self._changed()

@@ -8,6 +8,8 @@ blocks on the network:
 - download: `http://`, `https://` and `ftp://` through urllib, into
   `<data dir>/firmware/`; other schemes (`file://` above all: a Central System
   must not read the station's files) are refused.
+- signed updates: the engine checks the downloaded file (`firmware_file`)
+  against the signature before it asks for the install.
 - install: the downloaded file's name (without its directory, at most 50
   characters: BootNotification's firmwareVersion) becomes the new
   FirmwareVersion. It is written to `<data dir>/firmware/installed.json`; the
@@ -17,11 +19,16 @@ blocks on the network:
   simulator's state, in `<data dir>/diagnostics/`.
 - upload: HTTP(S) PUT of the zip to the location, or FTP STOR (ftplib) for
   `ftp://` locations, the protocol most Central Systems offer.
+- GetLog's SecurityLog: the file the engine wrote, uploaded the same way
+  (`upload_log_file`), with the reason of a failure: PermissionDenied (HTTP
+  401/403, FTP 530), NotSupportedOperation (a scheme it cannot use, HTTP 405
+  or 501), BadMessage (an answer that is not HTTP or FTP), else UploadFailure.
 """
 
 from __future__ import annotations
 
 import ftplib
+import http.client
 import json
 import logging
 import os
@@ -36,6 +43,7 @@ from urllib.parse import unquote, urlsplit
 import trio
 
 from chargebox.config.overlay import write_json_atomic
+from chargebox.station.host import LogUploadFailure, UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,12 @@ INSTALLED = "installed.json"
 
 
 class TransferError(Exception):
-    """A transfer that cannot be done (bad location, refused, too large)."""
+    """A transfer that cannot be done (bad location, refused, too large); `reason` says why
+    in GetLog's terms."""
+
+    def __init__(self, message: str, reason: LogUploadFailure = LogUploadFailure.UploadFailure):
+        super().__init__(message)
+        self.reason = reason
 
 
 def installed_firmware_version(data_dir: Path) -> str | None:
@@ -105,6 +118,10 @@ class Firmware:
                     out.write(chunk)
         os.replace(partial, target)
         return target
+
+    async def firmware_file(self) -> Path | None:
+        """The downloaded image, for the engine's signature check of a signed update."""
+        return self.downloaded
 
     async def install_firmware(self) -> bool:
         image = self.downloaded
@@ -185,13 +202,33 @@ class Diagnostics:
         self.uploads.append((location, "uploaded"))
         return True
 
+    async def upload_log_file(self, location: str, path: Path) -> UploadResult:
+        """GetLog SecurityLog: the file the engine wrote; a failure says why (N01.FR.10)."""
+        try:
+            # a new GetLog cancels the upload: the thread is left to finish on its own
+            await trio.to_thread.run_sync(self._upload, location, path, abandon_on_cancel=True)
+        except (
+            TransferError,
+            OSError,
+            ValueError,
+            ftplib.Error,
+            http.client.HTTPException,
+        ) as e:
+            failure = _upload_failure(e)
+            log.warning("log upload to %s failed (%s): %s", _safe_url(location), failure, e)
+            self.uploads.append((location, f"failed: {failure}: {e}"))
+            return failure
+        self.uploads.append((location, "uploaded"))
+        return True
+
     def _upload(self, location: str, path: Path) -> None:
         parts = urlsplit(location)
         scheme = parts.scheme.lower()
         if scheme not in UPLOAD_SCHEMES:
             raise TransferError(
                 f"scheme {parts.scheme or '(none)'!r} is not supported "
-                f"(use {', '.join(UPLOAD_SCHEMES)})"
+                f"(use {', '.join(UPLOAD_SCHEMES)})",
+                LogUploadFailure.NotSupportedOperation,
             )
         if scheme == "ftp":
             _ftp_store(location, path, self.timeout)
@@ -199,14 +236,36 @@ class Diagnostics:
         # a location ending in "/" is a folder: the file goes in it under its own name
         url = location + path.name if parts.path.endswith("/") else location
         request = urllib.request.Request(url, data=path.read_bytes(), method="PUT")
-        request.add_header("Content-Type", "application/zip")
+        zipped = path.suffix == ".zip"
+        request.add_header("Content-Type", "application/zip" if zipped else "text/plain")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 status = answer.status
         except urllib.error.HTTPError as e:
-            raise TransferError(f"HTTP {e.code} {e.reason}") from None
+            raise TransferError(f"HTTP {e.code} {e.reason}", _http_failure(e.code)) from None
         if not 200 <= status < 300:
             raise TransferError(f"HTTP {status}")
+
+
+def _upload_failure(error: Exception) -> LogUploadFailure:
+    """What an exception of an upload means in GetLog's terms."""
+    if isinstance(error, TransferError):
+        return error.reason
+    if isinstance(error, ftplib.error_perm) and str(error).startswith("530"):
+        return LogUploadFailure.PermissionDenied  # not logged in
+    if isinstance(error, ftplib.error_proto | http.client.HTTPException):
+        return LogUploadFailure.BadMessage  # the server does not speak the protocol
+    return LogUploadFailure.UploadFailure
+
+
+def _http_failure(code: int) -> LogUploadFailure:
+    if code in (401, 403, 407):
+        return LogUploadFailure.PermissionDenied
+    if code in (405, 501):
+        return LogUploadFailure.NotSupportedOperation
+    if code == 400:
+        return LogUploadFailure.BadMessage
+    return LogUploadFailure.UploadFailure
 
 
 def _ftp_store(location: str, path: Path, timeout: float) -> None:

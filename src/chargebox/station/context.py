@@ -47,6 +47,17 @@ class Options:
     meter_persist_interval: float = 0.0
     #: a number in [0, 1) for the random part of the reconnect backoff (None: random)
     jitter: Callable[[], float] | None = None
+    #: how blocking work (checking a firmware file's signature) runs: False (the default)
+    #: in a worker thread, so the engine keeps answering; True in the event loop, which a
+    #: simulation on a virtual clock (trio's MockClock) wants, since its clock would jump
+    #: ahead while a thread works
+    blocking_inline: bool = False
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)`, in a worker thread or inline as `blocking_inline` says."""
+        if self.blocking_inline:
+            return fn(*args)
+        return await trio.to_thread.run_sync(fn, *args)
 
 
 @attrs.define(eq=False)

@@ -112,6 +112,20 @@ class ChargePoint:
             await self._station.deliver(address, sync)
             await sync.done.wait()
 
+    async def drain(self, timeout: float) -> bool:
+        """Wait, at most `timeout` seconds, until everything decided so far was delivered:
+        no CALL in flight or waiting its turn, the transaction-message queue empty. True
+        if so; False at the timeout or when the link is not Accepted (the messages then
+        wait for the next connection, or the next start, on disk)."""
+        station = self._station
+        with trio.move_on_after(timeout):
+            while station.endpoint.accepted:
+                await station.settle("outbox")
+                if station.endpoint.idle and station.ctx.store.queue_length() == 0:
+                    return True
+                await trio.sleep(0.05)
+        return False
+
     async def _connector_event(self, connector_id: int, name: str, **params: Any) -> None:
         self._connector(connector_id)
         await self._to(f"connector/{connector_id}", name, **params)

@@ -111,7 +111,14 @@ class FirmwarePort(Protocol):
     any more and the connectors are Unavailable, `install_firmware`. After a
     successful install the host restarts the station (the engine calls
     `SystemPort.reset(ResetKind.Hard)`), and the new FirmwareVersion is in the
-    BootNotification of the next start.
+    BootNotification of the next start; the engine keeps the procedure in its
+    store and reports Installed once that BootNotification is Accepted.
+
+    A signed update (SignedUpdateFirmware) is verified by the engine between
+    the download and the installation: it reads the file `firmware_file`
+    names and checks the signature with the signing certificate, which must
+    be issued by a ManufacturerRootCertificate of the certificate store. A
+    port without `firmware_file` cannot take signed updates (InvalidSignature).
     """
 
     async def download_firmware(self, location: str) -> bool:
@@ -120,18 +127,53 @@ class FirmwarePort(Protocol):
     async def install_firmware(self) -> bool:
         """Install the downloaded firmware; True on success."""
 
+    async def firmware_file(self) -> Path | None:
+        """The downloaded file (for the signature check of a signed update); None if none.
+        Optional."""
+
+
+class LogUploadFailure(StrEnum):
+    """Why an upload attempt failed, as precisely as the host knows (UploadLogStatusEnumType,
+    whitepaper N01.FR.10). GetLog reports the last attempt's; GetDiagnostics has only
+    UploadFailed."""
+
+    UploadFailure = "UploadFailure"
+    #: a badly formatted packet or another protocol incompatibility
+    BadMessage = "BadMessage"
+    #: the server refused the credentials (for example HTTP 401/403, FTP 530)
+    PermissionDenied = "PermissionDenied"
+    #: the server (or the station) does not support the operation (for example the scheme)
+    NotSupportedOperation = "NotSupportedOperation"
+
+
+#: what an upload attempt returns: True when the file arrived, else False or why not
+UploadResult = bool | LogUploadFailure
+
 
 @runtime_checkable
 class DiagnosticsPort(Protocol):
-    """Diagnostics upload (GetDiagnostics); the engine retries, the host transfers."""
+    """Diagnostics and log uploads (GetDiagnostics, GetLog); the engine retries, the host transfers.
+
+    GetLog's DiagnosticsLog is prepared and uploaded like GetDiagnostics' file;
+    its SecurityLog is written by the engine (from the message log's security
+    file) and handed to `upload_log_file`, without which GetLog SecurityLog is
+    Rejected. An upload the engine cancels (a new GetLog) is a trio cancellation
+    of the port's coroutine.
+    """
 
     async def diagnostics_file(
         self, start_time: datetime | None, stop_time: datetime | None
     ) -> str | None:
         """Prepare the diagnostics of that period; its file name, or None when there is none."""
 
-    async def upload_diagnostics(self, location: str, file_name: str) -> bool:
-        """One attempt to upload the prepared file to `location`; True when it arrived."""
+    async def upload_diagnostics(self, location: str, file_name: str) -> UploadResult:
+        """One attempt to upload the prepared file to `location`; True when it arrived,
+        False or a LogUploadFailure when not."""
+
+    async def upload_log_file(self, location: str, path: Path) -> UploadResult:
+        """Optional (GetLog SecurityLog): one attempt to upload the file at `path`, which
+        the engine wrote, to `location`; True when it arrived, False or a LogUploadFailure
+        when not."""
 
 
 # -- the certificate store (security whitepaper: A02/A03, M03-M05) --------------------------

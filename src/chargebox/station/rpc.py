@@ -120,6 +120,11 @@ class Endpoint:
     def accepted(self) -> bool:
         return self._ws is not None and self._accepted
 
+    @property
+    def idle(self) -> bool:
+        """No CALL of ours in flight, and none decided and waiting for its turn."""
+        return self._serving == self._next_ticket and not self._pending
+
     def set_accepted(self, accepted: bool) -> None:
         """The link's registration state (the ACCEPTED gate)."""
         if accepted != self._accepted:

@@ -67,6 +67,7 @@ FEATURES = (
     "trigger",
     "firmware",
     "diagnostics",
+    "logs",
     "security",
 )
 

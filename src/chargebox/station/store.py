@@ -8,6 +8,8 @@
     reservations   the reservation each connector holds (created on first use)
     availability   connectors set Inoperative by ChangeAvailability
     profiles       charging profiles (chargebox.smartcharging)
+    meta "firmware" the firmware update under way (chargebox.features.firmware), kept
+                   across the reboot that installs it
 
 Every write commits before the method returns, in WAL mode with
 synchronous=FULL: what the engine acknowledged to the host survives a kill -9
@@ -176,6 +178,20 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    # -- the firmware update under way ---------------------------------------------------
+
+    def firmware_procedure(self) -> dict[str, Any] | None:
+        """The firmware update procedure saved with `save_firmware_procedure`, if any."""
+        value = self.meta("firmware")
+        return orjson.loads(value) if value else None
+
+    def save_firmware_procedure(self, data: dict[str, Any] | None) -> None:
+        """Keep the procedure's data (JSON values); None: no update under way."""
+        if data is None:
+            self._db.execute("DELETE FROM meta WHERE key = 'firmware'")
+        else:
+            self.set_meta("firmware", orjson.dumps(data).decode())
 
     # -- outbox -----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from chargebox.charts.model import ChartModel
 from chargebox.charts.models.connector import Connector0Model, ConnectorModel
 from chargebox.charts.models.firmware import DiagnosticsModel, FirmwareModel
 from chargebox.charts.models.link import LinkModel
+from chargebox.charts.models.log import LogModel
 from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
 from chargebox.charts.models.transaction import TransactionModel
@@ -22,6 +23,7 @@ MODELS: dict[str, type[ChartModel]] = {
         OutboxModel,
         FirmwareModel,
         DiagnosticsModel,
+        LogModel,
     )
 }
 
@@ -32,6 +34,7 @@ __all__ = [
     "DiagnosticsModel",
     "FirmwareModel",
     "LinkModel",
+    "LogModel",
     "OutboxModel",
     "ReservationModel",
     "TransactionModel",

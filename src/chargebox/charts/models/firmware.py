@@ -12,9 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
+import attrs
+
 from chargebox.charts.effects import (
     AwaitNoTransactions,
     CancelTimer,
+    Effect,
     HoldConnectors,
     HostCommand,
     SendRequest,
@@ -29,6 +32,7 @@ DEFAULT_RETRY_INTERVAL = 60
 
 RETRIEVE_DATE = "retrieve_date_reached"
 RETRY = "retry_due"
+INSTALL_DATE = "install_date_reached"
 
 
 class _Transfer(ChartModel):
@@ -73,10 +77,53 @@ class _Transfer(ChartModel):
         self.record(CancelTimer(RETRY))
 
 
-class FirmwareModel(_Transfer):
-    """The station's one firmware update procedure."""
+@attrs.frozen
+class VerifyFirmwareSignature(Effect):
+    """Check the downloaded file against `signature` (base64) with `signing_certificate` (PEM).
 
-    __slots__ = ("firmware_port", "retrieve_date", "transactions_running")
+    The owner answers with the trigger signature_verified or signature_invalid.
+    """
+
+    signing_certificate: str
+    signature: str
+
+
+@attrs.frozen
+class CancelFirmwareTransfer(Effect):
+    """Abandon the download or installation under way and the wait for transactions."""
+
+
+@attrs.frozen
+class RaiseSecurityEvent(Effect):
+    """Record a security event (whitepaper section 8), e.g. InvalidFirmwareSignature."""
+
+    kind: str
+    tech_info: str | None = None
+
+
+#: The statuses FirmwareStatusNotification (OCPP 1.6, 7.25) has; a plain UpdateFirmware
+#: leaves out the others (InstallRebooting...), which only SignedFirmwareStatusNotification has.
+FIRMWARE_STATUS = frozenset(
+    {"Downloaded", "DownloadFailed", "Downloading", "Idle", "InstallationFailed", "Installing"}
+    | {"Installed"}
+)
+
+
+class FirmwareModel(_Transfer):
+    """The station's one firmware update procedure (UpdateFirmware or SignedUpdateFirmware)."""
+
+    __slots__ = (
+        "firmware_port",
+        "held",
+        "install_date",
+        "last_status",
+        "request_id",
+        "retrieve_date",
+        "signature",
+        "signed",
+        "signing_certificate",
+        "transactions_running",
+    )
     chart_name = "firmware"
 
     REPORTED: ClassVar[dict[str, str]] = {
@@ -85,10 +132,29 @@ class FirmwareModel(_Transfer):
         "WaitingForRetrieveDate": "Idle",
         "Downloading": "Downloading",
         "DownloadRetryWait": "Downloading",
+        "Verifying": "Downloaded",
+        "WaitingForInstallDate": "Downloaded",
         "WaitingForTransactions": "Downloaded",
         "Installing": "Installing",
-        "Installed": "Installed",
+        # Installed only once the new firmware has booted and registered
+        "Rebooting": "Installing",
     }
+
+    #: the data kept in the store while a procedure runs (chargebox.features.firmware)
+    PERSISTED: ClassVar[tuple[str, ...]] = (
+        "state",
+        "location",
+        "retries",
+        "retry_interval",
+        "attempt",
+        "retrieve_date",
+        "signed",
+        "request_id",
+        "install_date",
+        "signing_certificate",
+        "signature",
+        "last_status",
+    )
 
     def __init__(
         self,
@@ -103,13 +169,40 @@ class FirmwareModel(_Transfer):
         #: A transaction runs or waits to start (kept current by the owner).
         self.transactions_running = transactions_running
         self.retrieve_date: datetime | None = None
+        #: a SignedUpdateFirmware (security whitepaper L01) rather than an UpdateFirmware
+        self.signed = False
+        self.request_id: int | None = None
+        self.install_date: datetime | None = None
+        self.signing_certificate: str | None = None
+        self.signature: str | None = None
+        #: the connectors are held out of service for the installation
+        self.held = False
+        #: the status of the last notification of the procedure (ExtendedTriggerMessage)
+        self.last_status: str | None = None
 
     @classmethod
     def example(cls) -> Self:
         return cls()
 
     def _status(self, status: str) -> None:
-        self.record(SendRequest("FirmwareStatusNotification", {"status": status}))
+        self.last_status = status
+        if self.signed:
+            payload: dict[str, Any] = {"status": status, "request_id": self.request_id}
+            self.record(SendRequest("SignedFirmwareStatusNotification", payload))
+        elif status in FIRMWARE_STATUS:
+            self.record(SendRequest("FirmwareStatusNotification", {"status": status}))
+
+    def signed_status(self) -> tuple[str, int | None]:
+        """(status, requestId) an ExtendedTriggerMessage reports (L01.FR.28, L01.FR.29)."""
+        if self.last_status is None or self.last_status == "Installed":
+            return "Idle", None
+        return self.last_status, self.request_id
+
+    # -- guards ---------------------------------------------------------------------------
+
+    def install_scheduled(self, **_event: Any) -> bool:
+        """A signed update gave installDateTime."""
+        return self.install_date is not None
 
     # -- actions --------------------------------------------------------------------------
 
@@ -120,13 +213,39 @@ class FirmwareModel(_Transfer):
         retrieve_date: datetime,
         retries: int | None = None,
         retry_interval: int | None = None,
+        signed: bool = False,
+        request_id: int | None = None,
+        install_date: datetime | None = None,
+        signing_certificate: str | None = None,
+        signature: str | None = None,
         **_event: Any,
     ) -> None:
-        if retrieve_date.tzinfo is None:
-            raise ValueError(f"retrieveDate {retrieve_date.isoformat()} must carry a time zone")
+        for name, moment in (("retrieveDate", retrieve_date), ("installDateTime", install_date)):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} {moment.isoformat()} must carry a time zone")
         self.location = location
         self.retrieve_date = retrieve_date.astimezone(UTC)
         self._remember_attempts(retries, retry_interval)
+        self.signed = signed
+        self.request_id = request_id
+        self.install_date = install_date.astimezone(UTC) if install_date else None
+        self.signing_certificate = signing_certificate
+        self.signature = signature
+        self.last_status = None
+
+    def cancel_update(self, **_event: Any) -> None:
+        """The update under way stops: its transfer, its timers, the hold on the connectors."""
+        self.record(CancelFirmwareTransfer())
+        self.disarm_timers()
+        self.release_connectors()
+
+    def disarm_timers(self, **_event: Any) -> None:
+        self.record(CancelTimer(RETRY))
+        self.record(CancelTimer(INSTALL_DATE))
+
+    def report_download_scheduled(self, *, scheduled: bool = False, **_event: Any) -> None:
+        if scheduled and self.signed:
+            self._status("DownloadScheduled")
 
     def arm_retrieve_date(self, **_event: Any) -> None:
         assert self.retrieve_date is not None
@@ -149,8 +268,26 @@ class FirmwareModel(_Transfer):
     def report_downloaded(self, **_event: Any) -> None:
         self._status("Downloaded")
 
+    def verify_signature(self, **_event: Any) -> None:
+        self.record(VerifyFirmwareSignature(self.signing_certificate or "", self.signature or ""))
+
+    def report_signature_verified(self, **_event: Any) -> None:
+        self._status("SignatureVerified")
+
+    def report_invalid_signature(self, *, reason: str | None = None, **_event: Any) -> None:
+        self._status("InvalidSignature")
+        self.record(RaiseSecurityEvent("InvalidFirmwareSignature", reason))
+
+    def report_install_scheduled(self, **_event: Any) -> None:
+        self._status("InstallScheduled")
+
+    def arm_install_date(self, **_event: Any) -> None:
+        assert self.install_date is not None
+        self.record(StartTimer(INSTALL_DATE, at=self.install_date))
+
     def hold_connectors(self, **_event: Any) -> None:
-        """No new transaction may start before the installation (errata 3.49)."""
+        """No new transaction may start before the installation (errata 3.49, L01.FR.07)."""
+        self.held = True
         self.record(HoldConnectors(held=True))
 
     def await_transactions(self, **_event: Any) -> None:
@@ -160,16 +297,25 @@ class FirmwareModel(_Transfer):
         self._status("Installing")
         self.record(HostCommand("install_firmware", 0))
 
-    def report_installed(self, **_event: Any) -> None:
-        """Installed; then the station restarts into the new firmware (after the notification)."""
-        self._status("Installed")
+    def report_install_rebooting(self, **_event: Any) -> None:
+        self._status("InstallRebooting")
+
+    def reboot(self, **_event: Any) -> None:
+        """The station restarts into the new firmware (after the notifications before it)."""
+        self.held = False  # the hold ends with the reboot
         self.record(HostCommand("reset", 0, {"kind": "Hard"}))
+
+    def report_installed(self, **_event: Any) -> None:
+        self._status("Installed")
+        self.record(RaiseSecurityEvent("FirmwareUpdated", self.location))
 
     def report_installation_failed(self, **_event: Any) -> None:
         self._status("InstallationFailed")
 
     def release_connectors(self, **_event: Any) -> None:
-        self.record(HoldConnectors(held=False))
+        if self.held:
+            self.held = False
+            self.record(HoldConnectors(held=False))
 
 
 class DiagnosticsModel(_Transfer):

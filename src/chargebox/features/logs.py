@@ -1,0 +1,254 @@
+"""Security whitepaper N01: GetLog and its LogStatusNotifications (statecharts/log.yaml).
+
+The file to upload comes before the answer:
+
+- DiagnosticsLog: the host's diagnostics port prepares it for the period
+  (`DiagnosticsPort.diagnostics_file`, as for GetDiagnostics) and uploads it
+  by name (`upload_diagnostics`).
+- SecurityLog: the engine writes the entries of the message log's security
+  file (and its rotated predecessors) of the period into a file of its own,
+  which the port uploads by path (`DiagnosticsPort.upload_log_file`). The file
+  lives in a temporary folder, deleted when the next one is written and when
+  the station stops.
+
+No file (no port, no log of that kind, nothing in the period): Rejected, no
+filename (N01.FR.01). Otherwise Accepted, or AcceptedCanceled when an upload
+was in progress: that one is cancelled (its attempt is cancelled, its retries
+dropped, N01.FR.11). The actor runs each attempt in a task of its own and
+sends the notifications in order, each with the GetLog's requestId (N01.FR.07).
+An attempt ends with the host's answer: True, or why it failed (a
+LogUploadFailure; False or a port that raises is UploadFailure).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+
+from chargebox.charts.effects import Effect, HostCommand, SendRequest, Trigger
+from chargebox.charts.models import LogModel
+from chargebox.features.transfer import TransferActor
+from chargebox.ocpp import v16
+from chargebox.ocpp.timestamps import parse_datetime
+from chargebox.ocpp.v16 import LogEnumType, LogStatusEnumType
+from chargebox.station.host import LogUploadFailure
+from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
+
+if TYPE_CHECKING:
+    from chargebox.station.station import Station
+
+log = logging.getLogger(__name__)
+
+#: GetLog.conf filename is a string[0..255]
+MAX_FILE_NAME = 255
+
+
+def install(station: Station) -> None:
+    logs = Logs(station)
+    station.logs = logs  # type: ignore[attr-defined]
+    station.handlers["GetLog"] = logs.get_log
+    station.services.append(logs.keep_files)
+
+
+def attempt_outcome(result: Any) -> str | None:
+    """None when a port's answer means uploaded, else the UploadLogStatus of the failure."""
+    if isinstance(result, str):
+        try:
+            return str(LogUploadFailure(result))
+        except ValueError:
+            log.warning("the diagnostics port answered %r: taken as UploadFailure", result)
+            return str(LogUploadFailure.UploadFailure)
+    return None if result is True else str(LogUploadFailure.UploadFailure)
+
+
+class LogActor(TransferActor[LogModel]):
+    """Runs statecharts/log.yaml: notifications in order, one cancellable task per attempt."""
+
+    def __init__(self, station: Station) -> None:
+        super().__init__(station, "log", LogModel())
+        #: upload number -> the cancel scope of its running attempt
+        self._attempts: dict[int, trio.CancelScope] = {}
+        #: (status, requestId) of every notification the Central System answered, in order
+        self.notified: list[tuple[str, int | None]] = []
+
+    def notify(self, effect: SendRequest) -> None:
+        request = v16.LogStatusNotificationRequest(**effect.payload)
+
+        async def send() -> None:
+            try:
+                await self.ctx.endpoint.call(request)
+            except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+                log.info("LogStatusNotification %s not delivered: %s", request.status, e)
+                return
+            self.notified.append((str(request.status), request.request_id))
+
+        self.in_order(send)
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, SendRequest):
+            self.notify(effect)
+        elif isinstance(effect, HostCommand) and effect.command == "upload_log":
+            self._start_attempt(**effect.params)
+        elif isinstance(effect, HostCommand) and effect.command == "cancel_log_upload":
+            scope = self._attempts.pop(effect.params["upload"], None)
+            if scope is not None:
+                log.info("log upload %d cancelled by a new GetLog", effect.params["upload"])
+                scope.cancel()
+        else:
+            await super().perform(effect)
+
+    def _start_attempt(
+        self,
+        *,
+        upload: int,
+        log_type: str,
+        location: str,
+        file_name: str,
+        path: str | None,
+    ) -> None:
+        port = self.station.host.diagnostics
+        assert port is not None
+        scope = trio.CancelScope()
+        self._attempts[upload] = scope
+
+        async def run() -> None:
+            with scope:
+                if path is None:  # the host's file (a DiagnosticsLog)
+                    upload_coro = port.upload_diagnostics(location, file_name)
+                else:  # the engine's (a SecurityLog)
+                    upload_coro = port.upload_log_file(location, Path(path))
+                result = await self.ctx.call_host(f"upload the {log_type}", upload_coro)
+                failure = attempt_outcome(result)
+                if failure is None:
+                    await self.inbox.send(Trigger("upload_succeeded", {"upload": upload}))
+                else:
+                    log.warning("log upload %d: the host could not upload (%s)", upload, failure)
+                    await self.inbox.send(
+                        Trigger("upload_failed", {"upload": upload, "status": failure})
+                    )
+            if self._attempts.get(upload) is scope:
+                del self._attempts[upload]
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run, name=f"log upload {upload}")
+
+
+class Logs:
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.actor = LogActor(station)
+        station.extra_actors.append(self.actor)
+        #: where the SecurityLog extracts are written (made on first use)
+        self._folder: Path | None = None
+
+    def status(self) -> tuple[str, int | None]:
+        """(UploadLogStatus, requestId) an ExtendedTriggerMessage(LogStatusNotification)
+        reports now: Idle without a requestId, or Uploading with the upload's."""
+        return self.actor.model.reported_status()
+
+    async def keep_files(self) -> None:
+        """Runs with the station; deletes the SecurityLog extracts when it stops."""
+        try:
+            await trio.sleep_forever()
+        finally:
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+
+    async def get_log(self, req: v16.GetLogRequest) -> Any:
+        port = self.station.host.diagnostics
+        log_type = LogEnumType(str(req.log_type))
+        oldest, latest = req.log.oldest_timestamp, req.log.latest_timestamp
+        file_name: str | None = None
+        path: Path | None = None
+        if port is None:
+            log.info("GetLog %s, but the host has no diagnostics port: Rejected", log_type)
+        elif log_type is LogEnumType.DiagnosticsLog:
+            name = await self.station.ctx.call_host(
+                "prepare the diagnostics", port.diagnostics_file(oldest, latest)
+            )
+            file_name = str(name) if name else None
+        elif getattr(port, "upload_log_file", None) is None:
+            log.info("GetLog SecurityLog, but the diagnostics port cannot upload a file: Rejected")
+        else:
+            path = await self._security_log(req.request_id, oldest, latest)
+            file_name = path.name if path is not None else None
+        if file_name is None:
+            return v16.GetLogResponse(status=LogStatusEnumType.Rejected)
+        await self.station.deliver(
+            self.actor.address,
+            Trigger(
+                "log_requested",
+                {
+                    "log_type": str(log_type),
+                    "request_id": req.request_id,
+                    "location": req.log.remote_location,
+                    "file_name": file_name,
+                    "path": None if path is None else str(path),
+                    "retries": req.retries,
+                    "retry_interval": req.retry_interval,
+                },
+            ),
+        )
+        await self.station.settle(self.actor.address)
+        model = self.actor.model
+        cancelled = model.replaced_by is not None and model.replaced_by == model.upload
+        if len(file_name) > MAX_FILE_NAME:
+            log.warning("the log file name is cut to %d characters", MAX_FILE_NAME)
+        return v16.GetLogResponse(
+            status=LogStatusEnumType.AcceptedCanceled if cancelled else LogStatusEnumType.Accepted,
+            filename=file_name[:MAX_FILE_NAME],
+        )
+
+    async def _security_log(
+        self, request_id: int, oldest: datetime | None, latest: datetime | None
+    ) -> Path | None:
+        """The security events of the period in a file of their own, or None when none."""
+        message_log = self.station.ctx.message_log
+        source = None if message_log is None else message_log.paths.get("security")
+        if source is None:
+            log.info("GetLog SecurityLog: LogMessagesFormat has no security log")
+            return None
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="chargebox-logs-"))
+        target = self._folder / f"{source.stem}-{request_id}{source.suffix}"
+        # synchronously, like the message log's own writes: security events are few and the
+        # files small, and a worker thread would let a test's mock clock run ahead meanwhile
+        found = _extract_security_log(source, target, oldest, latest)
+        return target if found else None
+
+
+def _extract_security_log(
+    source: Path, target: Path, oldest: datetime | None, latest: datetime | None
+) -> int:
+    """Write the lines of `source` and its rotated files within [oldest, latest] to
+    `target`, in the order they were logged; delete older extracts. Returns how many lines."""
+    for old in target.parent.iterdir():
+        old.unlink(missing_ok=True)
+    # rotated files are <stem>.<number or date><suffix> beside the current one, older
+    # than it; the lines keep their order (the clock may have been set in between)
+    rotated = sorted(
+        source.parent.glob(f"{source.stem}.*{source.suffix}"), key=lambda p: p.stat().st_mtime
+    )
+    kept: list[bytes] = []
+    for path in [*rotated, source]:
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                when = parse_datetime(orjson.loads(line)["timestamp"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if (oldest is None or when >= oldest) and (latest is None or when <= latest):
+                kept.append(line)
+    if kept:
+        target.write_bytes(b"".join(line + b"\n" for line in kept))
+    return len(kept)
