@@ -96,6 +96,13 @@ async def test_wrong_or_missing_key_is_401(tmp_path, autojump_clock, caplog, sec
         assert rig.csms.rejected[:3] == [(PATH, 401)] * 3
         assert rig.csms.all_sessions == [] and not rig.cp.registered
         assert gaps(rig)[:2] == [3, 6]
+        # one security event for the run of refusals, queued for the Central System
+        events = [
+            m.payload["type"]
+            for m in rig.cp.station.ctx.store.queued()
+            if m.action == "SecurityEventNotification"
+        ]
+        assert events.count("FailedToAuthenticateAtCentralSystem") == 1, events
     line = link_warnings(caplog)[0]
     assert "HTTP 401 Unauthorized" in line and hint in line
     assert "ffeeddcc" not in caplog.text  # the key never reaches a log

@@ -14,7 +14,6 @@ duration.
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,11 +142,8 @@ async def test_a_disconnect_is_logged_with_its_close_code_and_reason(tmp_path, c
             async with open_charge_point(cfg, make_host(), options=_options(certs, logs)) as cp:
                 await csms.wait_until(lambda: cp.registered)
                 first = await csms.session("CP-1")
-                # The Central System closes the websocket. Not awaited here: the development
-                # CSMS ends the connection's tasks as soon as its session ends, so the close
-                # never hears the station's answer (the station's side is what is tested).
-                reason = "CSMS going down for maintenance"
-                nursery.start_soon(functools.partial(first.ws.aclose, code=1001, reason=reason))
+                # the Central System closes the websocket; the station answers the close
+                await first.close(1001, "CSMS going down for maintenance")
                 # the station reconnects by itself and registers again
                 await cp.wait_until(lambda: len(csms.all_sessions) == 2 and cp.registered)
             nursery.cancel_scope.cancel()
@@ -162,11 +158,9 @@ async def test_a_disconnect_is_logged_with_its_close_code_and_reason(tmp_path, c
             ("connected", f"{url} (subprotocol ocpp1.6)"),
             ("closing", "stopping"),
         ], events
-        # After a close of our own the link reads the close reason when the websocket stops
-        # delivering messages: before the Central System's echo of "stopping" arrives that
-        # is trio-websocket's placeholder (1000, no reason), after it the echo. Either way
-        # the line is there, with the code; the reason is in the "closing" line above.
+        # our own close is logged with the code and reason we sent, whenever the Central
+        # System's answer arrives
         assert len(events) == 7 and events[6].kind == "disconnected", events
-        assert events[6].reason in ("code 1000, stopping", "code 1000, no reason given")
+        assert events[6].reason == "code 1000, stopping", events
         # the reconnect waited for the backoff too
         assert events[3].time - events[2].time >= timedelta(seconds=BACKOFF)

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 STEVE_PATH = "/steve/websocket/CentralSystemService/"
 HANDSHAKE_TIMEOUT = 30.0
+#: how long a closing handshake may take before the connection is dropped without it
+CLOSE_TIMEOUT = 5.0
 
 Handler = Callable[["Session", Any], Any | Awaitable[Any]]
 #: what a DataTransfer handler returns: (DataTransferStatus, data)
@@ -262,8 +264,14 @@ class Session:
                 )
         return out
 
-    async def close(self) -> None:
-        await self.ws.aclose()
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the websocket with `code` and `reason` (RFC 6455: at most 123 bytes).
+
+        Returns once the charge point has answered with its close frame, or after
+        CLOSE_TIMEOUT, when the connection is dropped without the closing handshake.
+        The connection keeps reading until then (see `_serve_connection`).
+        """
+        await self.ws.aclose(code, reason)
 
 
 class CentralSystem:
@@ -375,27 +383,42 @@ class CentralSystem:
                     self.tls_failures.append((peer, str(reason)))
                     await trio.aclose_forcefully(tcp)
                     return
-        async with trio.open_nursery() as nursery:
-            with trio.move_on_after(HANDSHAKE_TIMEOUT) as scope:
-                request = await wrap_server_stream(
-                    nursery, stream, max_message_size=MAX_MESSAGE_SIZE
-                )
-            if scope.cancelled_caught:
-                nursery.cancel_scope.cancel()
-                await trio.aclose_forcefully(stream)
-                return
-            try:
-                await self._handshake(request, peer)
-            finally:
-                with trio.move_on_after(5):
-                    await request._connection.aclose()
-            nursery.cancel_scope.cancel()
+        async with trio.open_nursery() as guard:
+            # the inner nursery hosts trio-websocket's reader task
+            async with trio.open_nursery() as nursery:
+                with trio.move_on_after(HANDSHAKE_TIMEOUT) as scope:
+                    request = await wrap_server_stream(
+                        nursery, stream, max_message_size=MAX_MESSAGE_SIZE
+                    )
+                if scope.cancelled_caught:
+                    nursery.cancel_scope.cancel()
+                    await trio.aclose_forcefully(stream)
+                    return
+                session = await self._admit(request, peer)
+                if session is None:  # refused with an HTTP status: no websocket to close
+                    nursery.cancel_scope.cancel()
+                    await trio.aclose_forcefully(stream)
+                    return
+                try:
+                    await self._serve_session(session, peer)
+                finally:
+                    # The session ends as soon as its websocket stops delivering messages,
+                    # which for a close of ours (Session.close) is before the charge point
+                    # answered it. So the reader task keeps running: the answer ends the
+                    # closing handshake, wakes whoever waits in aclose(), and ends the task
+                    # (the nursery then exits). A charge point that does not answer is
+                    # dropped after CLOSE_TIMEOUT, which ends the reader task too.
+                    guard.start_soon(_drop_after, stream, CLOSE_TIMEOUT)
+                    with trio.move_on_after(CLOSE_TIMEOUT):
+                        await session.ws.aclose()  # ours, if nobody closed yet
+            guard.cancel_scope.cancel()
 
     def url(self, path: str = STEVE_PATH, host: str = "127.0.0.1") -> str:
         scheme = "wss" if self.ssl_context is not None else "ws"
         return f"{scheme}://{host}:{self.port}{path}"
 
-    async def _handshake(self, request: WebSocketRequest, peer: str) -> None:
+    async def _admit(self, request: WebSocketRequest, peer: str) -> Session | None:
+        """Accept the websocket of a known charge point; refuse any other (None)."""
         path = request.path.split("?", 1)[0]
         charge_point_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
         known = self.settings.known_ids
@@ -403,7 +426,7 @@ class CentralSystem:
             await self._refuse(
                 request, path, 404, "unknown charge point id", body=b"unknown charge point"
             )
-            return
+            return None
         key = known.get(charge_point_id) if known is not None else None
         if key is not None and not self._authorized(request, charge_point_id, key):
             await self._refuse(
@@ -413,7 +436,7 @@ class CentralSystem:
                 "no or a wrong HTTP Basic key",
                 extra_headers=[(b"WWW-Authenticate", b'Basic realm="OCPP"')],
             )
-            return
+            return None
         if SUBPROTOCOL not in request.proposed_subprotocols:
             await self._refuse(
                 request,
@@ -422,11 +445,15 @@ class CentralSystem:
                 "no ocpp1.6 subprotocol offered",
                 body=b"the ocpp1.6 subprotocol is required",
             )
-            return
+            return None
         ws = await request.accept(
             subprotocol=SUBPROTOCOL if self.settings.select_subprotocol else None
         )
-        session = Session(self, charge_point_id, ws, request.headers)
+        return Session(self, charge_point_id, ws, request.headers)
+
+    async def _serve_session(self, session: Session, peer: str) -> None:
+        """Serve a charge point's session until its websocket closes; it replaces any older one."""
+        charge_point_id = session.charge_point_id
         old = self.sessions.get(charge_point_id)
         self.sessions[charge_point_id] = session
         self.all_sessions.append(session)
@@ -522,6 +549,13 @@ class CentralSystem:
             for ex in s.exchanges
             if ex.direction == "in" and ex.kind == "CALL"
         ]
+
+
+async def _drop_after(stream: trio.abc.Stream, seconds: float) -> None:
+    """Close `stream` without a closing handshake after `seconds` (unless cancelled first):
+    trio-websocket's reader then ends, and so does every aclose() waiting for an answer."""
+    await trio.sleep(seconds)
+    await trio.aclose_forcefully(stream)
 
 
 def _peer(stream: trio.abc.Stream) -> str:

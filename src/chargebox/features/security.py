@@ -183,7 +183,10 @@ class Certificates:
         self, store: CertificateStore, data: CertificateHashData
     ) -> tuple[DeleteCertificateStatusEnumType, str]:
         try:
-            roots = await store.installed_certificates(CertificateUse.CentralSystemRootCertificate)
+            # compared in the request's own hash algorithm
+            roots = await store.installed_certificates(
+                CertificateUse.CentralSystemRootCertificate, HashAlgorithm(data.hash_algorithm)
+            )
             if (
                 self.cfg.security_profile >= 2
                 and len(roots) == 1
@@ -327,5 +330,5 @@ class Certificates:
 
 
 def _same_certificate(data: CertificateHashData, wanted: CertificateHashData) -> bool:
-    """The same certificate, when both use one algorithm (installed lists are SHA256)."""
+    """The same certificate (both hash data in one algorithm)."""
     return data.hash_algorithm == wanted.hash_algorithm and data.matches(wanted)

@@ -265,10 +265,12 @@ class FileCertificateStore:
                     return use
         return None
 
-    def installed(self, use: CertificateUse) -> list[CertificateHashData]:
+    def installed(
+        self, use: CertificateUse, algorithm: HashAlgorithm = HashAlgorithm.SHA256
+    ) -> list[CertificateHashData]:
         out = []
         for _, cert in self.ca_certificates(use):
-            data = self.hash_data_of(cert)
+            data = self.hash_data_of(cert, algorithm)
             if data is not None:
                 out.append(data)
         return out
@@ -393,8 +395,10 @@ class FileCertificateStore:
     async def delete_certificate(self, hash_data: CertificateHashData) -> CertificateUse | None:
         return self.delete(hash_data)
 
-    async def installed_certificates(self, use: CertificateUse) -> list[CertificateHashData]:
-        return self.installed(use)
+    async def installed_certificates(
+        self, use: CertificateUse, algorithm: HashAlgorithm = HashAlgorithm.SHA256
+    ) -> list[CertificateHashData]:
+        return self.installed(use, algorithm)
 
     async def certificate_signing_request(self, common_name: str, organization: str | None) -> str:
         return self.signing_request(common_name, organization)

@@ -263,8 +263,10 @@ class CertificateStore(Protocol):
         """Delete the CA certificate with this hash data (DeleteCertificate); its use, or
         None when no installed CA certificate has it."""
 
-    async def installed_certificates(self, use: CertificateUse) -> list[CertificateHashData]:
-        """The hash data (SHA256) of every installed CA certificate of `use`."""
+    async def installed_certificates(
+        self, use: CertificateUse, algorithm: HashAlgorithm = HashAlgorithm.SHA256
+    ) -> list[CertificateHashData]:
+        """The hash data (by `algorithm`) of every installed CA certificate of `use`."""
 
     async def certificate_signing_request(self, common_name: str, organization: str | None) -> str:
         """A new key pair for the charge point certificate, kept in the store, and a PEM

@@ -76,9 +76,12 @@ class LinkActor(Actor[LinkModel]):
         super().__init__("link", model, clock=ctx.clock, inbox_size=1024)
         self.ctx = ctx
         self._ws: WebSocketConnection | None = None
-        self._closing: set[int] = set()  # ids of websockets we close on purpose
+        # ids of the websockets we close on purpose: `_close` logs their disconnect
+        self._closing: set[int] = set()
         #: the last connection failure, for the station's status and for tests
         self.last_failure: str | None = None
+        #: the Central System refused our credentials (HTTP 401) since the last connection
+        self._credentials_refused = False
         self.connections = 0
         self._accepted = False
         self._ping_changed = trio.Event()
@@ -141,6 +144,10 @@ class LinkActor(Actor[LinkModel]):
             self.last_failure = str(e)
             if e.kind is transport.FailureKind.TLS and "not trusted" in str(e):
                 self.ctx.security_event("InvalidCentralSystemCertificate", str(e))
+            if e.status == 401 and not self._credentials_refused:
+                # once per run of refusals, not at every attempt of the backoff
+                self._credentials_refused = True
+                self.ctx.security_event("FailedToAuthenticateAtCentralSystem", str(e))
             log.warning("connecting to the Central System failed: %s", e)
             self._log_connection(f"{e.kind}_failure", str(e))
             await self._post("connection_failed")
@@ -155,6 +162,7 @@ class LinkActor(Actor[LinkModel]):
         self._ws = ws
         self.connections += 1
         self.last_failure = None
+        self._credentials_refused = False
         self._log_connection("connected", f"{url} (subprotocol {ws.subprotocol})")
         # attached before the chart hears of it: its BootNotification must find the link open
         self.ctx.endpoint.attach(ws)
@@ -166,15 +174,14 @@ class LinkActor(Actor[LinkModel]):
             nursery.start_soon(self._ping, ws)
             await self.ctx.endpoint.serve(ws)
             nursery.cancel_scope.cancel()
-        reason = ws.closed.reason if ws.closed else None
-        code = ws.closed.code if ws.closed else None
-        deliberate = id(ws) in self._closing
-        self._closing.discard(id(ws))
-        self._log_connection("disconnected", f"code {code}, {reason or 'no reason given'}")
+        if id(ws) in self._closing:  # closed on purpose: `_close` says how, and the chart knows
+            self._closing.discard(id(ws))
+            return
+        closed = ws.closed
+        self._log_disconnected(closed.code if closed else None, closed.reason if closed else None)
         if self._ws is ws:
             self._ws = None
-        if not deliberate:
-            await self._post("connection_lost")
+        await self._post("connection_lost")
 
     def apply_backoff_settings(self) -> None:
         """RetryBackoff* changed: the next backoff uses them."""
@@ -216,15 +223,34 @@ class LinkActor(Actor[LinkModel]):
                 return
 
     async def _close(self, reason: str) -> None:
+        """Close the connection with code 1000 and `reason`, and log the disconnect.
+
+        The disconnect is logged here, not by `_serve`: `_serve` ends as soon as the
+        websocket stops delivering messages, and after a close of ours trio-websocket
+        reports code 1000 without a reason until the Central System's answer arrives
+        (only then its echo). The code and reason of our own close are known here.
+        """
         ws, self._ws = self._ws, None
         if ws is None:
             return
         self._closing.add(id(ws))
         self._log_connection("closing", reason)
-        with trio.move_on_after(2):
-            await ws.aclose(reason=reason[:100])
-            return
-        await _abort(ws)
+        reason = reason[:100]
+        # None unless the Central System (or the network) closed first: then that is the close
+        closed = ws.closed
+        try:
+            with trio.move_on_after(2):
+                await ws.aclose(code=1000, reason=reason)
+                return
+            await _abort(ws)
+        finally:
+            if closed is None:
+                self._log_disconnected(1000, reason)
+            else:
+                self._log_disconnected(closed.code, closed.reason)
+
+    def _log_disconnected(self, code: int | None, reason: str | None) -> None:
+        self._log_connection("disconnected", f"code {code}, {reason or 'no reason given'}")
 
     def _log_connection(self, event: str, detail: str) -> None:
         if self.ctx.message_log is not None:
