@@ -939,10 +939,17 @@ PNC = section(
         "CertSigningWaitMinimum",
         INT,
         RW,
-        "Reported; seconds before a SignCertificate is retried.",
+        "Seconds to wait for CertificateSigned before SignCertificate is sent again "
+        "(doubling each time); with CertSigningRepeatTimes (docs/security.md).",
         minimum=0,
     ),
-    k("CertSigningRepeatTimes", INT, RW, "Reported; SignCertificate retries.", minimum=0),
+    k(
+        "CertSigningRepeatTimes",
+        INT,
+        RW,
+        "How many times SignCertificate is sent again without a CertificateSigned.",
+        minimum=0,
+    ),
     k(
         "ContractValidationOffline",
         BOOL,

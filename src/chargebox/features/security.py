@@ -24,6 +24,12 @@ applies the whitepaper's rules around it:
   CertificateSignedMaxChainSize or refused by the store (validity, key of the
   last CSR, chain to an installed CentralSystemRootCertificate), with an
   InvalidChargePointCertificate security event (A02.FR.07).
+- A03, renewal by the station: once the registration is Accepted and the charge
+  point certificate the link presents expires within RENEWAL_WINDOW, the
+  station starts a SignCertificate on its own (a service on the station clock).
+- Every SignCertificate (triggered or the station's own) is repeated while no
+  CertificateSigned is Accepted: CertSigningWaitMinimum seconds after the
+  first, the wait doubling each time, at most CertSigningRepeatTimes times.
 
 Without a certificate store the certificate calls are answered with a
 NotSupported CALLERROR, and SignChargePointCertificate is NotImplemented.
@@ -32,7 +38,11 @@ NotSupported CALLERROR, and SignChargePointCertificate is NotImplemented.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import trio
+from cryptography import x509
 
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
@@ -57,6 +67,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A03.FR.02: the station renews its certificate when it "will expire in one month";
+#: libocpp renews below 30 days left (checked 60 s after Accepted, then every 12 hours)
+RENEWAL_WINDOW = timedelta(days=30)
+#: after a renewal that got no certificate, the next attempt (libocpp's check interval)
+RENEWAL_RETRY = timedelta(hours=12)
+
 #: ExtendedTriggerMessage requests that TriggerMessage answers the same way
 _LIKE_TRIGGER_MESSAGE = frozenset(
     {"BootNotification", "Heartbeat", "MeterValues", "StatusNotification"}
@@ -66,6 +82,9 @@ _LIKE_TRIGGER_MESSAGE = frozenset(
 def install(station: Station) -> None:
     security = Certificates(station)
     station.certificate_management = security  # type: ignore[attr-defined]
+    station.services.append(security.run)
+    station.link.observers.append(security._link_changed)
+    station.ctx.clock.observers.append(security.rearm)
     station.handlers.update(
         {
             "InstallCertificate": security.install_certificate,
@@ -91,6 +110,13 @@ class Certificates:
         self.station = station
         self.cfg = station.cfg
         self.ctx = station.ctx
+        #: the signing procedure under way (its cancel scope), and its outcome
+        self._signing: trio.CancelScope | None = None
+        self._signed = trio.Event()
+        #: when the last signing procedure ended without a certificate
+        self._unsigned_at: datetime | None = None
+        self._accepted = False
+        self._rearm: trio.CancelScope | None = None
 
     def store(self, action: str) -> CertificateStore:
         store = self.ctx.host.certificates
@@ -248,6 +274,9 @@ class Certificates:
             self.station.security_event("InvalidChargePointCertificate", why)
             return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Rejected)
         log.info("CertificateSigned: the new charge point certificate is installed")
+        self._signed.set()  # ends the signing procedure: no more SignCertificate
+        self._unsigned_at = None
+        self.rearm()
         self.station.security_event(
             "ReconfigurationOfSecurityParameters", "charge point certificate installed"
         )
@@ -301,21 +330,132 @@ class Certificates:
         if not organization:
             log.warning("SignChargePointCertificate: CpoName is not set (A02 needs it)")
             return TriggerMessageStatusEnumType.Rejected
-        common_name = self.cfg.charge_point_id
-
-        async def send() -> None:
-            csr = await self.ctx.call_host(
-                "make a certificate signing request",
-                store.certificate_signing_request(common_name, organization),
-            )
-            if not csr:
-                return
-            answer = await self._call(v16.SignCertificateRequest(csr=csr))
-            if answer is not None and str(answer.status) != "Accepted":
-                log.warning("SignCertificate: the Central System answered %s", answer.status)
-
-        self.ctx.spawn(send, name="SignCertificate")
+        self.start_signing()
         return TriggerMessageStatusEnumType.Accepted
+
+    # -- the signing procedure (A02/A03, CertSigningWaitMinimum, CertSigningRepeatTimes) ------
+
+    def start_signing(self) -> None:
+        """Start a signing procedure, in place of one under way (its key is dropped)."""
+        if self._signing is not None:
+            self._signing.cancel()
+        scope = trio.CancelScope()
+        self._signing = scope
+        self._signed = trio.Event()
+        self.ctx.spawn(self._sign, scope, self._signed, name="SignCertificate")
+
+    @property
+    def signing(self) -> bool:
+        """A signing procedure is under way."""
+        return self._signing is not None
+
+    async def _sign(self, scope: trio.CancelScope, signed: trio.Event) -> None:
+        """SignCertificate, repeated with a doubling wait until CertificateSigned is Accepted."""
+        wait = self.cfg.get("CertSigningWaitMinimum")
+        repeats = self.cfg.get("CertSigningRepeatTimes")
+        if not wait or repeats is None:
+            # without both keys (or with no wait) nothing is repeated, as libocpp does
+            repeats = 0
+        try:
+            with scope:
+                for attempt in range(repeats + 1):
+                    if attempt:
+                        log.info(
+                            "SignCertificate: no certificate after %d s; repeat %d of %d",
+                            wait * 2 ** (attempt - 1),
+                            attempt,
+                            repeats,
+                        )
+                    if not await self._send_sign_certificate():
+                        return
+                    if not wait:
+                        return
+                    with trio.move_on_after(wait * 2**attempt):
+                        await signed.wait()
+                    if signed.is_set():
+                        return
+                log.warning(
+                    "SignCertificate: no certificate after %d requests; given up", repeats + 1
+                )
+        finally:
+            if self._signing is scope:
+                self._signing = None
+                if not signed.is_set():
+                    self._unsigned_at = self.ctx.clock.now()
+                self.rearm()
+
+    async def _send_sign_certificate(self) -> bool:
+        """A new key, and SignCertificate with its CSR; False when no CSR could be made."""
+        store = self.ctx.host.certificates
+        organization = self.cfg.get("CpoName")
+        if store is None or not organization:
+            log.warning("SignCertificate: no certificate store or no CpoName; not sent")
+            return False
+        csr = await self.ctx.call_host(
+            "make a certificate signing request",
+            store.certificate_signing_request(self.cfg.charge_point_id, organization),
+        )
+        if not csr:
+            return False
+        answer = await self._call(v16.SignCertificateRequest(csr=csr))
+        if answer is not None and str(answer.status) != "Accepted":
+            log.warning("SignCertificate: the Central System answered %s", answer.status)
+        return True
+
+    # -- A03: renewal by the station ----------------------------------------------------------
+
+    def charge_point_certificate_expiry(self) -> datetime | None:
+        """The end of validity of the charge point certificate the link presents, or None."""
+        store = self.ctx.host.certificates
+        if store is None:
+            return None
+        try:
+            path = store.tls_files().client_cert
+            if path is None:
+                return None
+            return x509.load_pem_x509_certificates(path.read_bytes())[0].not_valid_after_utc
+        except Exception:
+            log.exception("the charge point certificate could not be read")
+            return None
+
+    def renewal_due(self) -> datetime | None:
+        """When the station starts renewing its certificate (A03), or None (nothing to do)."""
+        if not self._accepted or self.signing or not self.cfg.get("CpoName"):
+            return None
+        expiry = self.charge_point_certificate_expiry()
+        if expiry is None:
+            return None
+        due = expiry - RENEWAL_WINDOW
+        if self._unsigned_at is not None:
+            due = max(due, self._unsigned_at + RENEWAL_RETRY)
+        return due
+
+    def rearm(self) -> None:
+        """Something the renewal moment depends on changed (clock, link, certificate)."""
+        if self._rearm is not None:
+            self._rearm.cancel()
+
+    def _link_changed(self, actor: Any, outcome: Any) -> None:
+        accepted = actor.model.state == "Accepted"
+        if accepted != self._accepted:
+            self._accepted = accepted
+            self.rearm()
+
+    async def run(self) -> None:
+        """Sleep until the renewal is due (on the station clock), start it; again."""
+        while True:
+            with trio.CancelScope() as scope:
+                self._rearm = scope
+                due = self.renewal_due()
+                if due is None:
+                    await trio.sleep_forever()
+                await self.ctx.clock.sleep_until(due)
+                log.info(
+                    "the charge point certificate expires at %s: renewing it (A03)",
+                    self.charge_point_certificate_expiry(),
+                )
+                self.start_signing()
+            self._rearm = None
 
     def _later(self, request: Any) -> None:
         # a CALL of ours waits until the answer to the Central System's CALL has gone
