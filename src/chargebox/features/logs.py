@@ -150,8 +150,10 @@ class Logs:
 
     def status(self) -> tuple[str, int | None]:
         """(UploadLogStatus, requestId) an ExtendedTriggerMessage(LogStatusNotification)
-        reports now: Idle without a requestId, or Uploading with the upload's."""
-        return self.actor.model.reported_status()
+        reports now: Idle without a requestId (N01.FR.12), or Uploading with the upload's."""
+        model = self.actor.model
+        status = model.reported_status()
+        return status, None if status == "Idle" else model.request_id
 
     async def keep_files(self) -> None:
         """Runs with the station; deletes the SecurityLog extracts when it stops."""

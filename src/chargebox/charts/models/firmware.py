@@ -1,8 +1,7 @@
 """Models of statecharts/firmware.yaml (UpdateFirmware) and diagnostics.yaml (GetDiagnostics).
 
-Both procedures retry a transfer the host performs: one attempt plus
-`retries` more, `retry_interval` seconds apart (defaults when the Central
-System leaves them out: DEFAULT_RETRIES and DEFAULT_RETRY_INTERVAL). The
+Both procedures retry a transfer the host performs (chargebox.charts.models.transfer:
+one attempt plus `retries` more, `retry_interval` seconds apart). The
 statuses they report are FirmwareStatus and DiagnosticsStatus (spec 7.24,
 7.25); `reported_status` gives the one a TriggerMessage asks for.
 """
@@ -23,58 +22,13 @@ from chargebox.charts.effects import (
     SendRequest,
     StartTimer,
 )
-from chargebox.charts.model import ChartModel
-
-#: Retries of a failed transfer when UpdateFirmware or GetDiagnostics gives none.
-DEFAULT_RETRIES = 1
-#: Seconds between transfer attempts when UpdateFirmware or GetDiagnostics gives none.
-DEFAULT_RETRY_INTERVAL = 60
+from chargebox.charts.models.transfer import (
+    RETRY,
+    TransferModel,
+)
 
 RETRIEVE_DATE = "retrieve_date_reached"
-RETRY = "retry_due"
 INSTALL_DATE = "install_date_reached"
-
-
-class _Transfer(ChartModel):
-    """What both procedures share: the location and the attempts at the transfer."""
-
-    __slots__ = ("attempt", "location", "retries", "retry_interval")
-
-    #: State -> the status a triggered notification reports (spec 4.4, 4.5).
-    REPORTED: ClassVar[dict[str, str]]
-
-    def __init__(self, *, state: str | None = None) -> None:
-        super().__init__(state=state)
-        self.location: str | None = None
-        self.retries = DEFAULT_RETRIES
-        self.retry_interval = DEFAULT_RETRY_INTERVAL
-        #: Attempts made at the current transfer (the first is 1).
-        self.attempt = 0
-
-    def reported_status(self) -> str:
-        """The status a TriggerMessage for this procedure's notification reports now."""
-        return self.REPORTED[self.state]
-
-    def _remember_attempts(self, retries: int | None, retry_interval: int | None) -> None:
-        self.retries = DEFAULT_RETRIES if retries is None else max(retries, 0)
-        self.retry_interval = (
-            DEFAULT_RETRY_INTERVAL if retry_interval is None else max(retry_interval, 0)
-        )
-        self.attempt = 0
-
-    # -- guards ---------------------------------------------------------------------------
-
-    def attempts_left(self, **_event: Any) -> bool:
-        """Another attempt is allowed: one plus `retries` in all."""
-        return self.attempt < 1 + self.retries
-
-    # -- actions --------------------------------------------------------------------------
-
-    def arm_retry(self, **_event: Any) -> None:
-        self.record(StartTimer(RETRY, seconds=self.retry_interval))
-
-    def disarm_retry(self, **_event: Any) -> None:
-        self.record(CancelTimer(RETRY))
 
 
 @attrs.frozen
@@ -109,7 +63,7 @@ FIRMWARE_STATUS = frozenset(
 )
 
 
-class FirmwareModel(_Transfer):
+class FirmwareModel(TransferModel):
     """The station's one firmware update procedure (UpdateFirmware or SignedUpdateFirmware)."""
 
     __slots__ = (
@@ -318,7 +272,7 @@ class FirmwareModel(_Transfer):
             self.record(HoldConnectors(held=False))
 
 
-class DiagnosticsModel(_Transfer):
+class DiagnosticsModel(TransferModel):
     """The station's one diagnostics upload procedure."""
 
     __slots__ = ("file_name",)
