@@ -54,7 +54,7 @@ from chargebox.features.transfer import TransferActor
 from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import format_datetime, parse_datetime
 from chargebox.station.host import CertificateUse, InvalidCertificate, ResetKind
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+from chargebox.station.rpc import Gate
 
 if TYPE_CHECKING:
     from chargebox.station.station import Station
@@ -216,15 +216,12 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         st = self.station
         port = st.host.firmware
         if isinstance(effect, SendRequest):
-            if effect.action == "SignedFirmwareStatusNotification":
-                self._notify_signed(v16.SignedFirmwareStatusNotificationRequest(**effect.payload))
-            else:
-                self.notify(effect)
+            self.notify(effect)
         elif isinstance(effect, HostCommand) and effect.command == "download_firmware":
             assert port is not None
             location = effect.params["location"]
             self._cancellable(
-                self._attempt,
+                self.run_attempt,
                 "download the firmware",
                 lambda: port.download_firmware(location),
                 "download_succeeded",
@@ -233,7 +230,7 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         elif isinstance(effect, HostCommand) and effect.command == "install_firmware":
             assert port is not None
             self._cancellable(
-                self._attempt,
+                self.run_attempt,
                 "install the firmware",
                 port.install_firmware,
                 "install_succeeded",
@@ -258,17 +255,6 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         else:
             await super().perform(effect)
 
-    def _notify_signed(self, request: v16.SignedFirmwareStatusNotificationRequest) -> None:
-        async def send() -> None:
-            try:
-                await self.ctx.endpoint.call(request)
-            except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
-                log.info("SignedFirmwareStatusNotification %s not delivered: %s", request.status, e)
-                return
-            self.sent.append(str(request.status))
-
-        self.in_order(send)
-
     def _cancellable(self, run: Any, *args: Any) -> None:
         """Run `run(*args)` in a task of its own that a new update cancels (L01.FR.26)."""
         scope = trio.CancelScope()
@@ -283,13 +269,6 @@ class FirmwareActor(TransferActor[FirmwareModel]):
 
         assert self._nursery is not None
         self._nursery.start_soon(guarded)
-
-    async def _attempt(self, what: str, make: Any, succeeded: str, failed: str) -> None:
-        # a port that raises is logged by call_host and counts as a failed attempt
-        done = bool(await self.ctx.call_host(what, make()))
-        if not done:
-            log.warning("%s: the host could not %s", self.address, what)
-        await self.inbox.send(Trigger(succeeded if done else failed))
 
     async def _verify(self, effect: VerifyFirmwareSignature) -> None:
         port = self.station.host.firmware

@@ -39,7 +39,6 @@ from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import LogEnumType, LogStatusEnumType
 from chargebox.station.host import LogUploadFailure
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
 
 if TYPE_CHECKING:
     from chargebox.station.station import Station
@@ -75,21 +74,6 @@ class LogActor(TransferActor[LogModel]):
         super().__init__(station, "log", LogModel())
         #: upload number -> the cancel scope of its running attempt
         self._attempts: dict[int, trio.CancelScope] = {}
-        #: (status, requestId) of every notification the Central System answered, in order
-        self.notified: list[tuple[str, int | None]] = []
-
-    def notify(self, effect: SendRequest) -> None:
-        request = v16.LogStatusNotificationRequest(**effect.payload)
-
-        async def send() -> None:
-            try:
-                await self.ctx.endpoint.call(request)
-            except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
-                log.info("LogStatusNotification %s not delivered: %s", request.status, e)
-                return
-            self.notified.append((str(request.status), request.request_id))
-
-        self.in_order(send)
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendRequest):

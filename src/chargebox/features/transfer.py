@@ -1,6 +1,7 @@
-"""What the firmware and diagnostics actors share: ordered notifications and host transfers.
+"""What the firmware, diagnostics and log actors share: ordered notifications and host
+transfers.
 
-Both charts (statecharts/firmware.yaml, diagnostics.yaml) record the status
+Their charts (statecharts/firmware.yaml, diagnostics.yaml, log.yaml) record the status
 notifications they send (SendRequest) and the transfers the host performs
 (HostCommand). The actor sends the notifications one after the other, in the
 order the chart gave them, through the ACCEPTED gate (offline, a notification
@@ -24,6 +25,8 @@ from chargebox.charts.model import ChartModel
 from chargebox.ocpp.v16 import (
     DiagnosticsStatusNotificationRequest,
     FirmwareStatusNotificationRequest,
+    LogStatusNotificationRequest,
+    SignedFirmwareStatusNotificationRequest,
 )
 from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
 
@@ -37,6 +40,8 @@ ModelT = TypeVar("ModelT", bound=ChartModel)
 NOTIFICATIONS: dict[str, Any] = {
     "FirmwareStatusNotification": FirmwareStatusNotificationRequest,
     "DiagnosticsStatusNotification": DiagnosticsStatusNotificationRequest,
+    "SignedFirmwareStatusNotification": SignedFirmwareStatusNotificationRequest,
+    "LogStatusNotification": LogStatusNotificationRequest,
 }
 
 
@@ -51,8 +56,6 @@ class TransferActor(Actor[ModelT]):
             Callable[[], Awaitable[None]]
         ](math.inf)
         self._working = False
-        #: the statuses of the notifications the Central System answered, in order
-        self.sent: list[str] = []
 
     def in_order(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` after everything queued before it (notifications, the restart)."""
@@ -74,8 +77,6 @@ class TransferActor(Actor[ModelT]):
                 await self.ctx.endpoint.call(request)
             except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
                 log.info("%s %s not delivered: %s", effect.action, request.status, e)
-                return
-            self.sent.append(str(request.status))
 
         self.in_order(send)
 
@@ -83,13 +84,15 @@ class TransferActor(Actor[ModelT]):
         self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
     ) -> None:
         """One transfer attempt by the host, in a task of its own; its outcome is a trigger."""
-
-        async def run() -> None:
-            # a port that raises is logged by call_host and counts as a failed attempt
-            done = bool(await self.ctx.call_host(what, make()))
-            if not done:
-                log.warning("%s: the host could not %s", self.address, what)
-            await self.inbox.send(Trigger(succeeded if done else failed))
-
         assert self._nursery is not None
-        self._nursery.start_soon(run)
+        self._nursery.start_soon(self.run_attempt, what, make, succeeded, failed)
+
+    async def run_attempt(
+        self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
+    ) -> None:
+        """The attempt itself: the host's answer becomes the trigger `succeeded` or `failed`."""
+        # a port that raises is logged by call_host and counts as a failed attempt
+        done = bool(await self.ctx.call_host(what, make()))
+        if not done:
+            log.warning("%s: the host could not %s", self.address, what)
+        await self.inbox.send(Trigger(succeeded if done else failed))
