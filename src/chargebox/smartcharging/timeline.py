@@ -144,6 +144,17 @@ class CompiledProfile:
             self._converted[key] = cached
         return cached
 
+    def run_start(self, moment: int, relative_start: int | None) -> int | None:
+        """The start of the run of the schedule that `moment` falls in (or of the first run,
+        before it starts); None for a Relative schedule without a transaction."""
+        if self.kind == ChargingProfileKindType.Relative:
+            return relative_start
+        assert self.anchor is not None
+        base = self.anchor
+        if self.recurrence is not None and moment >= base:
+            base += (moment - base) // self.recurrence * self.recurrence
+        return base
+
     def index_at(self, moment: int, relative_start: int | None) -> int | None:
         """The index of the period in force at `moment`, or None when none is."""
         if not self.offsets:
@@ -152,15 +163,9 @@ class CompiledProfile:
             return None
         if self.valid_to is not None and moment >= self.valid_to:
             return None
-        if self.kind == ChargingProfileKindType.Relative:
-            if relative_start is None:
-                return None
-            base = relative_start
-        else:
-            assert self.anchor is not None
-            base = self.anchor
-            if self.recurrence is not None and moment >= base:
-                base += (moment - base) // self.recurrence * self.recurrence
+        base = self.run_start(moment, relative_start)
+        if base is None:
+            return None
         elapsed = moment - base
         if elapsed < 0 or (self.span is not None and elapsed >= self.span):
             return None
@@ -222,15 +227,9 @@ class CompiledProfile:
             return self.valid_from  # nothing before it matters
         if not self.offsets:
             return None
-        if self.kind == ChargingProfileKindType.Relative:
-            if relative_start is None:
-                return None
-            base = relative_start
-        else:
-            assert self.anchor is not None
-            base = self.anchor
-            if self.recurrence is not None and after >= base:
-                base += (after - base) // self.recurrence * self.recurrence
+        base = self.run_start(after, relative_start)
+        if base is None:
+            return None
         candidates = []
         if base > after:
             candidates.append(base)
