@@ -39,6 +39,7 @@ def test_out_dir_writes_the_docs_pages(
             "firmware",
             "diagnostics",
             "log",
+            "signing",
         ]
     )
     for page in tmp_path.iterdir():

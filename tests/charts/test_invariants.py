@@ -187,6 +187,21 @@ class LogInvariants(ChartInvariants):
             assert self.model.request_id is not None and self.model.upload >= 1
 
 
+class SigningInvariants(ChartInvariants):
+    chart_name = "signing"
+
+    @invariant()
+    def repeats_within_the_allowed(self) -> None:
+        assert 0 <= self.model.repeat <= self.model.repeats
+
+    @invariant()
+    def a_request_in_flight_only_while_requesting(self) -> None:
+        if self.model.state == "Requesting":
+            assert self.model.in_flight == self.model.request >= 1
+        else:
+            assert self.model.in_flight is None
+
+
 class LinkInvariants(ChartInvariants):
     chart_name = "link"
 
@@ -238,6 +253,8 @@ TestDiagnostics = DiagnosticsInvariants.TestCase
 TestDiagnostics.settings = SETTINGS
 TestLog = LogInvariants.TestCase
 TestLog.settings = SETTINGS
+TestSigning = SigningInvariants.TestCase
+TestSigning.settings = SETTINGS
 TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase

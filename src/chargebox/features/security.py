@@ -30,6 +30,8 @@ applies the whitepaper's rules around it:
 - Every SignCertificate (triggered or the station's own) is repeated while no
   CertificateSigned is Accepted: CertSigningWaitMinimum seconds after the
   first, the wait doubling each time, at most CertSigningRepeatTimes times.
+  The procedure is statecharts/signing.yaml, run by SigningActor; this module
+  only performs its effects (a CSR and SignCertificate, the end noted for A03).
 
 Without a certificate store the certificate calls are answered with a
 NotSupported CALLERROR, and SignChargePointCertificate is NotImplemented.
@@ -44,6 +46,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 from cryptography import x509
 
+from chargebox.actors.actor import Actor
+from chargebox.charts.effects import Effect, Trigger
+from chargebox.charts.models.signing import (
+    AbandonRequest,
+    RequestCertificate,
+    SigningEnded,
+    SigningModel,
+)
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
 from chargebox.ocpp.v16 import (
@@ -110,9 +120,9 @@ class Certificates:
         self.station = station
         self.cfg = station.cfg
         self.ctx = station.ctx
-        #: the signing procedure under way (its cancel scope), and its outcome
-        self._signing: trio.CancelScope | None = None
-        self._signed = trio.Event()
+        #: the signing procedure (statecharts/signing.yaml)
+        self.signing_actor = SigningActor(self)
+        station.extra_actors.append(self.signing_actor)
         #: when the last signing procedure ended without a certificate
         self._unsigned_at: datetime | None = None
         self._accepted = False
@@ -274,7 +284,9 @@ class Certificates:
             self.station.security_event("InvalidChargePointCertificate", why)
             return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Rejected)
         log.info("CertificateSigned: the new charge point certificate is installed")
-        self._signed.set()  # ends the signing procedure: no more SignCertificate
+        # ends the signing procedure: no more SignCertificate
+        await self.station.deliver(self.signing_actor.address, Trigger("certificate_accepted"))
+        await self.station.settle(self.signing_actor.address)
         self._unsigned_at = None
         self.rearm()
         self.station.security_event(
@@ -337,54 +349,27 @@ class Certificates:
 
     def start_signing(self) -> None:
         """Start a signing procedure, in place of one under way (its key is dropped)."""
-        if self._signing is not None:
-            self._signing.cancel()
-        scope = trio.CancelScope()
-        self._signing = scope
-        self._signed = trio.Event()
-        self.ctx.spawn(self._sign, scope, self._signed, name="SignCertificate")
+        self.signing_actor.start(
+            wait=self.cfg.get("CertSigningWaitMinimum"),
+            repeats=self.cfg.get("CertSigningRepeatTimes"),
+        )
 
     @property
     def signing(self) -> bool:
-        """A signing procedure is under way."""
-        return self._signing is not None
+        """A signing procedure is under way (or about to start)."""
+        return self.signing_actor.busy
 
-    async def _sign(self, scope: trio.CancelScope, signed: trio.Event) -> None:
-        """SignCertificate, repeated with a doubling wait until CertificateSigned is Accepted."""
-        wait = self.cfg.get("CertSigningWaitMinimum")
-        repeats = self.cfg.get("CertSigningRepeatTimes")
-        if not wait or repeats is None:
-            # without both keys (or with no wait) nothing is repeated, as libocpp does
-            repeats = 0
-        try:
-            with scope:
-                for attempt in range(repeats + 1):
-                    if attempt:
-                        log.info(
-                            "SignCertificate: no certificate after %d s; repeat %d of %d",
-                            wait * 2 ** (attempt - 1),
-                            attempt,
-                            repeats,
-                        )
-                    if not await self._send_sign_certificate():
-                        return
-                    if not wait:
-                        return
-                    with trio.move_on_after(wait * 2**attempt):
-                        await signed.wait()
-                    if signed.is_set():
-                        return
-                log.warning(
-                    "SignCertificate: no certificate after %d requests; given up", repeats + 1
-                )
-        finally:
-            if self._signing is scope:
-                self._signing = None
-                if not signed.is_set():
-                    self._unsigned_at = self.ctx.clock.now()
-                self.rearm()
+    def signing_ended(self, effect: SigningEnded) -> None:
+        """The signing procedure ended; without a certificate the renewal tries again later."""
+        if effect.gave_up:
+            log.warning(
+                "SignCertificate: no certificate after %d requests; given up", effect.requests
+            )
+        if not effect.signed:
+            self._unsigned_at = self.ctx.clock.now()
+        self.rearm()
 
-    async def _send_sign_certificate(self) -> bool:
+    async def send_sign_certificate(self) -> bool:
         """A new key, and SignCertificate with its CSR; False when no CSR could be made."""
         store = self.ctx.host.certificates
         organization = self.cfg.get("CpoName")
@@ -467,6 +452,72 @@ class Certificates:
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("%s not delivered: %s", type(request).__name__, e)
             return None
+
+
+class SigningActor(Actor[SigningModel]):
+    """Runs statecharts/signing.yaml: each request (CSR + SignCertificate) in a task of its own."""
+
+    def __init__(self, certificates: Certificates) -> None:
+        super().__init__("signing", SigningModel(), clock=certificates.ctx.clock)
+        self.certificates = certificates
+        #: request number -> the cancel scope of its CSR and SignCertificate
+        self._requests: dict[int, trio.CancelScope] = {}
+        #: starts sent to the inbox and not handled yet
+        self._starts_pending = 0
+
+    def start(self, *, wait: float | None, repeats: int | None) -> None:
+        """Queue a start of the procedure (from synchronous code: the renewal, a trigger)."""
+        self._starts_pending += 1
+        self.inbox.send_nowait(Trigger("start", {"wait": wait, "repeats": repeats}))
+
+    @property
+    def busy(self) -> bool:
+        """A procedure is under way, or a start waits in the inbox."""
+        return self._starts_pending > 0 or self.model.state != "Idle"
+
+    def translate(self, message: Any) -> tuple[str, Any] | None:
+        if isinstance(message, Trigger) and message.name == "start":
+            self._starts_pending -= 1
+        return super().translate(message)
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, RequestCertificate):
+            if effect.repeat:
+                log.info(
+                    "SignCertificate: no certificate after %d s; repeat %d of %d",
+                    effect.waited,
+                    effect.repeat,
+                    effect.repeats,
+                )
+            self._start_request(effect.request)
+        elif isinstance(effect, AbandonRequest):
+            scope = self._requests.pop(effect.request, None)
+            if scope is not None:
+                log.info("SignCertificate: request %d abandoned", effect.request)
+                scope.cancel()
+        elif isinstance(effect, SigningEnded):
+            self.certificates.signing_ended(effect)
+        else:
+            await super().perform(effect)
+
+    def _start_request(self, request: int) -> None:
+        scope = trio.CancelScope()
+        self._requests[request] = scope
+
+        async def run() -> None:
+            with scope:
+                try:
+                    sent = await self.certificates.send_sign_certificate()
+                except Exception:
+                    log.exception("SignCertificate: request %d failed", request)
+                    sent = False
+                trigger = "request_sent" if sent else "csr_failed"
+                await self.inbox.send(Trigger(trigger, {"request": request}))
+            if self._requests.get(request) is scope:
+                del self._requests[request]
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run, name=f"SignCertificate {request}")
 
 
 def _same_certificate(data: CertificateHashData, wanted: CertificateHashData) -> bool:

@@ -9,6 +9,7 @@ from chargebox.charts.models.link import LinkModel
 from chargebox.charts.models.log import LogModel
 from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
+from chargebox.charts.models.signing import SigningModel
 from chargebox.charts.models.transaction import TransactionModel
 
 #: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
@@ -24,6 +25,7 @@ MODELS: dict[str, type[ChartModel]] = {
         FirmwareModel,
         DiagnosticsModel,
         LogModel,
+        SigningModel,
     )
 }
 
@@ -37,5 +39,6 @@ __all__ = [
     "LogModel",
     "OutboxModel",
     "ReservationModel",
+    "SigningModel",
     "TransactionModel",
 ]
