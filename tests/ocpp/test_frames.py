@@ -84,6 +84,61 @@ def test_broken_frames_are_rpc_errors(text, message_id, answerable, says):
     assert says in e.value.description
 
 
+@pytest.mark.parametrize(
+    ("text", "message_id", "answerable", "code"),
+    [
+        # cut short: what is there is JSON up to the end (OCPP-J 1.6: "incomplete")
+        ('[2,"abc","Heartbeat",{', "abc", True, ErrorCode.ProtocolError),
+        ('[2, "m1"', "m1", True, ErrorCode.ProtocolError),
+        ('  [ 3 ,\n "m1", {"status": "Acc', "m1", True, ErrorCode.ProtocolError),
+        ('[2, "\\u00e9t\\u00e9", "Heartbeat", {', "été", True, ErrorCode.ProtocolError),
+        ('[4, "m1", "GenericError", "x", {', "m1", False, ErrorCode.ProtocolError),
+        ("[2, ", None, False, ErrorCode.ProtocolError),
+        # broken before the end
+        ('[2, "m1", "Heartbeat", {]', "m1", True, ErrorCode.FormationViolation),
+        ('[2, "m1", "Heartbeat", {}] [', "m1", True, ErrorCode.FormationViolation),
+        ('[4, "m1", "GenericError", x', "m1", False, ErrorCode.FormationViolation),
+        # no id to be told from the start
+        ("not json", None, False, ErrorCode.FormationViolation),
+        ('[2, "m1\\q", "Heartbeat", {', None, False, ErrorCode.FormationViolation),
+        ('[2, "m1\n", "Heartbeat", {', None, False, ErrorCode.FormationViolation),
+        ('[2.0, "m1", {', None, False, ErrorCode.ProtocolError),
+        ('["2", "m1", {', None, False, ErrorCode.ProtocolError),
+        ('[2 "m1", {', None, False, ErrorCode.FormationViolation),
+        ('[1234567890, "m1", {', None, False, ErrorCode.ProtocolError),
+        ('{"m1": [2, "m1"', None, False, ErrorCode.ProtocolError),
+    ],
+)
+def test_text_that_is_not_json_keeps_the_id_of_its_start(text, message_id, answerable, code):
+    with pytest.raises(FrameError) as e:
+        frames.parse(text)
+    assert (e.value.message_id, e.value.answerable, e.value.code) == (message_id, answerable, code)
+    assert "JSON" in e.value.description
+    head = frames.recover_head(text)
+    assert (head[1] if head else None) == message_id
+
+
+def test_the_head_of_a_text_is_its_type_id_and_message_id():
+    assert frames.recover_head('\t[ 3 ,\r\n "a\\"b" , {') == (3, 'a"b')
+    assert frames.recover_head('[-7, ""') == (-7, "")
+    assert frames.recover_head('[2, "x') is None
+
+
+def test_a_binary_message_is_refused_whatever_it_holds():
+    e = frames.refuse_binary(b'[2, "b1", "Heartbeat", {}]')
+    assert (e.message_id, e.answerable, e.code) == ("b1", True, ErrorCode.FormationViolation)
+    assert e.description == (
+        "a binary websocket message (26 bytes): OCPP-J messages are UTF-8 text messages"
+    )
+    assert frames.refuse_binary(b'[4, "b2", "GenericError", "", {}]').answerable is False
+    assert frames.refuse_binary(b"\xff\xfe").message_id is None
+    # bytes given to parse are still read as text, if they are UTF-8
+    assert frames.parse(b'[2, "b1", "Heartbeat", {}]') == Call("b1", "Heartbeat", {})
+    with pytest.raises(FrameError, match="not UTF-8 text") as e2:
+        frames.parse(b'[2, "b3", "Heartbeat", {"x": "\xff"}]')
+    assert e2.value.message_id == "b3"
+
+
 def test_callerror_code_accepts_both_spellings():
     for text, code in [
         ("FormationViolation", ErrorCode.FormationViolation),

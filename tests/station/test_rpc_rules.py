@@ -24,6 +24,7 @@ from trio_websocket import CloseReason, ConnectionClosed
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CALL, CALLERROR, CALLRESULT
 from chargebox.station.rpc import CallTimeout, Endpoint
+from tests.messagelog.support import read_page
 
 from .support import running
 
@@ -145,9 +146,27 @@ ANSWERED = [
     pytest.param(f'[2, "{"x" * 37}", "ClearCache", {{}}]', "x" * 37, id="id-too-long"),
 ]
 
+# Text that is not JSON, but begins like a frame: the message id is read from its start.
+# A text cut short is "incomplete" (ProtocolError), any other is FormationViolation.
+NOT_JSON_ANSWERED = [
+    pytest.param('[2, "id-cut", "ClearCache", {', "id-cut", "ProtocolError", id="truncated-call"),
+    pytest.param('[2,"abc","Heartbeat",{', "abc", "ProtocolError", id="truncated-heartbeat"),
+    pytest.param('[2, "id-short-cut"', "id-short-cut", "ProtocolError", id="cut-after-the-id"),
+    pytest.param('[3, "id-res", {"status": ', "id-res", "ProtocolError", id="truncated-result"),
+    pytest.param('[2, "id-\\u0041", "ClearCache", {', "id-A", "ProtocolError", id="escaped-id"),
+    pytest.param('[2, "id-syntax", "ClearCache", {]', "id-syntax", "FormationViolation", id="bad"),
+    pytest.param('[2, "id-tail", "ClearCache", {}] x', "id-tail", "FormationViolation", id="tail"),
+]
+
 DROPPED = [
     pytest.param("this is not JSON", id="not-json"),
-    pytest.param('[2, "id-cut", "ClearCache", {', id="truncated-json"),
+    # not JSON, and no message id can be told from its start
+    pytest.param('[2, "id-op', id="cut-inside-the-id"),
+    pytest.param('[2, "id-\\q", "ClearCache", {', id="bad-escape-in-the-id"),
+    pytest.param('[2 "id-no-comma", "ClearCache", {}]', id="no-comma-after-the-type"),
+    pytest.param('{"2": "ClearCache", ', id="truncated-object"),
+    # a CALLERROR cut short is not answered either
+    pytest.param('[4, "id-err-cut", "GenericError", "cut', id="truncated-callerror"),
     pytest.param('{"2": "ClearCache"}', id="not-an-array"),
     pytest.param('"a string"', id="a-json-string"),
     pytest.param("[]", id="empty-array"),
@@ -183,6 +202,22 @@ async def test_a_broken_frame_with_a_readable_id_is_answered_with_a_callerror(
         assert len(ws.sent) == 2  # one CALLERROR, one CALLRESULT: nothing else
 
 
+@pytest.mark.parametrize(("text", "unique_id", "code"), NOT_JSON_ANSWERED)
+async def test_text_that_is_not_json_is_answered_when_its_id_can_be_read(
+    text, unique_id, code, caplog, autojump_clock
+):
+    caplog.set_level(logging.WARNING, logger=RPC_LOGGER)
+    async with serving() as (endpoint, ws, _):
+        ws.push(text)
+        answer = await ws.next_frame()
+        assert answer[:3] == [CALLERROR, unique_id, code]
+        assert "JSON" in answer[3] and answer[4] == {}
+        assert endpoint.stats["broken"] == 1
+        assert any("broken frame" in r.getMessage() for r in caplog.records)
+        await answered_next(ws, "ok-1")
+        assert len(ws.sent) == 2
+
+
 @pytest.mark.parametrize("text", DROPPED)
 async def test_a_broken_frame_without_a_readable_id_is_reported_and_dropped(
     text, caplog, autojump_clock
@@ -199,6 +234,22 @@ async def test_a_broken_frame_without_a_readable_id_is_reported_and_dropped(
         await answered_next(ws, "ok-1")
         assert endpoint.connected
         assert len(ws.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("depth", "code"),
+    [
+        (1000, "TypeConstraintViolation"),  # deeper than Python's repr goes
+        (2000, "FormationViolation"),  # deeper than the JSON parser goes: not JSON
+    ],
+)
+async def test_a_deeply_nested_call_is_answered(depth, code, autojump_clock):
+    async with serving() as (_endpoint, ws, _):
+        deep = "[" * depth + "]" * depth
+        ws.push(f'[2, "id-deep", "DataTransfer", {{"vendorId": "x", "data": {deep}}}]')
+        answer = await ws.next_frame()
+        assert answer[:3] == [CALLERROR, "id-deep", code]
+        await answered_next(ws, "ok-1")
 
 
 async def test_a_call_of_an_unknown_action_is_answered_not_implemented(autojump_clock):
@@ -342,3 +393,65 @@ async def test_an_answer_with_an_unknown_id_does_not_resolve_the_pending_call(
         await heartbeat.done.wait()
         assert heartbeat.error is None and heartbeat.value.current_time == at(3)
         assert len(ws.sent) == 1  # a stray answer is not answered
+
+
+# -- a hostile Central System over a real websocket -------------------------------------
+
+
+def _callerrors(session) -> list[tuple[str | None, Any, str]]:
+    """The CALLERRORs the station sent: (message id, errorCode, errorDescription)."""
+    return [
+        (ex.unique_id, ex.payload, json.loads(ex.text)[3])
+        for ex in session.exchanges
+        if ex.direction == "in" and ex.kind == "CALLERROR"
+    ]
+
+
+async def test_text_that_is_not_json_gets_a_callerror_and_the_link_stays_up(
+    tmp_path, autojump_clock
+):
+    async with running(tmp_path) as rig:
+        session = await rig.session()
+        for text in (
+            '[2,"abc","Heartbeat",{',  # cut short: its id is still readable
+            '[2, "e2e-bad", "ClearCache", {"a" 1}]',  # broken further on
+            '[4, "e2e-error", "GenericError", "cut',  # a CALLERROR: never answered
+            "no JSON and no id",  # nothing to answer
+        ):
+            await session.ws.send_message(text)
+        await rig.csms.wait_until(lambda: len(_callerrors(session)) >= 2)
+        # the next valid CALL is answered as usual, on the same connection
+        answer = await session.call(v16.ClearCacheRequest())
+        assert isinstance(answer, v16.ClearCacheResponse)
+        errors = _callerrors(session)
+        assert [(unique_id, code) for unique_id, code, _ in errors] == [
+            ("abc", "ProtocolError"),
+            ("e2e-bad", "FormationViolation"),
+        ]
+        assert all("JSON" in description for _, _, description in errors)
+        assert not session.closed.is_set() and len(rig.csms.all_sessions) == 1
+
+
+async def test_a_binary_message_is_refused_not_processed(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data) as rig:
+        session = await rig.session()
+        heartbeat = rig.cp.config["HeartbeatInterval"]
+        change = [CALL, "bin-1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "17"}]
+        await session.ws.send_message(json.dumps(change).encode())  # a binary message
+        await session.ws.send_message(b"\xff\xfe\x00 no id")  # not even UTF-8
+        await session.ws.send_message(b'[4, "bin-err", "GenericError", "", {}]')
+        await rig.csms.wait_until(lambda: len(_callerrors(session)) >= 1)
+        answer = await session.call(v16.ClearCacheRequest())
+        assert isinstance(answer, v16.ClearCacheResponse)
+        (refusal,) = _callerrors(session)  # one answer: the CALLERROR is not answered
+        assert refusal[:2] == ("bin-1", "FormationViolation")
+        assert "binary" in refusal[2] and "text" in refusal[2]
+        assert rig.cp.config["HeartbeatInterval"] == heartbeat  # the CALL was not processed
+        assert [ex.kind for ex in session.exchanges if ex.unique_id == "bin-1"] == ["CALLERROR"]
+        assert not session.closed.is_set() and len(rig.csms.all_sessions) == 1
+    # each binary message is in the message log, marked as such
+    rows = [r for r in read_page(data / "message-log" / "CP-1.html").rows if r.type == "invalid"]
+    assert [r.message_id for r in rows] == ["bin-1", "", "bin-err"]
+    assert all("binary websocket message" in r.message for r in rows)
+    assert "\\xff\\xfe" in rows[1].message  # invalid UTF-8 shown byte by byte

@@ -8,6 +8,8 @@ Every sink formats entries; none of them sees the unredacted text.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import OrderedDict
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -105,7 +107,8 @@ def event(time: datetime, kind: str, reason: str) -> Entry:
 def as_text(text: Any) -> str:
     """`text` as a str that can be encoded as UTF-8, whatever it was."""
     if isinstance(text, bytes | bytearray | memoryview):
-        return bytes(text).decode("utf-8", "replace")
+        # invalid UTF-8 shown byte by byte (\xff), so the log keeps what was received
+        return bytes(text).decode("utf-8", "backslashreplace")
     if not isinstance(text, str):
         return repr(text)
     try:
@@ -132,20 +135,18 @@ class FrameClassifier:
         }
 
     def classify(self, direction: Direction, text: str | bytes, time: datetime) -> Entry:
-        """The entry of one websocket message; never raises for any text."""
-        text = as_text(text)
+        """The entry of one websocket message; never raises for any text.
+
+        Bytes are a binary websocket message: logged (as UTF-8, invalid bytes shown
+        as `\\xff`), type invalid, never read as a frame: OCPP-J messages are text.
+        """
+        binary = isinstance(text, bytes | bytearray | memoryview)
+        shown = as_text(text)
+        data, raw, body = _redacted_forms(shown)
         try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = None
-            raw = body = redact_text(text)
-        else:
-            redacted, changed = redact_json(data) if may_hold_secret(text) else (data, False)
-            raw = orjson.dumps(redacted).decode() if changed else text
-            body = orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode()
-            data = redacted
-        try:
-            frame = frames.parse(text)
+            if binary:
+                raise frames.refuse_binary(text)  # type: ignore[arg-type]
+            frame = frames.parse(shown)
         except FrameError as e:
             message_id = redact_text(e.message_id) if e.message_id is not None else ""
             return Entry(
@@ -159,17 +160,23 @@ class FrameClassifier:
                 redact_text(e.description),
             )
         # `data` is the redacted array of a well-formed frame: show its strings, not the
-        # frame's own (which still hold any secret).
-        assert isinstance(data, list)
-        message_id = data[1]
+        # frame's own (which still hold any secret). Without it (a frame too deeply
+        # nested to walk) the frame's strings are redacted one by one.
+        if isinstance(data, list):
+            strings = data[: 4 if isinstance(frame, frames.CallError) else 3]
+        else:
+            strings = [
+                redact_text(item) if isinstance(item, str) else item for item in _head(frame)
+            ]
+        message_id = strings[1]
         if isinstance(frame, frames.Call):
-            self._remember(direction, frame.unique_id, data[2])
-            return Entry(time, direction, MessageType.CALL, data[2], message_id, body, raw)
+            self._remember(direction, frame.unique_id, strings[2])
+            return Entry(time, direction, MessageType.CALL, strings[2], message_id, body, raw)
         answered = Direction.IN if direction is Direction.OUT else Direction.OUT
         action = self._pending[answered].pop(frame.unique_id, "")
         if isinstance(frame, frames.CallResult):
             return Entry(time, direction, MessageType.CALLRESULT, action, message_id, body, raw)
-        detail = f"{data[2]}: {data[3]}" if data[3] else data[2]
+        detail = f"{strings[2]}: {strings[3]}" if strings[3] else strings[2]
         return Entry(time, direction, MessageType.CALLERROR, action, message_id, body, raw, detail)
 
     def _remember(self, direction: Direction, message_id: str, action: str) -> None:
@@ -178,6 +185,53 @@ class FrameClassifier:
         pending.move_to_end(message_id)
         while len(pending) > self._max_pending:
             pending.popitem(last=False)
+
+
+def _head(frame: frames.Frame) -> list[Any]:
+    """The array elements of a frame before its payload (its errorCode and description)."""
+    if isinstance(frame, frames.Call):
+        return [frames.CALL, frame.unique_id, frame.action]
+    if isinstance(frame, frames.CallResult):
+        return [frames.CALLRESULT, frame.unique_id]
+    return [frames.CALLERROR, frame.unique_id, frame.error_code, frame.error_description]
+
+
+# \uXXXX in JSON text: unescaped before pattern redaction, so that an escaped name
+# (\u0070assword) cannot slip past the patterns.
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _redacted_forms(text: str) -> tuple[Any, str, str]:
+    """(decoded JSON redacted or None, raw text redacted, body to show) of a text.
+
+    JSON is redacted member by member and shown indented by 2. A text nested deeper
+    than that can go (orjson writes at most 255 levels; a walk in Python stops near
+    1000) is shown on one line, as received: re-serialised when a secret was taken
+    out, redacted by pattern when it could not even be walked.
+    """
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        shown = redact_text(text)
+        return None, shown, shown
+    try:
+        redacted, changed = redact_json(data) if may_hold_secret(text) else (data, False)
+    except RecursionError:
+        if may_hold_secret(text):
+            text = _JSON_ESCAPE.sub(lambda m: as_text(chr(int(m.group(1), 16))), text)
+        shown = redact_text(text)
+        return None, shown, shown
+    try:
+        raw = orjson.dumps(redacted).decode() if changed else text
+        body = orjson.dumps(redacted, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        if changed:
+            try:
+                raw = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
+            except RecursionError:
+                raw = redact_text(text)
+        return redacted, raw, raw
+    return redacted, raw, body
 
 
 def utc(time: datetime) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from enum import StrEnum
 from typing import Any
 
@@ -87,12 +88,18 @@ class FrameError(OcppError):
     `message_id` is the id of the message when it could be read: the receiver
     answers with a CALLERROR then (unless the broken message is itself a
     CALLERROR, which is never answered, so that two peers cannot loop).
+    `code` is FormationViolation, or ProtocolError for a text cut short.
     """
 
     def __init__(
-        self, description: str, message_id: str | None = None, answerable: bool = True
+        self,
+        description: str,
+        message_id: str | None = None,
+        answerable: bool = True,
+        *,
+        code: ErrorCode = ErrorCode.FormationViolation,
     ) -> None:
-        super().__init__(ErrorCode.FormationViolation, description)
+        super().__init__(code, description)
         self.message_id = message_id
         self.answerable = answerable and message_id is not None
 
@@ -102,7 +109,11 @@ class EncodeError(ValueError):
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        # nested deeper than repr can go (a payload of a thousand nested arrays)
+        text = reprlib.repr(value)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text

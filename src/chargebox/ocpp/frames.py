@@ -5,11 +5,15 @@
     CALLERROR   [4, "<id>", "<errorCode>", "<errorDescription>", {errorDetails}]
 
 Parsing checks the frame only; payloads are checked by `codec` against the
-schema of their action.
+schema of their action. A text that is not JSON, or a binary websocket message
+(OCPP-J messages are UTF-8 text), is a FrameError that still carries the
+message id when the text begins like a frame (`recover_head`), so that the
+receiver can answer it with a CALLERROR.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -58,12 +62,81 @@ def new_message_id() -> str:
     return str(uuid.uuid4())
 
 
+# `[<integer>, "<string>"` at the start of a text, with JSON's whitespace (an integer of
+# at most 9 digits: a message type id is 2, 3 or 4). The string
+# is matched up to its closing quote (escapes included) and decoded afterwards, so an
+# invalid escape sequence recovers nothing.
+_WS = "[ \t\n\r]*"
+_HEAD = re.compile(
+    rf'{_WS}\[{_WS}(-?(?:0|[1-9][0-9]{{0,8}})){_WS},{_WS}"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])*)"'
+)
+
+
+def recover_head(text: str) -> tuple[int, str] | None:
+    """The message type id and message id at the start of `text`, whatever follows them.
+
+    For a text that does not parse as a whole (cut short, broken later on): when it
+    begins with `[<integer>, "<message id>"`, the id is still known and the message
+    can be answered. None when it does not begin so.
+    """
+    match = _HEAD.match(text)
+    if match is None:
+        return None
+    try:
+        unique_id = orjson.loads(f'"{match.group(2)}"')
+    except orjson.JSONDecodeError:
+        return None  # an invalid escape sequence: the id cannot be told
+    return int(match.group(1)), unique_id
+
+
+def _unreadable(text: str, description: str, code: ErrorCode) -> FrameError:
+    """The FrameError of a text that is no JSON frame, with the id `recover_head` finds."""
+    head = recover_head(text)
+    if head is None:
+        return FrameError(description, code=code)
+    type_id, unique_id = head
+    # a CALLERROR, even a broken one, is never answered: two peers must not loop
+    return FrameError(description, unique_id, type_id != CALLERROR, code=code)
+
+
+def refuse_binary(data: bytes | bytearray | memoryview) -> FrameError:
+    """The FrameError for a binary websocket message: OCPP-J messages are text messages.
+
+    Its content is not processed, whatever it holds; the message id is recovered from
+    its start (read as UTF-8) so that a CALL sent this way gets a CALLERROR.
+    """
+    raw = bytes(data)
+    return _unreadable(
+        raw.decode("utf-8", "replace"),
+        f"a binary websocket message ({len(raw)} bytes): OCPP-J messages are UTF-8 text messages",
+        ErrorCode.FormationViolation,
+    )
+
+
 def parse(text: str | bytes) -> Frame:
-    """The frame in a websocket text message, or FrameError saying what is wrong with it."""
+    """The frame in a websocket text message, or FrameError saying what is wrong with it.
+
+    Text that is not JSON is a FormationViolation; text cut short (valid JSON up to its
+    end, but not complete) a ProtocolError, "payload incomplete" in OCPP-J 1.6's
+    table. Either carries the message id when the text begins like a frame.
+    """
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as e:
+            shown = bytes(text).decode("utf-8", "replace")
+            raise _unreadable(
+                shown, f"not UTF-8 text: {e.reason} at byte {e.start}", ErrorCode.FormationViolation
+            ) from None
     try:
         msg = orjson.loads(text)
     except orjson.JSONDecodeError as e:
-        raise FrameError(f"not JSON: {e}") from None
+        # the parser stopped at the end of the text: what is there is JSON, but cut short
+        if e.pos >= len(text.rstrip(" \t\n\r")):
+            raise _unreadable(
+                text, f"incomplete JSON, the text ends too early: {e}", ErrorCode.ProtocolError
+            ) from None
+        raise _unreadable(text, f"not JSON: {e}", ErrorCode.FormationViolation) from None
     if type(msg) is not list:
         raise FrameError(f"not a JSON array but {_json_type(msg)}")
     if len(msg) < 2:

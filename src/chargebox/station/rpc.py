@@ -8,6 +8,9 @@
   while one is being handled, our CALLs wait.
 - A broken frame whose message id can be read is answered with a CALLERROR
   (never a CALLERROR with another one); one without an id is logged and dropped.
+  Text that is not JSON counts as broken, its id read from its start; so does a
+  binary websocket message, whose content is never processed (OCPP-J is text).
+  The connection stays open either way.
 - Our CALLs pass a gate: `Gate.ACCEPTED` (the default) only once the
   registration is Accepted, `Gate.CONNECTED` (BootNotification, messages the
   Central System triggered) as soon as the websocket is open.
@@ -67,7 +70,7 @@ class CallFailed(Exception):
 
 
 class FrameSink(Protocol):
-    def frame(self, direction: str, text: str) -> None: ...
+    def frame(self, direction: str, text: str | bytes) -> None: ...
 
 
 Router = Callable[[ActionSpec, Any], Awaitable[Any]]
@@ -175,17 +178,25 @@ class Endpoint:
             self._answering = 0
             self._answered.set()
 
-    async def _received(self, text: str | bytes, calls: trio.MemorySendChannel[Call]) -> None:
+    async def _received(self, message: str | bytes, calls: trio.MemorySendChannel[Call]) -> None:
         self.stats["received"] += 1
-        shown = text if isinstance(text, str) else text.decode("utf-8", "replace")
         if self.message_log is not None:
-            self.message_log.frame("in", shown)
+            # bytes stay bytes: the log marks a binary message as such
+            self.message_log.frame("in", message)
         try:
-            frame = frames.parse(text)
+            if not isinstance(message, str):
+                raise frames.refuse_binary(message)
+            frame = frames.parse(message)
         except FrameError as e:
             self.stats["broken"] += 1
-            log.warning("broken frame from the Central System: %s", e.description)
-            if e.answerable and e.message_id is not None:
+            answered = e.answerable and e.message_id is not None
+            log.warning(
+                "broken frame from the Central System: %s (%s)",
+                e.description,
+                f"answered with a CALLERROR {e.code}" if answered else "dropped: no message id",
+            )
+            if answered:
+                assert e.message_id is not None
                 await self._send(rpc.error(e.message_id, e))
             return
         if isinstance(frame, Call):
@@ -221,6 +232,10 @@ class Endpoint:
             spec, request = rpc.decode_call(call)
         except OcppError as e:
             log.warning("refused %s from the Central System: %s", call.action, e)
+            return rpc.error(call.unique_id, e)
+        except Exception as e:
+            # whatever a payload holds, the CALL gets an answer and the link keeps serving
+            log.exception("decoding %s", call.action)
             return rpc.error(call.unique_id, e)
         try:
             response = await self.router(spec, request)
