@@ -13,7 +13,6 @@ from chargebox.config import (
     ConfigurationStatus,
     Effect,
     KeySpec,
-    KeyValue,
     ValueType,
 )
 
@@ -64,9 +63,7 @@ def test_write_only_is_accepted_and_never_shown(cfg: ChargePointConfig, caplog) 
         None,
     )
     assert cfg.authorization_key == secret
-    assert cfg.get_configuration(["AuthorizationKey"]).configuration_key == (
-        KeyValue("AuthorizationKey", False, None),
-    )
+    assert cfg.get_configuration(["AuthorizationKey"]).unknown_key == ("AuthorizationKey",)
     assert secret not in repr(result) + str(result) + caplog.text
 
 

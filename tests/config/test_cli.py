@@ -22,7 +22,7 @@ def test_check_the_seed(capsys) -> None:
     assert run(["config", "check", str(SEED)]) == 0
     out = capsys.readouterr().out
     assert "Core.WebsocketPingInterval: read as WebSocketPingInterval" in out
-    assert f"{SEED}: OK: 68 keys visible to the CSMS" in out
+    assert f"{SEED}: OK: 67 keys visible to the CSMS" in out  # AuthorizationKey not among them
     assert "connects to ws://127.0.0.1:8180/steve/websocket/CentralSystemService/cp001" in out
 
 

@@ -91,7 +91,7 @@ async def test_get_and_change_configuration_for_every_access_class(tmp_path, aut
         keys = {kv.key: kv for kv in everything.configuration_key}
         assert keys["NumberOfConnectors"].readonly and keys["NumberOfConnectors"].value == "1"
         assert not keys["HeartbeatInterval"].readonly
-        assert keys["AuthorizationKey"].value is None  # write-only: never shown
+        assert "AuthorizationKey" not in keys  # write-only: never reported
         some = await session.call(
             v16.GetConfigurationRequest(key=["MeterValueSampleInterval", "Nope"])
         )

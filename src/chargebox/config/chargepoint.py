@@ -275,8 +275,12 @@ class ChargePointConfig:
     # -- GetConfiguration --------------------------------------------------------
 
     def _entries(self, spec: KeySpec) -> list[KeyValue]:
-        """What a full GetConfiguration lists for `spec`."""
-        if not self._offered(spec):
+        """What a full GetConfiguration lists for `spec`.
+
+        A write-only key (AuthorizationKey) is never reported, not even by name: the
+        CSMS may set it but not read it (OCPP-J 1.6 errata), and named it is unknown.
+        """
+        if not self._offered(spec) or spec.access is Access.WRITE_ONLY:
             return []
         readonly = spec.access is Access.READ_ONLY
         if spec.name == "MeterPublicKeys":
@@ -315,7 +319,8 @@ class ChargePointConfig:
                         f"DefaultPriceText,{target.language}", False, _price_text(entry)
                     )
             return None
-        return self._entries(spec)[0]
+        entries = self._entries(spec)
+        return entries[0] if entries else None
 
     def get_configuration(self, keys: Sequence[str] | None = None) -> ConfigurationReport:
         """GetConfiguration: the requested keys, or every visible key when none are named.

@@ -767,8 +767,8 @@ SECURITY = section(
         "AuthorizationKey",
         STR,
         WO,
-        "HTTP Basic password for profiles 1 and 2. Write-only: GetConfiguration lists the key "
-        "without a value. A value of hex pairs stands for the bytes it encodes (security "
+        "HTTP Basic password for profiles 1 and 2. Write-only: GetConfiguration never reports "
+        "it (unknownKey when named). A value of hex pairs stands for the bytes it encodes (security "
         "whitepaper: up to 40 hex digits), any other value for its UTF-8 text; the password "
         "must have at least 16 bytes (a shorter one in the file is a warning, as the seed's "
         "example has one; ChangeConfiguration rejects it).",

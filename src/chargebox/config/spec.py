@@ -26,7 +26,7 @@ class Access(enum.StrEnum):
 
     READ_ONLY = "read-only"
     READ_WRITE = "read-write"
-    # reported without its value; ChangeConfiguration may set it (AuthorizationKey)
+    # never reported (unknownKey when named); ChangeConfiguration may set it (AuthorizationKey)
     WRITE_ONLY = "write-only"
     # never reported; ChangeConfiguration answers NotSupported (engine-internal settings)
     HIDDEN = "hidden"
