@@ -393,13 +393,54 @@ def test_bad_overlay_names_the_overlay_file(seed: dict, write) -> None:
     )
 
 
-def test_a_short_authorization_key_in_the_file_is_a_warning(seed: dict, write, caplog) -> None:
-    # the seed's own example, DEADBEEFDEADBEEF, stands for 8 bytes: it must load, with a warning
-    cfg = ChargePointConfig.load(write(edit(seed, Security={"AuthorizationKey": "DEADBEEF"})))
+def test_the_seeds_authorization_key_loads_with_a_warning(seed: dict, write) -> None:
+    # DEADBEEFDEADBEEF stands for 8 bytes: under the whitepaper's 16, at libocpp's minimum
+    assert seed["Security"] == {**seed["Security"], "SecurityProfile": 1}
+    for key in ("DEADBEEFDEADBEEF", "8 chars!"):
+        cfg = ChargePointConfig.load(write(edit(seed, Security={"AuthorizationKey": key})))
+        (warning,) = [w for w in cfg.warnings if w.key == "AuthorizationKey"]
+        assert warning.rule == "too-short"
+        assert "password of 8 bytes" in str(warning) and key not in str(warning)
+
+
+@pytest.mark.parametrize("profile", [1, 2])
+@pytest.mark.parametrize(
+    ("key", "size"), [("DEADBEEFDE", 5), ("kq9zX", 5), ("DEADBEEFDEADBE", 7), ("p4$sW0r", 7)]
+)
+def test_a_key_too_short_to_send_is_an_error_at_profiles_1_and_2(
+    seed: dict, write, profile: int, key: str, size: int
+) -> None:
+    path = write(edit(seed, Security={"SecurityProfile": profile, "AuthorizationKey": key}))
+    problem = only_problem(path)
+    assert (problem.rule, problem.file, problem.section, problem.key) == (
+        "too-short",
+        str(path),
+        "Security",
+        "AuthorizationKey",
+    )
+    assert str(problem) == (
+        f"{path}: Security.AuthorizationKey = <hidden>: stands for a password of {size} bytes; "
+        f"security profile {profile} sends it with HTTP Basic and needs at least 8 (the security "
+        "whitepaper asks for 16; a value of hex pairs is the bytes it encodes)"
+    )
+    assert key not in str(problem)
+
+
+@pytest.mark.parametrize("profile", [0, 3])
+def test_a_short_key_that_is_not_sent_is_a_warning(seed: dict, write, profile: int) -> None:
+    document = edit(seed, Security={"SecurityProfile": profile, "AuthorizationKey": "DEADBEEF"})
+    if profile == 3:
+        document["Internal"]["CentralSystemURI"] = "wss://127.0.0.1:8443/ocpp/cp001"
+    cfg = ChargePointConfig.load(write(document))
     (warning,) = [w for w in cfg.warnings if w.key == "AuthorizationKey"]
-    assert warning.rule == "too-short"
-    assert "password of 4 bytes" in str(warning)
-    assert "DEADBEEF" not in str(warning)
+    assert warning.rule == "too-short" and "password of 4 bytes" in str(warning)
+    # ... and it cannot become the password of profile 1 or 2 (whitepaper A05.FR.02)
+    if profile == 0:
+        result = cfg.change_configuration("SecurityProfile", "1")
+        assert (result.status, result.key) == ("Rejected", "SecurityProfile")
+        assert "needs at least 8" in result.reason and "Security.AuthorizationKey" in result.reason
+        assert cfg.change_configuration("AuthorizationKey", "0123456789abcdef" * 2).accepted
+        assert cfg.change_configuration("SecurityProfile", "1").accepted
 
 
 def test_the_key_never_appears_in_problems_or_logs(seed: dict, write, caplog) -> None:

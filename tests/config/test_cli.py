@@ -43,6 +43,18 @@ def test_check_lists_every_problem(seed: dict, write, capsys) -> None:
     ]
 
 
+def test_check_refuses_a_key_too_short_to_send(seed: dict, write, capsys) -> None:
+    seed["Security"]["AuthorizationKey"] = "0102030405"  # 5 bytes, at security profile 1
+    path = write(seed)
+    assert run(["config", "check", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: 1 problem",
+        f"  {path}: Security.AuthorizationKey = <hidden>: stands for a password of 5 bytes; "
+        "security profile 1 sends it with HTTP Basic and needs at least 8 (the security "
+        "whitepaper asks for 16; a value of hex pairs is the bytes it encodes)",
+    ]
+
+
 def test_check_with_an_overlay(seed: dict, write, capsys) -> None:
     base = write(seed)
     overlay = write({"Security": {"SecurityProfile": 2}}, "user.json")

@@ -416,14 +416,19 @@ class ChargePointConfig:
         """The first check that `new` makes fail.
 
         A file value that only warned at load (warn_only_at_load) fails already; it must
-        not block changes of other keys, so only violations the change causes count.
+        not block changes of other keys, so only violations the change causes count: a
+        key that had none, or one that turns a warning into an error_at_load (raising
+        SecurityProfile to 1 over a key too short to send, A05.FR.02).
         """
         candidate = {**self._values, spec.name: new}
-        before = {other.name for other, _ in loader.run_checks(self._values, self._registry)}
+        before = {
+            (other.name, violation.error_at_load)
+            for other, violation in loader.run_checks(self._values, self._registry)
+        }
         found = [
             (other, violation)
             for other, violation in loader.run_checks(candidate, self._registry)
-            if other is spec or other.name not in before
+            if other is spec or (other.name, violation.error_at_load) not in before
         ]
         if not found:
             return None

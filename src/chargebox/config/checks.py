@@ -341,22 +341,41 @@ def security_profile_raise_only(
     return None
 
 
+# The whitepaper's minimum for the HTTP Basic password (A00.FR.205, 7.2).
+AUTHORIZATION_KEY_BYTES = 16
+# The least a configuration file may give for profiles 1 and 2: libocpp's minimum (8),
+# which the seed's example meets (DEADBEEFDEADBEEF: 16 hex digits, 8 bytes).
+AUTHORIZATION_KEY_LOAD_BYTES = 8
+
+
 def authorization_key_strength(value: str, ctx: Mapping[str, Any]) -> Violation | None:
     """The HTTP Basic password must have at least 16 bytes (whitepaper A00.FR.205).
 
     Measured on the password the key stands for: a value of hex pairs is the
-    bytes it encodes (chargebox.transport.basic_auth_password).
+    bytes it encodes (chargebox.transport.basic_auth_password). Below 16 bytes
+    ChangeConfiguration rejects it; in a file it is a warning, and an error below 8
+    bytes when SecurityProfile 1 or 2 sends it.
     """
     from chargebox.transport import basic_auth_password
 
     size = len(basic_auth_password(value))
-    if size < 16:
+    if size >= AUTHORIZATION_KEY_BYTES:
+        return None
+    profile = ctx.get("SecurityProfile")
+    if profile in (1, 2) and size < AUTHORIZATION_KEY_LOAD_BYTES:
         return Violation(
             "too-short",
-            f"stands for a password of {size} bytes; the security whitepaper asks for at "
-            "least 16 (a value of hex pairs is the bytes it encodes)",
+            f"stands for a password of {size} bytes; security profile {profile} sends it "
+            f"with HTTP Basic and needs at least {AUTHORIZATION_KEY_LOAD_BYTES} (the security "
+            f"whitepaper asks for {AUTHORIZATION_KEY_BYTES}; a value of hex pairs is the "
+            "bytes it encodes)",
+            error_at_load=True,
         )
-    return None
+    return Violation(
+        "too-short",
+        f"stands for a password of {size} bytes; the security whitepaper asks for at "
+        f"least {AUTHORIZATION_KEY_BYTES} (a value of hex pairs is the bytes it encodes)",
+    )
 
 
 def connector_evse_ids(value: str, ctx: Mapping[str, Any]) -> Violation | None:

@@ -68,6 +68,7 @@ RULES = frozenset(
         "read-only",  # a change of a key that cannot be changed
         "raise-only",  # SecurityProfile may only go up
         "prerequisite",  # the engine cannot meet what the new value requires
+        "too-short",  # an AuthorizationKey that stands for too few bytes
         # warnings (the file loads):
         "alias",  # an older spelling of a key
         "hidden-section",  # a profile section whose profile SupportedFeatureProfiles omits

@@ -768,15 +768,16 @@ SECURITY = section(
         STR,
         WO,
         "HTTP Basic password for profiles 1 and 2. Write-only: GetConfiguration never reports "
-        "it (unknownKey when named). A value of hex pairs stands for the bytes it encodes (security "
-        "whitepaper: up to 40 hex digits), any other value for its UTF-8 text; the password "
-        "must have at least 16 bytes (a shorter one in the file is a warning, as the seed's "
-        "example has one; ChangeConfiguration rejects it).",
+        "it (unknownKey when named). A value of hex pairs stands for the bytes it encodes "
+        "(security whitepaper: up to 40 hex digits), any other value for its UTF-8 text. "
+        "ChangeConfiguration requires 16 bytes; in the file fewer than 16 are a warning (the "
+        "seed's example has 8), fewer than 8 an error with profile 1 or 2.",
         min_length=1,
         max_length=80,
         secret=True,
         settable_when_absent=True,
         check=checks.authorization_key_strength,
+        depends_on=("SecurityProfile",),
         warn_only_at_load=True,
         effect=Effect.AUTHORIZATION_KEY,
     ),

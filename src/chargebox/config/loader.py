@@ -396,7 +396,8 @@ def load(
         )
     for spec, violation in run_checks(values, registry, invalid):
         found = _problem(violation, origin.get(spec.name, base_file), spec, values[spec.name])
-        (warnings if spec.warn_only_at_load else problems).append(found)
+        warning = spec.warn_only_at_load and not violation.error_at_load
+        (warnings if warning else problems).append(found)
     if problems:
         raise ConfigError(problems)
 

@@ -67,10 +67,15 @@ class ConfigurationStatus(enum.StrEnum):
 
 @attrs.frozen(slots=True)
 class Violation:
-    """A failed check: the rule's name (see errors.RULES) and what is allowed, in words."""
+    """A failed check: the rule's name (see errors.RULES) and what is allowed, in words.
+
+    `error_at_load`: an error when a file is loaded even if the key's check otherwise
+    only warns there (`KeySpec.warn_only_at_load`): a value the engine cannot work with.
+    """
 
     rule: str
     message: str
+    error_at_load: bool = False
 
 
 class _NoDefault:
@@ -123,9 +128,10 @@ class KeySpec:
     # (OCPP 1.6 chapter 9) and answers NotSupported.
     settable_when_absent: bool = False
     reboot_required: bool = False
-    # A file value that fails `check` is a warning, not an error: for report-only keys
-    # that libocpp never checked at load (its own example has a malformed one).
-    # ChangeConfiguration still rejects such a value.
+    # A file value that fails `check` is a warning, not an error (unless the violation
+    # says `error_at_load`): for report-only keys that libocpp never checked at load (its
+    # own example has a malformed one), and for an AuthorizationKey between libocpp's
+    # minimum and the whitepaper's. ChangeConfiguration still rejects such a value.
     warn_only_at_load: bool = False
     effect: Effect | None = None
     # never shown: not in GetConfiguration, problems, results or logs
