@@ -1,8 +1,8 @@
-"""Read the libocpp key table of ../shared/ocpp16/facts/config-keys-libocpp.md into rows.
+"""The libocpp key table (tests/config/data/config-keys-libocpp.md) read into rows.
 
-tests/config/data/libocpp-keys.json is this parser's output, kept in the repository
-so the registry test runs on any machine; when the facts file is present a test
-checks that the snapshot still matches it.
+The file is a copy of the key tables of facts gathered from libocpp (its first lines
+say from which commit), kept in the repository so that the registry tests run on a
+clone alone.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-FACTS = Path(__file__).resolve().parents[3] / "shared/ocpp16/facts/config-keys-libocpp.md"
-SNAPSHOT = Path(__file__).resolve().parent / "data" / "libocpp-keys.json"
+FACTS = Path(__file__).resolve().parent / "data" / "config-keys-libocpp.md"
 
 _SECTION = re.compile(r"^## (\w+) \(\d+ keys\)")
 COLUMNS = (
@@ -45,3 +44,8 @@ def parse_facts(text: str) -> list[dict[str, str]]:
             continue
         rows.append({"section": section, **dict(zip(COLUMNS, cells, strict=True))})
     return rows
+
+
+def rows() -> list[dict[str, str]]:
+    """The rows of the key table in the repository's copy."""
+    return parse_facts(FACTS.read_text(encoding="utf-8"))
