@@ -525,11 +525,13 @@ async def test_extended_trigger_message_heartbeat_meter_values_and_boot(tmp_path
         )
         assert str(values.status) == "Accepted"
         assert (await rig.csms.wait_for("MeterValues")).connector_id == 1
-        # once Accepted, a BootNotification is not triggered (errata 3.35)
+        # once Accepted, a BootNotification is still sent when asked for, as TriggerMessage does
         boot = await _call(
             rig, v16.ExtendedTriggerMessageRequest(requested_message="BootNotification")
         )
-        assert str(boot.status) == "Rejected"
+        assert str(boot.status) == "Accepted"
+        await rig.csms.wait_for("BootNotification", count=2)
+        assert rig.cp.registered
         unknown = await _call(
             rig,
             v16.ExtendedTriggerMessageRequest(

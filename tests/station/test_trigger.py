@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.csms.handlers import boot_notification
 from chargebox.ocpp import v16
+from chargebox.ocpp.errors import ErrorCode, OcppError
 
 from .support import running
 
@@ -117,11 +119,64 @@ async def test_firmware_and_diagnostics_status_idle(tmp_path, autojump_clock, wh
         assert await trigger(rig, what) == "NotImplemented"
 
 
-async def test_boot_notification_refused_once_accepted(tmp_path, autojump_clock):
-    async with running(tmp_path) as rig:
-        assert await trigger(rig, "BootNotification") == "Rejected"  # errata 3.35
-        await trio.testing.wait_all_tasks_blocked()
-        assert len(rig.csms.received("CP-1", "BootNotification")) == 1
+def boots_answered(csms, *answers):
+    """Answer the BootNotifications in turn with (status, interval), the last one from then on;
+    return the (mock) times at which they came."""
+    times: list[float] = []
+
+    def boot(session, request):
+        status, interval = answers[min(len(times), len(answers) - 1)]
+        times.append(trio.current_time())
+        response = boot_notification(session, request)
+        return attrs.evolve(response, status=status, interval=interval)
+
+    csms.on("BootNotification", boot)
+    return times
+
+
+async def test_boot_notification_once_accepted_is_sent_and_keeps_the_registration(
+    tmp_path, autojump_clock
+):
+    csms = CentralSystem()
+    boots = boots_answered(csms, ("Accepted", 600), ("Accepted", 120))
+    async with running(tmp_path, csms=csms) as rig:
+        cp = rig.cp
+        await csms.wait_for("StatusNotification", count=2)  # after the registration
+        states: list[str] = []
+        rig.cp.station.link.observers.append(lambda actor, _: states.append(actor.model.state))
+        assert await trigger(rig, "BootNotification") == "Accepted"
+        await csms.wait_for("BootNotification", count=2)
+        assert answered_before(await rig.session(), "BootNotification")
+        heartbeat = await csms.wait_for("Heartbeat")
+        assert heartbeat is not None
+        # the answer's interval applies from the answer on, and is kept
+        assert trio.current_time() - boots[1] == pytest.approx(120)
+        assert cp.config["HeartbeatInterval"] == 120
+        # still registered all along: nothing was sent again, nothing waited
+        assert cp.link_state == "Accepted" and cp.registered
+        assert set(states) == {"Accepted"}
+        assert len(csms.received("CP-1", "StatusNotification")) == 2
+
+
+@pytest.mark.parametrize(("status", "state"), [("Pending", "Pending"), ("Rejected", "Rejected")])
+async def test_boot_notification_once_accepted_answered_otherwise_withdraws_the_registration(
+    tmp_path, autojump_clock, status, state
+):
+    csms = CentralSystem()
+    boots = boots_answered(csms, ("Accepted", 600), (status, 30), ("Accepted", 600))
+    async with running(tmp_path, csms=csms) as rig:
+        cp = rig.cp
+        await csms.wait_for("StatusNotification", count=2)
+        assert await trigger(rig, "BootNotification") == "Accepted"
+        await cp.wait_until(lambda: cp.link_state == state)
+        assert not cp.registered
+        # registered again by the BootNotification the answer's interval later, which
+        # reports every connector again
+        await csms.wait_for("BootNotification", count=3)
+        assert boots[2] - boots[1] == pytest.approx(30)
+        await csms.wait_for("StatusNotification", count=4)
+        assert cp.registered and cp.link_state == "Accepted"
+        assert csms.received("CP-1", "Heartbeat") == []  # none while not registered
 
 
 async def test_boot_notification_while_pending_is_sent_at_once(tmp_path, autojump_clock):
@@ -168,3 +223,43 @@ async def test_triggered_messages_go_out_while_pending(tmp_path, autojump_clock)
             "DiagnosticsStatusNotification",
         }
         assert len(csms.received("CP-1", "StatusNotification")) == 1
+
+
+async def test_a_triggered_boot_without_an_answer_keeps_the_registration(tmp_path, autojump_clock):
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=600))
+    boots: list[float] = []
+
+    def boot(session, request):
+        boots.append(trio.current_time())
+        if len(boots) > 1:
+            raise OcppError(ErrorCode.InternalError, "not now")
+        return boot_notification(session, request)
+
+    csms.on("BootNotification", boot)
+    async with running(tmp_path, csms=csms) as rig:
+        assert await trigger(rig, "BootNotification") == "Accepted"
+        await csms.wait_for("BootNotification", count=2)
+        await csms.wait_for("Heartbeat")  # heartbeats go on at the interval they had
+        assert trio.current_time() - boots[0] == pytest.approx(600)
+        assert rig.cp.registered and len(boots) == 2
+
+
+async def test_transaction_messages_wait_while_a_triggered_boot_withdraws_the_registration(
+    tmp_path, autojump_clock
+):
+    csms = CentralSystem()
+    boots = boots_answered(csms, ("Accepted", 600), ("Pending", 30), ("Accepted", 600))
+    async with running(tmp_path, csms=csms, Core={"MeterValueSampleInterval": 0}) as rig:
+        cp = rig.cp
+        await cp.session_started(1)
+        await cp.token_presented("TAG-1", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-1")
+        await cp.transaction_started(1, meter_start=10)
+        await cp.wait_until(lambda: cp.transaction_id(1) is not None)
+        assert await trigger(rig, "BootNotification") == "Accepted"
+        await cp.wait_until(lambda: cp.link_state == "Pending")
+        await cp.transaction_stopped(1, meter_stop=500, reason="Local")
+        await trio.sleep(10)
+        assert csms.received("CP-1", "StopTransaction") == []  # waits for the registration
+        stop = await csms.wait_for("StopTransaction")
+        assert trio.current_time() >= boots[2] and stop.meter_stop == 500

@@ -6,9 +6,13 @@ message, through the endpoint's CONNECTED gate: a triggered message may go
 before the registration is Accepted (spec 4.2). Every message reports the
 current state, read from the charts:
 
-- BootNotification: only before Accepted (errata 3.35 recommends refusing it
-  afterwards); the link chart sends it at once (boot_triggered) and its
-  answer moves the registration as any BootNotification's does.
+- BootNotification: in every link state but Rejected (where nothing may be sent)
+  and before a connection exists. The link chart sends it at once
+  (boot_triggered). Before Accepted its answer moves the registration as any
+  BootNotification's does. Once Accepted it is sent too, as libocpp and the OCA
+  1.6 test cases do (errata 3.35 recommends refusing it, but allows either):
+  an Accepted answer keeps the registration and its heartbeat interval applies;
+  Pending or Rejected withdraw the registration, as the Central System says.
 - Heartbeat: sent, and its currentTime sets the clock.
 - StatusNotification: the current status of the connector, or of the Charge
   Point and every connector when no connectorId is given (0: the Charge Point).
@@ -40,8 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: link states in which a BootNotification may be triggered (before Accepted)
-_BOOT_TRIGGERABLE = frozenset({"Connected", "Registering", "Pending"})
+#: link states in which a BootNotification may be triggered: connected, and not Rejected
+_BOOT_TRIGGERABLE = frozenset({"Connected", "Registering", "Pending", "Accepted"})
 
 
 def install(station: Station) -> None:

@@ -145,6 +145,24 @@ class LinkModel(ChartModel):
         self.record(CancelTimer(BOOT_RETRY))
         self._online("registration_accepted")
 
+    def registration_renewed(self, *, interval: int = 0, **_event: Any) -> None:
+        """A triggered BootNotification is Accepted while registered: nothing is sent again,
+        and the heartbeat interval of the answer (ours if it is 0) applies from now."""
+        if interval > 0:
+            self.heartbeat_interval = interval
+        if self.heartbeat_interval > 0:
+            self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
+
+    def registration_withdrawn(self, **_event: Any) -> None:
+        """A triggered BootNotification is answered Pending or Rejected: no longer registered.
+
+        Heartbeats stop, the transaction-message queue holds its messages until the next
+        Accepted, and a reconnect registers with BootNotification again.
+        """
+        self.registered = False
+        self.record(CancelTimer(HEARTBEAT))
+        self.record(Send("outbox", Trigger("link_lost")))
+
     def registration_resumed(self, **_event: Any) -> None:
         """Reconnected while Accepted: no new BootNotification, statuses are sent again."""
         self._online("reconnected")
