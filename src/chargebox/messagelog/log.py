@@ -167,8 +167,10 @@ class MessageLog:
     def frame(self, direction: str, text: str | bytes) -> None:
         """Log a websocket message: "out" one the charge point sent, "in" one it received.
 
-        `text` may be anything (not JSON, not a frame, bytes): it is logged as it
-        is, type "invalid", escaped. Raises only ValueError for another direction.
+        `text` may be anything (not JSON, not a frame, nested too deep to indent): it
+        is logged as it is, type "invalid" when it is no frame, escaped. `bytes` are a
+        binary websocket message, never read as a frame (OCPP-J is text). Raises only
+        ValueError for another direction.
         """
         if direction not in (Direction.OUT, Direction.IN):
             raise ValueError(f"direction must be 'out' or 'in', not {direction!r}")
