@@ -551,10 +551,11 @@ async def open_charge_point(
     options = options or Options()
     clock = clock or StationClock()
     config.clock = clock.now
-    if message_log is None:
-        message_log = _message_log(config, options, data, clock)
+    # the store first: a damaged one (StoreDamaged) stops everything before it starts
     store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
     try:
+        if message_log is None:
+            message_log = _message_log(config, options, data, clock)
         async with trio.open_nursery() as nursery:
             station = Station(config, host, store, options, clock, message_log, nursery)
             await nursery.start(station.run)
