@@ -114,8 +114,10 @@ def test_a_reservation_ending_under_a_fault_returns_to_available() -> None:
 def test_only_the_reserved_identity_leaves_reserved() -> None:
     c = ConnectorModel(1)
     run(c, ("reserve_now", {"reservation_id": 5}))
-    assert not c.fire("usage_initiated").allowed
-    assert not c.fire("usage_initiated", reservation_id=6).allowed
+    c.drain_effects()
+    # a plug, or another identity, leaves it Reserved (N20)
+    assert run(c, "usage_initiated", ("usage_initiated", {"reservation_id": 6})) == ["N20", "N20"]
+    assert c.state == "Reserved" and c.drain_effects() == []
     assert run(c, ("usage_initiated", {"reservation_id": 5})) == ["G2"]
 
 

@@ -116,7 +116,10 @@ def test_an_event_that_is_not_allowed_changes_nothing() -> None:
     model.fire("reserve_now", reservation_id=3)
     model.drain_effects()
     before = model.snapshot()
-    refused = model.fire("usage_initiated", reservation_id=4)  # not the reservation's identity
+    # the reservation's identity, but Unavailable is scheduled (G2 is not for it, nor N20)
+    model.inoperative_scheduled = True
+    before = model.snapshot()
+    refused = model.fire("usage_initiated", reservation_id=3)
     assert refused.reason == "guards not satisfied"
     assert model.snapshot() == before and model.drain_effects() == []
 

@@ -7,9 +7,9 @@ a failing actor instead of letting it vanish.
 
 from __future__ import annotations
 
-from chargebox.actors.actor import Actor, ArmedTimer, UnhandledEffect
+from chargebox.actors.actor import Actor, ArmedTimer, Rejected, UnhandledEffect
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import SetInputs, Sync, TimerExpired, Trigger
+from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired, Trigger
 from chargebox.actors.supervision import ActorFailed, ActorGroup, UnknownAddress, open_actor_group
 
 __all__ = [
@@ -17,6 +17,8 @@ __all__ = [
     "ActorFailed",
     "ActorGroup",
     "ArmedTimer",
+    "Ask",
+    "Rejected",
     "SetInputs",
     "StationClock",
     "Sync",

@@ -8,8 +8,16 @@ the queue or the host). Because the actions only record, a transition is never
 interrupted half-way by I/O, and the same chart runs without trio in tests.
 
 An event the chart does not allow is logged and counted, and the loop goes on.
+An effect that cannot be performed for a reason the event's sender must hear
+(a record that cannot be written) raises `Rejected`: the transition is undone
+(the model and its timers go back to what they were before the event) and the
+loop goes on. So that nothing else has seen the transition by then, an action
+records the effect that may be rejected before the effects that reach others.
 Anything else that goes wrong (an action raising, an effect nobody can perform)
 ends the actor with the exception, which its group reports and propagates.
+
+A sender that must know what became of its event (the host's handle) sends an
+`Ask`: it learns the outcome (taken, or refused by the chart) or the rejection.
 
 A feature actor subclasses Actor, usually overriding `translate` (its typed
 messages to triggers) and `perform` (effects it handles itself), and is bound to
@@ -28,7 +36,7 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import SetInputs, Sync, TimerExpired, Trigger
+from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired, Trigger
 from chargebox.charts.effects import CancelTimer, Effect, Send, StartTimer
 from chargebox.charts.machine import NotAllowed, Outcome
 from chargebox.charts.model import ChartModel
@@ -43,6 +51,16 @@ ModelT = TypeVar("ModelT", bound=ChartModel)
 
 class UnhandledEffect(RuntimeError):
     """An effect the actor cannot perform: no outlet, or a Send without a group."""
+
+
+class Rejected(Exception):
+    """Raised while performing an effect: the event cannot be taken in (its record
+    cannot be written, say). The actor undoes the transition and goes on; `error`
+    is the reason, handed to the sender of an `Ask`."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @attrs.frozen
@@ -110,7 +128,7 @@ class Actor(Generic[ModelT]):
                 task_status.started()
                 async with self._receive:
                     async for message in self._receive:
-                        outcome = await self.handle(message)
+                        outcome = await self._take(message)
                         for observer in self.observers:
                             observer(self, outcome)
                 # The inbox is closed: nothing can fire the timers any more.
@@ -130,6 +148,48 @@ class Actor(Generic[ModelT]):
         """End `run` (timers included) at the next checkpoint."""
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
+
+    async def _take(self, message: Any) -> Outcome | None:
+        """Handle one message from the inbox; an `Ask` hears the outcome, a rejection is undone."""
+        if not isinstance(message, Ask):
+            try:
+                return await self.handle(message)
+            except Rejected as rejected:
+                # nobody waits for this event (a timer's, another actor's): the transition
+                # stands, and the reason is logged
+                log.error("%s: %r could not be completed: %s", self.address, message, rejected)
+                return None
+        # what to go back to if the event is rejected (the effects not yet performed go too)
+        before, timers = self.model.clone(), dict(self._timers)
+        try:
+            message.outcome = await self.handle(message.trigger)
+            return message.outcome
+        except Rejected as rejected:
+            self.model = before
+            self._restore_timers(timers)
+            log.warning("%s: %s not taken in: %s", self.address, message.trigger, rejected)
+            message.error = rejected.error
+            return None
+        except BaseException as error:
+            message.error = error
+            raise
+        finally:
+            message.done.set()
+
+    def _restore_timers(self, before: dict[str, ArmedTimer]) -> None:
+        """The timers as they were before an undone transition (re-armed for their deadline)."""
+        for name in set(self._timers) | set(before):
+            old, now = before.get(name), self._timers.get(name)
+            if old is now:
+                continue
+            self._disarm(name)
+            if old is not None:
+                timer = ArmedTimer(
+                    old.deadline, next(self._generations), trio.CancelScope(), at=old.at
+                )
+                self._timers[name] = timer
+                assert self._nursery is not None
+                self._nursery.start_soon(self._expire, name, timer, name=f"{self.address} timer")
 
     async def handle(self, message: Any) -> Outcome | None:
         """Handle one message: fire its trigger and perform the effects. Returns the outcome."""

@@ -14,8 +14,9 @@ import attrs
 import trio
 
 from chargebox.charts.effects import Trigger
+from chargebox.charts.machine import Outcome
 
-__all__ = ["SetInputs", "Sync", "TimerExpired", "Trigger"]
+__all__ = ["Ask", "SetInputs", "Sync", "TimerExpired", "Trigger"]
 
 
 @attrs.frozen
@@ -38,3 +39,20 @@ class Sync:
     """Set `done` once every message sent before this one is handled and its effects performed."""
 
     done: trio.Event = attrs.field(factory=trio.Event)
+
+
+@attrs.define(eq=False)
+class Ask:
+    """A trigger whose sender waits for what became of it.
+
+    `done` is set once the actor handled the trigger and performed its effects:
+    `outcome` then says whether the chart took it (Fired) or refused it
+    (NotAllowed), and `error` holds the reason an effect could not be performed
+    (chargebox.actors.actor.Rejected: the transition was undone), or the error
+    that ended the actor.
+    """
+
+    trigger: Trigger
+    done: trio.Event = attrs.field(factory=trio.Event)
+    outcome: Outcome | None = None
+    error: BaseException | None = None

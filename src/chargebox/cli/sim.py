@@ -4,7 +4,7 @@ Commands come one per line from `--script FILE` (or `-` for standard input) or,
 without a script, from standard input; the simulator runs until `quit`,
 Ctrl-C or SIGTERM, whether or not the commands have ended. The exit status is
 0, or 1 when a command failed (a bad line, a `wait` that timed out), or 2 for
-a configuration that does not load.
+a configuration that does not load or a store that cannot be used.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from chargebox.cli._input import stdin_lines
 from chargebox.config import ConfigError
 from chargebox.sim import SimSettings, Simulator
 from chargebox.sim.console import LineOutput, TerminalOutput
-from chargebox.station import Options, TlsSettings
+from chargebox.station import Options, StoreError, TlsSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -153,7 +153,25 @@ def sim_command(args: argparse.Namespace) -> int:
         print(f"chargebox sim: cannot read {args.config}: {e}", file=sys.stderr)
         return 2
     clock = trio.testing.MockClock(rate=args.speed) if args.speed != 1.0 else None
-    return trio.run(_main, sim, script, clock=clock)
+    try:
+        return trio.run(_main, sim, script, clock=clock)
+    except (StoreError, BaseExceptionGroup) as error:
+        problem = _store_error(error)
+        if problem is None:
+            raise
+        print(f"chargebox sim: {problem}", file=sys.stderr)
+        return 2
+
+
+def _store_error(error: BaseException) -> StoreError | None:
+    """The store's error (a damaged file, a full disk) among the ones the run ended with."""
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            if (found := _store_error(inner)) is not None:
+                return found
+    return None
 
 
 async def _main(sim: Simulator, script: list[str] | None) -> int:

@@ -2,6 +2,13 @@
 
 from chargebox.station.certstore import FileCertificateStore
 from chargebox.station.context import Options
+from chargebox.station.errors import (
+    StateError,
+    StationError,
+    StoreDamaged,
+    StoreError,
+    StoreWriteError,
+)
 from chargebox.station.handle import ChargePoint, open_charge_point
 from chargebox.station.host import (
     AuthorizationPort,
@@ -41,6 +48,11 @@ __all__ = [
     "Reading",
     "ReservationPort",
     "ResetKind",
+    "StateError",
+    "StationError",
+    "StoreDamaged",
+    "StoreError",
+    "StoreWriteError",
     "SystemPort",
     "TlsSettings",
     "UnlockResult",

@@ -6,6 +6,13 @@ transaction's start or end, its meter readings) is in the store. So a host
 that awaits `transaction_started(...)` knows the StartTransaction cannot be
 lost any more.
 
+A call the engine cannot take in raises, and changes nothing: StateError when
+it does not fit (an unknown connector, an event the connector's or the
+transaction's chart refuses in its state), StoreWriteError when what it hands
+over cannot be written. The engine runs on; the next call that fits works.
+Every method delivers its event the same way (`_event`): as an Ask, whose
+answer says whether the chart took it.
+
     async with open_charge_point(config, host, data_dir=path) as cp:
         await cp.session_started(1)                   # cable plugged in
         await cp.token_presented("04A2B3C4", 1)       # RFID card
@@ -29,11 +36,13 @@ from typing import Any
 import trio
 
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import Sync
+from chargebox.actors.messages import Ask, Sync
 from chargebox.charts.effects import Trigger
+from chargebox.charts.machine import NotAllowed
 from chargebox.config import ChargePointConfig
 from chargebox.ocpp.timestamps import format_datetime
 from chargebox.station.context import Options
+from chargebox.station.errors import StateError, StationError
 from chargebox.station.host import Host, Reading, readings
 from chargebox.station.station import Station
 from chargebox.station.store import Store
@@ -94,15 +103,50 @@ class ChargePoint:
     def _connector(self, connector_id: int) -> Any:
         try:
             return self._station.connectors[connector_id]
-        except KeyError:
-            raise ValueError(
-                f"connector {connector_id} does not exist (NumberOfConnectors is "
-                f"{self._station.cfg.number_of_connectors})"
+        except (KeyError, TypeError):
+            raise StateError(
+                f"connector {connector_id!r} does not exist: connectors are 1 to "
+                f"{self._station.cfg.number_of_connectors} (NumberOfConnectors)"
             ) from None
 
     # -- delivering events --------------------------------------------------------------
 
+    async def _event(self, address: str, name: str, **params: Any) -> None:
+        """Deliver the trigger of a handle call and wait until it is handled.
+
+        Raises StateError when the chart refuses it (nothing changed), or the
+        error that kept it from being taken in (StoreWriteError: the transition
+        was undone).
+        """
+        ask = Ask(Trigger(name, params))
+        await self._station.deliver(address, ask)
+        await ask.done.wait()
+        if ask.error is not None:
+            if isinstance(ask.error, StationError):
+                raise ask.error
+            raise StationError(
+                f"{address}: the engine failed while handling {name}: {ask.error}"
+            ) from ask.error
+        if isinstance(ask.outcome, NotAllowed):
+            raise StateError(self._refusal(address, ask.outcome))
+
+    def _refusal(self, address: str, refused: NotAllowed) -> str:
+        """What a refused call says: the connector, the state, and what the event needs."""
+        kind, _, number = address.partition("/")
+        subject = "the Charge Point" if number == "0" else f"connector {number}"
+        expected = _EXPECTED.get(refused.trigger)
+        if expected is None:
+            assert self._station.group is not None
+            chart = self._station.group.actors[address].chart
+            states = sorted(
+                {s for t in chart.transitions if t.trigger == refused.trigger for s in t.sources}
+            )
+            expected = f"it is possible when the {kind} is {' or '.join(states)}"
+        call = _CALLS.get(refused.trigger, refused.trigger)
+        return f"{subject}: {call} is not possible while the {kind} is {refused.state}; {expected}"
+
     async def _to(self, address: str, name: str, **params: Any) -> None:
+        """Deliver a trigger that follows the call's own event; a refusal is only logged."""
         await self._station.deliver(address, Trigger(name, params))
 
     async def settled(self, *addresses: str) -> None:
@@ -128,8 +172,11 @@ class ChargePoint:
 
     async def _connector_event(self, connector_id: int, name: str, **params: Any) -> None:
         self._connector(connector_id)
-        await self._to(f"connector/{connector_id}", name, **params)
-        await self.settled(f"connector/{connector_id}")
+        await self._event(f"connector/{connector_id}", name, **params)
+
+    async def _transaction_event(self, connector_id: int, name: str, **params: Any) -> None:
+        self._connector(connector_id)
+        await self._event(f"transaction/{connector_id}", name, **params)
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -138,12 +185,12 @@ class ChargePoint:
     ) -> None:
         """A user started using the connector (cable plugged in, bay occupied)."""
         tx = self._station.transactions[self._connector(connector_id).connector_id]
+        await self._connector_event(connector_id, "usage_initiated")
         tx.session_id = session_id
         if log_folder is not None and self._station.ctx.message_log is not None:
             self._station.ctx.message_log.session_started(
                 session_id=session_id or f"session-{connector_id}", folder=log_folder
             )
-        await self._connector_event(connector_id, "usage_initiated")
 
     async def session_stopped(self, connector_id: int) -> None:
         """The session is over (cable removed); a transaction still running ends first."""
@@ -156,7 +203,10 @@ class ChargePoint:
             await self.settled(f"transaction/{connector_id}")
         else:
             if tx.active:
-                await self.ev_disconnected(connector_id)
+                # the cable is gone: StopTransactionOnEVSideDisconnect decides (a transaction
+                # already stopping or suspended goes on as it is)
+                await self._to(f"transaction/{connector_id}", "ev_side_disconnected")
+                await self.settled(f"transaction/{connector_id}")
             await self._connector_event(connector_id, "usage_ended")
         log_ = self._station.ctx.message_log
         if log_ is not None and tx.session_id is not None:
@@ -175,9 +225,11 @@ class ChargePoint:
         st = self._station
         for c, tx in st.transactions.items():
             if tx.active and await self._may_stop(tx, id_tag):
+                if tx.model.state == "Stopping":
+                    log.info("connector %d: the transaction is already stopping", c)
+                    return
                 tx.stop_id_tag = id_tag
-                await self._to(f"transaction/{c}", "stop_requested", reason="Local")
-                await self.settled(f"transaction/{c}")
+                await self._event(f"transaction/{c}", "stop_requested", reason="Local")
                 return
         reservations = getattr(st, "reservations", None)
         c = connector_id
@@ -203,8 +255,7 @@ class ChargePoint:
                 log.info("connector %d is reserved for another idTag; the idTag is refused", c)
                 return
             params.update(admission.params)
-        await self._to(f"transaction/{c}", "id_tag_presented", **params)
-        await self.settled(f"transaction/{c}")
+        await self._event(f"transaction/{c}", "id_tag_presented", **params)
 
     async def _may_stop(self, tx: Any, id_tag: str) -> bool:
         """The presenter may stop a transaction: same idTag, or the same parentIdTag (3.5.5)."""
@@ -242,7 +293,12 @@ class ChargePoint:
         timestamp: datetime | None = None,
         reservation_id: int | None = None,
     ) -> None:
-        """The host started a transaction; StartTransaction is stored before this returns."""
+        """The host started a transaction; StartTransaction is stored before this returns.
+
+        The connector's transaction must be Authorized (an idTag was presented and the
+        engine called `evse.authorize`), or `id_tag` given for a transaction the host
+        authorized itself.
+        """
         self._connector(connector_id)
         when = timestamp or self.clock.now()
         params: dict[str, Any] = {"meter_start": meter_start, "timestamp": format_datetime(when)}
@@ -250,8 +306,7 @@ class ChargePoint:
             params["id_tag"] = id_tag
         if reservation_id is not None:
             params["reservation_id"] = reservation_id
-        await self._to(f"transaction/{connector_id}", "transaction_started", **params)
-        await self.settled(f"transaction/{connector_id}")
+        await self._transaction_event(connector_id, "transaction_started", **params)
 
     async def transaction_stopped(
         self,
@@ -264,31 +319,37 @@ class ChargePoint:
     ) -> None:
         """The host ended the transaction; StopTransaction is stored before this returns."""
         tx = self._station.transactions[self._connector(connector_id).connector_id]
+        stop_id_tag = tx.stop_id_tag
         if id_tag is not None:
             tx.stop_id_tag = id_tag
         when = timestamp or self.clock.now()
         params: dict[str, Any] = {"meter_stop": meter_stop, "timestamp": format_datetime(when)}
         if reason is not None:
             params["reason"] = reason
-        await self._to(f"transaction/{connector_id}", "transaction_finished", **params)
-        await self.settled(f"transaction/{connector_id}")
+        try:
+            await self._transaction_event(connector_id, "transaction_finished", **params)
+        except StationError:
+            tx.stop_id_tag = stop_id_tag
+            raise
         if reason != "EVDisconnected":
-            await self._connector_event(connector_id, "transaction_stopped")
+            await self._to(f"connector/{connector_id}", "transaction_stopped")
+            await self.settled(f"connector/{connector_id}")
 
     async def ev_disconnected(self, connector_id: int) -> None:
         """The cable was disconnected at the EV during a transaction."""
-        await self._to(f"transaction/{connector_id}", "ev_side_disconnected")
-        await self.settled(f"transaction/{connector_id}")
+        await self._transaction_event(connector_id, "ev_side_disconnected")
 
     async def ev_reconnected(self, connector_id: int) -> None:
-        await self._to(f"transaction/{connector_id}", "ev_reconnected")
-        await self.settled(f"transaction/{connector_id}")
-        await self._connector_event(connector_id, "resumed_by_ev")
+        """The cable is back at the EV after `ev_disconnected` (the transaction went on)."""
+        await self._transaction_event(connector_id, "ev_reconnected")
+        await self._to(f"connector/{connector_id}", "resumed_by_ev")
+        await self.settled(f"connector/{connector_id}")
 
     # -- energy ---------------------------------------------------------------------------
 
     async def resumed(self, connector_id: int) -> None:
         """Energy flows (charging started or resumed)."""
+        self._connector(connector_id)
         state = self.status(connector_id)
         trigger = {
             "SuspendedEV": "resumed_by_ev",
@@ -309,8 +370,14 @@ class ChargePoint:
         connector_id: int,
         values: Sequence[Reading] | Mapping[str, Any],
     ) -> None:
-        """The latest readings of a connector (0: the station's main meter)."""
+        """The latest readings of a connector (0: the station's main meter).
+
+        The energy register never goes back: a lower Energy.Active.Import.Register
+        than the connector had is taken as that value (with a warning).
+        """
         st = self._station
+        if connector_id != 0:
+            self._connector(connector_id)
         st.meter.update(
             connector_id, readings(dict(values) if isinstance(values, Mapping) else values)
         )
@@ -354,14 +421,13 @@ class ChargePoint:
         self._error_details.setdefault(connector_id, {})[error_code] = details
         if is_fault:
             connector.vendor_id = vendor_id
-            await self._to(
+            await self._event(
                 f"connector/{connector_id}",
                 "fault_detected",
                 error_code=error_code,
                 info=info,
                 vendor_error_code=vendor_error_code,
             )
-            await self.settled(f"connector/{connector_id}")
         else:
             self._report_error(connector, error_code, *details)
 
@@ -395,6 +461,8 @@ class ChargePoint:
         gone, the Central System hears the current status with the warning that
         remains, or NoError (as libocpp does), so it does not keep a stale warning.
         """
+        if connector_id != 0:
+            self._connector(connector_id)
         faults = self._faults.setdefault(connector_id, {})
         details = self._error_details.setdefault(connector_id, {})
         if error_code is None:
@@ -407,8 +475,7 @@ class ChargePoint:
         if any(faults.values()) or not cleared:
             return  # still Faulted, or nothing was active
         if any(cleared.values()):
-            await self._to(f"connector/{connector_id}", "fault_cleared")
-            await self.settled(f"connector/{connector_id}")
+            await self._event(f"connector/{connector_id}", "fault_cleared")
         else:
             connector = (
                 self._station.connector0 if connector_id == 0 else self._connector(connector_id)
@@ -426,6 +493,39 @@ class ChargePoint:
     async def disabled(self, connector_id: int) -> None:
         """The host took the connector out of service."""
         await self._connector_event(connector_id, "become_inoperative")
+
+
+# The handle method that delivers each trigger (for the message of a refused call).
+_CALLS = {
+    "usage_initiated": "session_started",
+    "usage_ended": "session_stopped",
+    "connection_timeout": "plugin_timeout",
+    "id_tag_presented": "token_presented",
+    "stop_requested": "token_presented",
+    "transaction_finished": "transaction_stopped",
+    "ev_side_disconnected": "ev_disconnected",
+    "charging_started": "resumed",
+    "resumed_by_ev": "resumed",
+    "resumed_by_evse": "resumed",
+    "suspended_by_ev": "suspended_ev",
+    "suspended_by_evse": "suspended_evse",
+    "fault_detected": "error_raised",
+    "fault_cleared": "error_cleared",
+    "become_operative": "enabled",
+    "become_inoperative": "disabled",
+}
+
+# What a refused event needs, where the states alone do not say it.
+_EXPECTED = {
+    "transaction_started": (
+        "it needs an idTag authorized on the connector (token_presented, then the engine "
+        "calls evse.authorize) or id_tag= for a transaction the host authorized itself, "
+        "and no transaction running there"
+    ),
+    "transaction_finished": "it needs a transaction running on the connector (transaction_started)",
+    "ev_side_disconnected": "it needs a transaction running on the connector",
+    "ev_reconnected": "it needs a transaction suspended by ev_disconnected",
+}
 
 
 @asynccontextmanager
@@ -451,10 +551,11 @@ async def open_charge_point(
     options = options or Options()
     clock = clock or StationClock()
     config.clock = clock.now
-    if message_log is None:
-        message_log = _message_log(config, options, data, clock)
+    # the store first: a damaged one (StoreDamaged) stops everything before it starts
     store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
     try:
+        if message_log is None:
+            message_log = _message_log(config, options, data, clock)
         async with trio.open_nursery() as nursery:
             station = Station(config, host, store, options, clock, message_log, nursery)
             await nursery.start(station.run)

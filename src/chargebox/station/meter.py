@@ -7,11 +7,17 @@ the start and end of a transaction, a TriggerMessage), selecting the
 measurands the configuration lists (MeterValuesSampledData,
 MeterValuesAlignedData, StopTxnSampledData, StopTxnAlignedData): only those
 the host supplies appear.
+
+The energy register of a connector (Energy.Active.Import.Register without a
+phase, at the outlet) never goes back on the wire: a reading, meterStart or
+meterStop below the highest value the connector's register had (in this run,
+or as reported before a restart) is raised to that value, with a warning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +27,8 @@ import attrs
 from chargebox.ocpp import codec
 from chargebox.ocpp.v16 import MeterValue, Phase, SampledValue
 from chargebox.station.host import Reading
+
+log = logging.getLogger(__name__)
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -97,16 +105,72 @@ def energy_wh(reading: Reading) -> int:
     return int(value)
 
 
-class Meter:
-    """The latest readings of every connector."""
+def is_register(reading: Reading) -> bool:
+    """The connector's energy register: the reading meterStart and meterStop are about."""
+    return (
+        reading.measurand == ENERGY_REGISTER
+        and reading.phase is None
+        and reading.location in (None, "Outlet")
+    )
 
-    def __init__(self) -> None:
+
+class Meter:
+    """The latest readings of every connector, and the floor of each energy register.
+
+    `floors`: the highest register (Wh) each connector reported before (the store
+    keeps them). `on_reported(connector, wh)` hears the register of every MeterValue
+    built for the Central System, so the store can keep it.
+    """
+
+    def __init__(
+        self,
+        floors: Mapping[int, int] | None = None,
+        on_reported: Callable[[int, int], None] | None = None,
+    ) -> None:
         self._latest: dict[int, dict[tuple[str, str | None, str | None], Reading]] = {}
+        self._floor: dict[int, int] = dict(floors or {})
+        self._on_reported = on_reported
 
     def update(self, connector: int, values: Iterable[Reading]) -> None:
         latest = self._latest.setdefault(connector, {})
         for reading in values:
+            if is_register(reading):
+                reading = self._register_reading(connector, reading)
             latest[(reading.measurand, reading.phase, reading.location)] = reading
+
+    def _register_reading(self, connector: int, reading: Reading) -> Reading:
+        wh = energy_wh(reading)
+        kept = self.not_below(connector, wh, "Energy.Active.Import.Register")
+        if kept == wh:
+            return reading
+        value = Decimal(kept) / 1000 if reading.unit == "kWh" else kept
+        return attrs.evolve(reading, value=value)
+
+    def floor(self, connector: int) -> int | None:
+        """The highest energy register (Wh) of the connector so far, if any."""
+        return self._floor.get(connector)
+
+    def not_below(self, connector: int, wh: int, what: str) -> int:
+        """`wh`, or the register's highest value when `wh` is below it (with a warning).
+
+        The register is the connector's meter: it never goes back, so a lower value
+        from the host (a meter reset by a restart, a wrong register) must not reach
+        the Central System as a meterStart, meterStop or reading.
+        """
+        floor = self._floor.get(connector)
+        if floor is not None and wh < floor:
+            log.warning(
+                "connector %d: %s %d Wh is below the %d Wh its energy register already "
+                "had; %d Wh is used (the register never goes back)",
+                connector,
+                what,
+                wh,
+                floor,
+                floor,
+            )
+            return floor
+        self._floor[connector] = wh
+        return wh
 
     def readings(self, connector: int) -> list[Reading]:
         return list(self._latest.get(connector, {}).values())
@@ -143,8 +207,20 @@ class Meter:
     def meter_value(
         self, connector: int, measurands: Iterable[Selector], context: str, when: datetime
     ) -> MeterValue | None:
+        """A MeterValue for the Central System (its register is reported to `on_reported`)."""
         values = self.sampled_values(connector, measurands, context)
-        return MeterValue(timestamp=when, sampled_value=values) if values else None
+        if not values:
+            return None
+        if self._on_reported is not None:
+            for reading in self.readings(connector):
+                if is_register(reading) and any(
+                    v.measurand == ENERGY_REGISTER
+                    and v.phase is None
+                    and v.location == reading.location
+                    for v in values
+                ):
+                    self._on_reported(connector, energy_wh(reading))
+        return MeterValue(timestamp=when, sampled_value=values)
 
 
 def energy_value(wh: int, context: str, when: datetime) -> MeterValue:

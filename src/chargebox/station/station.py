@@ -5,6 +5,12 @@ the user overlay) is loaded, the store opened, the persisted availability
 restored, unfinished transactions closed with reason PowerLoss (unless the
 host resumes them), and only then does the link connect and send
 BootNotification.
+
+While the store cannot be written (a full disk), the Central System hears it:
+connector 0's StatusNotification carries errorCode InternalError (its status
+unchanged: the station still charges), and a SecurityEventNotification
+MemoryExhaustion goes out once, directly, since it cannot be queued. The first
+write that works again clears the error (NoError).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
@@ -38,6 +45,7 @@ from chargebox.station import meter as metering
 from chargebox.station.authorization import Authorizer
 from chargebox.station.connectors import ConnectorActor, Status, StatusReporter, host_command
 from chargebox.station.context import Options, StationContext
+from chargebox.station.errors import StoreWriteError
 from chargebox.station.host import Host
 from chargebox.station.link import LinkActor
 from chargebox.station.outbox import OutboxActor
@@ -103,7 +111,14 @@ class Station:
             deliver=self.deliver,
         )
         self.ctx.security_event = self.security_event
-        self.meter = metering.Meter()
+        floors = store.registers()
+        for record in store.open_transactions():
+            # a store written before it kept registers: the transactions' readings
+            floors[record.connector] = max(floors.get(record.connector, 0), record.last_meter)
+        #: the register of each connector the store has (written when a higher one goes out)
+        self._reported_registers = dict(floors)
+        self.meter = metering.Meter(floors, on_reported=self._register_reported)
+        store.observers.append(self._store_failure_changed)
         self.authorizer = Authorizer(self.ctx)
         self.reporter = StatusReporter(self.ctx)
         n = cfg.number_of_connectors
@@ -193,7 +208,10 @@ class Station:
 
         now = self.ctx.clock.now()
         if self.ctx.message_log is not None:
-            self.ctx.message_log.security_event(kind, tech_info, now)
+            try:
+                self.ctx.message_log.security_event(kind, tech_info, now)
+            except OSError as e:
+                log.warning("the security log cannot be written: %s", e)
         log.info("security event %s%s", kind, f": {tech_info}" if tech_info else "")
         if self.cfg.get("DisableSecurityEventNotifications", False):
             return
@@ -202,8 +220,54 @@ class Station:
         request = SecurityEventNotificationRequest(
             type=kind, timestamp=now, tech_info=tech_info[:255] if tech_info else None
         )
-        self.ctx.store.enqueue("SecurityEventNotification", codec.encode(request), None)
+        try:
+            self.ctx.store.enqueue("SecurityEventNotification", codec.encode(request), None)
+        except StoreWriteError as e:
+            log.warning(
+                "security event %s not queued (%s): sent at once if the link is up", kind, e
+            )
+            self.ctx.spawn(self._send_now, request, name="security event")
+            return
         self.ctx.spawn(self.deliver, "outbox", Trigger("enqueued"), name="security event")
+
+    async def _send_now(self, request: Any) -> None:
+        """A message that could not be queued: sent if the link is up, else lost (logged)."""
+        try:
+            await self.endpoint.call(request)
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.warning("%s not delivered: %s", type(request).__name__, e)
+
+    # -- the store ------------------------------------------------------------------------
+
+    #: StatusNotification.info of connector 0 while the store cannot be written
+    STORE_FAILURE_INFO = "data store cannot be written"
+
+    def _store_failure_changed(self, failure: str | None) -> None:
+        """The store stopped (or resumed) taking writes: the Central System hears it.
+
+        InternalError on connector 0 with its status unchanged, not Faulted: the
+        connectors still deliver energy and the link still works; what is missing is
+        durability (a transaction message the host hands over is refused, so the host
+        knows). MemoryExhaustion is the security whitepaper's critical event for a
+        flash that is full; it goes once per episode, directly.
+        """
+        self.reporter.notify(self._connector0_status())
+        if failure is not None:
+            self.security_event("MemoryExhaustion", f"data store: {failure}")
+
+    def _connector0_status(self) -> Status:
+        status = self.connector0.status()
+        if self.ctx.store.failure is None:
+            return status
+        return attrs.evolve(status, error_code="InternalError", info=self.STORE_FAILURE_INFO)
+
+    def _register_reported(self, connector: int, wh: int) -> None:
+        """A MeterValue carries the connector's energy register: the store keeps the highest."""
+        floor = self._reported_registers.get(connector)
+        if floor is not None and wh <= floor:
+            return
+        self._reported_registers[connector] = wh
+        self.ctx.store.note_register(connector, wh)
 
     def _actor_changed(self, actor: Any, outcome: Any) -> None:
         self.changed.set()
@@ -250,9 +314,10 @@ class Station:
                 tx.model.state = "Active" if record.transaction_id else "StartedOffline"
                 log.info("connector %d: transaction resumed after restart", record.connector)
                 continue
-            end = metering.energy_value(
-                record.last_meter, "Transaction.End", record.last_meter_time
-            )
+            # the highest register the connector reported: a PowerLoss meterStop is never
+            # below a reading the Central System has seen
+            meter_stop = max(record.last_meter, self.meter.floor(record.connector) or 0)
+            end = metering.energy_value(meter_stop, "Transaction.End", record.last_meter_time)
             data = list(record.tx_data)
             kept = metering.filter_wire(
                 metering.wire(end), metering.selectors(self.cfg.get("StopTxnSampledData"))
@@ -260,7 +325,7 @@ class Station:
             if kept is not None:
                 data.append(kept)
             message = StopTransactionRequest(
-                meter_stop=record.last_meter,
+                meter_stop=meter_stop,
                 timestamp=record.last_meter_time,
                 transaction_id=record.transaction_id or 0,
                 reason="PowerLoss",
@@ -269,14 +334,25 @@ class Station:
             payload = fit(codec.encode(message), self.cfg.get("MaxMessageSize", 65000))
             if record.transaction_id is None:
                 payload.pop("transactionId", None)
-            store.end_transaction(record.ref, record.last_meter_time, "PowerLoss", payload)
+            try:
+                store.end_transaction(
+                    record.ref, record.last_meter_time, "PowerLoss", payload, meter_stop=meter_stop
+                )
+            except StoreWriteError as e:
+                log.error(
+                    "connector %d: the transaction a power loss interrupted stays open until "
+                    "the next start: %s",
+                    record.connector,
+                    e,
+                )
+                continue
             for observer in self.transaction_ended:
                 observer(record.connector, record.transaction_id)
             log.warning(
                 "connector %d: transaction interrupted by a power loss; stopped (PowerLoss) at "
                 "%d Wh",
                 record.connector,
-                record.last_meter,
+                meter_stop,
             )
         self.outbox.model.queued = store.queue_length()
 
@@ -311,7 +387,7 @@ class Station:
             tx.refresh_inputs()
 
     def statuses(self) -> list[Status]:
-        return [self.connector0.status()] + [c.status() for c in self.connectors.values()]
+        return [self._connector0_status()] + [c.status() for c in self.connectors.values()]
 
     # -- clock-aligned meter values ---------------------------------------------------------
 

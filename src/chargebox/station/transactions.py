@@ -8,6 +8,13 @@ StopTransaction to the store before the outbox is told, so that nothing the
 host reported can be lost. The transactionData of StopTransaction is kept
 with the transaction as its meter values go out, filtered by
 StopTxnSampledData and StopTxnAlignedData.
+
+When StartTransaction or StopTransaction cannot be written (the disk is
+full), the host's event is rejected: the chart goes back to where it was and
+the host's call raises StoreWriteError. Sampled meter values that cannot be
+queued are sent at once if the link is up (they cannot wait on disk).
+meterStart and meterStop never go below the connector's energy register
+(chargebox.station.meter).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 
 import trio
 
-from chargebox.actors.actor import Actor
+from chargebox.actors.actor import Actor, Rejected
 from chargebox.charts.effects import (
     Effect,
     HostCommand,
@@ -39,6 +46,7 @@ from chargebox.ocpp.v16 import (
 from chargebox.station import meter as metering
 from chargebox.station.connectors import host_command
 from chargebox.station.context import StationContext
+from chargebox.station.errors import StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +130,10 @@ class TransactionActor(Actor[TransactionModel]):
         elif isinstance(effect, HostCommand):
             await host_command(self.ctx, effect)
         elif isinstance(effect, Send) and effect.to == "outbox":
-            await self._queue(effect.message)
+            try:
+                await self._queue(effect.message)
+            except StoreWriteError as e:
+                raise Rejected(e) from e
         elif isinstance(effect, SampleMeterValues):
             await self.sample(effect.context)
         else:
@@ -141,37 +152,43 @@ class TransactionActor(Actor[TransactionModel]):
     async def _queue(self, request: SendRequest) -> None:
         p = dict(request.payload)
         store = self.ctx.store
+        c = self.connector_id
         if request.action == "StartTransaction":
             when = parse_datetime(p["timestamp"]) if p.get("timestamp") else self.ctx.clock.now()
+            meter_start = self.meter.not_below(c, p["meter_start"], "meterStart")
             message = StartTransactionRequest(
-                connector_id=self.connector_id,
+                connector_id=c,
                 id_tag=p["id_tag"],
-                meter_start=p["meter_start"],
+                meter_start=meter_start,
                 reservation_id=p.get("reservation_id"),
                 timestamp=when,
             )
+            begin = metering.energy_value(meter_start, "Transaction.Begin", when)
+            # the actor's own record of the transaction changes once the store has it
             self.ref = store.begin_transaction(
-                self.connector_id,
+                c,
                 p["id_tag"],
-                p["meter_start"],
+                meter_start,
                 when,
                 p.get("reservation_id"),
                 self.session_id,
                 codec.encode(message),
+                tx_data=self._for_stop(metering.wire(begin), sampled=True),
             )
-            begin = metering.energy_value(p["meter_start"], "Transaction.Begin", when)
-            self._keep_for_stop(metering.wire(begin), sampled=True)
         elif request.action == "StopTransaction":
             if self.ref is None:
-                log.error("connector %d: a stop without a start", self.connector_id)
+                log.error("connector %d: a stop without a start", c)
                 return
             when = parse_datetime(p["timestamp"]) if p.get("timestamp") else self.ctx.clock.now()
-            end = metering.energy_value(p["meter_stop"], "Transaction.End", when)
-            self._keep_for_stop(metering.wire(end), sampled=True)
+            meter_stop = self.meter.not_below(c, p["meter_stop"], "meterStop")
+            end = self._for_stop(
+                metering.wire(metering.energy_value(meter_stop, "Transaction.End", when)),
+                sampled=True,
+            )
             record = store.transaction(self.ref)
-            tx_data = record.tx_data if record is not None else []
+            tx_data = (record.tx_data if record is not None else []) + ([end] if end else [])
             message = StopTransactionRequest(
-                meter_stop=p["meter_stop"],
+                meter_stop=meter_stop,
                 timestamp=when,
                 transaction_id=record.transaction_id if record and record.transaction_id else 0,
                 reason=p.get("reason"),
@@ -181,7 +198,9 @@ class TransactionActor(Actor[TransactionModel]):
             payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
             if record is None or record.transaction_id is None:
                 payload.pop("transactionId", None)  # filled in by the store once it is known
-            store.end_transaction(self.ref, when, p.get("reason"), payload)
+            store.end_transaction(
+                self.ref, when, p.get("reason"), payload, meter_stop=meter_stop, tx_data=end
+            )
         else:
             log.error("unexpected queued request %s", request.action)
             return
@@ -190,20 +209,20 @@ class TransactionActor(Actor[TransactionModel]):
     async def _enqueued(self) -> None:
         threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
         if threshold and self.ctx.store.queue_length() > threshold:
-            removed = self.ctx.store.thin_queue(threshold)
-            log.warning(
-                "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
-            )
+            try:
+                removed = self.ctx.store.thin_queue(threshold)
+            except StoreWriteError as e:
+                log.warning("MessageQueueSizeThreshold %d passed: %s", threshold, e)
+            else:
+                log.warning(
+                    "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
+                )
         await self.ctx.deliver("outbox", Trigger("enqueued"))
 
-    def _keep_for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> None:
-        """Keep a meter value for StopTransaction.transactionData, as StopTxn*Data select."""
-        if self.ref is None:
-            return
+    def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
+        """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""
         key = "StopTxnSampledData" if sampled else "StopTxnAlignedData"
-        kept = metering.filter_wire(meter_value, metering.selectors(self.ctx.cfg.get(key)))
-        if kept is not None:
-            self.ctx.store.record_meter(self.ref, *self._energy_now(), kept)
+        return metering.filter_wire(meter_value, metering.selectors(self.ctx.cfg.get(key)))
 
     def _energy_now(self) -> tuple[int, Any]:
         energy = self.meter.energy(self.connector_id)
@@ -229,16 +248,30 @@ class TransactionActor(Actor[TransactionModel]):
             kept = self.meter.meter_value(
                 self.connector_id, metering.selectors(self.ctx.cfg.get(stop_key)), context, now
             )
-            if kept is not None:
-                self.ctx.store.record_meter(self.ref, *self._energy_now(), metering.wire(kept))
-            if value is None:
+            store = self.ctx.store
+            kept_wire = metering.wire(kept) if kept is not None else None
+            request = None
+            try:
+                if value is None:
+                    if kept_wire is not None:
+                        store.record_meter(self.ref, *self._energy_now(), kept_wire)
+                    return
+                request = MeterValuesRequest(
+                    connector_id=self.connector_id,
+                    transaction_id=store.transaction_id_of(self.ref),
+                    meter_value=[value],
+                )
+                store.queue_meter_values(
+                    self.ref, codec.encode(request), self._energy_now(), kept_wire
+                )
+            except StoreWriteError as e:
+                if request is None:
+                    log.warning("connector %d: %s", self.connector_id, e)
+                    return
+                # it cannot wait on disk: now, if the link is up, or not at all
+                log.warning("connector %d: %s; sent without queuing", self.connector_id, e)
+                self.ctx.spawn(self._send_direct, request, name="MeterValues")
                 return
-            request = MeterValuesRequest(
-                connector_id=self.connector_id,
-                transaction_id=self.ctx.store.transaction_id_of(self.ref),
-                meter_value=[value],
-            )
-            self.ctx.store.queue_meter_values(self.ref, codec.encode(request))
             await self._enqueued()
         elif value is None:
             return
@@ -267,8 +300,13 @@ class TransactionActor(Actor[TransactionModel]):
         now = trio.current_time()
         if energy is None or now - self._persisted_at < self.ctx.options.meter_persist_interval:
             return
+        try:
+            self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
+        except StoreWriteError as e:
+            # the reading is used all the same; only its copy for a power cut is missing
+            log.debug("connector %d: %s", self.connector_id, e)
+            return
         self._persisted_at = now
-        self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
 
 
 def fit(payload: dict[str, Any], max_size: int) -> dict[str, Any]:

@@ -94,6 +94,10 @@ class TransactionModel(ChartModel):
 
     # -- guards ---------------------------------------------------------------------------
 
+    def id_tag_known(self, *, id_tag: str | None = None, **_event: Any) -> bool:
+        """An idTag is authorized here, or the host names one (a transaction it authorized)."""
+        return self.id_tag is not None or id_tag is not None
+
     def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
         """Suspended because the EV side disconnected (not because the idTag was refused)."""
         return self.suspended_for == "EVDisconnected"
