@@ -1,6 +1,6 @@
 """Contract certificates of Plug&Charge: the eMAID and the validation of a contract chain.
 
-A pure function, for the development Central System (Authorize with the
+Pure functions, for the development Central System (Authorize with the
 certificate) and for a station that validates contracts itself
 (ContractValidationOffline): `validate_contract` checks that the chain (leaf
 first, then sub-CAs) leads to an installed root (an MO root, or a V2G root for
@@ -9,6 +9,7 @@ every certificate is a CA where one is needed and within its path length, that
 each is valid at the given time, that none is revoked when its status is known,
 and reads the eMAID from the leaf's common name. The result names the first
 problem in one line, and maps it onto OCPP 2.0.1's AuthorizeCertificateStatus.
+`validate_chain` makes the same checks for any other leaf (no eMAID).
 
 The eMAID (ISO 15118-2, Annex H) is the country code (2 letters), the provider
 id (3 letters or digits), the eMA instance (9 letters or digits) and an
@@ -236,33 +237,28 @@ def _path(
     return path, _refuse(ContractProblem.InvalidChain, "the chain loops")
 
 
-def validate_contract(
+def validate_chain(
     chain: str | bytes | Sequence[x509.Certificate],
     roots: Iterable[x509.Certificate],
     now: datetime,
     *,
-    emaid: str | None = None,
     status: Callable[[x509.Certificate, x509.Certificate], CertStatus | None] | None = None,
+    what: str = "contract certificate",
 ) -> ContractValidation:
-    """Validate a contract certificate chain (PEM text or certificates, the leaf first).
-
-    `roots`: the installed roots it may lead to (MORootCertificate, V2GRootCertificate);
-    `now`: the time validity is checked at; `emaid`: the eMAID the EV presented, which
-    must be the leaf's; `status(cert, issuer)`: what is known of a certificate's
-    revocation (an OCSP answer, a status list), None when nothing is.
-    """
+    """The checks of `validate_contract` without the eMAID: for any leaf (an OEM
+    provisioning certificate, say); `what` names it in the reasons."""
     try:
         certs = load_chain(chain)
     except ValueError as e:
-        return _refuse(ContractProblem.Unreadable, f"the contract certificate chain is {e}")
+        return _refuse(ContractProblem.Unreadable, f"the {what} chain is {e}")
     if not certs:
-        return _refuse(ContractProblem.Unreadable, "no contract certificate")
+        return _refuse(ContractProblem.Unreadable, f"no {what}")
     leaf = certs[0]
     leaf_basic = _basic(leaf)
     if leaf_basic is not None and leaf_basic.ca:
         return _refuse(
             ContractProblem.InvalidChain,
-            f"the first certificate {_describe(leaf)} is a CA, not a contract certificate",
+            f"the first certificate {_describe(leaf)} is a CA, not a {what}",
         )
     path, refusal = _path(certs, list(roots))
     if refusal is not None:
@@ -295,24 +291,45 @@ def validate_contract(
                 return _refuse(
                     ContractProblem.Revoked, f"{_describe(cert)} is revoked", path=tuple(path)
                 )
-    names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return ContractValidation(
+        None, f"{_describe(leaf)} valid, issued under {_describe(path[-1])}", path=tuple(path)
+    )
+
+
+def validate_contract(
+    chain: str | bytes | Sequence[x509.Certificate],
+    roots: Iterable[x509.Certificate],
+    now: datetime,
+    *,
+    emaid: str | None = None,
+    status: Callable[[x509.Certificate, x509.Certificate], CertStatus | None] | None = None,
+) -> ContractValidation:
+    """Validate a contract certificate chain (PEM text or certificates, the leaf first).
+
+    `roots`: the installed roots it may lead to (MORootCertificate, V2GRootCertificate);
+    `now`: the time validity is checked at; `emaid`: the eMAID the EV presented, which
+    must be the leaf's; `status(cert, issuer)`: what is known of a certificate's
+    revocation (an OCSP answer, a status list), None when nothing is.
+    """
+    verdict = validate_chain(chain, roots, now, status=status)
+    if not verdict.ok:
+        return verdict
+    path = verdict.path
+    names = path[0].subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     common_name = str(names[0].value) if names else ""
     try:
         found = normalize_emaid(common_name)
     except ValueError as e:
         return _refuse(
-            ContractProblem.NoEmaid, f"the contract certificate's common name {e}", path=tuple(path)
+            ContractProblem.NoEmaid, f"the contract certificate's common name {e}", path=path
         )
     if emaid is not None and not same_emaid(emaid, found):
         return _refuse(
             ContractProblem.EmaidMismatch,
             f"the eMAID presented, {emaid!r}, is not the contract certificate's {found!r}",
             emaid=found,
-            path=tuple(path),
+            path=path,
         )
     return ContractValidation(
-        None,
-        f"contract {found} valid, issued under {_describe(path[-1])}",
-        emaid=found,
-        path=tuple(path),
+        None, f"contract {found} valid, issued under {_describe(path[-1])}", emaid=found, path=path
     )
