@@ -17,6 +17,7 @@ from chargebox.pki_contract import (
     normalize_emaid,
     parse_emaid,
     same_emaid,
+    validate_chain,
     validate_contract,
 )
 from chargebox.pki_ocsp import CertId
@@ -283,3 +284,21 @@ def test_unreadable(roots, chain, reason):
         Auth.Invalid,
         reason,
     )
+
+
+def test_validate_chain_checks_any_leaf(pki):
+    """The same checks without an eMAID: the OEM provisioning certificate of an EV."""
+    oem = pki.issue_oem_provisioning("WMIV1234567890ABC")
+    verdict = validate_chain(oem.chain, [pki.oem_root.certificate], NOW)
+    assert verdict.ok and verdict.emaid is None
+    assert verdict.path[-1] == pki.oem_root.certificate
+    refused = validate_chain(oem.chain, [pki.mo_root.certificate], NOW)
+    assert refused.problem is ContractProblem.UnknownRoot
+    unreadable = validate_chain("", [], NOW, what="OEM provisioning certificate")
+    assert unreadable.reason == (
+        "the OEM provisioning certificate chain is not PEM: no '-----BEGIN CERTIFICATE-----' line"
+    )
+    # a contract whose common name is not an eMAID is still a valid chain
+    assert validate_chain(
+        pki.issue_contract("not-an-emaid").chain, [pki.mo_root.certificate], NOW
+    ).ok
