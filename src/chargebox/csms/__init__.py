@@ -1,5 +1,6 @@
 """The development Central System (`chargebox csms`): answers every charge-point message."""
 
+from chargebox.csms.pnc import PlugAndCharge, PncRefused, PncSettings
 from chargebox.csms.server import (
     STEVE_PATH,
     CallErrorReceived,
@@ -20,6 +21,9 @@ __all__ = [
     "DataTransferHandler",
     "Exchange",
     "NoAnswer",
+    "PlugAndCharge",
+    "PncRefused",
+    "PncSettings",
     "Session",
     "server_tls_context",
 ]

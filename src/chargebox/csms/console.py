@@ -16,6 +16,11 @@ the wire's camelCase names, where a value is read as JSON when it is JSON
 
 Also: `list` (connected charge points), `help`, `quit`. The request is checked
 against the 1.6 schema before it is sent; a bad line gets a one-line error.
+
+`pnc <Action> ...` sends a Plug&Charge operation (OCPP 2.0.1, checked against
+its 2.0.1 schema) in a DataTransfer, for example
+`pnc InstallCertificate cp001 certificateType=V2GRootCertificate certificate=@v2g-root`
+(`@v2g-root` and `@mo-root` stand for the development CSMS's test roots).
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ from typing import Any, TextIO
 import attrs
 import orjson
 
+from chargebox.csms.pnc import PncRefused
 from chargebox.csms.server import CallErrorReceived, CentralSystem, Exchange, NoAnswer, Session
 from chargebox.messagelog import redact, redact_json
-from chargebox.ocpp import codec, v16
+from chargebox.ocpp import codec, pnc, v16
 from chargebox.ocpp.errors import OcppError
 
 #: the operations a Central System sends (DataTransfer goes both ways)
@@ -63,24 +69,30 @@ def parse(line: str) -> Request | str | None:
     word, _, rest = text.partition(" ")
     if word.lower() in KEYWORDS:
         return word.lower()
+    if word.lower() == "pnc":
+        return _pnc_request(rest.strip())
     action = OPERATIONS.get(word.lower())
     if action is None:
         if word.lower() in {a.lower() for a in v16.ACTIONS}:
             raise ConsoleError(f"{word} is sent by a charge point, not by the Central System")
         raise ConsoleError(f"unknown operation {word!r} (try: help)")
-    rest = rest.strip()
-    charge_point_id = None
-    if rest and not rest.startswith("{"):
-        first, _, after = rest.partition(" ")
-        if "=" not in first:
-            charge_point_id, rest = first, after.strip()
-    payload = _payload(rest)
+    charge_point_id, payload = _target_and_payload(rest.strip())
     spec = v16.ACTIONS[action]
     try:
         message = codec.decode(spec.request, payload)
     except OcppError as e:
         raise ConsoleError(e.description) from None
     return Request(action, charge_point_id, message)
+
+
+def _target_and_payload(rest: str) -> tuple[str | None, dict[str, Any]]:
+    """The charge point id (when the line names one) and the payload after it."""
+    charge_point_id = None
+    if rest and not rest.startswith("{"):
+        first, _, after = rest.partition(" ")
+        if "=" not in first:
+            charge_point_id, rest = first, after.strip()
+    return charge_point_id, _payload(rest)
 
 
 def _payload(text: str) -> dict[str, Any]:
@@ -117,7 +129,10 @@ def _payload(text: str) -> dict[str, Any]:
 def help_text() -> str:
     return (
         "<Action> [<charge point id>] [<JSON object> | key=value ...]; list; help; quit\n"
-        "operations: " + ", ".join(sorted(OPERATIONS.values()))
+        "operations: " + ", ".join(sorted(OPERATIONS.values())) + "\n"
+        "pnc <Action> [<charge point id>] [<JSON object> | key=value ...]: Plug&Charge in "
+        "DataTransfer: " + ", ".join(sorted(PNC_OPERATIONS.values())) + " "
+        "(InstallCertificate certificate=@v2g-root or @mo-root: the CSMS's test roots)"
     )
 
 
@@ -142,11 +157,42 @@ async def execute(csms: CentralSystem, request: Request, timeout: float = 30.0) 
     """Send the request; return the charge point's response (ConsoleError on failure)."""
     session = choose_session(csms, request.charge_point_id)
     try:
+        if type(request.message) in pnc.ACTION_OF:
+            return await csms.pnc.call(session, csms.pnc.expand(request.message), timeout)
         return await session.call(request.message, timeout=timeout)
     except CallErrorReceived as e:
         raise ConsoleError(f"{session.charge_point_id} answered with a CALLERROR: {e}") from None
-    except NoAnswer as e:
+    except (NoAnswer, PncRefused) as e:
         raise ConsoleError(str(e)) from None
+    except OcppError as e:  # a PnC answer whose data breaks its 2.0.1 schema
+        raise ConsoleError(f"{session.charge_point_id} answered: {e.description}") from None
+
+
+# -- Plug&Charge: `pnc <Action> ...`, the 2.0.1 message sent in a DataTransfer -------------------
+
+#: the Plug&Charge operations a Central System sends
+PNC_OPERATIONS = {
+    action.lower(): action
+    for action, spec in pnc.PNC_ACTIONS.items()
+    if spec.initiator is v16.Initiator.CentralSystem
+}
+
+
+def _pnc_request(rest: str) -> Request:
+    word, _, rest = rest.partition(" ")
+    if not word:
+        raise ConsoleError("pnc needs an operation: " + ", ".join(sorted(PNC_OPERATIONS.values())))
+    action = PNC_OPERATIONS.get(word.lower())
+    if action is None:
+        if word.lower() in {a.lower() for a in pnc.PNC_ACTIONS}:
+            raise ConsoleError(f"{word} is sent by a charge point, not by the Central System")
+        raise ConsoleError(f"unknown Plug&Charge operation {word!r} (try: help)")
+    charge_point_id, payload = _target_and_payload(rest.strip())
+    try:
+        message = codec.decode(pnc.PNC_ACTIONS[action].request, payload)
+    except OcppError as e:
+        raise ConsoleError(e.description) from None
+    return Request(f"pnc {action}", charge_point_id, message)
 
 
 class ExchangePrinter:

@@ -118,6 +118,8 @@ class Session:
         #: the CALL a handler is answering (its message id tells a retransmission)
         self.current_call: Call | None = None
         self.closed = trio.Event()
+        #: work beside the session (see start_soon), while it is served
+        self._tasks: trio.Nursery | None = None
         self._pending: dict[str, tuple[str, trio.Event, list[Any]]] = {}
         self._call_lock = trio.Lock()
         self._send_lock = trio.Lock()
@@ -186,14 +188,35 @@ class Session:
 
     async def serve(self) -> None:
         try:
-            while True:
-                text = await self.ws.get_message()
-                await self._received(text)
-        except ConnectionClosed:
-            pass
+            async with trio.open_nursery() as tasks:
+                self._tasks = tasks
+                try:
+                    while True:
+                        text = await self.ws.get_message()
+                        await self._received(text)
+                except ConnectionClosed:
+                    pass
+                tasks.cancel_scope.cancel()
         finally:
+            self._tasks = None
             self.closed.set()
             self.csms._changed()
+
+    def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run `async_fn(*args)` beside the session: a CSMS-initiated call that follows an
+        answer (a handler cannot wait for it: the answer goes out after the handler).
+        It ends with the session; an exception is logged, never raised into the session."""
+        if self._tasks is None:
+            raise RuntimeError(f"{self.charge_point_id}'s session is not being served")
+        self._tasks.start_soon(self._guarded, async_fn, args)
+
+    async def _guarded(
+        self, async_fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]
+    ) -> None:
+        try:
+            await async_fn(*args)
+        except Exception:
+            log.exception("a task of %s's session failed", self.charge_point_id)
 
     async def _received(self, text: str | bytes) -> None:
         try:
@@ -303,6 +326,10 @@ class CentralSystem:
         #: DataTransfer handlers by (vendorId, messageId or None), case-folded
         self.data_transfer_handlers: dict[tuple[str, str | None], DataTransferHandler] = {}
         self._change = trio.Event()
+        from chargebox.csms.pnc import PlugAndCharge
+
+        #: Plug&Charge: its DataTransfers (answered from here on), test PKI and OCSP statuses
+        self.pnc = PlugAndCharge(self)
 
     def on(self, action: str, handler: Handler) -> None:
         """Answer `action` with `handler(session, request)` (a response, or None for no answer)."""

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from chargebox.ocpp.v16 import DataTransferStatus
+from chargebox.pki_contract import ContractValidation
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +181,46 @@ class DiagnosticsPort(Protocol):
 
 
 class CertificateUse(StrEnum):
-    """The kinds of CA certificate the Central System installs (CertificateUseEnumType)."""
+    """The kinds of CA certificate the Central System installs: 1.6's CertificateUseEnumType,
+    and the ISO 15118 roots Plug&Charge installs (2.0.1's InstallCertificateUseEnumType)."""
 
     CentralSystemRootCertificate = "CentralSystemRootCertificate"
     ManufacturerRootCertificate = "ManufacturerRootCertificate"
+    #: the root of the V2G PKI: the station's SECC certificate chains to it
+    V2GRootCertificate = "V2GRootCertificate"
+    #: a mobility operator's root: contract certificates chain to it
+    MORootCertificate = "MORootCertificate"
+
+    @classmethod
+    def parse(cls, name: str) -> CertificateUse:
+        """The use a 1.6 or 2.0.1 name stands for (2.0.1 says CSMSRootCertificate);
+        ValueError naming the allowed ones."""
+        try:
+            return cls(_V201_USE_NAMES.get(name, name))
+        except ValueError:
+            allowed = ", ".join([*cls, *_V201_USE_NAMES])
+            raise ValueError(f"certificate use {name!r}: allowed are {allowed}") from None
+
+
+_V201_USE_NAMES = {"CSMSRootCertificate": "CentralSystemRootCertificate"}
+
+
+class CertificateIdUse(StrEnum):
+    """What Plug&Charge's GetInstalledCertificateIds asks for (2.0.1's
+    GetCertificateIdUseEnumType): a kind of root, or the station's V2G certificate chain."""
+
+    V2GRootCertificate = "V2GRootCertificate"
+    MORootCertificate = "MORootCertificate"
+    CSMSRootCertificate = "CSMSRootCertificate"
+    V2GCertificateChain = "V2GCertificateChain"
+    ManufacturerRootCertificate = "ManufacturerRootCertificate"
+
+    @property
+    def root_use(self) -> CertificateUse | None:
+        """The CA certificates of this kind; None for the V2G certificate chain."""
+        if self is CertificateIdUse.V2GCertificateChain:
+            return None
+        return CertificateUse.parse(self.value)
 
 
 class HashAlgorithm(StrEnum):
@@ -233,6 +270,34 @@ class TlsFiles:
     client_key: Path | None = None
 
 
+@attrs.frozen
+class CertificateHashDataChain:
+    """A certificate and the sub-CA certificates under it (2.0.1 CertificateHashDataChainType):
+    for a root, the root alone; for the V2G certificate chain, the SECC leaf and its sub-CAs."""
+
+    certificate_type: CertificateIdUse
+    certificate_hash_data: CertificateHashData
+    child_certificate_hash_data: tuple[CertificateHashData, ...] = ()
+
+
+@attrs.frozen
+class OcspRequestData:
+    """What a station asks an OCSP responder about one certificate (2.0.1
+    OCSPRequestDataType): its hash data and the responder's URL."""
+
+    hash_data: CertificateHashData
+    responder_url: str
+
+
+@attrs.frozen
+class OcspCacheEntry:
+    """An OCSP response kept for a certificate, and when it was fetched."""
+
+    hash_data: CertificateHashData
+    response: bytes = attrs.field(repr=False)
+    fetched_at: datetime
+
+
 class InvalidCertificate(ValueError):
     """A certificate the store refuses: bad PEM, expired, not a CA, not from a trusted root...
 
@@ -280,6 +345,59 @@ class CertificateStore(Protocol):
 
     def tls_files(self) -> TlsFiles:
         """The files the link's TLS uses now. Not a coroutine: read at every connection."""
+
+
+@runtime_checkable
+class Iso15118CertificateStore(CertificateStore, Protocol):
+    """A certificate store that also serves Plug&Charge (ISO 15118 over DataTransfer).
+
+    Besides the CertificateStore's work it keeps the V2G roots and MO roots
+    (CertificateUse.V2GRootCertificate, MORootCertificate, installed with
+    `install_ca_certificate`), the station's V2G (SECC) certificate and its key,
+    validates contract certificates, and caches OCSP responses.
+    `FileCertificateStore` is one.
+    """
+
+    async def v2g_certificate_signing_request(
+        self, common_name: str, organization: str | None, country: str | None
+    ) -> str:
+        """A new key pair for the V2G certificate, kept in the store, and a PEM signing
+        request for it (CN: the SECC's id, O: the CPO, C: its country, DC: CPO)."""
+
+    async def install_v2g_certificate(self, chain_pem: str) -> None:
+        """Install a signed V2G certificate (CertificateSigned with V2GCertificate): the leaf
+        first, then its sub-CAs. It must be valid now, not a CA, belong to the key of the
+        last V2G signing request, and chain to an installed V2GRootCertificate; otherwise
+        raise InvalidCertificate."""
+
+    async def installed_certificate_chains(
+        self, uses: Sequence[CertificateIdUse], algorithm: HashAlgorithm = HashAlgorithm.SHA256
+    ) -> list[CertificateHashDataChain]:
+        """The hash data of the installed roots of `uses` and, for V2GCertificateChain, of
+        the current V2G certificate with its sub-CAs (every use when `uses` is empty)."""
+
+    async def verify_contract(self, chain_pem: str, emaid: str | None = None) -> ContractValidation:
+        """Validate a contract certificate chain against the installed MO and V2G roots at
+        the store's time, with the revocation statuses of its OCSP cache: the verdict says
+        `ok` or the problem, in one line, and maps onto 2.0.1's statuses."""
+
+    async def v2g_ocsp_request_data(self) -> list[OcspRequestData]:
+        """What to ask the OCSP responder about the current V2G certificate and its sub-CAs."""
+
+    async def contract_ocsp_request_data(self, chain_pem: str) -> list[OcspRequestData]:
+        """What to ask the OCSP responder about a contract certificate and its sub-CAs
+        (Authorize's iso15118CertificateHashData)."""
+
+    async def update_ocsp_cache(self, hash_data: CertificateHashData, response: bytes) -> None:
+        """Keep a DER OCSP response (GetCertificateStatus' ocspResult, decoded) for the
+        certificate, with the time it was fetched."""
+
+    async def ocsp_cache(self, hash_data: CertificateHashData) -> OcspCacheEntry | None:
+        """The OCSP response kept for the certificate, if any."""
+
+    def v2g_certificate_files(self) -> tuple[Path, Path] | None:
+        """(PEM chain, key) of the V2G certificate in use, for the host's ISO 15118 TLS;
+        None when there is none."""
 
 
 @runtime_checkable

@@ -1,0 +1,115 @@
+"""The development CSMS's Plug&Charge against a charge point built on the `ocpp` package.
+
+The charge point (tests/interop/ocpp_pnc_station.py, its own asyncio process)
+makes every PnC payload with the `ocpp` package's OCPP 2.0.1 classes and checks
+each one, both ways, with that package's 2.0.1 schemas: what the development
+CSMS answers and sends must pass a validator that is not chargebox's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+from cryptography import x509
+
+from chargebox import pki_ev_certificate as ev
+from chargebox.csms import CentralSystem
+from chargebox.ocpp import codec
+from chargebox.ocpp.pnc import GetInstalledCertificateIdsResponse
+from chargebox.pki_ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
+from chargebox.station.certstore import FileCertificateStore
+from chargebox.station.host import CertificateUse
+
+from .processes import Process
+
+HERE = Path(__file__).resolve().parent
+EMAID = "DEFRAC123456789"
+PEER_TIMEOUT = 60.0
+
+pytestmark = pytest.mark.interop
+
+
+async def test_pnc_with_a_charge_point_on_the_ocpp_package(tmp_path):
+    csms = CentralSystem()
+    pki = csms.pnc.pki
+    contract = pki.issue_contract(EMAID)
+    oem = pki.issue_oem_provisioning("WMIV1234567890ABC")
+    store = FileCertificateStore(tmp_path / "certs")
+    store.install_ca(CertificateUse.V2GRootCertificate, pki.v2g_root.pem)
+    ocsp = ocsp_request_data(contract.chain, [pki.mo_root.certificate])
+    inputs = {
+        "emaid": EMAID,
+        "contract_chain": contract.chain_pem,
+        "ocsp_request_data": [codec.converter.unstructure(d) for d in ocsp],
+        "exi_request": ev.installation_request(oem.chain),
+        "csr": store.v2g_signing_request("CP-PNC", "Example CPO", "DE"),
+    }
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    script = HERE / "ocpp_pnc_station.py"
+    with trio.fail_after(PEER_TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(csms.serve)
+            with Process(
+                [sys.executable, str(script), csms.url() + "CP-PNC", str(tmp_path)]
+            ) as peer:
+                session = await csms.session("CP-PNC")
+                await csms.wait_until(lambda: csms.pnc.certificate_signed_results)
+                root = pki.mo_root.certificate
+                sent = [
+                    await csms.pnc.install_certificate(
+                        session, "MORootCertificate", pki.mo_root.pem
+                    ),
+                    await csms.pnc.delete_certificate(session, CertId.of(root, root).to_wire()),
+                    await csms.pnc.get_installed_certificate_ids(session, "V2GRootCertificate"),
+                    await csms.pnc.trigger_sign_v2g_certificate(session),
+                ]
+                result = await trio.to_thread.run_sync(peer.wait_event, "result", PEER_TIMEOUT)
+            nursery.cancel_scope.cancel()
+    assert result["ok"], f"{result.get('error')}\n{peer.output()}"
+    events = peer.events()
+    answers = [e for e in events if e["event"] == "answer"]
+    assert [(a["action"], a["status"]) for a in answers] == [
+        ("Authorize", "Accepted"),
+        ("Authorize", "Accepted"),
+        ("GetCertificateStatus", "Accepted"),
+        ("Get15118EVCertificate", "Accepted"),
+        ("SignCertificate", "Accepted"),
+    ]
+    by_certificate, by_ocsp_data = answers[0]["data"], answers[1]["data"]
+    for authorized in (by_certificate, by_ocsp_data):
+        assert authorized == {
+            "idTokenInfo": {"status": "Accepted"},
+            "certificateStatus": "Accepted",
+        }
+    status = answers[2]["data"]
+    assert status["status"] == "Accepted"
+    answer = read_response(
+        decode_result(status["ocspResult"]),
+        CertId.from_wire(ocsp[0]),
+        pki.mo_sub_ca_2.certificate,
+    )
+    assert answer.status is CertStatus.good
+    installed = ev.read_response(answers[3]["data"]["exiResponse"])
+    assert installed.private_key(oem.key).public_key() == installed.chain[0].public_key()
+    assert answers[4]["data"] == {"status": "Accepted"}
+    # what the CSMS sent, as the ocpp package received it
+    requests = [e for e in events if e["event"] == "request"]
+    assert [r["action"] for r in requests] == [
+        "CertificateSigned",
+        "InstallCertificate",
+        "DeleteCertificate",
+        "GetInstalledCertificateIds",
+        "TriggerMessage",
+    ]
+    signed = requests[0]["data"]
+    assert signed["certificateType"] == "V2GCertificate"
+    chain = x509.load_pem_x509_certificates(signed["certificateChain"].encode())
+    assert chain[0].public_key() == x509.load_pem_x509_csr(inputs["csr"].encode()).public_key()
+    assert csms.pnc.certificate_signed_results == [("CP-PNC", "Accepted")]
+    assert [str(r.status) for r in sent] == ["Accepted", "NotFound", "Accepted", "Accepted"]
+    assert isinstance(sent[2], GetInstalledCertificateIdsResponse)
+    assert str(sent[2].certificate_hash_data_chain[0].certificate_type) == "V2GRootCertificate"
