@@ -1,12 +1,14 @@
 """Protocol layer: decode+validate and encode of a MeterValues CALL with 9 sampled values.
 
-Measured in one run, side by side:
+Measured in one run, side by side, for each direction and the round trip:
   chargebox   frames.parse + rpc.decode_call (schema checks, typed objects)
-              and rpc.call + frames.serialize (typed objects back, schema checks)
+              and rpc.call + frames.serialize (typed objects back, schema checks);
+              then its parts: the frame layer alone, codec.decode, codec.encode
   ocpp        the `ocpp` package's path for the same frame: unpack, its jsonschema
               validation, camelCase->snake_case and its dataclass; then back:
               dataclass->dict, snake->camel, remove_nones, Call, validation, to_json
   json only   orjson.loads + orjson.dumps of the frame: the floor, no checks at all
+The ratio is the `ocpp` package's time over chargebox's, from the same run.
 
 Run: python bench/bench_protocol.py [--seconds S]
 """
@@ -14,12 +16,14 @@ Run: python bench/bench_protocol.py [--seconds S]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import timeit
 
 import orjson
 
-from chargebox.ocpp import frames, rpc
+from chargebox.ocpp import codec, frames, rpc
+from chargebox.ocpp.v16 import MeterValuesRequest
 
 PAYLOAD = {
     "connectorId": 1,
@@ -134,12 +138,32 @@ def json_only():
     return orjson.dumps(orjson.loads(FRAME)).decode()
 
 
-def best_us(fn, seconds: float) -> float:
-    """Best of 5 repeats, each about seconds/5 long: microseconds per call."""
+# The parts of the chargebox round trip, to see where its time goes.
+_PAYLOAD = orjson.loads(FRAME)[3]
+_FRAME = frames.parse(FRAME)
+
+
+def chargebox_frames():
+    return frames.serialize(frames.parse(FRAME))
+
+
+def chargebox_codec_decode():
+    return codec.decode(MeterValuesRequest, _PAYLOAD)
+
+
+def chargebox_codec_encode():
+    return codec.encode(REQUEST)
+
+
+REPEATS = 7
+
+
+def median_us(fn, seconds: float) -> float:
+    """Median of REPEATS timings, together about `seconds` long: microseconds per call."""
     timer = timeit.Timer(fn)
     n, _ = timer.autorange()
-    n = max(1, int(n * (seconds / 5) / 0.2))
-    return min(timer.repeat(repeat=5, number=n)) / n * 1e6
+    n = max(1, int(n * (seconds / REPEATS) / 0.2))
+    return statistics.median(timer.repeat(repeat=REPEATS, number=n)) / n * 1e6
 
 
 def main() -> int:
@@ -153,32 +177,31 @@ def main() -> int:
     assert orjson.loads(o_both()) == orjson.loads(FRAME)
 
     rows = [
-        (
-            "decode+validate",
-            best_us(chargebox_decode, args.seconds),
-            best_us(o_decode, args.seconds),
-        ),
-        (
-            "encode(+validate)",
-            best_us(chargebox_encode, args.seconds),
-            best_us(o_encode, args.seconds),
-        ),
-        (
-            "decode+validate+encode",
-            best_us(chargebox_both, args.seconds),
-            best_us(o_both, args.seconds),
-        ),
+        ("decode+validate", chargebox_decode, o_decode),
+        ("encode+validate", chargebox_encode, o_encode),
+        ("decode+validate+encode", chargebox_both, o_both),
     ]
-    floor = best_us(json_only, args.seconds)
+    parts = [
+        ("  frames parse+serialize", chargebox_frames),
+        ("  codec.decode", chargebox_codec_decode),
+        ("  codec.encode", chargebox_codec_encode),
+    ]
     from importlib.metadata import version
 
     print(
-        f"MeterValues CALL, 9 sampled values, {len(FRAME)} bytes; python {sys.version.split()[0]}"
+        f"MeterValues CALL, 9 sampled values, {len(FRAME)} bytes; python {sys.version.split()[0]}; "
+        f"median of {REPEATS} repeats"
     )
-    print(f"{'path':<24} {'chargebox us':>13} {'ocpp ' + version('ocpp') + ' us':>14} {'ratio':>7}")
+    ocpp_head = f"ocpp {version('ocpp')} us"
+    print(f"{'path':<26} {'chargebox us':>13} {ocpp_head:>14} {'ratio':>7}")
     for name, ours, theirs in rows:
-        print(f"{name:<24} {ours:>13.1f} {theirs:>14.1f} {theirs / ours:>6.1f}x")
-    print(f"{'json only (no checks)':<24} {floor:>13.1f}")
+        us, them = median_us(ours, args.seconds), median_us(theirs, args.seconds)
+        print(f"{name:<26} {us:>13.1f} {them:>14.1f} {them / us:>6.1f}x")
+    print("chargebox, by part:")
+    for name, fn in parts:
+        print(f"{name:<26} {median_us(fn, args.seconds):>13.1f}")
+    floor = median_us(json_only, args.seconds)
+    print(f"{'json only (no checks)':<26} {floor:>13.1f}")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -31,6 +31,7 @@ from chargebox.ocpp.v16 import (
     ChargingSchedulePeriod,
     FeatureProfile,
     HeartbeatRequest,
+    HeartbeatResponse,
     IdTagInfo,
     Initiator,
     MeterValue,
@@ -201,6 +202,17 @@ def test_encode_refuses_a_message_that_breaks_its_schema():
         codec.encode(
             StartTransactionResponse(transaction_id="7", id_tag_info=IdTagInfo(status="Accepted"))
         )
+
+
+def test_encode_refuses_what_is_not_a_message_or_cannot_be_written():
+    with pytest.raises(EncodeError, match="dict is not an OCPP message class"):
+        codec.encode({"connectorId": 1})
+    # an instant before year 1 once in UTC cannot be written
+    early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    with pytest.raises(EncodeError, match="HeartbeatResponse: cannot encode"):
+        codec.encode(HeartbeatResponse(current_time=early))
+    with pytest.raises(EncodeError, match="HeartbeatResponse: cannot encode"):
+        codec.encode(HeartbeatResponse(current_time="2024-05-01T12:00:00Z"))
 
 
 def test_actions_table_covers_all_39_actions_with_initiator_and_profile():

@@ -7,15 +7,17 @@ schema; each way of breaking each field gets its documented CallError code.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from chargebox.ocpp import codec
-from chargebox.ocpp.errors import ValidationError
+from chargebox.ocpp.errors import EncodeError, ValidationError
 from chargebox.ocpp.pnc import messages as pnc_messages
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import messages as v16_messages
@@ -174,6 +176,7 @@ def test_generated_payloads_round_trip(family, path):
     def check(payload):
         message = codec.decode(cls, payload)
         assert isinstance(message, cls)
+        _check_built_as_the_class_builds(message)
         out = codec.encode(message)
         assert _normalise(resolved, out) == _normalise(resolved, payload)
         official.validate(out)
@@ -203,9 +206,44 @@ def test_minimal_and_full_payloads(family, path):
     for full in (False, True):
         payload = st_.instance(resolved, full)
         official.validate(payload)
-        out = codec.encode(codec.decode(cls, payload))
+        message = codec.decode(cls, payload)
+        _check_built_as_the_class_builds(message)
+        out = codec.encode(message)
         assert out == payload
         official.validate(out)
+
+
+def _rebuilt(value):
+    """The same message built again through the classes' own __init__ (and converters)."""
+    if attrs.has(type(value)):
+        return type(value)(
+            **{a.name: _rebuilt(getattr(value, a.name)) for a in attrs.fields(type(value))}
+        )
+    if type(value) is tuple:
+        return tuple(_rebuilt(x) for x in value)
+    return value
+
+
+def _shape(value):
+    """The types in a message, all the way down (a str is not its enumeration member)."""
+    if attrs.has(type(value)):
+        return type(value), tuple(_shape(getattr(value, a.name)) for a in attrs.fields(type(value)))
+    if type(value) is tuple:
+        return tuple, tuple(_shape(x) for x in value)
+    return type(value)
+
+
+def _check_built_as_the_class_builds(message):
+    # decoders set the fields without __init__: the result must be what __init__ makes
+    again = _rebuilt(message)
+    assert again == message
+    try:
+        expected = hash(message)
+    except TypeError:  # a customData dict
+        pass
+    else:
+        assert hash(again) == expected
+    assert _shape(again) == _shape(message)
 
 
 MUTATIONS = [
@@ -252,3 +290,98 @@ def test_a_payload_that_is_not_an_object_is_a_formation_violation(family, path):
         with pytest.raises(ValidationError) as e:
             codec.decode(cls, bad)
         assert e.value.code == "FormationViolation"
+
+
+# What a program can put into a message it builds, for each way a payload can break a
+# field; "wrong type" for a number is left out, as a program may give a limit as text.
+_ENCODABLE = {
+    "wrong type",
+    "fraction for integer",
+    "boolean for integer",
+    "bad enum",
+    "too long",
+    "not a multiple of 0.1",
+    "wrong item type",
+    "item too long",
+    "bad item enum",
+    "too many items",
+    "too few items",
+}
+_WIRE_NAMES = {**v16_messages.WIRE_NAMES, **pnc_messages.WIRE_NAMES}
+
+
+def _field_schema(schema, path):
+    for p in path:
+        schema = schema["items"] if isinstance(p, int) else schema["properties"][p]
+    return schema
+
+
+def _path(dotted):
+    return tuple(
+        int(index) if index else name for name, index in re.findall(r"(\w+)|\[(\d+)\]", dotted)
+    )
+
+
+def _replaced(message, path, value):
+    """`message` with the value at a (wire) path replaced, built through the classes."""
+    head, rest = path[0], path[1:]
+    if isinstance(head, int):
+        items = list(message)
+        items[head] = _replaced(items[head], rest, value) if rest else value
+        return tuple(items)
+    if type(message) is dict:  # customData
+        return {**message, head: _replaced(message[head], rest, value) if rest else value}
+    name = {w: n for n, w in _WIRE_NAMES[type(message)].items()}[head]
+    current = getattr(message, name)
+    if rest:
+        value = _replaced(current, rest, value)
+    elif type(value) is list and current and attrs.has(type(current[0])):
+        # more or fewer items: copies of the first, as the mutated payload has them
+        value = (current[0],) * len(value)
+    return attrs.evolve(message, **{name: value})
+
+
+ENCODE_MUTATIONS = [
+    pytest.param(family, path, kind, data, where, id=f"{family}/{path.stem}:{kind}:{where}")
+    for family, path in FILES
+    for kind, data, _, where in st_.mutations(st_.resolve(st_.load(path)))
+    if kind in _ENCODABLE
+    and not (
+        kind == "wrong type"
+        and _field_schema(st_.resolve(st_.load(path)), _path(where)).get("type")
+        in ("object", "array", "number")
+    )
+    and _field_schema(st_.resolve(st_.load(path)), _path(where)).get("format") != "date-time"
+]
+
+
+@pytest.mark.parametrize(("family", "path", "kind", "data", "where"), ENCODE_MUTATIONS)
+def test_encode_refuses_what_decode_refuses(family, path, kind, data, where):
+    """A message built by a program gets every check a received payload gets."""
+    cls = CLASSES[family][path.stem]
+    resolved = st_.resolve(st_.load(path))
+    message = codec.decode(cls, st_.instance(resolved, full=True))
+    value = st_.get(data, _path(where))
+    bad = _replaced(message, _path(where), value)
+    with pytest.raises(ValidationError) as received:
+        codec.decode(cls, data)
+    with pytest.raises(EncodeError) as sent:
+        codec.encode(bad)
+    schema = _field_schema(resolved, _path(where))
+    if "enum" in schema and kind in ("wrong type", "wrong item type"):
+        # a program's value in an enumeration field is taken as its string
+        assert str(sent.value).startswith(
+            f"refusing to send an invalid message: {cls.title}: {where}: not one of "
+        )
+    elif kind in ("too many items", "too few items"):
+        # the same array; its objects list their properties in the order the classes do
+        rule = received.value.description.split(" (got ")[0]
+        assert str(sent.value).startswith(f"refusing to send an invalid message: {rule} (got ")
+    else:
+        assert str(sent.value) == (
+            f"refusing to send an invalid message: {received.value.description}"
+        )
+
+
+def test_encode_mutations_cover_every_kind_a_program_can_get_wrong():
+    assert {m.values[2] for m in ENCODE_MUTATIONS} == _ENCODABLE

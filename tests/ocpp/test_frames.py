@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 import pytest
 
@@ -49,6 +51,15 @@ def test_message_ids_are_unique_and_at_most_36_characters():
     ids = {frames.new_message_id() for _ in range(10_000)}
     assert len(ids) == 10_000
     assert max(len(i) for i in ids) <= frames.MAX_ID_LENGTH == 36
+    # random UUIDs (version 4, RFC 4122 variant) in their canonical text
+    for i in ids:
+        u = uuid.UUID(i)
+        assert (str(u), u.version, u.variant) == (i, 4, uuid.RFC_4122)
+    # every random digit varies (all but the version digit and two bits of the variant)
+    assert all(
+        len({i[k] for i in ids}) == 16 for k in range(36) if k not in (8, 13, 14, 18, 19, 23)
+    )
+    assert {i[19] for i in ids} == set("89ab")
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,11 @@ from chargebox.ocpp.v16 import HeartbeatResponse
         ("2024-05-01T12:00:00-00:00", datetime(2024, 5, 1, 12, tzinfo=UTC)),
         ("2024-05-01T12:00:00.5Z", datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=UTC)),
         ("2024-05-01T12:00:00.123456789Z", datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.123456Z", datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.12345Z", datetime(2024, 5, 1, 12, 0, 0, 123450, tzinfo=UTC)),
+        ("2024-05-01T12:00:00.1Z", datetime(2024, 5, 1, 12, 0, 0, 100000, tzinfo=UTC)),
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59.999Z", datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
         ("2024-01-01T00:30:00+01:00", datetime(2023, 12, 31, 23, 30, tzinfo=UTC)),
         ("2024-02-29T00:00:00Z", datetime(2024, 2, 29, tzinfo=UTC)),
         # a leap second is the last instant of its minute
@@ -34,6 +39,10 @@ def test_any_rfc3339_timestamp_parses_to_aware_utc(text, expected):
     value = parse_datetime(text)
     assert value == expected
     assert value.tzinfo is UTC
+    # the codec reads a received timestamp to the same instant
+    decoded = codec.decode(HeartbeatResponse, {"currentTime": text}).current_time
+    assert decoded == expected
+    assert decoded.tzinfo is UTC
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
-"""Checks shared by the generated validators: error kinds, date-times, URIs, decimals."""
+"""Checks shared by the generated decoders and encoders: error kinds, date-times, URIs, decimals."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,7 @@ PROPERTY = ErrorCode.PropertyConstraintViolation
 
 
 class Invalid(Exception):
-    """Raised by a generated validator; the path grows as it propagates outward."""
+    """Raised by a generated decoder or encoder; the path grows as it propagates outward."""
 
     __slots__ = ("code", "path", "rule", "value")
 
@@ -47,28 +48,57 @@ DATETIME = re.compile(
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def is_datetime(text: str) -> bool:
+def datetime_of(text: str) -> datetime | None:
+    """The aware UTC datetime of an RFC 3339 date-time, or None when `text` is not one.
+
+    One match does both jobs of a decoder: the check (every field in range, an
+    offset that is a real offset, an instant within years 1..9999 in UTC) and
+    the value, which is what `timestamps.parse_datetime` gives for the same text
+    (fractions cut to microseconds, a leap second as the last microsecond of its
+    minute).
+    """
     m = DATETIME.fullmatch(text)
     if m is None:
-        return False
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]):
-        return False
-    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-        return False
-    if hour > 23 or minute > 59 or second > 60:
-        return False
-    if m.group(8) is None and (int(m.group(10)) > 23 or int(m.group(11)) > 59):
-        return False
-    if year in (1, 9999) or year == 0:
-        # an offset can carry the first or last day out of the years a datetime holds
-        from .timestamps import TimestampError, parse_datetime
-
+        return None
+    if text[-1] == "Z" and text[10] == "T" and len(text) <= 27 and text[11:13] != "24":
+        # The usual form (UTC, upper case, at most microseconds): the C parser builds it
+        # and checks every field; it refuses what it does not hold (a leap second, the
+        # year 0), which the general path below then judges. Hour 24 never gets here,
+        # as newer parsers read it as the next midnight.
         try:
-            parse_datetime(text)
-        except TimestampError:
-            return False
-    return True
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = m.groups()
+    month, day = int(month), int(day)
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]):
+        return None
+    hour, minute, second = int(hour), int(minute), int(second)
+    if hour > 23 or minute > 59 or second > 60:
+        return None
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if second == 60:
+        second, micro = 59, 999999
+    try:
+        # datetime() refuses February 29 of a common year and the year 0
+        if zulu is not None:
+            return datetime(int(year), month, day, hour, minute, second, micro, tzinfo=UTC)
+        hours, minutes = int(off_h), int(off_m)
+        if hours > 23 or minutes > 59:
+            return None
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if sign == "-" else offset)
+        # an offset can carry the first or last day out of the years a datetime holds
+        return datetime(int(year), month, day, hour, minute, second, micro, tzinfo=tz).astimezone(
+            UTC
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+def is_datetime(text: str) -> bool:
+    """Whether `text` is an RFC 3339 date-time with an offset, in years 1..9999 once in UTC."""
+    return datetime_of(text) is not None
 
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")

@@ -1,4 +1,4 @@
-"""Converters the message classes apply to their fields when they are built."""
+"""Conversions of field values: when a message is built, and to JSON when it is encoded."""
 
 from __future__ import annotations
 
@@ -23,3 +23,18 @@ def to_decimal(value: Any) -> Decimal:
 def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     """Arrays are tuples, so that a frozen message cannot be changed through a list."""
     return value if type(value) is tuple else tuple(value)
+
+
+def decimal_to_json(value: Decimal) -> int | float:
+    """The JSON number of an exact decimal: a one-decimal value keeps its digits.
+
+    A one-decimal value has an exact shortest float repr, so the JSON text keeps
+    its digits (16.1 -> 16.1); integral values stay integers while a double
+    holds them exactly.
+    """
+    if abs(value) < _EXACT_INT and value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+_EXACT_INT = 2**53

@@ -1,12 +1,12 @@
-"""Generate the message classes, enums and validators from the official JSON schemas.
+"""Generate the message classes, enums, decoders and encoders from the official JSON schemas.
 
 Run `python -m chargebox.ocpp._generate` after changing a schema or a name in the
 tables below; a test regenerates in memory and fails when the committed files differ.
 
 Every schema object becomes a frozen attrs class, every enumeration a StrEnum,
-and every class gets a validator: straight-line Python that checks a decoded
-JSON object against exactly the constraints of its schema and raises
-`Invalid` with the 1.6 CallError code, the path, the value and the rule.
+and every class gets a decoder and an encoder: straight-line Python that checks
+JSON against exactly the constraints of its schema while converting it, and
+raises `Invalid` with the 1.6 CallError code, the path, the value and the rule.
 """
 
 from __future__ import annotations
@@ -383,115 +383,355 @@ def emit_messages(model: Model, doc: str, family: str) -> str:
     return "\n".join(out)
 
 
-class ValidatorWriter:
-    """Straight-line validation code: one function per class."""
+class CodecWriter:
+    """Straight-line decoders and encoders: one function per class and direction.
+
+    A decoder takes decoded JSON, checks it against every constraint of the
+    schema and builds the object in the same pass, with no generic dispatch.
+    An encoder reads an object's fields, converts each to JSON and checks the
+    value it produced, so that nothing invalid is ever sent, even from an object
+    a program built by hand; it skips only checks that the conversion itself
+    guarantees (an enumeration member is one of the enumeration, a formatted
+    datetime is an RFC 3339 date-time, an encoded object is a JSON object).
+    """
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self.enum_consts: dict[str, str] = {}
-
-    def enum_const(self, name: str) -> str:
-        return f"_E_{name}"
 
     def emit(self, doc: str, family: str) -> str:
         out = [
             HEADER.format(doc=doc, family=family),
+            "from datetime import datetime",
+            "",
             "from chargebox.ocpp._check import (",
             "    FORMATION,",
+            "    MISSING,",
             "    OCCURRENCE,",
             "    PROPERTY,",
             "    TYPE,",
-            "    MISSING,",
             "    Invalid,",
+            "    datetime_of,",
             "    is_datetime,",
             "    is_tenth,",
             "    is_uri,",
+            "    tenths,",
             ")",
+            "from chargebox.ocpp._convert import decimal_to_json",
+            "from chargebox.ocpp.timestamps import format_datetime",
             "",
             "from . import messages as m",
             "",
+            "# By enumeration: its member by wire value (decoding), the wire value of a",
+            "# member or of its string (encoding), and the values for error descriptions.",
         ]
         for enum in sorted(self.model.enums.values(), key=lambda e: e.name):
-            values = ", ".join(repr(v) for v in enum.values)
-            out.append(f"{self.enum_const(enum.name)} = frozenset(({values},))")
-            out.append(f"{self.enum_const(enum.name)}_TEXT = {', '.join(enum.values)!r}")
+            n = enum.name
+            out.append(f"_D_{n} = {{x.value: x for x in m.{n}}}")
+            out.append(f"_W_{n} = {{x: x.value for x in m.{n}}}")
+            out.append(f"_T_{n} = {', '.join(enum.values)!r}")
+        out += ["", "# The slot setter of every field, for the decoders.", "_new = object.__new__"]
         for obj in ordered_objects(self.model):
-            out += ["", "", *self.function(obj)]
-        out += ["", "", "# The validator of every class.", "VALIDATORS = {"]
+            for f in obj.fields:
+                out.append(f"{self.setter(obj, f)} = m.{obj.name}.{f.name}.__set__")
         for obj in ordered_objects(self.model):
-            out.append(f"    m.{obj.name}: _v_{obj.name},")
+            out += ["", "", *self.decoder(obj)]
+            out += ["", "", *self.encoder(obj)]
+        out += ["", "", "# The decoder and the encoder of every class."]
+        out.append("DECODERS = {")
+        for obj in ordered_objects(self.model):
+            out.append(f"    m.{obj.name}: _d_{obj.name},")
+        out += ["}", "ENCODERS = {"]
+        for obj in ordered_objects(self.model):
+            out.append(f"    m.{obj.name}: _e_{obj.name},")
         out += ["}", ""]
         return "\n".join(out)
 
-    def function(self, obj: ObjectType) -> list[str]:
-        lines = [f"def _v_{obj.name}(d):"]
-        lines.append(
-            f'    """Check a decoded {obj.title} object; raise Invalid on the first problem."""'
-        )
-        if not obj.fields and not obj.extensible:
-            lines += [
-                "    if d:",
-                "        k = next(iter(d))",
-                f"        raise Invalid(PROPERTY, [k], d[k], 'not a property of {obj.title}')",
-            ]
+    # -- decoding ----------------------------------------------------------------
+
+    def decoder(self, obj: ObjectType) -> list[str]:
+        lines = [
+            f"def _d_{obj.name}(d):",
+            f'    """{obj.title} from decoded JSON; raise Invalid on the first problem."""',
+        ]
+        if not obj.fields:
+            if not obj.extensible:
+                lines += [
+                    "    if d:",
+                    "        k = next(iter(d))",
+                    f"        raise Invalid(PROPERTY, [k], d[k], 'not a property of {obj.title}')",
+                ]
+            lines.append(f"    return m.{obj.name}()")
             return lines
-        lines.append("    n = 0")
+        count = not obj.extensible
+        optional = any(not f.required for f in obj.fields)
+        if count and optional:
+            # absent optional fields are counted: present ones plus absent ones must be
+            # all the fields, or the object has one the schema does not define
+            lines.append("    absent = 0")
         for f in obj.fields:
-            lines.append(f"    v = d.get({f.wire!r}, d)")
-            lines.append("    if v is d:")
+            target = f"a_{f.name}"
             if f.required:
-                lines.append(
+                lines += [
+                    "    try:",
+                    f"        v = d[{f.wire!r}]",
+                    "    except KeyError:",
                     f"        raise Invalid(OCCURRENCE, [{f.wire!r}], MISSING, "
-                    "'required field is missing')"
-                )
+                    "'required field is missing') from None",
+                ]
+                indent = "    "
             else:
-                lines.append("        pass")
-            lines.append("    else:")
-            lines.append("        n += 1")
-            lines += ["        " + x for x in self.check(f, "v", [repr(f.wire)], depth=0)]
-        if not obj.extensible:
+                lines += [f"    if {f.wire!r} in d:", f"        v = d[{f.wire!r}]"]
+                indent = "        "
+            body, value = self.decode_value(f, "v", [repr(f.wire)], 0, target)
+            lines += [indent + x for x in body]
+            if value != target:
+                lines.append(f"{indent}{target} = {value}")
+            if f.kind == "array":
+                lines.append(f"{indent}{target} = tuple({target})")
+            if not f.required:
+                lines += ["    else:", f"        {target} = None"]
+                if count:
+                    lines.append("        absent += 1")
+        if count:
+            total = "len(d) + absent" if optional else "len(d)"
             lines += [
-                "    if n != len(d):",
+                f"    if {total} != {len(obj.fields)}:",
                 f"        known = {tuple(sorted(f.wire for f in obj.fields))!r}",
                 "        k = next(k for k in d if k not in known)",
                 f"        raise Invalid(PROPERTY, [k], d[k], 'not a property of {obj.title}')",
             ]
+        # The values are checked and converted as the class's converters would, so the
+        # object is built without its __init__, which costs twice as much with keywords.
+        lines.append(f"    o = _new(m.{obj.name})")
+        for f in obj.fields:
+            lines.append(f"    {self.setter(obj, f)}(o, a_{f.name})")
+        lines.append("    return o")
+        return lines
+
+    def setter(self, obj: ObjectType, f: Field) -> str:
+        return f"_set_{obj.name}_{f.name}"
+
+    def decode_value(
+        self, f: Field, var: str, path: list[str], depth: int, target: str = ""
+    ) -> tuple[list[str], str]:
+        """Statements that check decoded JSON `var` for field f, and the field value after them.
+
+        The value is left in `target` (or a variable of this depth) unless it is
+        `var` itself.
+        """
+        p = "[" + ", ".join(path) + "]"
+        k = f.kind
+        r = target or f"r{depth}"
+        if k == "datetime":
+            lines = self.string_checks(f, var, p)
+            lines += [
+                f"{r} = datetime_of({var})",
+                f"if {r} is None:",
+                f"    raise Invalid(FORMATION, {p}, {var}, {DATETIME_RULE!r})",
+            ]
+            return lines, r
+        if k == "enum":
+            lines = self.string_checks(f, var, p)
+            lines += [
+                "try:",
+                f"    {r} = _D_{f.ref}[{var}]",
+                "except KeyError:",
+                f"    raise Invalid(PROPERTY, {p}, {var}, 'not one of ' + _T_{f.ref}) from None",
+            ]
+            return lines, r
+        if k == "number":
+            return self.check(f, var, path, depth), f"tenths({var})"
+        if k == "object":
+            lines = [
+                f"if type({var}) is not dict:",
+                f"    raise Invalid(TYPE, {p}, {var}, 'must be an object')",
+            ]
+            if p == "[]":
+                return lines, f"_d_{f.ref}({var})"
+            return lines + self.nested(f"{r} = _d_{f.ref}({var})", p), r
+        if k == "array":
+            assert f.item is not None
+            x = f"x{depth}"
+            lines = [
+                f"if type({var}) is not list:",
+                f"    raise Invalid(TYPE, {p}, {var}, 'must be an array')",
+                *self.count_checks(f, var, p),
+            ]
+            # the items are checked with paths of their own; the index is the number
+            # of items that passed
+            body, value = self.decode_value(f.item, x, [], depth + 1)
+            loop = [f"for {x} in {var}:", *["    " + line for line in body]]
+            loop.append(f"    {r}.append({value})")
+            lines += [f"{r} = []", *self.nested(loop, f"{p[:-1]}, len({r})]")]
+            return lines, r
+        # strings, URIs, integers, booleans, customData: the JSON value is the field value
+        return self.check(f, var, path, depth), var
+
+    def nested(self, body: str | list[str], p: str) -> list[str]:
+        """`body`, with the path `p` put before the path of any problem it finds."""
+        body = [body] if isinstance(body, str) else body
+        if p == "[]":
+            return body
+        return [
+            "try:",
+            *["    " + line for line in body],
+            "except Invalid as e:",
+            f"    e.path[0:0] = {p}",
+            "    raise",
+        ]
+
+    # -- encoding ----------------------------------------------------------------
+
+    def encoder(self, obj: ObjectType) -> list[str]:
+        lines = [
+            f"def _e_{obj.name}(o):",
+            f'    """The JSON object of a {obj.title}; raise Invalid on the first problem."""',
+        ]
+        # Checked in schema order, as a decoder checks; emitted in the order the class
+        # declares its fields (required ones first). When the schema lists the required
+        # fields first, the object is built as the fields are checked.
+        required = [f for f in obj.fields if f.required]
+        direct = obj.fields[: len(required)] == required
+        if direct and not required:
+            lines.append("    d = {}")
+        for index, f in enumerate(obj.fields):
+            lines.append(f"    v = o.{f.name}")
+            target = f"b_{f.name}"
+            body, value = self.encode_value(f, "v", [repr(f.wire)], 0)
+            if f.required:
+                lines += ["    " + x for x in body]
+                last = index == len(required) - 1
+                if value != "v" or not (direct and last):
+                    lines.append(f"    {target} = {value}")
+                    value = target
+                if direct and last:
+                    items = ", ".join(
+                        f"{r.wire!r}: {value if r is f else 'b_' + r.name}" for r in required
+                    )
+                    lines.append(f"    d = {{{items}}}")
+            elif direct:
+                lines += ["    if v is not None:", *["        " + x for x in body]]
+                lines.append(f"        d[{f.wire!r}] = {value}")
+            else:
+                lines += ["    if v is None:", f"        {target} = None", "    else:"]
+                lines += ["        " + x for x in body]
+                lines.append(f"        {target} = {value}")
+        if not direct:
+            items = ", ".join(f"{f.wire!r}: b_{f.name}" for f in required)
+            lines.append(f"    d = {{{items}}}")
+            for f in obj.fields:
+                if not f.required:
+                    lines += [
+                        f"    if b_{f.name} is not None:",
+                        f"        d[{f.wire!r}] = b_{f.name}",
+                    ]
+        if lines[-1].startswith("    d = {"):
+            lines[-1] = "    return " + lines[-1][len("    d = ") :]
+        else:
+            lines.append("    return d")
+        return lines
+
+    def encode_value(
+        self, f: Field, var: str, path: list[str], depth: int
+    ) -> tuple[list[str], str]:
+        """Statements that turn field value `var` into checked JSON, and that JSON after them."""
+        p = "[" + ", ".join(path) + "]"
+        k = f.kind
+        r = f"r{depth}"
+        if k == "datetime":
+            lines = [
+                f"{r} = format_datetime({var})",
+                f"if type({var}) is not datetime:",
+            ]
+            lines += ["    " + x for x in self.check(f, r, path, depth)]
+            return lines, r
+        if k == "enum":
+            # a member, or the string of one, is found; anything else is checked as its
+            # string, which names the problem
+            lines = [
+                "try:",
+                f"    {r} = _W_{f.ref}[{var}]",
+                "except (KeyError, TypeError):",
+                f"    {r} = str({var})",
+            ]
+            lines += ["    " + x for x in self.check(f, r, path, depth)]
+            return lines, r
+        if k == "number":
+            lines = [f"{r} = decimal_to_json({var})", *self.check(f, r, path, depth)]
+            return lines, r
+        if k == "custom":
+            return self.check(f, var, path, depth), f"dict({var})"
+        if k == "object":
+            if p == "[]":
+                return [], f"_e_{f.ref}({var})"
+            return self.nested(f"{r} = _e_{f.ref}({var})", p), r
+        if k == "array":
+            assert f.item is not None
+            x = f"x{depth}"
+            body, value = self.encode_value(f.item, x, [], depth + 1)
+            loop = [f"for {x} in {var}:", *["    " + line for line in body]]
+            loop.append(f"    {r}.append({value})")
+            lines = [f"{r} = []", *self.nested(loop, f"{p[:-1]}, len({r})]")]
+            lines += self.count_checks(f, r, p)
+            return lines, r
+        return self.check(f, var, path, depth), var
+
+    # -- the checks of one JSON value ----------------------------------------------
+
+    def string_checks(self, f: Field, var: str, p: str) -> list[str]:
+        s = f.schema
+        lines = [
+            f"if type({var}) is not str:",
+            f"    raise Invalid(TYPE, {p}, {var}, 'must be a string')",
+        ]
+        if "maxLength" in s:
+            n = s["maxLength"]
+            lines += [
+                f"if len({var}) > {n}:",
+                f"    raise Invalid(PROPERTY, {p}, {var}, "
+                f"f'longer than {n} characters ({{len({var})}})')",
+            ]
+        if "minLength" in s:
+            n = s["minLength"]
+            lines += [
+                f"if len({var}) < {n}:",
+                f"    raise Invalid(PROPERTY, {p}, {var}, 'shorter than {n} characters')",
+            ]
+        return lines
+
+    def count_checks(self, f: Field, var: str, p: str) -> list[str]:
+        s = f.schema
+        lines = []
+        if "minItems" in s:
+            n = s["minItems"]
+            lines += [
+                f"if len({var}) < {n}:",
+                f"    raise Invalid(OCCURRENCE, {p}, {var}, 'fewer than {n} items')",
+            ]
+        if "maxItems" in s:
+            n = s["maxItems"]
+            lines += [
+                f"if len({var}) > {n}:",
+                f"    raise Invalid(OCCURRENCE, {p}, {var}, 'more than {n} items')",
+            ]
         return lines
 
     def check(self, f: Field, var: str, path: list[str], depth: int) -> list[str]:
-        """Statements that check `var` against field f; `path` is the error path (code)."""
+        """Statements that check JSON value `var` of a leaf field f; `path` is the error path."""
         p = "[" + ", ".join(path) + "]"
         s = f.schema
         k = f.kind
         if k in ("string", "uri", "datetime", "enum"):
-            lines = [
-                f"if type({var}) is not str:",
-                f"    raise Invalid(TYPE, {p}, {var}, 'must be a string')",
-            ]
-            if "maxLength" in s:
-                n = s["maxLength"]
-                lines += [
-                    f"if len({var}) > {n}:",
-                    f"    raise Invalid(PROPERTY, {p}, {var}, "
-                    f"f'longer than {n} characters ({{len({var})}})')",
-                ]
-            if "minLength" in s:
-                n = s["minLength"]
-                lines += [
-                    f"if len({var}) < {n}:",
-                    f"    raise Invalid(PROPERTY, {p}, {var}, 'shorter than {n} characters')",
-                ]
+            lines = self.string_checks(f, var, p)
             if k == "enum":
-                c = self.enum_const(str(f.ref))
                 lines += [
-                    f"if {var} not in {c}:",
-                    f"    raise Invalid(PROPERTY, {p}, {var}, 'not one of ' + {c}_TEXT)",
+                    f"if {var} not in _D_{f.ref}:",
+                    f"    raise Invalid(PROPERTY, {p}, {var}, 'not one of ' + _T_{f.ref})",
                 ]
             elif k == "datetime":
                 lines += [
                     f"if not is_datetime({var}):",
-                    f"    raise Invalid(FORMATION, {p}, {var}, 'not an RFC 3339 date-time "
-                    "with a time zone, in years 1..9999 UTC (e.g. 2024-05-01T12:00:00.000Z)')",
+                    f"    raise Invalid(FORMATION, {p}, {var}, {DATETIME_RULE!r})",
                 ]
             elif k == "uri":
                 lines += [
@@ -536,53 +776,6 @@ class ValidatorWriter:
                 "if len(w) > 255:",
                 f"    raise Invalid(PROPERTY, {p} + ['vendorId'], w, 'longer than 255 characters')",
             ]
-        if k == "object":
-            return [
-                f"if type({var}) is not dict:",
-                f"    raise Invalid(TYPE, {p}, {var}, 'must be an object')",
-                "try:",
-                f"    _v_{f.ref}({var})",
-                "except Invalid as e:",
-                f"    e.path[0:0] = {p}",
-                "    raise",
-            ]
-        if k == "array":
-            assert f.item is not None
-            item_var = f"x{depth}"
-            idx = f"i{depth}"
-            lines = [
-                f"if type({var}) is not list:",
-                f"    raise Invalid(TYPE, {p}, {var}, 'must be an array')",
-            ]
-            if "minItems" in s:
-                n = s["minItems"]
-                lines += [
-                    f"if len({var}) < {n}:",
-                    f"    raise Invalid(OCCURRENCE, {p}, {var}, 'fewer than {n} items')",
-                ]
-            if "maxItems" in s:
-                n = s["maxItems"]
-                lines += [
-                    f"if len({var}) > {n}:",
-                    f"    raise Invalid(OCCURRENCE, {p}, {var}, 'more than {n} items')",
-                ]
-            if f.item.kind == "object":
-                # the nested validator adds the rest of the path; we add the index
-                lines += [
-                    f"for {idx}, {item_var} in enumerate({var}):",
-                    f"    if type({item_var}) is not dict:",
-                    f"        raise Invalid(TYPE, {p} + [{idx}], {item_var}, 'must be an object')",
-                    "    try:",
-                    f"        _v_{f.item.ref}({item_var})",
-                    "    except Invalid as e:",
-                    f"        e.path[0:0] = {p} + [{idx}]",
-                    "        raise",
-                ]
-            else:
-                inner = self.check(f.item, item_var, [*path, idx], depth + 1)
-                lines += [f"for {idx}, {item_var} in enumerate({var}):"]
-                lines += ["    " + x for x in inner]
-            return lines
         raise AssertionError(k)
 
     def range_checks(self, s: dict[str, Any], var: str, p: str) -> list[str]:
@@ -598,6 +791,12 @@ class ValidatorWriter:
                 f"    raise Invalid(PROPERTY, {p}, {var}, 'greater than {s['maximum']}')",
             ]
         return lines
+
+
+DATETIME_RULE = (
+    "not an RFC 3339 date-time with a time zone, in years 1..9999 UTC"
+    " (e.g. 2024-05-01T12:00:00.000Z)"
+)
 
 
 FAMILIES = {
@@ -623,8 +822,9 @@ def build(family: str) -> dict[Path, str]:
     return {
         pkg / "enums.py": emit_enums(model, f"Enumerations of {label}.", folder),
         pkg / "messages.py": emit_messages(model, f"Message classes of {label}.", folder),
-        pkg / "_validators.py": ValidatorWriter(model).emit(
-            f"Validators of {label}: decoded JSON against the schema constraints.", folder
+        pkg / "_codec.py": CodecWriter(model).emit(
+            f"Decoders and encoders of {label}, checked against the schema constraints.",
+            folder,
         ),
     }
 

@@ -13,8 +13,8 @@ receiver can answer it with a CALLERROR.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from typing import Any
 
 import attrs
@@ -58,8 +58,17 @@ Frame = Call | CallResult | CallError
 
 
 def new_message_id() -> str:
-    """A unique message id: a random UUID, 36 characters."""
-    return str(uuid.uuid4())
+    """A unique message id: a random (version 4) UUID, 36 characters.
+
+    Written from 16 random bytes directly: the same text as str(uuid.uuid4()),
+    in less than half the time, for every CALL sent.
+    """
+    h = os.urandom(16).hex()
+    # version 4 in the 13th digit, the RFC 4122 variant (8, 9, a or b) in the 17th
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = "89ab"
 
 
 # `[<integer>, "<string>"` at the start of a text, with JSON's whitespace (an integer of

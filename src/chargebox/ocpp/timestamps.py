@@ -38,10 +38,18 @@ def parse_datetime(text: str) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """`2024-05-01T12:00:00.000Z`: UTC, milliseconds, `Z` (what every CSMS parses)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{value!r} has no time zone; OCPP timestamps must be aware")
-    u = value.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-        f".{u.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value!r} has no time zone; OCPP timestamps must be aware")
+        value = value.astimezone(UTC)
+    # Milliseconds are cut, not rounded: never a later instant than the one given.
+    # %-formatting: faster than an f-string or isoformat on this hot path.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 1000,
     )
