@@ -73,6 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and charge by itself; it leaves after the transaction",
     )
     parser.add_argument(
+        "--resume-after-power-loss",
+        action="store_true",
+        help="a transaction that was running when the simulator went down (killed, quit) goes "
+        "on at the next start with the same --data-dir, when the EV is still plugged in "
+        "(default: the station stops it with reason PowerLoss, as a 1.6 station does)",
+    )
+    parser.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -133,6 +140,7 @@ def sim_command(args: argparse.Namespace) -> int:
         connectors=args.connectors,
         auto=args.auto,
         speed=args.speed,
+        resume_after_power_loss=args.resume_after_power_loss,
     )
     settings.ev.soc = args.soc
     script: list[str] | None = None

@@ -9,7 +9,9 @@ connector, an `Ev` on each plugged one) and runs the engine with
 - energy: `set_limit` caps the current the EVSE offers, so the EV's draw follows
   the smart-charging limits;
 - system: `reset` restarts the engine (the hardware keeps its state: a plugged
-  EV stays plugged), `resume_session` continues a transaction after a restart;
+  EV stays plugged); `resume_session` says whether a transaction the station was
+  running when it went down goes on (only with `resume_after_power_loss`: by
+  default the engine stops it with reason PowerLoss, as a 1.6 station does);
 - firmware and diagnostics: real transfers (chargebox.sim.transfer).
 
 The physical state is the truth; the engine is told about it. Every call into
@@ -98,6 +100,10 @@ class SimSettings:
     auto_unplug_delay: float = 3.0
     #: simulated seconds a restart takes (Soft, Hard)
     restart_delay: tuple[float, float] = (1.0, 3.0)
+    #: a transaction that was running when the simulator went down (killed, `quit`, a
+    #: power cut) goes on at the next start when its EV is still plugged in; by default
+    #: the engine stops it with reason PowerLoss, as a 1.6 station that lost power does
+    resume_after_power_loss: bool = False
 
 
 @attrs.frozen
@@ -187,6 +193,9 @@ class Simulator:
         #: errors of connector 0 (the station as a whole)
         self.station_faults: dict[str, bool] = {}
         self.station_limit: tuple[Decimal | None, Decimal | None] = (None, None)
+        #: the meter registers (whole Wh) as last written to the state file
+        self._saved_wh: dict[int, int] = {}
+        self._save_error: str | None = None
         self._restore_state()
         self.cp: ChargePoint | None = None
         self.generation = 0
@@ -348,8 +357,9 @@ class Simulator:
                 self._temp.cleanup()
 
     def quit(self) -> None:
-        """Stop the simulator; the engine closes its connection (a transaction waits for the
-        next start, which stops it with PowerLoss or resumes it)."""
+        """Stop the simulator; the engine closes its connection (a running transaction waits
+        for the next start, which stops it with PowerLoss, or resumes it with
+        `resume_after_power_loss`)."""
         self.quitting.set()
 
     async def wait_running(self) -> ChargePoint:
@@ -477,6 +487,7 @@ class Simulator:
     async def _tick_job(self, cp: ChargePoint) -> None:
         self._advance()
         self._update_flows()
+        self._keep_registers()
         for c, outlet in self.outlets.items():
             await cp.meter_values(c, outlet.readings())
             await self._sync_energy_status(cp, c)
@@ -501,6 +512,7 @@ class Simulator:
                 continue
             outlet, session = self.outlets[c], self.sessions[c]
             outlet.energy_wh = float(saved.get("energy_wh", 0.0))
+            self._saved_wh[c] = outlet.meter_wh
             outlet.plugged = bool(saved.get("plugged", False))
             ev = saved.get("ev")
             outlet.ev = Ev.from_json(ev) if isinstance(ev, dict) else None
@@ -514,7 +526,8 @@ class Simulator:
         """Write the hardware's state (meter registers, plugs, EVs) so a restart resumes.
 
         At most every few real seconds unless forced: a fast simulation would
-        otherwise write its disk all the time.
+        otherwise write its disk all the time (a register that grew is written
+        before its reading goes to the engine: `_keep_registers`).
         """
         if self.settings.data_dir is None:
             return
@@ -539,12 +552,31 @@ class Simulator:
         try:
             write_json_atomic(self.work_dir / STATE_FILE, document)
         except OSError as e:
-            log.warning("the simulator's state cannot be saved: %s", e)
+            if str(e) != self._save_error:  # once, not at every tick
+                log.warning("the simulator's state cannot be saved: %s", e)
+            self._save_error = str(e)
+            return
+        self._save_error = None
+        self._saved_wh = {c: outlet.meter_wh for c, outlet in self.outlets.items()}
+
+    def _keep_registers(self) -> None:
+        """Write the meter registers before a reading of them goes to the engine.
+
+        Whatever the engine is handed may reach the Central System (MeterValues,
+        meterStop, the PowerLoss stop after a restart). A register restored after
+        a kill below such a reading would run backwards; so a register that grew
+        since the last write is written first, whatever the periodic save's pace.
+        """
+        if self.settings.data_dir is None:
+            return
+        if any(o.meter_wh > self._saved_wh.get(c, -1) for c, o in self.outlets.items()):
+            self._save_state(force=True)
 
     async def _report_state(self, cp: ChargePoint) -> None:
         """A fresh engine learns the hardware's state: faults, plugged EVs, running sessions."""
         self._advance()
         self._update_flows()
+        self._keep_registers()
         for code, is_fault in self.station_faults.items():
             await cp.error_raised(0, code, is_fault=is_fault)
         for c, outlet in self.outlets.items():
@@ -596,9 +628,9 @@ class Simulator:
         outlet.contactor_closed = True
         outlet.evse_paused = False
         self._update_flows()
+        self._save_state(force=True)  # the register and the session, before the engine hears
         await cp.meter_values(c, outlet.readings())
         await cp.transaction_started(c, meter_start=session.meter_start)
-        self._save_state(force=True)
         await self._sync_energy_status(cp, c)
 
     def _end_transaction(self, c: int) -> None:
@@ -618,9 +650,9 @@ class Simulator:
         # decided now: an unplug while we report the stop is the unplug's to tell
         gone = not outlet.plugged
         self._end_transaction(c)
+        self._save_state(force=True)  # the register and the session, before the engine hears
         await cp.meter_values(c, outlet.readings())
         await cp.transaction_stopped(c, meter_stop=outlet.meter_wh, reason=reason)
-        self._save_state(force=True)
         if gone:
             await cp.session_stopped(c)  # the cable had gone already (EV side disconnect)
         elif self.sessions[c].auto:
@@ -695,7 +727,10 @@ class Simulator:
         self._restart.set()
 
     def resume_session(self, c: int) -> bool:
-        """After a restart: the transaction goes on when the hardware still runs it."""
+        """After a power loss: the transaction goes on only with `resume_after_power_loss`,
+        and only when the hardware still runs it (the EV is plugged in)."""
+        if not self.settings.resume_after_power_loss:
+            return False
         session = self.sessions.get(c)
         return bool(session is not None and session.transaction and self.outlets[c].plugged)
 
@@ -761,6 +796,7 @@ class Simulator:
                 # not yet Active (no transactionId yet): the hardware ends it itself
                 self._advance()
                 self._end_transaction(c)
+                self._keep_registers()
                 await cp.transaction_stopped(c, meter_stop=outlet.meter_wh, reason="EVDisconnected")
                 await cp.session_stopped(c)
             else:
