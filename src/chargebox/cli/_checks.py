@@ -24,11 +24,11 @@ def port_number(text: str, option: str = "--port", *, any_free: bool = True) -> 
 
 
 def usable_folder(path: Path, option: str) -> Path:
-    """`path` as a folder to write in, created when missing; OptionError when it cannot be."""
+    """`path` as a directory to write in, created when missing; OptionError when it cannot be."""
     if path.exists() and not path.is_dir():
-        raise OptionError(f"{option} {path}: this is a file, not a folder")
+        raise OptionError(f"{option} {path}: this is a file, not a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OptionError(f"{option} {path}: cannot create this folder ({e.strerror})") from None
+        raise OptionError(f"{option} {path}: cannot create this directory ({e.strerror})") from None
     return path

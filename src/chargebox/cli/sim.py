@@ -19,6 +19,7 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from chargebox.cli._checks import OptionError, usable_folder
 from chargebox.cli._input import stdin_lines
 from chargebox.config import ConfigError
 from chargebox.sim import SimSettings, Simulator
@@ -125,6 +126,14 @@ def sim_command(args: argparse.Namespace) -> int:
     if (args.client_cert is None) != (args.client_key is None):
         print("chargebox sim: --client-cert and --client-key go together", file=sys.stderr)
         return 2
+    try:
+        if args.data_dir is not None:
+            usable_folder(args.data_dir, "--data-dir")
+        if args.message_log is not None:
+            usable_folder(args.message_log, "--message-log")
+    except OptionError as e:
+        print(f"chargebox sim: {e}", file=sys.stderr)
+        return 2
     tls = TlsSettings(
         ca_file=args.ca,
         client_cert=args.client_cert,
@@ -153,12 +162,13 @@ def sim_command(args: argparse.Namespace) -> int:
     try:
         sim = Simulator(settings)
     except ConfigError as error:
-        print(f"chargebox sim: {args.config} (with the command line's overrides) does not load:")
+        # each problem names the file or the option its value came from
+        print("chargebox sim: the station's configuration does not load:")
         for problem in error.problems:
             print(f"  {problem}")
         return 2
-    except (OSError, ValueError) as e:
-        print(f"chargebox sim: cannot read {args.config}: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"chargebox sim: cannot use {e.filename or args.config}: {e.strerror or e}")
         return 2
     clock = trio.testing.MockClock(rate=args.speed) if args.speed != 1.0 else None
     return trio.run(_main, sim, script, clock=clock)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -41,12 +42,13 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
-from chargebox.config import ChargePointConfig
+from chargebox.config import ChargePointConfig, ConfigError, ConfigProblem
+from chargebox.config.loader import read_document
 from chargebox.config.overlay import write_json_atomic
 from chargebox.messagelog import default_message_log_path
 from chargebox.sim.commands import Command, CommandError, help_text
 from chargebox.sim.physics import MIN_CURRENT, Ev, Outlet
-from chargebox.sim.transfer import Diagnostics, Firmware, installed_firmware_version
+from chargebox.sim.transfer import INSTALLED, Diagnostics, Firmware, installed_firmware_version
 from chargebox.station import (
     ChargePoint,
     Host,
@@ -238,29 +240,60 @@ class Simulator:
 
         The overrides are written to `sim-config.json` in the work folder (the
         file the engine loads), next to the engine's overlay `user-config.json`.
+        A problem names where the value came from: the user's file (`config`),
+        the option that overrode it (`--csms`, `--id`, `--connectors`), or the
+        installed firmware; never the generated file.
         """
         s = self.settings
-        document = json.loads(Path(s.config).read_text(encoding="utf-8"))
+        source = os.fspath(s.config)
+        document, problem = read_document(Path(s.config), source)
+        if problem is not None:
+            raise ConfigError([problem])
+        if not isinstance(document, dict):
+            raise ConfigError(
+                [ConfigProblem("top-level", "the top level must be a JSON object", source)]
+            )
+        duplicates = _duplicates(document, source)
+        if duplicates:
+            raise ConfigError(duplicates)  # lost once the document is written again
+        origin: dict[tuple[str, str], str] = {}
         internal = document.setdefault("Internal", {})
         if s.charge_point_id is not None:
             old = internal.get("ChargePointId")
             internal["ChargePointId"] = s.charge_point_id
+            origin["Internal", "ChargePointId"] = "--id"
             uri = str(internal.get("CentralSystemURI", ""))
             if s.csms_url is None and old and uri.rstrip("/").endswith("/" + quote(old, safe="")):
                 # the configured URL ends with the old id: the new id replaces it
                 internal["CentralSystemURI"] = uri.rstrip("/").rsplit("/", 1)[0] + "/"
         if s.csms_url is not None:
             internal["CentralSystemURI"] = s.csms_url
+            origin["Internal", "CentralSystemURI"] = "--csms"
         if s.connectors is not None:
             document.setdefault("Core", {})["NumberOfConnectors"] = s.connectors
+            origin["Core", "NumberOfConnectors"] = "--connectors"
         version = installed_firmware_version(self.work_dir)
         if version is not None:
             internal["FirmwareVersion"] = version
+            origin["Internal", "FirmwareVersion"] = str(self.work_dir / "firmware" / INSTALLED)
         self.config_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
         self.config_path.chmod(0o600)  # it may hold the AuthorizationKey
+        generated = os.fspath(self.config_path)
+
+        def named(problem: ConfigProblem) -> ConfigProblem:
+            if problem.file != generated:
+                return problem  # the overlay of accepted changes: a file of its own
+            where = origin.get((problem.section or "", problem.key or ""), source)
+            return attrs.evolve(problem, file=where)
+
         # without --data-dir the work folder is temporary: what the engine keeps there
         # (its store, accepted changes) lasts across the station's own restarts, not the process
-        return ChargePointConfig.load(self.config_path, self.work_dir / "user-config.json")
+        try:
+            cfg = ChargePointConfig.load(self.config_path, self.work_dir / "user-config.json")
+        except ConfigError as error:
+            raise ConfigError([named(p) for p in error.problems]) from None
+        cfg.warnings = tuple(named(p) for p in cfg.warnings)
+        return cfg
 
     # -- running ---------------------------------------------------------------------
 
@@ -981,6 +1014,20 @@ class Simulator:
             changed = key != [(r.status, r.transaction_id, r.plugged) for r in self._last_rows]
             self._last_rows = rows
             self.output.status(rows, changed)
+
+
+def _duplicates(document: dict[str, Any], file: str) -> list[ConfigProblem]:
+    """The sections and keys `document` names twice (read_document remembers them)."""
+    problems = [
+        ConfigProblem("duplicate-key", "section appears more than once", file, name)
+        for name in getattr(document, "duplicates", ())
+    ]
+    for section, body in document.items():
+        for name in getattr(body, "duplicates", ()):
+            problems.append(
+                ConfigProblem("duplicate-key", "key appears more than once", file, section, name)
+            )
+    return problems
 
 
 def _given(c: int | None) -> int:
