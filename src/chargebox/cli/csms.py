@@ -171,23 +171,6 @@ async def _watch_disconnects(csms: CentralSystem, printer: console.ExchangePrint
 async def _commands(
     csms: CentralSystem, printer: console.ExchangePrinter, scope: trio.CancelScope
 ) -> None:
-    """Operations typed on standard input; at its end the CSMS goes on serving."""
-    async for line in stdin_lines():
-        try:
-            parsed = console.parse(line)
-            if parsed is None:
-                continue
-            if parsed == "quit":
-                scope.cancel()
-                return
-            if parsed == "help":
-                printer.line(console.help_text())
-            elif parsed == "list":
-                ids = sorted(k for k, s in csms.sessions.items() if not s.closed.is_set())
-                printer.line("connected: " + (", ".join(ids) or "none"))
-            else:
-                assert isinstance(parsed, console.Request)
-                response = await console.execute(csms, parsed)
-                printer.line(f"{parsed.action}: {response}")
-        except console.ConsoleError as e:
-            printer.line(f"error: {e}")
+    """Operations typed on standard input; at their end the CSMS goes on serving."""
+    if await console.run_commands(csms, printer, stdin_lines()):
+        scope.cancel()  # quit
