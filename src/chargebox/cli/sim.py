@@ -171,10 +171,10 @@ def sim_command(args: argparse.Namespace) -> int:
         print(f"chargebox sim: cannot use {e.filename or args.config}: {e.strerror or e}")
         return 2
     clock = trio.testing.MockClock(rate=args.speed) if args.speed != 1.0 else None
-    return trio.run(_main, sim, script, clock=clock)
+    return trio.run(_main, sim, script, args.script is not None, clock=clock)
 
 
-async def _main(sim: Simulator, script: list[str] | None) -> int:
+async def _main(sim: Simulator, script: list[str] | None, scripted: bool) -> int:
     terminal = sys.stdout.isatty()
     output = TerminalOutput() if terminal else LineOutput()
     sim.output = output
@@ -188,12 +188,24 @@ async def _main(sim: Simulator, script: list[str] | None) -> int:
         nursery.start_soon(_signals, sim)
         await nursery.start(sim.run)
         lines: list[str] | AsyncIterator[str] = script if script is not None else stdin_lines()
-        nursery.start_soon(_commands, sim, lines, script is not None)
+        # a command typed on a terminal is shown as it ran, like a script's (--script FILE|-)
+        typed = script is None and sys.stdin.isatty()
+        if typed and isinstance(output, TerminalOutput):
+            lines = _typed_lines(lines, output)  # type: ignore[arg-type]
+        nursery.start_soon(_commands, sim, lines, scripted or typed)
         await sim.finished.wait()
         nursery.cancel_scope.cancel()
     if isinstance(output, TerminalOutput):
         output.close()
     return 1 if sim.errors else 0
+
+
+async def _typed_lines(lines: AsyncIterator[str], output: TerminalOutput) -> AsyncIterator[str]:
+    """Lines typed under the live block: the output learns that each took a line of the
+    screen (the terminal echoed it there), so the next redraw erases it too."""
+    async for line in lines:
+        output.typed_line()
+        yield line
 
 
 async def _commands(sim: Simulator, lines: list[str] | AsyncIterator[str], echo: bool) -> None:

@@ -955,7 +955,8 @@ class Simulator:
     async def run_lines(self, lines: Iterable[str] | Any, *, echo: bool = False) -> None:
         """Parse and run commands line by line (an iterable or an async iterable of lines).
 
-        A bad line gets a one-line error and the next line runs.
+        With `echo` each line is shown first (`> plug 1`), as an event. A bad line
+        gets a one-line error and the next line runs.
         """
         from chargebox.sim.commands import parse
 
@@ -970,12 +971,13 @@ class Simulator:
         async for line in each():
             if self.quitting.is_set():
                 return
+            text = line.split("#", 1)[0].strip()
+            if echo and text:
+                self.output.event(f"> {text}")  # a bad line too: its error follows
             try:
                 command = parse(line, len(self.outlets))
                 if command is None:
                     continue
-                if echo:
-                    self.output.event(f"> {command.text}")
                 await self.execute(command)
             except CommandError as e:
                 self.errors += 1
