@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from chargebox.config import ConfigError
+from chargebox.sim import SimSettings, Simulator
 from tests.interop.processes import CHARGEBOX
 
 from .support import SEED
@@ -82,3 +84,13 @@ def test_a_data_dir_that_is_a_file_is_named_in_one_line(tmp_path, command):
         f"chargebox {command}: --data-dir {occupied}: this is a file, not a directory"
     ]
     assert occupied.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:0/ocpp/", "127.0.0.1:65536/ocpp/"])
+def test_a_csms_port_outside_1_to_65535_is_refused(tmp_path, url):
+    # port 0 would become the default port 80 without a word
+    with pytest.raises(ConfigError) as refused:
+        Simulator(SimSettings(config=SEED, csms_url=url, data_dir=tmp_path / "data"))
+    [problem] = refused.value.problems
+    assert (problem.file, problem.key) == ("--csms", "CentralSystemURI")
+    assert str(problem).endswith("has an invalid port (allowed: 1..65535)")
