@@ -4,7 +4,9 @@ Commands come one per line from `--script FILE` (or `-` for standard input) or,
 without a script, from standard input; the simulator runs until `quit`,
 Ctrl-C or SIGTERM, whether or not the commands have ended. The exit status is
 0, or 1 when a command failed (a bad line, a `wait` that timed out), or 2 for
-a configuration that does not load.
+a configuration that does not load or an option that cannot be used (each
+problem named in one line). Every command is shown as it runs (`> plug 1`)
+when it comes from a script or is typed on a terminal.
 """
 
 from __future__ import annotations
