@@ -288,10 +288,17 @@ async def _own_connection(
             watched.on_failure = None
             if ws is None:
                 await trio.aclose_forcefully(watched)
-                if watched.failure is not None:
-                    raise _failure(watched.failure, where, endpoint.resource, profile, timeout)
+                failure = watched.failure
+                # ClosedResourceError: the stream was closed on our side, which is how
+                # trio-websocket gives up when the timeout cancels the handshake
+                if failure is not None and not isinstance(failure, trio.ClosedResourceError):
+                    raise _failure(failure, where, endpoint.resource, profile, timeout)
+                # the URL rebuilt from its parts: a user:password in it stays out of the log
+                shown = f"{'wss' if endpoint.secure else 'ws'}://{where}{endpoint.resource}"
                 raise ConnectError(
-                    FailureKind.TIMEOUT, f"no websocket connection to {where} within {timeout:g} s"
+                    FailureKind.TIMEOUT,
+                    f"the Central System at {shown} did not complete the websocket "
+                    f"handshake within {timeout:g} s",
                 )
             if ws.subprotocol != SUBPROTOCOL:
                 await ws.aclose(code=1002, reason="the ocpp1.6 subprotocol is required")

@@ -46,6 +46,9 @@ def test_demo_runs_a_whole_session_and_exits_0(tmp_path):
         assert action in output
     energy = re.search(r"energy (\d+\.\d+) kWh in 1 h 00 min", output)
     assert energy and 10.5 < float(energy.group(1)) < 11.5, output  # 11 kW for an hour
+    # the session's lines and the summary give the same energy (what the CSMS received)
+    told = re.findall(r"(\d+\.\d+) kWh", output)
+    assert told.count(energy.group(1)) == len(told) == 2, output
     html = re.search(r"HTML message log: (\S+)", output)
     assert html and Path(html.group(1)) == data / "message-log" / "cp001.html"
     page = Path(html.group(1)).read_text()

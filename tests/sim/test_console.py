@@ -40,3 +40,16 @@ def test_the_live_block_is_redrawn_under_the_events():
     assert text.count("\x1b[2F\x1b[J") == 2
     assert text.index("connector 2: Preparing") > text.index("\x1b[2F\x1b[J")
     assert text.count(describe(CHARGING)) == 2
+
+
+def test_a_line_typed_under_the_block_is_erased_with_it():
+    out = io.StringIO()
+    output = TerminalOutput(out)
+    output.status([CHARGING], True)
+    output.typed_line()  # the terminal echoed `plug 1` under the block
+    output.event("> plug 1")
+    output.event("connector 1: Preparing")
+    text = out.getvalue()
+    # the first erase takes the block and the typed line; the next one the block alone
+    assert text.index("\x1b[2F\x1b[J") < text.index("> plug 1") < text.index("\x1b[1F\x1b[J")
+    assert text.count("\x1b[2F\x1b[J") == 1

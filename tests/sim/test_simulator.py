@@ -188,7 +188,10 @@ async def test_a_restart_with_the_data_dir_resumes_the_transaction(tmp_path, aut
         tx = rig.sim.cp.transaction_id(1)
         energy = rig.sim.outlets[1].meter_wh
     assert (data / "sim-state.json").exists() and (data / "SIM-1.db").exists()
-    async with simulated(tmp_path, data_dir=data, sections=CORE) as rig:
+    # resuming after a power loss is asked for (the default stops: see the next test)
+    async with simulated(
+        tmp_path, data_dir=data, sections=CORE, resume_after_power_loss=True
+    ) as rig:
         # the hardware kept its state: the EV is plugged, the register did not go back
         assert rig.sim.outlets[1].plugged and rig.sim.outlets[1].meter_wh >= energy
         await rig.run(
@@ -206,3 +209,24 @@ async def test_a_restart_with_the_data_dir_resumes_the_transaction(tmp_path, aut
     # the session the restart interrupted keeps its "incomplete" page; the resumed one ends
     pages = sorted(p.name for p in (data / "message-log" / "sessions").glob("*/*.html"))
     assert pages == ["incomplete-ocpp.html", "ocpp.html"]
+
+
+async def test_by_default_a_restart_stops_the_interrupted_transaction_with_power_loss(
+    tmp_path, autojump_clock
+):
+    data = tmp_path / "data"
+    async with simulated(tmp_path, data_dir=data, sections=CORE) as rig:
+        await rig.run("plug 1", "rfid TAG-1 1", "wait 1 Charging 10", "sleep 300")
+        tx = rig.sim.cp.transaction_id(1)
+        energy = rig.sim.outlets[1].meter_wh
+    async with simulated(tmp_path, data_dir=data, sections=CORE) as rig:
+        with trio.fail_after(600):
+            stop = await rig.csms.wait_for("StopTransaction")
+        assert (stop.transaction_id, stop.reason) == (tx, "PowerLoss")
+        # the hardware stopped too: the EV is still plugged in, without a transaction, and
+        # the next card starts a new one from the register as it was
+        await rig.run("wait 1 Preparing 30", "rfid TAG-1 1", "wait 1 Charging 30")
+        assert rig.sim.outlets[1].plugged
+        start = await rig.csms.wait_for("StartTransaction")  # a new CSMS: the first it sees
+        assert start.meter_start >= energy and start.id_tag == "TAG-1"
+        assert [s.reason for s in rig.csms.received("SIM-1", "StopTransaction")] == ["PowerLoss"]

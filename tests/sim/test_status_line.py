@@ -159,3 +159,63 @@ def test_through_a_pipe_it_prints_plain_lines(tmp_path, csms_url):
         "connector 1: Available",
     ):
         assert expected in events, sim.output()
+
+
+def test_a_command_typed_on_the_terminal_is_shown_as_it_ran(tmp_path, csms_url):
+    """stdin and stdout on a terminal: each typed line comes back as an event, `> plug 1`,
+    above the live block, and the line the terminal echoed under the block is erased
+    with it (the block's erase goes up one line more)."""
+    args = [a for a in _sim_args(tmp_path, csms_url) if a != "--script"]
+    args = [a for a in args if not a.endswith("session.txt")]
+    master, slave = pty.openpty()
+    with (tmp_path / "stderr").open("w") as err:
+        proc = subprocess.Popen(
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=err,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "TERM": "xterm"},
+        )
+    os.close(slave)
+    received = bytearray()
+
+    def read_until(marker: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while marker.encode() not in received:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([master], [], [], max(0.0, min(left, 0.5)))
+            data = b""
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the terminal's other end is closed
+                    pass
+            received.extend(data)
+            if not data and (left <= 0 or proc.poll() is not None):
+                so_far = received.decode(errors="replace")
+                raise AssertionError(f"no {marker!r}; so far:\n{so_far}")
+        return received.decode(errors="replace").replace("\r\n", "\n")
+
+    try:
+        read_until("link: registered")
+        os.write(master, b"plug 1\n")
+        read_until("> plug 1")
+        read_until("connector 1: Preparing")
+        os.write(master, b"plgu 1\n")
+        read_until("error: unknown command 'plgu'")
+        os.write(master, b"quit\n")
+        status = proc.wait(timeout=30)
+        text = read_until("> quit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    # each command, as it ran, is an event line with the station's time
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} > plug 1\n", text), text
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} > plgu 1\n.*error: unknown command 'plgu'", text, re.S)
+    # the terminal echoed the typed line under the one-connector block; an erase of two
+    # lines (the block and the typed line) follows it
+    typed = text.index("plug 1\n")
+    assert "\x1b[2F\x1b[J" in text[typed:], repr(text[typed:])
+    assert status == 1  # the bad line counts as a failed command

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import trio
 
+from chargebox.cli._checks import OptionError, port_number
 from chargebox.cli._input import stdin_lines
 from chargebox.csms import STEVE_PATH, CentralSystem, CsmsSettings, console, server_tls_context
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=8180, help="port to listen on (0: any free port)"
+        "--port", default="8180", help="port to listen on, 0..65535 (0: any free port)"
     )
     parser.add_argument(
         "--boot",
@@ -107,6 +108,11 @@ def settings_from(args: argparse.Namespace) -> CsmsSettings:
 
 def csms_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.port = port_number(str(args.port))
+    except OptionError as e:
+        print(f"chargebox csms: {e}", file=sys.stderr)
+        return 2
     if (args.tls_cert is None) != (args.tls_key is None):
         print("chargebox csms: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -117,11 +123,7 @@ def csms_command(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             print(f"chargebox csms: the TLS material does not load: {e}", file=sys.stderr)
             return 2
-    try:
-        return trio.run(_main, args, settings_from(args), ssl_context)
-    except OSError as e:
-        print(f"chargebox csms: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
-        return 1
+    return trio.run(_main, args, settings_from(args), ssl_context)
 
 
 async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: object) -> int:
@@ -130,7 +132,14 @@ async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: o
     )
     csms = CentralSystem(settings, ssl_context=ssl_context, on_exchange=printer)  # type: ignore[arg-type]
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(csms.serve, args.host, args.port)
+        try:
+            port = await nursery.start(csms.serve, args.host, args.port)
+        except OSError as e:  # the port is taken, the address is not this machine's, ...
+            print(
+                f"chargebox csms: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+                file=sys.stderr,
+            )
+            return 1
         scheme = "wss" if ssl_context is not None else "ws"
         base = f"{scheme}://{args.host}:{port}"
         print(
@@ -162,23 +171,6 @@ async def _watch_disconnects(csms: CentralSystem, printer: console.ExchangePrint
 async def _commands(
     csms: CentralSystem, printer: console.ExchangePrinter, scope: trio.CancelScope
 ) -> None:
-    """Operations typed on standard input; at its end the CSMS goes on serving."""
-    async for line in stdin_lines():
-        try:
-            parsed = console.parse(line)
-            if parsed is None:
-                continue
-            if parsed == "quit":
-                scope.cancel()
-                return
-            if parsed == "help":
-                printer.line(console.help_text())
-            elif parsed == "list":
-                ids = sorted(k for k, s in csms.sessions.items() if not s.closed.is_set())
-                printer.line("connected: " + (", ".join(ids) or "none"))
-            else:
-                assert isinstance(parsed, console.Request)
-                response = await console.execute(csms, parsed)
-                printer.line(f"{parsed.action}: {response}")
-        except console.ConsoleError as e:
-            printer.line(f"error: {e}")
+    """Operations typed on standard input; at their end the CSMS goes on serving."""
+    if await console.run_commands(csms, printer, stdin_lines()):
+        scope.cancel()  # quit

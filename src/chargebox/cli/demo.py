@@ -17,6 +17,7 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from chargebox.cli._checks import OptionError, usable_folder
 from chargebox.sim.demo import DemoSettings, run_demo, summary
 
 
@@ -52,6 +53,12 @@ def demo_command(args: argparse.Namespace) -> int:
     if not (args.hours > 0 and args.rate > 0):
         print("chargebox demo: --hours and --rate must be greater than 0", file=sys.stderr)
         return 2
+    if args.data_dir is not None:
+        try:
+            usable_folder(args.data_dir, "--data-dir")
+        except OptionError as e:
+            print(f"chargebox demo: {e}", file=sys.stderr)
+            return 2
     settings = DemoSettings(data_dir=args.data_dir, charging=args.hours * 3600, rate=args.rate)
     print("chargebox demo: the development CSMS and a simulated station, one charging session")
     print()

@@ -4,7 +4,9 @@ Commands come one per line from `--script FILE` (or `-` for standard input) or,
 without a script, from standard input; the simulator runs until `quit`,
 Ctrl-C or SIGTERM, whether or not the commands have ended. The exit status is
 0, or 1 when a command failed (a bad line, a `wait` that timed out), or 2 for
-a configuration that does not load or a store that cannot be used.
+a configuration that does not load, a store that cannot be used, or an option
+that cannot be used (each problem named in one line). Every command is shown as
+it runs (`> plug 1`) when it comes from a script or is typed on a terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from chargebox.cli._checks import OptionError, usable_folder
 from chargebox.cli._input import stdin_lines
 from chargebox.config import ConfigError
 from chargebox.sim import SimSettings, Simulator
@@ -73,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and charge by itself; it leaves after the transaction",
     )
     parser.add_argument(
+        "--resume-after-power-loss",
+        action="store_true",
+        help="a transaction that was running when the simulator went down (killed, quit) goes "
+        "on at the next start with the same --data-dir, when the EV is still plugged in "
+        "(default: the station stops it with reason PowerLoss, as a 1.6 station does)",
+    )
+    parser.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -118,6 +128,14 @@ def sim_command(args: argparse.Namespace) -> int:
     if (args.client_cert is None) != (args.client_key is None):
         print("chargebox sim: --client-cert and --client-key go together", file=sys.stderr)
         return 2
+    try:
+        if args.data_dir is not None:
+            usable_folder(args.data_dir, "--data-dir")
+        if args.message_log is not None:
+            usable_folder(args.message_log, "--message-log")
+    except OptionError as e:
+        print(f"chargebox sim: {e}", file=sys.stderr)
+        return 2
     tls = TlsSettings(
         ca_file=args.ca,
         client_cert=args.client_cert,
@@ -133,6 +151,7 @@ def sim_command(args: argparse.Namespace) -> int:
         connectors=args.connectors,
         auto=args.auto,
         speed=args.speed,
+        resume_after_power_loss=args.resume_after_power_loss,
     )
     settings.ev.soc = args.soc
     script: list[str] | None = None
@@ -145,16 +164,17 @@ def sim_command(args: argparse.Namespace) -> int:
     try:
         sim = Simulator(settings)
     except ConfigError as error:
-        print(f"chargebox sim: {args.config} (with the command line's overrides) does not load:")
+        # each problem names the file or the option its value came from
+        print("chargebox sim: the station's configuration does not load:")
         for problem in error.problems:
             print(f"  {problem}")
         return 2
-    except (OSError, ValueError) as e:
-        print(f"chargebox sim: cannot read {args.config}: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"chargebox sim: cannot use {e.filename or args.config}: {e.strerror or e}")
         return 2
     clock = trio.testing.MockClock(rate=args.speed) if args.speed != 1.0 else None
     try:
-        return trio.run(_main, sim, script, clock=clock)
+        return trio.run(_main, sim, script, args.script is not None, clock=clock)
     except (StoreError, BaseExceptionGroup) as error:
         problem = _store_error(error)
         if problem is None:
@@ -174,7 +194,7 @@ def _store_error(error: BaseException) -> StoreError | None:
     return None
 
 
-async def _main(sim: Simulator, script: list[str] | None) -> int:
+async def _main(sim: Simulator, script: list[str] | None, scripted: bool) -> int:
     terminal = sys.stdout.isatty()
     output = TerminalOutput() if terminal else LineOutput()
     sim.output = output
@@ -188,12 +208,24 @@ async def _main(sim: Simulator, script: list[str] | None) -> int:
         nursery.start_soon(_signals, sim)
         await nursery.start(sim.run)
         lines: list[str] | AsyncIterator[str] = script if script is not None else stdin_lines()
-        nursery.start_soon(_commands, sim, lines, script is not None)
+        # a command typed on a terminal is shown as it ran, like a script's (--script FILE|-)
+        typed = script is None and sys.stdin.isatty()
+        if typed and isinstance(output, TerminalOutput):
+            lines = _typed_lines(lines, output)  # type: ignore[arg-type]
+        nursery.start_soon(_commands, sim, lines, scripted or typed)
         await sim.finished.wait()
         nursery.cancel_scope.cancel()
     if isinstance(output, TerminalOutput):
         output.close()
     return 1 if sim.errors else 0
+
+
+async def _typed_lines(lines: AsyncIterator[str], output: TerminalOutput) -> AsyncIterator[str]:
+    """Lines typed under the live block: the output learns that each took a line of the
+    screen (the terminal echoed it there), so the next redraw erases it too."""
+    async for line in lines:
+        output.typed_line()
+        yield line
 
 
 async def _commands(sim: Simulator, lines: list[str] | AsyncIterator[str], echo: bool) -> None:

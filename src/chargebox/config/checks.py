@@ -313,9 +313,12 @@ def central_system_uri(value: str, ctx: Mapping[str, Any]) -> Violation | None:
         )
     parts = urlsplit(f"ws://{rest}")
     try:
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        port = parts.port  # raises ValueError for a port that is not a number or > 65535
     except ValueError:
-        return Violation("syntax", "has an invalid port")
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        # port 0 would silently become the scheme's default port (80 or 443)
+        return Violation("syntax", "has an invalid port (allowed: 1..65535)")
     if not parts.hostname:
         return Violation("syntax", "has no host name")
     return None

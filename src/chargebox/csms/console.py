@@ -21,12 +21,15 @@ against the 1.6 schema before it is sent; a bad line gets a one-line error.
 its 2.0.1 schema) in a DataTransfer, for example
 `pnc InstallCertificate cp001 certificateType=V2GRootCertificate certificate=@v2g-root`
 (`@v2g-root` and `@mo-root` stand for the development CSMS's test roots).
+
+The answer is printed once: as the CALLRESULT line of the exchange printer,
+or, when that line leaves payloads out (`--quiet`), as a line of its own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -195,6 +198,48 @@ def _pnc_request(rest: str) -> Request:
     return Request(f"pnc {action}", charge_point_id, message)
 
 
+async def run_commands(
+    csms: CentralSystem,
+    printer: ExchangePrinter,
+    lines: AsyncIterable[str] | Iterable[str],
+    *,
+    timeout: float = 30.0,
+) -> bool:
+    """Run console lines until they end (False) or until `quit` (True).
+
+    A bad line, or a call that fails, gets one `error: ...` line; the next line runs.
+    """
+
+    async def each() -> Any:
+        if isinstance(lines, AsyncIterable):
+            async for line in lines:
+                yield line
+        else:
+            for line in lines:
+                yield line
+
+    async for line in each():
+        try:
+            parsed = parse(line)
+            if parsed is None:
+                continue
+            if parsed == "quit":
+                return True
+            if parsed == "help":
+                printer.line(help_text())
+            elif parsed == "list":
+                ids = sorted(k for k, s in csms.sessions.items() if not s.closed.is_set())
+                printer.line("connected: " + (", ".join(ids) or "none"))
+            else:
+                assert isinstance(parsed, Request)
+                session = choose_session(csms, parsed.charge_point_id)
+                response = await execute(csms, parsed, timeout)
+                printer.answer(session, parsed.action, response)
+        except ConsoleError as e:
+            printer.line(f"error: {e}")
+    return False
+
+
 class ExchangePrinter:
     """Prints every frame the CSMS sends or receives, one line each, and connections.
 
@@ -218,6 +263,13 @@ class ExchangePrinter:
         if self.payloads:
             shown = " " + _shown(exchange)
         self.line(f"{session.charge_point_id} {arrow} {exchange.kind} {action}{shown}")
+
+    def answer(self, session: Session, action: str, response: Any) -> None:
+        """The answer to an operation typed at the console, unless it was printed already."""
+        if self.payloads:
+            return  # the CALLRESULT line, with its payload, is the answer
+        shown = orjson.dumps(redact_json(codec.encode(response))[0]).decode()
+        self.line(f"{session.charge_point_id} answered {action}: {shown}")
 
     def disconnected(self, session: Session) -> None:
         self.line(f"{session.charge_point_id} disconnected")

@@ -372,7 +372,12 @@ class CentralSystem:
         *,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Listen on host:port (0: an ephemeral port); `task_status.started(port)`."""
+        """Listen on host:port (0: an ephemeral port); `task_status.started(port)`.
+
+        ValueError for a port outside 0..65535 (the system would take it modulo 65536).
+        """
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is outside 0..65535")
         listeners = await trio.open_tcp_listeners(port, host=host)
         self.port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:

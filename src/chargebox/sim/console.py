@@ -68,13 +68,21 @@ class TerminalOutput(LineOutput):
     def __init__(self, out: TextIO | None = None, clock: Callable[[], datetime] | None = None):
         super().__init__(out, out, clock)
         self._drawn = 0
+        #: lines typed (and echoed by the terminal) under the block since it was drawn
+        self._typed = 0
         self._rows: list[StatusRow] = []
 
+    def typed_line(self) -> None:
+        """A line was typed under the block: the next erase takes it too (the command
+        comes back as an event line, `> plug 1`, above the block)."""
+        self._typed += 1
+
     def _erase(self) -> None:
-        if self._drawn:
+        lines = self._drawn + self._typed
+        if lines:
             # up to the block's first line, then clear to the end of the screen
-            self.out.write(f"\x1b[{self._drawn}F\x1b[J")
-            self._drawn = 0
+            self.out.write(f"\x1b[{lines}F\x1b[J")
+            self._drawn = self._typed = 0
 
     def _draw(self) -> None:
         lines = [describe(row) for row in self._rows]

@@ -194,12 +194,14 @@ async def _session(
     mock.rate = settings.rate
     await trio.sleep(settings.charging)
     mock.rate = 1.0
-    note(f"charged {(outlet.energy_wh - start.meter_start) / 1000:.2f} kWh")
     await sim.rfid(ID_TAG, 1)
     await status("Finishing")
     result.charged_seconds = trio.current_time() - charging_since
     stop = await _step("StopTransaction", timeout, lambda: csms.wait_for("StopTransaction"))
-    note(f"RFID card {ID_TAG} again: StopTransaction (reason {stop.reason}), Finishing")
+    note(
+        f"RFID card {ID_TAG} again: StopTransaction (reason {stop.reason}), Finishing; "
+        f"charged {charged_kwh(start.meter_start, stop.meter_stop)}"
+    )
     soc_after = outlet.ev.soc if outlet.ev is not None else soc_before
     await sim.unplug(1)
     await status("Available")
@@ -215,6 +217,12 @@ async def _session(
     note("EV unplugged: Available")
     result.soc = (soc_before, soc_after)
     result.transaction_id = stop.transaction_id
+
+
+def charged_kwh(meter_start: int, meter_stop: int) -> str:
+    """The energy of a transaction as the demo shows it, from the meter values the CSMS
+    received (meterStop - meterStart): every line that gives it gives the same text."""
+    return f"{(meter_stop - meter_start) / 1000:.2f} kWh"
 
 
 def _collect(csms: CentralSystem, folder: Path, result: DemoResult) -> None:
@@ -253,7 +261,7 @@ def summary(result: DemoResult, out: TextIO) -> None:
         listed = ", ".join(f"{action} {n}" for action, n in sorted(counts.items())) or "none"
         line(f"  {side}: {total} messages: {listed}")
     if result.meter_start is not None and result.meter_stop is not None:
-        energy = (result.meter_stop - result.meter_start) / 1000
+        energy = charged_kwh(result.meter_start, result.meter_stop)
         duration = ""
         if result.charged_seconds is not None:
             seconds = round(result.charged_seconds)
@@ -262,7 +270,7 @@ def summary(result: DemoResult, out: TextIO) -> None:
                 "of simulated time"
             )
         line(
-            f"  transaction {result.transaction_id}: idTag {ID_TAG}, energy {energy:.2f} kWh"
+            f"  transaction {result.transaction_id}: idTag {ID_TAG}, energy {energy}"
             f"{duration} (meterStart {result.meter_start} Wh, meterStop {result.meter_stop} Wh, "
             f"reason {result.reason})"
         )

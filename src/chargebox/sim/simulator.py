@@ -9,7 +9,9 @@ connector, an `Ev` on each plugged one) and runs the engine with
 - energy: `set_limit` caps the current the EVSE offers, so the EV's draw follows
   the smart-charging limits;
 - system: `reset` restarts the engine (the hardware keeps its state: a plugged
-  EV stays plugged), `resume_session` continues a transaction after a restart;
+  EV stays plugged); `resume_session` says whether a transaction the station was
+  running when it went down goes on (only with `resume_after_power_loss`: by
+  default the engine stops it with reason PowerLoss, as a 1.6 station does);
 - firmware and diagnostics: real transfers (chargebox.sim.transfer).
 
 The physical state is the truth; the engine is told about it. Every call into
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -39,12 +42,13 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
-from chargebox.config import ChargePointConfig
+from chargebox.config import ChargePointConfig, ConfigError, ConfigProblem
+from chargebox.config.loader import read_document
 from chargebox.config.overlay import write_json_atomic
 from chargebox.messagelog import default_message_log_path
 from chargebox.sim.commands import Command, CommandError, help_text
 from chargebox.sim.physics import MIN_CURRENT, Ev, Outlet
-from chargebox.sim.transfer import Diagnostics, Firmware, installed_firmware_version
+from chargebox.sim.transfer import INSTALLED, Diagnostics, Firmware, installed_firmware_version
 from chargebox.station import (
     ChargePoint,
     Host,
@@ -98,6 +102,10 @@ class SimSettings:
     auto_unplug_delay: float = 3.0
     #: simulated seconds a restart takes (Soft, Hard)
     restart_delay: tuple[float, float] = (1.0, 3.0)
+    #: a transaction that was running when the simulator went down (killed, `quit`, a
+    #: power cut) goes on at the next start when its EV is still plugged in; by default
+    #: the engine stops it with reason PowerLoss, as a 1.6 station that lost power does
+    resume_after_power_loss: bool = False
 
 
 @attrs.frozen
@@ -187,6 +195,9 @@ class Simulator:
         #: errors of connector 0 (the station as a whole)
         self.station_faults: dict[str, bool] = {}
         self.station_limit: tuple[Decimal | None, Decimal | None] = (None, None)
+        #: the meter registers (whole Wh) as last written to the state file
+        self._saved_wh: dict[int, int] = {}
+        self._save_error: str | None = None
         self._restore_state()
         self.cp: ChargePoint | None = None
         self.generation = 0
@@ -229,29 +240,60 @@ class Simulator:
 
         The overrides are written to `sim-config.json` in the work folder (the
         file the engine loads), next to the engine's overlay `user-config.json`.
+        A problem names where the value came from: the user's file (`config`),
+        the option that overrode it (`--csms`, `--id`, `--connectors`), or the
+        installed firmware; never the generated file.
         """
         s = self.settings
-        document = json.loads(Path(s.config).read_text(encoding="utf-8"))
+        source = os.fspath(s.config)
+        document, problem = read_document(Path(s.config), source)
+        if problem is not None:
+            raise ConfigError([problem])
+        if not isinstance(document, dict):
+            raise ConfigError(
+                [ConfigProblem("top-level", "the top level must be a JSON object", source)]
+            )
+        duplicates = _duplicates(document, source)
+        if duplicates:
+            raise ConfigError(duplicates)  # lost once the document is written again
+        origin: dict[tuple[str, str], str] = {}
         internal = document.setdefault("Internal", {})
         if s.charge_point_id is not None:
             old = internal.get("ChargePointId")
             internal["ChargePointId"] = s.charge_point_id
+            origin["Internal", "ChargePointId"] = "--id"
             uri = str(internal.get("CentralSystemURI", ""))
             if s.csms_url is None and old and uri.rstrip("/").endswith("/" + quote(old, safe="")):
                 # the configured URL ends with the old id: the new id replaces it
                 internal["CentralSystemURI"] = uri.rstrip("/").rsplit("/", 1)[0] + "/"
         if s.csms_url is not None:
             internal["CentralSystemURI"] = s.csms_url
+            origin["Internal", "CentralSystemURI"] = "--csms"
         if s.connectors is not None:
             document.setdefault("Core", {})["NumberOfConnectors"] = s.connectors
+            origin["Core", "NumberOfConnectors"] = "--connectors"
         version = installed_firmware_version(self.work_dir)
         if version is not None:
             internal["FirmwareVersion"] = version
+            origin["Internal", "FirmwareVersion"] = str(self.work_dir / "firmware" / INSTALLED)
         self.config_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
         self.config_path.chmod(0o600)  # it may hold the AuthorizationKey
+        generated = os.fspath(self.config_path)
+
+        def named(problem: ConfigProblem) -> ConfigProblem:
+            if problem.file != generated:
+                return problem  # the overlay of accepted changes: a file of its own
+            where = origin.get((problem.section or "", problem.key or ""), source)
+            return attrs.evolve(problem, file=where)
+
         # without --data-dir the work folder is temporary: what the engine keeps there
         # (its store, accepted changes) lasts across the station's own restarts, not the process
-        return ChargePointConfig.load(self.config_path, self.work_dir / "user-config.json")
+        try:
+            cfg = ChargePointConfig.load(self.config_path, self.work_dir / "user-config.json")
+        except ConfigError as error:
+            raise ConfigError([named(p) for p in error.problems]) from None
+        cfg.warnings = tuple(named(p) for p in cfg.warnings)
+        return cfg
 
     # -- running ---------------------------------------------------------------------
 
@@ -348,8 +390,9 @@ class Simulator:
                 self._temp.cleanup()
 
     def quit(self) -> None:
-        """Stop the simulator; the engine closes its connection (a transaction waits for the
-        next start, which stops it with PowerLoss or resumes it)."""
+        """Stop the simulator; the engine closes its connection (a running transaction waits
+        for the next start, which stops it with PowerLoss, or resumes it with
+        `resume_after_power_loss`)."""
         self.quitting.set()
 
     async def wait_running(self) -> ChargePoint:
@@ -477,6 +520,7 @@ class Simulator:
     async def _tick_job(self, cp: ChargePoint) -> None:
         self._advance()
         self._update_flows()
+        self._keep_registers()
         for c, outlet in self.outlets.items():
             await cp.meter_values(c, outlet.readings())
             await self._sync_energy_status(cp, c)
@@ -501,6 +545,7 @@ class Simulator:
                 continue
             outlet, session = self.outlets[c], self.sessions[c]
             outlet.energy_wh = float(saved.get("energy_wh", 0.0))
+            self._saved_wh[c] = outlet.meter_wh
             outlet.plugged = bool(saved.get("plugged", False))
             ev = saved.get("ev")
             outlet.ev = Ev.from_json(ev) if isinstance(ev, dict) else None
@@ -514,7 +559,8 @@ class Simulator:
         """Write the hardware's state (meter registers, plugs, EVs) so a restart resumes.
 
         At most every few real seconds unless forced: a fast simulation would
-        otherwise write its disk all the time.
+        otherwise write its disk all the time (a register that grew is written
+        before its reading goes to the engine: `_keep_registers`).
         """
         if self.settings.data_dir is None:
             return
@@ -539,12 +585,31 @@ class Simulator:
         try:
             write_json_atomic(self.work_dir / STATE_FILE, document)
         except OSError as e:
-            log.warning("the simulator's state cannot be saved: %s", e)
+            if str(e) != self._save_error:  # once, not at every tick
+                log.warning("the simulator's state cannot be saved: %s", e)
+            self._save_error = str(e)
+            return
+        self._save_error = None
+        self._saved_wh = {c: outlet.meter_wh for c, outlet in self.outlets.items()}
+
+    def _keep_registers(self) -> None:
+        """Write the meter registers before a reading of them goes to the engine.
+
+        Whatever the engine is handed may reach the Central System (MeterValues,
+        meterStop, the PowerLoss stop after a restart). A register restored after
+        a kill below such a reading would run backwards; so a register that grew
+        since the last write is written first, whatever the periodic save's pace.
+        """
+        if self.settings.data_dir is None:
+            return
+        if any(o.meter_wh > self._saved_wh.get(c, -1) for c, o in self.outlets.items()):
+            self._save_state(force=True)
 
     async def _report_state(self, cp: ChargePoint) -> None:
         """A fresh engine learns the hardware's state: faults, plugged EVs, running sessions."""
         self._advance()
         self._update_flows()
+        self._keep_registers()
         for code, is_fault in self.station_faults.items():
             await cp.error_raised(0, code, is_fault=is_fault)
         for c, outlet in self.outlets.items():
@@ -596,9 +661,9 @@ class Simulator:
         outlet.contactor_closed = True
         outlet.evse_paused = False
         self._update_flows()
+        self._save_state(force=True)  # the register and the session, before the engine hears
         await cp.meter_values(c, outlet.readings())
         await cp.transaction_started(c, meter_start=session.meter_start)
-        self._save_state(force=True)
         await self._sync_energy_status(cp, c)
 
     def _end_transaction(self, c: int) -> None:
@@ -618,9 +683,9 @@ class Simulator:
         # decided now: an unplug while we report the stop is the unplug's to tell
         gone = not outlet.plugged
         self._end_transaction(c)
+        self._save_state(force=True)  # the register and the session, before the engine hears
         await cp.meter_values(c, outlet.readings())
         await cp.transaction_stopped(c, meter_stop=outlet.meter_wh, reason=reason)
-        self._save_state(force=True)
         if gone:
             await cp.session_stopped(c)  # the cable had gone already (EV side disconnect)
         elif self.sessions[c].auto:
@@ -695,7 +760,10 @@ class Simulator:
         self._restart.set()
 
     def resume_session(self, c: int) -> bool:
-        """After a restart: the transaction goes on when the hardware still runs it."""
+        """After a power loss: the transaction goes on only with `resume_after_power_loss`,
+        and only when the hardware still runs it (the EV is plugged in)."""
+        if not self.settings.resume_after_power_loss:
+            return False
         session = self.sessions.get(c)
         return bool(session is not None and session.transaction and self.outlets[c].plugged)
 
@@ -761,6 +829,7 @@ class Simulator:
                 # not yet Active (no transactionId yet): the hardware ends it itself
                 self._advance()
                 self._end_transaction(c)
+                self._keep_registers()
                 await cp.transaction_stopped(c, meter_stop=outlet.meter_wh, reason="EVDisconnected")
                 await cp.session_stopped(c)
             else:
@@ -886,7 +955,8 @@ class Simulator:
     async def run_lines(self, lines: Iterable[str] | Any, *, echo: bool = False) -> None:
         """Parse and run commands line by line (an iterable or an async iterable of lines).
 
-        A bad line gets a one-line error and the next line runs.
+        With `echo` each line is shown first (`> plug 1`), as an event. A bad line
+        gets a one-line error and the next line runs.
         """
         from chargebox.sim.commands import parse
 
@@ -901,12 +971,13 @@ class Simulator:
         async for line in each():
             if self.quitting.is_set():
                 return
+            text = line.split("#", 1)[0].strip()
+            if echo and text:
+                self.output.event(f"> {text}")  # a bad line too: its error follows
             try:
                 command = parse(line, len(self.outlets))
                 if command is None:
                     continue
-                if echo:
-                    self.output.event(f"> {command.text}")
                 await self.execute(command)
             except CommandError as e:
                 self.errors += 1
@@ -945,6 +1016,20 @@ class Simulator:
             changed = key != [(r.status, r.transaction_id, r.plugged) for r in self._last_rows]
             self._last_rows = rows
             self.output.status(rows, changed)
+
+
+def _duplicates(document: dict[str, Any], file: str) -> list[ConfigProblem]:
+    """The sections and keys `document` names twice (read_document remembers them)."""
+    problems = [
+        ConfigProblem("duplicate-key", "section appears more than once", file, name)
+        for name in getattr(document, "duplicates", ())
+    ]
+    for section, body in document.items():
+        for name in getattr(body, "duplicates", ()):
+            problems.append(
+                ConfigProblem("duplicate-key", "key appears more than once", file, section, name)
+            )
+    return problems
 
 
 def _given(c: int | None) -> int:
