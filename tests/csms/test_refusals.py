@@ -35,7 +35,7 @@ def link_warnings(caplog) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "chargebox.station.link" and r.levelno == logging.WARNING
+        if r.name == "chargebox.actors.link" and r.levelno == logging.WARNING
     ]
 
 
@@ -46,7 +46,7 @@ async def test_unknown_charge_point_is_404_logged_clearly_and_backed_off(
     tmp_path, autojump_clock, caplog
 ):
     settings = CsmsSettings(known_ids={"CP-2": None})
-    caplog.set_level(logging.WARNING, logger="chargebox.station.link")
+    caplog.set_level(logging.WARNING, logger="chargebox.actors.link")
     async with running(
         tmp_path,
         csms_settings=settings,
@@ -82,7 +82,7 @@ async def test_unknown_charge_point_is_404_logged_clearly_and_backed_off(
 )
 async def test_wrong_or_missing_key_is_401(tmp_path, autojump_clock, caplog, security, hint):
     settings = CsmsSettings(known_ids={"CP-1": KEY})
-    caplog.set_level(logging.WARNING, logger="chargebox.station.link")
+    caplog.set_level(logging.WARNING, logger="chargebox.actors.link")
     async with running(
         tmp_path,
         csms_settings=settings,

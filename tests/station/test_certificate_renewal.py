@@ -14,12 +14,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from chargebox import pki
 from chargebox.actors.clock import StationClock
+from chargebox.certstore import FileCertificateStore
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.features.security import RENEWAL_RETRY, RENEWAL_WINDOW
+from chargebox.host import CertificateUse
 from chargebox.ocpp import v16
 from chargebox.station import Host
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.host import CertificateUse
 
 from .support import RecordingEvse, RecordingSystem, running
 
@@ -198,7 +198,7 @@ async def test_sign_certificate_repeated_with_a_doubling_wait(
             await _sleep_until(clock, t0 + timedelta(seconds=60 + 120 + 240 + 480 - 1))
             assert not any("given up" in r.getMessage() for r in caplog.records)
             # the procedure ends at its very moment: the last wait is over
-            signing = rig.cp.station.certificate_management
+            signing = rig.cp.station.features.security
             await rig.cp.station.wait_until(lambda: not signing.signing)
             assert clock.now() == t0 + timedelta(seconds=60 + 120 + 240 + 480)
             assert any(

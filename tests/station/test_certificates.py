@@ -14,15 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chargebox import pki
+from chargebox.certstore import FileCertificateStore, hash_data
 from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings, server_tls_context
-from chargebox.ocpp import v16
-from chargebox.pki15118 import Pki15118
-from chargebox.pki_contract import ContractProblem
-from chargebox.pki_ocsp import CertId
-from chargebox.station import Host, Options, TlsSettings, open_charge_point
-from chargebox.station.certstore import FileCertificateStore, hash_data
-from chargebox.station.host import (
+from chargebox.host import (
     CertificateHashDataChain,
     CertificateIdUse,
     CertificateStore,
@@ -31,6 +26,11 @@ from chargebox.station.host import (
     InvalidCertificate,
     Iso15118CertificateStore,
 )
+from chargebox.ocpp import v16
+from chargebox.pki.contract import ContractProblem
+from chargebox.pki.iso15118 import Pki15118
+from chargebox.pki.ocsp import CertId
+from chargebox.station import Host, Options, TlsSettings, open_charge_point
 
 from .support import RecordingEvse, RecordingSystem, config_file, running
 
@@ -628,7 +628,7 @@ async def test_the_csr_round_trip(tmp_path, autojump_clock, ca):
             x509.load_pem_x509_certificate(signed)
         )
         # the link's TLS settings take the store's files
-        from chargebox.station.link import tls_settings
+        from chargebox.actors.link import tls_settings
 
         tls = tls_settings(rig.cp.station.ctx)
         assert (tls.client_cert, tls.client_key, tls.ca_file) == (

@@ -12,8 +12,8 @@ import logging
 import pytest
 
 from chargebox.csms import CentralSystem
+from chargebox.host import DataTransferHandlers, DataTransferPort
 from chargebox.ocpp import v16
-from chargebox.station.host import DataTransferHandlers, DataTransferPort
 
 from .support import make_host, running
 
@@ -128,10 +128,10 @@ async def test_host_handlers_answer_each_status(tmp_path, autojump_clock, caplog
         assert await ask("com.example") == ("UnknownMessageId", None)
         assert await ask("org.other", "Reverse", "abc") == ("UnknownVendorId", None)
         assert await ask("org.any", "Anything") == ("Accepted", "Anything")
-        with caplog.at_level(logging.ERROR, logger="chargebox.station.host"):
+        with caplog.at_level(logging.ERROR, logger="chargebox.host"):
             assert await ask("com.example", "Crash") == ("Rejected", None)
             assert await ask("com.example", "Bogus") == ("Rejected", None)
-        failures = [r for r in caplog.records if r.name == "chargebox.station.host"]
+        failures = [r for r in caplog.records if r.name == "chargebox.host"]
         assert [r.levelno for r in failures] == [logging.ERROR, logging.ERROR]
         assert "'com.example', messageId 'Crash' failed" in failures[0].getMessage()
         assert "the vendor code failed" in (failures[0].exc_text or "")

@@ -69,7 +69,7 @@ async def test_the_file_name_is_answered_and_uploaded(tmp_path, autojump_clock):
         assert [a[1:] for a in port.attempts] == [
             ("ftp://logs.example/in/", "diagnostics-CP-1.log")
         ]
-        assert rig.cp.station.diagnostics.status() == "Idle"
+        assert rig.cp.station.features.diagnostics.status() == "Idle"
 
 
 async def test_a_failed_upload_is_retried_then_reported(tmp_path, autojump_clock):

@@ -102,7 +102,7 @@ async def test_the_update_waits_for_retrieve_date_then_installs_and_restarts(
         # not Installed yet: the new firmware has not booted (5.19, errata's good practice)
         await trio.sleep(60)
         assert firmware_statuses(rig) == ["Downloading", "Downloaded", "Installing"]
-        assert cp.station.firmware.status() == "Installing"
+        assert cp.station.features.firmware.status() == "Installing"
     # the host restarts with the new firmware in its configuration; Installed follows the boot
     async with running(
         tmp_path, clock=clock, Internal={"FirmwareVersion": firmware.installed}
@@ -113,7 +113,7 @@ async def test_the_update_waits_for_retrieve_date_then_installs_and_restarts(
         actions = rig.csms.actions("CP-1")
         assert actions.index("BootNotification") < actions.index("FirmwareStatusNotification")
         assert rig.cp.status(1) == "Available"  # the hold was not persisted
-        assert rig.cp.station.firmware.status() == "Idle"
+        assert rig.cp.station.features.firmware.status() == "Idle"
         events = await rig.csms.wait_for(
             "SecurityEventNotification", lambda e: e.type == "FirmwareUpdated"
         )
@@ -146,7 +146,7 @@ async def test_download_failed_after_the_last_attempt(tmp_path, autojump_clock):
         assert len(firmware.attempts) == 2  # one try plus one retry
         assert (rig.cp.status(1), rig.cp.status(2)) == ("Available", "Available")
         assert rig.system.resets == []
-        assert rig.cp.station.firmware.status() == "Idle"
+        assert rig.cp.station.features.firmware.status() == "Idle"
 
 
 async def test_installation_waits_for_running_transactions(tmp_path, autojump_clock):
@@ -250,7 +250,7 @@ async def test_a_power_loss_during_the_update_is_reported_after_the_restart(
         await until_statuses(rig, after)
         actions = rig.csms.actions("CP-1")
         assert actions.index("BootNotification") < actions.index("FirmwareStatusNotification")
-        assert rig.cp.station.firmware.status() == "Idle"
+        assert rig.cp.station.features.firmware.status() == "Idle"
         assert rig.cp.status(1) == "Available"
 
 

@@ -17,9 +17,9 @@ import pytest
 import trio
 import trio.testing
 
+from chargebox.host import LogUploadFailure
 from chargebox.ocpp import v16
 from chargebox.station import Host
-from chargebox.station.host import LogUploadFailure
 
 from .support import RecordingEvse, RecordingSystem, running
 
@@ -114,7 +114,7 @@ async def test_security_log_is_the_message_logs_security_file(tmp_path, autojump
         assert location == "https://logs.test/up/"
         events = [json.loads(line)["type"] for line in content.splitlines()]
         assert events == ["StartupOfTheDevice", "SettingSystemTime"]
-        assert rig.cp.station.logs.status() == ("Idle", None)
+        assert rig.cp.station.features.logs.status() == ("Idle", None)
 
 
 async def test_security_log_of_a_period_only(tmp_path, autojump_clock):
@@ -181,7 +181,7 @@ async def test_after_the_last_attempt_its_failure_is_reported(
         await until_notifications(rig, ("Uploading", 5), (reported, 5))
         times = [t for t, *_ in port.attempts]
         assert [b - a for a, b in pairwise(times)] == [pytest.approx(45), pytest.approx(45)]
-        assert rig.cp.station.logs.status() == ("Idle", None)
+        assert rig.cp.station.features.logs.status() == ("Idle", None)
 
 
 async def test_a_retry_that_succeeds_reports_uploaded_and_defaults_apply(tmp_path, autojump_clock):
@@ -233,7 +233,7 @@ async def test_a_get_log_while_waiting_to_retry_drops_the_retries(tmp_path, auto
     async with running(tmp_path, host=logs_host(port)) as rig:
         await get_log(rig, request_id=1, retries=5, retry_interval=300)
         await trio.sleep(60)  # the first attempt failed; the next one is 300 s after it
-        assert rig.cp.station.logs.status() == ("Uploading", 1)
+        assert rig.cp.station.features.logs.status() == ("Uploading", 1)
         answer = await get_log(rig, request_id=2)
         assert answer.status == "AcceptedCanceled"
         await until_notifications(rig, ("Uploading", 1), ("Uploading", 2), ("Uploaded", 2))

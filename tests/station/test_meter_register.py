@@ -51,7 +51,7 @@ async def test_a_lower_reading_and_meter_stop_are_raised_to_the_register(
     async with running(tmp_path, **SAMPLING) as rig:
         await start_free_vend(rig, 90)
         await report(rig, 101, 1)
-        with caplog.at_level(logging.WARNING, logger="chargebox.station.meter"):
+        with caplog.at_level(logging.WARNING, logger="chargebox.actors.meter"):
             await report(rig, 98, 2)  # the host's register went back
             await rig.cp.transaction_stopped(1, meter_stop=98, reason="Local")
         stop = await rig.csms.wait_for("StopTransaction")
@@ -121,7 +121,7 @@ async def test_after_a_restart_neither_meter_stop_nor_meter_start_go_back(
         assert cp.transaction_state(1) == "Active"
         await cp.session_started(1)  # the host tells the connector's state again
         await cp.resumed(1)
-        with caplog.at_level(logging.WARNING, logger="chargebox.station.meter"):
+        with caplog.at_level(logging.WARNING, logger="chargebox.actors.meter"):
             await cp.meter_values(1, {ENERGY: 98})
             await cp.transaction_stopped(1, meter_stop=98, reason="Local")
             stop = await csms.wait_for("StopTransaction")
@@ -129,7 +129,7 @@ async def test_after_a_restart_neither_meter_stop_nor_meter_start_go_back(
             await cp.session_stopped(1)
             await cp.drain(60)
     async with running(tmp_path, csms=csms, data_dir=data, host=host, **SAMPLING) as rig:
-        with caplog.at_level(logging.WARNING, logger="chargebox.station.meter"):
+        with caplog.at_level(logging.WARNING, logger="chargebox.actors.meter"):
             await rig.cp.session_started(1)
             await rig.cp.transaction_started(1, meter_start=97, id_tag="TAG-2")
             start = await csms.wait_for("StartTransaction", count=2)

@@ -11,7 +11,7 @@ import trio.testing
 
 from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
-from chargebox.station.store import Store, StoredReservation
+from chargebox.store import Store, StoredReservation
 
 from .support import make_host, running
 
@@ -136,7 +136,7 @@ async def test_the_same_reservation_id_replaces_the_reservation(tmp_path, autoju
         start = cp.clock.now()
         assert await reserve(rig, 1, 5, "FIRST", minutes=10) == "Accepted"
         assert await reserve(rig, 1, 5, "SECOND", minutes=60) == "Accepted"
-        reservations = cp.station.reservations
+        reservations = cp.station.features.reservations
         assert reservations.model(1).id_tag == "SECOND"
         await trio.sleep(20 * 60)  # the first expiry is gone
         assert cp.status(1) == "Reserved"
@@ -182,12 +182,12 @@ async def test_only_the_reserved_id_tag_uses_the_connector_and_start_carries_the
         assert not any(call[0] == "authorize" for call in rig.evse.calls)
         await cp.token_presented("tag-r")  # idTags are case-insensitive; finds its connector
         await rig.evse.wait_for("authorize", 1, "tag-r")
-        await cp.wait_until(lambda: cp.station.reservations.model(1).state == "Claimed")
+        await cp.wait_until(lambda: cp.station.features.reservations.model(1).state == "Claimed")
         assert cp.status(1) == "Preparing"
         await cp.transaction_started(1, meter_start=100)
         start = await csms.wait_for("StartTransaction")
         assert start.reservation_id == 42
-        await cp.wait_until(lambda: cp.station.reservations.model(1).state == "Idle")
+        await cp.wait_until(lambda: cp.station.features.reservations.model(1).state == "Idle")
         await host_caught_up()
         assert host.reservation.calls[-1] == ("cancel", 42)
         await cp.resumed(1)
@@ -247,7 +247,7 @@ async def test_a_reservation_of_connector_zero_keeps_one_connector_free(tmp_path
         await cp.transaction_started(2, meter_start=0)
         start = await rig.csms.wait_for("StartTransaction", lambda s: s.connector_id == 2)
         assert start.reservation_id == 60
-        await cp.wait_until(lambda: not cp.station.reservations.model(0).holding)
+        await cp.wait_until(lambda: not cp.station.features.reservations.model(0).holding)
 
 
 async def test_connector_zero_reservation_states_from_the_connectors(tmp_path, autojump_clock):
@@ -278,7 +278,7 @@ async def test_a_fault_ends_the_reservation(tmp_path, autojump_clock):
         cp = rig.cp
         assert await reserve(rig, 1, 31) == "Accepted"
         await cp.error_raised(1, "HighTemperature")
-        await cp.wait_until(lambda: not cp.station.reservations.model(1).holding)
+        await cp.wait_until(lambda: not cp.station.features.reservations.model(1).holding)
         await host_caught_up()
         assert host.reservation.calls[-1] == ("cancel", 31)
         await cp.error_cleared(1)
@@ -294,7 +294,7 @@ async def test_a_lapsed_authorization_reserves_the_connector_again(tmp_path, aut
         assert cp.status(1) == "Preparing"
         await rig.evse.wait_for("withdraw_authorization", 1)  # ConnectionTimeOut passed
         await cp.wait_until(lambda: cp.status(1) == "Reserved")
-        assert cp.station.reservations.model(1).state == "Reserved"
+        assert cp.station.features.reservations.model(1).state == "Reserved"
         # the user leaves before the plug: the same
         await cp.token_presented("TAG-R", 1)
         await cp.wait_until(lambda: rig.evse.calls.count(("authorize", 1, "TAG-R")) == 2)
@@ -323,7 +323,7 @@ async def test_reservations_survive_a_restart(tmp_path, autojump_clock):
     async with running(tmp_path, data_dir=data, **TWO) as rig:
         cp = rig.cp
         assert (cp.status(1), cp.status(2)) == ("Available", "Reserved")
-        assert cp.station.reservations.model(2).reservation_id == 77
+        assert cp.station.features.reservations.model(2).reservation_id == 77
         assert [r.reservation_id for r in cp.station.ctx.store.reservations()] == [77]
         await rig.csms.wait_until(lambda: "Reserved" in statuses(rig, 2))
         await cp.wait_until(lambda: cp.status(2) == "Available")

@@ -21,14 +21,14 @@ import trio
 import trio.testing
 from trio_websocket import CloseReason, ConnectionClosed
 
+from chargebox.actors.endpoint import CallTimeout, Endpoint
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CALL, CALLERROR, CALLRESULT
-from chargebox.station.rpc import CallTimeout, Endpoint
 from tests.messagelog.support import read_page
 
 from .support import running
 
-RPC_LOGGER = "chargebox.station.rpc"
+RPC_LOGGER = "chargebox.actors.endpoint"
 CALL_TIMEOUT = 7.5  # not the default 30 s: the test sees that the endpoint's own value counts
 
 

@@ -118,7 +118,7 @@ async def test_profile_3_needs_a_client_certificate_before_it_is_accepted(tmp_pa
 
 
 async def test_the_configuration_tls_keys_reach_the_connection(tmp_path, certs):
-    from chargebox.station.link import tls_settings
+    from chargebox.actors.link import tls_settings
 
     ciphers = {
         "SupportedCiphers12": ["ECDHE-ECDSA-AES256-GCM-SHA384"],

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from chargebox.actors import StationClock
-from chargebox.features.firmware import check_signing_certificate, verify_firmware_signature
+from chargebox.actors.firmware import verify_firmware_signature
+from chargebox.certstore import FileCertificateStore
+from chargebox.features.firmware import check_signing_certificate
+from chargebox.host import CertificateUse, InvalidCertificate
 from chargebox.ocpp import v16
 from chargebox.station import Host
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.host import CertificateUse, InvalidCertificate
 
 from .support import RecordingEvse, RecordingSystem, running
 
@@ -234,7 +235,7 @@ async def test_a_signing_certificate_of_another_manufacturer_is_refused(
         )
         await trio.sleep(120)
         assert signed_statuses(rig) == [] and firmware.downloads == 0
-        assert rig.cp.station.firmware.status() == "Idle"
+        assert rig.cp.station.features.firmware.status() == "Idle"
 
 
 async def test_without_a_manufacturer_root_every_signed_update_is_refused(

@@ -175,7 +175,7 @@ async def test_a_tx_profile_goes_with_a_transaction_stopped_by_power_loss(tmp_pa
         stop = await rig.csms.wait_for("StopTransaction")
         assert stop.reason == "PowerLoss"
         assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == []
-        assert [item.id for item in rig.cp.station.smart_charging.profiles.installed] == []
+        assert [item.id for item in rig.cp.station.features.smart_charging.profiles.installed] == []
         # the next, unrelated transaction on that connector is not limited by it
         await rig.cp.token_presented("LOCAL", 1)
         await rig.evse.wait_for("authorize", 1, "LOCAL")
@@ -235,7 +235,8 @@ async def test_stored_profiles_are_judged_again_at_start(tmp_path, autojump_cloc
         **SC,
     ) as rig:
         assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [8]
-        assert [item.id for item in rig.cp.station.smart_charging.profiles.installed] == [8]
+        installed = rig.cp.station.features.smart_charging.profiles.installed
+        assert [item.id for item in installed] == [8]
 
 
 async def test_composite_and_errors(tmp_path, autojump_clock):

@@ -2,7 +2,7 @@
 
 The chart decides; this actor performs: it opens connections with the
 security profile the chart asks for (chargebox.transport), serves OCPP-J on
-them (chargebox.station.rpc), sends BootNotification and Heartbeat and turns
+them (chargebox.actors.endpoint), sends BootNotification and Heartbeat and turns
 their answers into triggers, pings the Central System every
 WebSocketPingInterval and closes a connection whose pong does not come
 within WebsocketPongTimeout.
@@ -21,6 +21,8 @@ from trio_websocket import WebSocketConnection
 
 from chargebox import transport
 from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.charts.effects import (
     CloseConnection,
     Effect,
@@ -32,8 +34,6 @@ from chargebox.charts.machine import Outcome
 from chargebox.charts.models import LinkModel
 from chargebox.config.checks import split_scheme, websocket_scheme
 from chargebox.ocpp.v16 import BootNotificationRequest, HeartbeatRequest, RegistrationStatus
-from chargebox.station.context import StationContext
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ import logging
 from typing import Any
 
 from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead, Trigger
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import OutboxModel
 from chargebox.ocpp import codec
 from chargebox.ocpp.errors import ValidationError
 from chargebox.ocpp.v16 import ACTIONS, AuthorizationStatus
-from chargebox.station.context import StationContext
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
-from chargebox.station.store import QueuedMessage
+from chargebox.store import QueuedMessage
 
 log = logging.getLogger(__name__)
 

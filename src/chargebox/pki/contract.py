@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from chargebox.ocpp.pnc import AuthorizationStatusEnumType, AuthorizeCertificateStatusEnumType
-from chargebox.pki_ocsp import CertStatus, is_self_signed, issued_by
+from chargebox.pki.ocsp import CertStatus, is_self_signed, issued_by
 
 _EMAID = re.compile(
     r"(?P<country>[A-Za-z]{2})(?P<s>-?)(?P<provider>[A-Za-z0-9]{3})(?P=s)"

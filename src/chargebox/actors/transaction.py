@@ -14,7 +14,7 @@ full), the host's event is rejected: the chart goes back to where it was and
 the host's call raises StoreWriteError. Sampled meter values that cannot be
 queued are sent at once if the link is up (they cannot wait on disk).
 meterStart and meterStop never go below the connector's energy register
-(chargebox.station.meter).
+(chargebox.actors.meter).
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from typing import Any
 
 import trio
 
+from chargebox.actors import meter as metering
 from chargebox.actors.actor import Actor, Rejected
+from chargebox.actors.connector import host_command
+from chargebox.actors.context import StationContext
 from chargebox.charts.effects import (
     Effect,
     HostCommand,
@@ -35,6 +38,7 @@ from chargebox.charts.effects import (
 )
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
+from chargebox.errors import StoreWriteError
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import (
@@ -43,10 +47,6 @@ from chargebox.ocpp.v16 import (
     StartTransactionRequest,
     StopTransactionRequest,
 )
-from chargebox.station import meter as metering
-from chargebox.station.connectors import host_command
-from chargebox.station.context import StationContext
-from chargebox.station.errors import StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class TransactionActor(Actor[TransactionModel]):
             self.ctx.spawn(self._send_direct, request, name="MeterValues")
 
     async def _send_direct(self, request: MeterValuesRequest) -> None:
-        from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
+        from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 
         try:
             await self.ctx.endpoint.call(request)

@@ -31,7 +31,7 @@ The rules come from the security whitepaper:
   same rules against the installed V2GRootCertificates and the key of the last
   V2G signing request (its CN, O, C and DC=CPO as ISO 15118-2 wants).
 - contract certificates are validated against the installed MORootCertificates
-  and V2GRootCertificates (chargebox.pki_contract), with the revocation statuses
+  and V2GRootCertificates (chargebox.pki.contract), with the revocation statuses
   the OCSP cache knows.
 - the private keys are written readable by their owner only, and never logged.
 """
@@ -52,17 +52,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from chargebox.pki_contract import ContractValidation, validate_contract
-from chargebox.pki_ocsp import (
-    CertId,
-    CertStatus,
-    OcspError,
-    issued_by,
-    ocsp_request_data,
-    public_key_bits,
-    read_response,
-)
-from chargebox.station.host import (
+from chargebox.host import (
     CertificateHashData,
     CertificateHashDataChain,
     CertificateIdUse,
@@ -72,6 +62,16 @@ from chargebox.station.host import (
     OcspCacheEntry,
     OcspRequestData,
     TlsFiles,
+)
+from chargebox.pki.contract import ContractValidation, validate_contract
+from chargebox.pki.ocsp import (
+    CertId,
+    CertStatus,
+    OcspError,
+    issued_by,
+    ocsp_request_data,
+    public_key_bits,
+    read_response,
 )
 
 __all__ = [
@@ -517,7 +517,7 @@ class FileCertificateStore:
         self, chain_pem: str | bytes, emaid: str | None = None
     ) -> ContractValidation:
         """A contract chain against the installed MO and V2G roots at the store's time, with
-        the revocation statuses the OCSP cache knows (chargebox.pki_contract)."""
+        the revocation statuses the OCSP cache knows (chargebox.pki.contract)."""
         now = self._now()
         return validate_contract(
             chain_pem,

@@ -25,9 +25,9 @@ from typing import Any
 
 import attrs
 
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import AuthorizationStatus, AuthorizeRequest
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from chargebox.ocpp.v16 import DataTransferStatus
-from chargebox.pki_contract import ContractValidation
+from chargebox.pki.contract import ContractValidation
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class CertificateStore(Protocol):
 
     Keeps the CA certificates the Central System installs, the charge point
     certificate and its private key (the key never leaves the store, whitepaper
-    A02.FR.05). `chargebox.station.certstore.FileCertificateStore` is a ready-made
+    A02.FR.05). `chargebox.certstore.FileCertificateStore` is a ready-made
     one in a folder of PEM files. A refusal because of the certificate itself
     raises `InvalidCertificate`; any other exception is a failure of the store.
     """

@@ -24,9 +24,9 @@ from typing import Any
 
 import attrs
 
+from chargebox.host import Reading
 from chargebox.ocpp import codec
 from chargebox.ocpp.v16 import MeterValue, Phase, SampledValue
-from chargebox.station.host import Reading
 
 log = logging.getLogger(__name__)
 

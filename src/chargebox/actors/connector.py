@@ -19,11 +19,11 @@ import attrs
 import trio
 
 from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.charts.effects import Effect, HostCommand, SendStatusNotification
 from chargebox.charts.models import Connector0Model, ConnectorModel
 from chargebox.ocpp.v16 import StatusNotificationRequest
-from chargebox.station.context import StationContext
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Offline
 
 log = logging.getLogger(__name__)
 

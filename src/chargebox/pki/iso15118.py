@@ -17,7 +17,7 @@ contract certificate digitalSignature and nonRepudiation, the OEM provisioning
 certificate digitalSignature and keyAgreement (the contract key is sent to the
 EV encrypted by key agreement with it). Every certificate below a root names
 the OCSP responder (Authority Information Access) at `ocsp_url`, and every one
-the PKI issues is in its `statuses` (chargebox.pki_ocsp.StatusList), good until
+the PKI issues is in its `statuses` (chargebox.pki.ocsp.StatusList), good until
 revoked.
 
 With a `seed`, the keys and serial numbers are derived from it: two processes
@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from chargebox.pki_ocsp import CertStatus, StatusList
+from chargebox.pki.ocsp import CertStatus, StatusList
 
 #: where the certificates say their OCSP responder is (nothing listens there: the
 #: development Central System answers GetCertificateStatus itself)

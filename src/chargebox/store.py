@@ -11,7 +11,7 @@
     registers      the highest energy register (Wh) each connector reported, so
                    that no lower meterStart, meterStop or reading goes out after a
                    restart
-    meta "firmware" the firmware update under way (chargebox.features.firmware), kept
+    meta "firmware" the firmware update under way (chargebox.actors.firmware), kept
                    across the reboot that installs it
 
 Every write commits before the method returns, in WAL mode with
@@ -43,9 +43,9 @@ from typing import Any
 import attrs
 import orjson
 
+from chargebox.errors import StoreDamaged, StoreWriteError
 from chargebox.ocpp.frames import new_message_id
 from chargebox.ocpp.timestamps import format_datetime, parse_datetime
-from chargebox.station.errors import StoreDamaged, StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -634,7 +634,7 @@ class Store:
                     )
             self.set_meta("local_list_version", str(version))
 
-    # -- reservations (chargebox.features.reservation) -------------------------------
+    # -- reservations (chargebox.actors.reservation) ----------------------------------
     #
     # One row per connector that holds a reservation (0: the one for any connector).
     # The table is created on first use, so stores written before it existed open as

@@ -11,10 +11,10 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.actors.endpoint import Endpoint
 from chargebox.config import ChargePointConfig
-from chargebox.station.host import Host
-from chargebox.station.rpc import Endpoint
-from chargebox.station.store import Store
+from chargebox.host import Host
+from chargebox.store import Store
 from chargebox.transport import TlsSettings
 
 log = logging.getLogger(__name__)
