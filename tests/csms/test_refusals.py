@@ -13,7 +13,7 @@ from trio_websocket import ConnectionRejected, open_websocket_url
 from chargebox.csms import STEVE_PATH, CentralSystem, CsmsSettings
 from chargebox.station import Options
 from chargebox.transport import basic_auth_header
-from tests.station.support import CSMS_ADDRESS, running
+from tests.support import CSMS_ADDRESS, running
 
 KEY = "00112233445566778899aabbccddeeff"  # hex pairs: 16 bytes of password
 PATH = STEVE_PATH + "CP-1"

@@ -28,8 +28,7 @@ from chargebox.features.firmware import check_signing_certificate
 from chargebox.host import CertificateUse, InvalidCertificate
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 IMAGE = b"chargebox firmware 3.0\n" * 1000
 LOCATION = "https://fw.example/station-3.0.bin"

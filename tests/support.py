@@ -17,7 +17,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
 from chargebox.station import Host, Options, UnlockResult, open_charge_point
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "config" / "ocpp-config.json"
 
 

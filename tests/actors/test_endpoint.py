@@ -25,8 +25,7 @@ from chargebox.actors.endpoint import CallTimeout, Endpoint
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CALL, CALLERROR, CALLRESULT
 from tests.messagelog.support import read_page
-
-from .support import running
+from tests.support import running
 
 RPC_LOGGER = "chargebox.actors.endpoint"
 CALL_TIMEOUT = 7.5  # not the default 30 s: the test sees that the endpoint's own value counts

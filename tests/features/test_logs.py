@@ -20,8 +20,7 @@ import trio.testing
 from chargebox.host import LogUploadFailure
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 
 @attrs.define

@@ -14,8 +14,7 @@ import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.station import Options
-
-from .support import make_host, running
+from tests.support import make_host, running
 
 ENERGY = "Energy.Active.Import.Register"
 SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}

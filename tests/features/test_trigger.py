@@ -10,8 +10,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.csms.handlers import boot_notification
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
-
-from .support import running
+from tests.support import running
 
 TWO = {"Core": {"NumberOfConnectors": 2, "MeterValuesSampledData": "Energy.Active.Import.Register"}}
 

@@ -12,8 +12,7 @@ import trio.testing
 from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.store import Store, StoredReservation
-
-from .support import make_host, running
+from tests.support import make_host, running
 
 TWO = {"Core": {"NumberOfConnectors": 2}}
 

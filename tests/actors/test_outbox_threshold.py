@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import trio
 
-from .support import CSMS_ADDRESS, running
+from tests.support import CSMS_ADDRESS, running
 
 ENERGY = "Energy.Active.Import.Register"
 

@@ -15,8 +15,7 @@ import pytest
 from chargebox.cli import main as cli_main
 from chargebox.config import ChargePointConfig
 from chargebox.station import StoreDamaged, StoreError, open_charge_point
-
-from .support import config_file, make_host, running
+from tests.support import config_file, make_host, running
 
 ENERGY = "Energy.Active.Import.Register"
 

@@ -21,8 +21,7 @@ import trio
 
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 LIMIT = 20  # seconds any of these tests may take, at most
 

@@ -12,8 +12,7 @@ from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings, server_tls_context
 from chargebox.ocpp import v16
 from chargebox.station import Options, TlsSettings, open_charge_point
-
-from .support import config_file, make_host, running
+from tests.support import config_file, make_host, running
 
 KEY = "00112233445566778899aabbccddeeff"  # 16 bytes
 

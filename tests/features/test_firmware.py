@@ -3,7 +3,7 @@
 The procedure's timing (retrieveDate, retries, waiting for transactions) runs
 on the mock clock with a firmware port that answers from a script; the
 transfer itself is tested for real, over HTTP from a loopback server, in
-tests/station/test_file_transfer.py.
+tests/features/test_file_transfer.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import trio.testing
 from chargebox.actors import StationClock
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 TWO = {"Core": {"NumberOfConnectors": 2}}
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

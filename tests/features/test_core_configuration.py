@@ -24,8 +24,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
 from chargebox.station import Host, Options
-
-from .support import CSMS_ADDRESS, RecordingEvse, RecordingSystem, running
+from tests.support import CSMS_ADDRESS, RecordingEvse, RecordingSystem, running
 
 START = datetime(2026, 3, 1, 10, 7, 13, tzinfo=UTC)
 ENERGY = "Energy.Active.Import.Register"

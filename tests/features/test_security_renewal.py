@@ -20,8 +20,7 @@ from chargebox.features.security import RENEWAL_RETRY, RENEWAL_WINDOW
 from chargebox.host import CertificateUse
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 ROOT = CertificateUse.CentralSystemRootCertificate
 SIGNING = {"CertSigningWaitMinimum": 60, "CertSigningRepeatTimes": 3}

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from chargebox.station import Options, StoreWriteError
+from tests.support import REPO, running
 
-from .support import REPO, running
 from .test_full_disk import authorized, connector0
 
 SMALL_FS = "CHARGEBOX_TEST_SMALL_FS"

@@ -14,8 +14,7 @@ import pytest
 from chargebox.csms import CentralSystem
 from chargebox.host import DataTransferHandlers, DataTransferPort
 from chargebox.ocpp import v16
-
-from .support import make_host, running
+from tests.support import make_host, running
 
 # -- charge point -> Central System ---------------------------------------------------------
 

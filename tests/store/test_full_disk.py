@@ -14,8 +14,7 @@ import pytest
 import trio
 
 from chargebox.station import StoreWriteError
-
-from .support import running
+from tests.support import running
 
 ENERGY = "Energy.Active.Import.Register"
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "COMMIT")

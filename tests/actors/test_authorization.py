@@ -11,8 +11,7 @@ import trio
 from chargebox.csms import CsmsSettings
 from chargebox.csms.handlers import id_tag_info
 from chargebox.ocpp import v16
-
-from .support import CSMS_ADDRESS, running
+from tests.support import CSMS_ADDRESS, running
 
 CACHE = {"AuthorizationCacheEnabled": True}
 

@@ -12,8 +12,7 @@ from chargebox.csms import CsmsSettings
 from chargebox.csms.handlers import boot_notification
 from chargebox.ocpp import v16
 from chargebox.station import Options
-
-from .support import CSMS_ADDRESS, running
+from tests.support import CSMS_ADDRESS, running
 
 
 def boot_times(csms):

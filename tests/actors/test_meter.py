@@ -13,8 +13,7 @@ import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.ocpp.v16 import ChangeConfigurationRequest
-
-from .support import running
+from tests.support import running
 
 START = datetime(2026, 3, 1, 10, 7, 13, tzinfo=UTC)
 ENERGY = "Energy.Active.Import.Register"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError
-
-from .support import running
+from tests.support import running
 
 SMALL = {"LocalAuthListManagement": {"SendLocalListMaxLength": 3, "LocalAuthListMaxLength": 4}}
 

@@ -10,8 +10,7 @@ import trio
 from chargebox.csms import CentralSystem
 from chargebox.csms.handlers import start_transaction
 from chargebox.ocpp.errors import ErrorCode, OcppError
-
-from .support import CSMS_ADDRESS, make_host, running
+from tests.support import CSMS_ADDRESS, make_host, running
 
 SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
 

@@ -1,7 +1,7 @@
 """FirmwareManagement profile: GetDiagnostics with every DiagnosticsStatusNotification.
 
 Timing (retries, retryInterval) on the mock clock with a scripted diagnostics
-port; the real upload over HTTP is in tests/station/test_file_transfer.py.
+port; the real upload over HTTP is in tests/features/test_file_transfer.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import trio.testing
 
 from chargebox.ocpp import v16
 from chargebox.station import Host
-
-from .support import RecordingEvse, RecordingSystem, running
+from tests.support import RecordingEvse, RecordingSystem, running
 
 
 @attrs.define

@@ -10,8 +10,7 @@ from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError, CallResult
 from chargebox.station import Host, UnlockResult
-
-from .support import RecordingEvse, RecordingSystem, make_host, running
+from tests.support import RecordingEvse, RecordingSystem, make_host, running
 
 TWO = {"Core": {"NumberOfConnectors": 2}}
 

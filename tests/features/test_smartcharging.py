@@ -12,8 +12,7 @@ import trio
 from chargebox.actors.clock import StationClock
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError
-
-from .support import make_host, running
+from tests.support import make_host, running
 
 SC = {"Core": {"NumberOfConnectors": 2}}
 
