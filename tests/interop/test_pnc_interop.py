@@ -44,7 +44,7 @@ async def test_pnc_with_a_charge_point_on_the_ocpp_package(tmp_path):
     inputs = {
         "emaid": EMAID,
         "contract_chain": contract.chain_pem,
-        "ocsp_request_data": [codec.converter.unstructure(d) for d in ocsp],
+        "ocsp_request_data": [codec.encode(d) for d in ocsp],
         "exi_request": ev.installation_request(oem.chain),
         "csr": store.v2g_signing_request("CP-PNC", "Example CPO", "DE"),
     }
