@@ -31,7 +31,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp import codec
 from chargebox.ocpp.v16 import MeterValue, MeterValuesRequest, SampledValue
 from chargebox.station import Host, open_charge_point
-from chargebox.station.store import Store
+from chargebox.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 

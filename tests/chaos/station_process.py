@@ -25,7 +25,7 @@ import trio
 import trio.testing
 
 from chargebox.station import Host, open_charge_point
-from chargebox.station.store import Store
+from chargebox.store import Store
 
 RATE = 10.0
 

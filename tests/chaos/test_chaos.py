@@ -21,7 +21,7 @@ import pytest
 import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
-from tests.station.support import REPO, config_file
+from tests.support import REPO, config_file
 
 from .proxy import Proxy
 

@@ -19,7 +19,7 @@ from chargebox.csms import CentralSystem
 from chargebox.netsim import Network
 from chargebox.ocpp import v16
 from chargebox.station import Options, open_charge_point
-from tests.station.support import CSMS_ADDRESS, REPO, config_file, make_host
+from tests.support import CSMS_ADDRESS, REPO, config_file, make_host
 
 # Keys the engine reads only while it starts: connectors and their actors
 # (NumberOfConnectors), the store's file name (ChargePointId), the message log

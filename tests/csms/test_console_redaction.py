@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from chargebox.csms import CentralSystem, Exchange
 from chargebox.csms.console import ExchangePrinter
 from chargebox.ocpp import v16
-from tests.station.support import running
+from tests.support import running
 
 KEY = "00112233445566778899aabbccddeeff"
 MOMENT = datetime(2025, 1, 1, tzinfo=UTC)

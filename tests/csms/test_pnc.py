@@ -11,9 +11,10 @@ import pytest
 import trio
 from cryptography.hazmat.primitives import serialization
 
-from chargebox import pki_ev_certificate as ev
+from chargebox.certstore import FileCertificateStore
 from chargebox.csms import CentralSystem, CsmsSettings, console
 from chargebox.csms.pnc import PncRefused
+from chargebox.host import CertificateUse, InvalidCertificate
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ValidationError
 from chargebox.ocpp.pnc import (
@@ -40,10 +41,9 @@ from chargebox.ocpp.pnc import (
     SignCertificateRequest,
     TriggerMessageRequest,
 )
-from chargebox.pki15118 import Pki15118
-from chargebox.pki_ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.host import CertificateUse, InvalidCertificate
+from chargebox.pki import ev_certificate as ev
+from chargebox.pki.iso15118 import Pki15118
+from chargebox.pki.ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
 
 from .pnc_station import PncStation, default_answer
 

@@ -13,7 +13,7 @@ from trio_websocket import ConnectionRejected, open_websocket_url
 from chargebox.csms import STEVE_PATH, CentralSystem, CsmsSettings
 from chargebox.station import Options
 from chargebox.transport import basic_auth_header
-from tests.station.support import CSMS_ADDRESS, running
+from tests.support import CSMS_ADDRESS, running
 
 KEY = "00112233445566778899aabbccddeeff"  # hex pairs: 16 bytes of password
 PATH = STEVE_PATH + "CP-1"
@@ -35,7 +35,7 @@ def link_warnings(caplog) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "chargebox.station.link" and r.levelno == logging.WARNING
+        if r.name == "chargebox.actors.link" and r.levelno == logging.WARNING
     ]
 
 
@@ -46,7 +46,7 @@ async def test_unknown_charge_point_is_404_logged_clearly_and_backed_off(
     tmp_path, autojump_clock, caplog
 ):
     settings = CsmsSettings(known_ids={"CP-2": None})
-    caplog.set_level(logging.WARNING, logger="chargebox.station.link")
+    caplog.set_level(logging.WARNING, logger="chargebox.actors.link")
     async with running(
         tmp_path,
         csms_settings=settings,
@@ -82,7 +82,7 @@ async def test_unknown_charge_point_is_404_logged_clearly_and_backed_off(
 )
 async def test_wrong_or_missing_key_is_401(tmp_path, autojump_clock, caplog, security, hint):
     settings = CsmsSettings(known_ids={"CP-1": KEY})
-    caplog.set_level(logging.WARNING, logger="chargebox.station.link")
+    caplog.set_level(logging.WARNING, logger="chargebox.actors.link")
     async with running(
         tmp_path,
         csms_settings=settings,

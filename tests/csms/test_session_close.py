@@ -19,7 +19,7 @@ from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.csms.server import CLOSE_TIMEOUT
 from chargebox.station import Options, open_charge_point
-from tests.station.support import CSMS_ADDRESS, config_file, make_host, running
+from tests.support import CSMS_ADDRESS, config_file, make_host, running
 
 LIMIT = 30  # seconds the loopback test may take
 REASON = "CSMS going down for maintenance"

@@ -16,13 +16,13 @@ import pytest
 import trio
 from cryptography import x509
 
-from chargebox import pki_ev_certificate as ev
+from chargebox.certstore import FileCertificateStore
 from chargebox.csms import CentralSystem
+from chargebox.host import CertificateUse
 from chargebox.ocpp import codec
 from chargebox.ocpp.pnc import GetInstalledCertificateIdsResponse
-from chargebox.pki_ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.host import CertificateUse
+from chargebox.pki import ev_certificate as ev
+from chargebox.pki.ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
 
 from .processes import Process
 
@@ -44,7 +44,7 @@ async def test_pnc_with_a_charge_point_on_the_ocpp_package(tmp_path):
     inputs = {
         "emaid": EMAID,
         "contract_chain": contract.chain_pem,
-        "ocsp_request_data": [codec.converter.unstructure(d) for d in ocsp],
+        "ocsp_request_data": [codec.encode(d) for d in ocsp],
         "exi_request": ev.installation_request(oem.chain),
         "csr": store.v2g_signing_request("CP-PNC", "Example CPO", "DE"),
     }

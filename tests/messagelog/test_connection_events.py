@@ -26,7 +26,7 @@ from chargebox import pki
 from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings, server_tls_context
 from chargebox.station import Options, TlsSettings, open_charge_point
-from tests.station.support import config_file, make_host
+from tests.support import config_file, make_host
 
 from .support import read_page
 

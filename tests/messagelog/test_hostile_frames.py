@@ -11,7 +11,7 @@ import pytest
 
 from chargebox.messagelog import Entry, LogSettings, MessageLog, Rotation
 from chargebox.ocpp import v16
-from tests.station.support import running
+from tests.support import running
 
 from .support import TickingClock, call, read_page
 

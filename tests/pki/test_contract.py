@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from chargebox.ocpp.pnc import AuthorizationStatusEnumType as Auth
 from chargebox.ocpp.pnc import AuthorizeCertificateStatusEnumType as Cert
-from chargebox.pki15118 import Authority, Pki15118, name
-from chargebox.pki_contract import (
+from chargebox.pki.contract import (
     ContractProblem,
     normalize_emaid,
     parse_emaid,
@@ -20,7 +19,8 @@ from chargebox.pki_contract import (
     validate_chain,
     validate_contract,
 )
-from chargebox.pki_ocsp import CertId
+from chargebox.pki.iso15118 import Authority, Pki15118, name
+from chargebox.pki.ocsp import CertId
 
 NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 EMAID = "DEFRAC123456789"

@@ -9,7 +9,6 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chargebox import pki_ev_certificate as ev
 from chargebox.ocpp import codec
 from chargebox.ocpp.pnc import (
     CertificateActionEnumType,
@@ -17,7 +16,8 @@ from chargebox.ocpp.pnc import (
     Get15118EVCertificateResponse,
     Iso15118EVCertificateStatusEnumType,
 )
-from chargebox.pki15118 import Pki15118
+from chargebox.pki import ev_certificate as ev
+from chargebox.pki.iso15118 import Pki15118
 
 NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 EMAID = "DEFRAC123456789"

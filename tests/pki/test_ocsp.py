@@ -19,8 +19,8 @@ from chargebox.ocpp.pnc import (
     IdTokenEnumType,
     IdTokenType,
 )
-from chargebox.pki15118 import Pki15118
-from chargebox.pki_ocsp import (
+from chargebox.pki.iso15118 import Pki15118
+from chargebox.pki.ocsp import (
     CertId,
     CertStatus,
     OcspError,

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from chargebox.pki15118 import CsrRefused, Pki15118, Validity
-from chargebox.pki_ocsp import CertStatus
+from chargebox.pki.iso15118 import CsrRefused, Pki15118, Validity
+from chargebox.pki.ocsp import CertStatus
 
 NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
 from chargebox.sim import SilentOutput, SimSettings, Simulator
 from chargebox.station import Options
-from tests.station.support import config_file
+from tests.support import config_file
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "config" / "ocpp-config.json"

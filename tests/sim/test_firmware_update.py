@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from chargebox.certstore import FileCertificateStore
+from chargebox.host import CertificateUse
 from chargebox.ocpp import v16
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.host import CertificateUse
 
-from ..station.test_signed_firmware import make_pki
+from ..features.test_firmware_signed import make_pki
 from .support import simulated
 from .test_transfer import IMAGE, Handler, http_server
 

@@ -7,8 +7,7 @@ import re
 import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
-
-from .support import REPO, config_file
+from tests.support import REPO, config_file
 
 DOC = REPO / "docs" / "embedding.md"
 

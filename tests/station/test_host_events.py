@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import trio
 
-from .support import running
+from tests.support import running
 
 CORE = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
 

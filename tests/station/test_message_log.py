@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from chargebox.ocpp import v16
 from tests.messagelog.support import read_page
-
-from .support import running
+from tests.support import running
 
 SECRET_KEY = "5ecre7" * 6  # 36 characters: text, not hex pairs
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import trio
 
 from chargebox.ocpp import v16
-
-from .support import running
+from tests.support import running
 
 
 async def statuses_of(csms, connector_id, count):

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from chargebox.station import StateError, StationError
-
-from .support import running
+from tests.support import running
 
 
 async def a_session_works(rig, connector_id: int = 1) -> None:

@@ -1,8 +1,17 @@
-"""The trio runtime of the statecharts: actors with inboxes, timers, a station clock, groups.
+"""The actors: the trio runtime of the statecharts, and every actor of a station.
+
+The runtime: actors with inboxes and timers (actor), the messages every actor
+understands (messages), the station clock (clock), groups that own the actors'
+nurseries and report a failing actor instead of letting it vanish (supervision).
 
 An actor owns one chart model (chargebox.charts) and talks to other actors only
-through messages in their inboxes; groups own the actors' nurseries and report
-a failing actor instead of letting it vanish.
+through messages in their inboxes. The station's actors: the link (link) over
+the OCPP-J endpoint (endpoint), the transaction-message queue (outbox), the
+connectors with their StatusNotifications (connector), the transactions
+(transaction), the reservations (reservation), the firmware update (firmware),
+the diagnostics and log uploads (transfer), the certificate signing (signing);
+what they share: the context (context), idTag authorization (authorization),
+the meter readings (meter). `assembly.Actors` builds them all for one station.
 """
 
 from __future__ import annotations

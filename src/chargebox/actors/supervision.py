@@ -5,6 +5,10 @@ the group. When an actor fails, the group logs it, calls the `on_failure`
 callback (the station tells its host), and re-raises the failure as
 ActorFailed naming the actor: the nursery then cancels the other actors and the
 error leaves `open_actor_group`. Nothing is swallowed.
+
+The group also lets a task wait for its actors: until one of them handled
+everything sent to it so far (`settle`), or until a condition over their
+states holds (`wait_until`, checked after every message any of them handled).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import trio
 
 from chargebox.actors.actor import Actor
+from chargebox.actors.messages import Sync
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ class ActorGroup:
         self._on_failure = on_failure
         self._inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
         self.actors: dict[str, Actor[Any]] = {}
+        #: set (and renewed) after every message any actor of the group handled
+        self._changed = trio.Event()
 
     def register(self, address: str, inbox: trio.MemorySendChannel[Any]) -> None:
         """Make a channel reachable at `address` (an actor outside the group, or a test's sink)."""
@@ -57,6 +64,7 @@ class ActorGroup:
         self.register(actor.address, actor.inbox)
         self.actors[actor.address] = actor
         actor.group = self
+        actor.observers.append(self._actor_changed)
         await self._nursery.start(self._supervise, actor, name=f"actor {actor.address}")
         return actor
 
@@ -67,6 +75,24 @@ class ActorGroup:
         except KeyError:
             raise UnknownAddress(f"no actor at {address!r} for {message!r}") from None
         await inbox.send(message)
+
+    async def settle(self, address: str) -> None:
+        """Wait until the actor at `address` handled everything sent to it so far."""
+        sync = Sync()
+        await self.deliver(address, sync)
+        await sync.done.wait()
+
+    async def wait_until(self, predicate: Callable[[], Any]) -> Any:
+        """Wait until `predicate()` is truthy, checked after every message an actor handled."""
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await self._changed.wait()
+
+    def _actor_changed(self, actor: Actor[Any], outcome: Any) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
 
     def cancel(self) -> None:
         """Stop every actor of the group."""

@@ -7,16 +7,16 @@ JSON text of the 2.0.1 payload as `data`; the answer's `data` is the JSON text
 of the 2.0.1 response. Both are checked against the 2.0.1 schemas
 (chargebox.ocpp.pnc) in both directions.
 
-The Central System holds a test PKI (chargebox.pki15118: V2G, MO and OEM
+The Central System holds a test PKI (chargebox.pki.iso15118: V2G, MO and OEM
 hierarchies) and its OCSP status list, and answers what a station sends:
 
 - Authorize: the contract chain (`certificate`) is validated against the MO
-  and V2G roots it trusts (chargebox.pki_contract); OCSP data
+  and V2G roots it trusts (chargebox.pki.contract); OCSP data
   (`iso15118CertificateHashData`) is looked up in the status list; then the
   eMAID is authorized like an idTag (CsmsSettings: accepted, blocked and parent
   tags). idTokenInfo and certificateStatus say the outcome.
 - Get15118EVCertificate: the EV's request (chargebox's JSON form, not EXI:
-  chargebox.pki_ev_certificate) is checked against the OEM root (installation)
+  chargebox.pki.ev_certificate) is checked against the OEM root (installation)
   or the MO root (update), and a contract certificate is issued by the MO
   sub-CA 2, its key encrypted for the EV.
 - GetCertificateStatus: a DER OCSP response from the status list, base64.
@@ -41,7 +41,6 @@ import attrs
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from chargebox import pki_ev_certificate as ev
 from chargebox.ocpp import pnc, v16
 from chargebox.ocpp.errors import NotImplementedAction, OcppError
 from chargebox.ocpp.pnc import (
@@ -73,15 +72,16 @@ from chargebox.ocpp.pnc import (
     TriggerMessageRequest,
 )
 from chargebox.ocpp.v16 import DataTransferStatus, Initiator
-from chargebox.pki15118 import Credential, CsrRefused, Pki15118
-from chargebox.pki_contract import (
+from chargebox.pki import ev_certificate as ev
+from chargebox.pki.contract import (
     ContractProblem,
     ContractValidation,
     same_emaid,
     validate_chain,
     validate_contract,
 )
-from chargebox.pki_ocsp import CertId, CertStatus
+from chargebox.pki.iso15118 import Credential, CsrRefused, Pki15118
+from chargebox.pki.ocsp import CertId, CertStatus
 
 if TYPE_CHECKING:
     from chargebox.csms.server import CentralSystem, Session

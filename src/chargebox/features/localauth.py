@@ -22,33 +22,27 @@ The rules, from spec 5.10, 5.15, 6.41, 7.1, 7.47 and errata 3.52:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from chargebox.actors.authorization import info_dict
+from chargebox.actors.context import StationContext
+from chargebox.features import Handler
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import UpdateStatus, UpdateType
-from chargebox.station.authorization import info_dict
-
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
 
 log = logging.getLogger(__name__)
 
 
-def install(station: Station) -> None:
-    local = LocalAuthList(station)
-    station.local_auth_list = local  # type: ignore[attr-defined]
-    station.handlers.update(
-        {
-            "SendLocalList": local.send_local_list,
-            "GetLocalListVersion": local.get_local_list_version,
-        }
-    )
-
-
 class LocalAuthList:
-    def __init__(self, station: Station) -> None:
-        self.cfg = station.cfg
-        self.store = station.ctx.store
+    def __init__(self, ctx: StationContext) -> None:
+        self.cfg = ctx.cfg
+        self.store = ctx.store
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "SendLocalList": self.send_local_list,
+            "GetLocalListVersion": self.get_local_list_version,
+        }
 
     @property
     def enabled(self) -> bool:

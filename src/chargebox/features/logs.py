@@ -1,4 +1,5 @@
-"""Security whitepaper N01: GetLog and its LogStatusNotifications (statecharts/log.yaml).
+"""Security whitepaper N01: GetLog and its LogStatusNotifications (statecharts/log.yaml, run
+by chargebox.actors.transfer.LogActor).
 
 The file to upload comes before the answer:
 
@@ -16,8 +17,6 @@ filename (N01.FR.01). Otherwise Accepted, or AcceptedCanceled when an upload
 was in progress: that one is cancelled (its attempt is cancelled, its retries
 dropped, N01.FR.11). The actor runs each attempt in a task of its own and
 sends the notifications in order, each with the GetLog's requestId (N01.FR.07).
-An attempt ends with the host's answer: True, or why it failed (a
-LogUploadFailure; False or a port that raises is UploadFailure).
 """
 
 from __future__ import annotations
@@ -27,21 +26,18 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import trio
 
-from chargebox.charts.effects import Effect, HostCommand, SendRequest, Trigger
-from chargebox.charts.models import LogModel
-from chargebox.features.transfer import TransferActor
+from chargebox.actors.assembly import Actors
+from chargebox.actors.context import StationContext
+from chargebox.charts.effects import Trigger
+from chargebox.features import Handler, Service
 from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import LogEnumType, LogStatusEnumType
-from chargebox.station.host import LogUploadFailure
-
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
 
 log = logging.getLogger(__name__)
 
@@ -49,88 +45,19 @@ log = logging.getLogger(__name__)
 MAX_FILE_NAME = 255
 
 
-def install(station: Station) -> None:
-    logs = Logs(station)
-    station.logs = logs  # type: ignore[attr-defined]
-    station.handlers["GetLog"] = logs.get_log
-    station.services.append(logs.keep_files)
-
-
-def attempt_outcome(result: Any) -> str | None:
-    """None when a port's answer means uploaded, else the UploadLogStatus of the failure."""
-    if isinstance(result, str):
-        try:
-            return str(LogUploadFailure(result))
-        except ValueError:
-            log.warning("the diagnostics port answered %r: taken as UploadFailure", result)
-            return str(LogUploadFailure.UploadFailure)
-    return None if result is True else str(LogUploadFailure.UploadFailure)
-
-
-class LogActor(TransferActor[LogModel]):
-    """Runs statecharts/log.yaml: notifications in order, one cancellable task per attempt."""
-
-    def __init__(self, station: Station) -> None:
-        super().__init__(station, "log", LogModel())
-        #: upload number -> the cancel scope of its running attempt
-        self._attempts: dict[int, trio.CancelScope] = {}
-
-    async def perform(self, effect: Effect) -> None:
-        if isinstance(effect, SendRequest):
-            self.notify(effect)
-        elif isinstance(effect, HostCommand) and effect.command == "upload_log":
-            self._start_attempt(**effect.params)
-        elif isinstance(effect, HostCommand) and effect.command == "cancel_log_upload":
-            scope = self._attempts.pop(effect.params["upload"], None)
-            if scope is not None:
-                log.info("log upload %d cancelled by a new GetLog", effect.params["upload"])
-                scope.cancel()
-        else:
-            await super().perform(effect)
-
-    def _start_attempt(
-        self,
-        *,
-        upload: int,
-        log_type: str,
-        location: str,
-        file_name: str,
-        path: str | None,
-    ) -> None:
-        port = self.station.host.diagnostics
-        assert port is not None
-        scope = trio.CancelScope()
-        self._attempts[upload] = scope
-
-        async def run() -> None:
-            with scope:
-                if path is None:  # the host's file (a DiagnosticsLog)
-                    upload_coro = port.upload_diagnostics(location, file_name)
-                else:  # the engine's (a SecurityLog)
-                    upload_coro = port.upload_log_file(location, Path(path))
-                result = await self.ctx.call_host(f"upload the {log_type}", upload_coro)
-                failure = attempt_outcome(result)
-                if failure is None:
-                    await self.inbox.send(Trigger("upload_succeeded", {"upload": upload}))
-                else:
-                    log.warning("log upload %d: the host could not upload (%s)", upload, failure)
-                    await self.inbox.send(
-                        Trigger("upload_failed", {"upload": upload, "status": failure})
-                    )
-            if self._attempts.get(upload) is scope:
-                del self._attempts[upload]
-
-        assert self._nursery is not None
-        self._nursery.start_soon(run, name=f"log upload {upload}")
-
-
 class Logs:
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.actor = LogActor(station)
-        station.extra_actors.append(self.actor)
+    def __init__(self, ctx: StationContext, actors: Actors) -> None:
+        self.ctx = ctx
+        self.actors = actors
+        self.actor = actors.log
         #: where the SecurityLog extracts are written (made on first use)
         self._folder: Path | None = None
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"GetLog": self.get_log}
+
+    def services(self) -> list[Service]:
+        return [self.keep_files]
 
     def status(self) -> tuple[str, int | None]:
         """(UploadLogStatus, requestId) an ExtendedTriggerMessage(LogStatusNotification)
@@ -148,7 +75,7 @@ class Logs:
                 shutil.rmtree(self._folder, ignore_errors=True)
 
     async def get_log(self, req: v16.GetLogRequest) -> Any:
-        port = self.station.host.diagnostics
+        port = self.ctx.host.diagnostics
         log_type = LogEnumType(str(req.log_type))
         oldest, latest = req.log.oldest_timestamp, req.log.latest_timestamp
         file_name: str | None = None
@@ -156,7 +83,7 @@ class Logs:
         if port is None:
             log.info("GetLog %s, but the host has no diagnostics port: Rejected", log_type)
         elif log_type is LogEnumType.DiagnosticsLog:
-            name = await self.station.ctx.call_host(
+            name = await self.ctx.call_host(
                 "prepare the diagnostics", port.diagnostics_file(oldest, latest)
             )
             file_name = str(name) if name else None
@@ -167,7 +94,7 @@ class Logs:
             file_name = path.name if path is not None else None
         if file_name is None:
             return v16.GetLogResponse(status=LogStatusEnumType.Rejected)
-        await self.station.deliver(
+        await self.actors.deliver(
             self.actor.address,
             Trigger(
                 "log_requested",
@@ -182,7 +109,7 @@ class Logs:
                 },
             ),
         )
-        await self.station.settle(self.actor.address)
+        await self.actors.settle(self.actor.address)
         model = self.actor.model
         cancelled = model.replaced_by is not None and model.replaced_by == model.upload
         if len(file_name) > MAX_FILE_NAME:
@@ -196,7 +123,7 @@ class Logs:
         self, request_id: int, oldest: datetime | None, latest: datetime | None
     ) -> Path | None:
         """The security events of the period in a file of their own, or None when none."""
-        message_log = self.station.ctx.message_log
+        message_log = self.ctx.message_log
         source = None if message_log is None else message_log.paths.get("security")
         if source is None:
             log.info("GetLog SecurityLog: LogMessagesFormat has no security log")

@@ -2,49 +2,35 @@
 
 The reservations themselves are charts (statecharts/reservation.yaml): one
 actor per connector plus one for connector 0 (a reservation that any
-connector may serve), each holding at most one reservation. This module
-answers ReserveNow from the current states of the connectors, transactions
-and reservations (read, never written, here), asks the host's reservation
-port, and hands the reservation to its actor, which reserves the connector,
-arms the expiry on the station clock and ends it. It also decides whether an
-idTag may begin on a connector: on a reserved one only the reserved idTag or
-one of its group (parentIdTag), and never the last free connector while a
-reservation for any connector waits for someone else (spec 5.13). The
-reservations are kept in the store, so they survive a restart.
+connector may serve), each holding at most one reservation
+(chargebox.actors.reservation). This module answers ReserveNow from the
+current states of the connectors, transactions and reservations (read, never
+written, here), asks the host's reservation port, and hands the reservation
+to its actor, which reserves the connector, arms the expiry on the station
+clock and ends it. It also decides whether an idTag may begin on a
+connector: on a reserved one only the reserved idTag or one of its group
+(parentIdTag), and never the last free connector while a reservation for any
+connector waits for someone else (spec 5.13). The reservation actors keep
+what they hold in the store, so it survives a restart.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from chargebox.actors.actor import Actor
-from chargebox.charts.effects import Effect, HostCommand, Trigger
-from chargebox.charts.machine import Outcome
+from chargebox.actors.assembly import Actors
+from chargebox.actors.context import StationContext
+from chargebox.charts.effects import Trigger
 from chargebox.charts.models import ReservationModel
+from chargebox.features import Handler
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import CancelReservationStatus, ReservationStatus
-from chargebox.station.context import StationContext
-from chargebox.station.store import StoredReservation
-
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
 
 log = logging.getLogger(__name__)
-
-
-def install(station: Station) -> None:
-    reservations = Reservations(station)
-    station.reservations = reservations  # type: ignore[attr-defined]
-    station.handlers.update(
-        {
-            "ReserveNow": reservations.reserve_now,
-            "CancelReservation": reservations.cancel_reservation,
-        }
-    )
 
 
 @attrs.frozen
@@ -71,46 +57,6 @@ REFUSED = Admission(False)
 UNRESERVED = Admission(True)
 
 
-class ReservationActor(Actor[ReservationModel]):
-    """The reservation of one connector (0: for any connector); kept in the store."""
-
-    def __init__(self, ctx: StationContext, connector_id: int) -> None:
-        super().__init__(
-            f"reservation/{connector_id}", ReservationModel(connector_id), clock=ctx.clock
-        )
-        self.ctx = ctx
-        self._stored: StoredReservation | None = None
-
-    async def handle(self, message: Any) -> Outcome | None:
-        outcome = await super().handle(message)
-        self._persist()
-        return outcome
-
-    def _persist(self) -> None:
-        m = self.model
-        stored = None
-        if m.holding and m.reservation_id is not None and m.id_tag and m.expiry_date:
-            stored = StoredReservation(
-                m.connector_id, m.reservation_id, m.id_tag, m.parent_id_tag, m.expiry_date
-            )
-        if stored == self._stored:
-            return
-        if stored is None:
-            self.ctx.store.delete_reservation(m.connector_id)
-        else:
-            self.ctx.store.put_reservation(stored)
-        self._stored = stored
-
-    async def perform(self, effect: Effect) -> None:
-        if isinstance(effect, HostCommand) and effect.command == "cancel_reservation":
-            port = self.ctx.host.reservation
-            reservation_id = effect.params["reservation_id"]
-            if port is not None and hasattr(port, "cancel"):
-                self.ctx.host_later("end a reservation", lambda: port.cancel(reservation_id))
-        else:
-            await super().perform(effect)
-
-
 def _same(a: str | None, b: str | None) -> bool:
     # idTags are case-insensitive (IdToken is a CiString20)
     return a is not None and b is not None and a.casefold() == b.casefold()
@@ -129,38 +75,38 @@ def serves(model: ReservationModel, id_tag: str, parent: str | None) -> bool:
 class Reservations:
     """The Reservation profile of one station."""
 
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.cfg = station.cfg
-        ctx = station.ctx
-        #: connector id -> its reservation actor (0: the reservation for any connector)
-        self.actors: dict[int, ReservationActor] = {
-            c: ReservationActor(ctx, c) for c in range(0, self.cfg.number_of_connectors + 1)
+    def __init__(self, ctx: StationContext, actors: Actors) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.actors = actors
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "ReserveNow": self.reserve_now,
+            "CancelReservation": self.cancel_reservation,
         }
-        station.extra_actors.extend(self.actors.values())
-        self._restore()
 
     # -- reading the states ---------------------------------------------------------------
 
     def model(self, connector_id: int) -> ReservationModel:
-        return self.actors[connector_id].model
+        return self.actors.reservations[connector_id].model
 
     def held(self) -> Iterator[ReservationModel]:
         """Every reservation held now."""
-        return (a.model for a in self.actors.values() if a.model.holding)
+        return (a.model for a in self.actors.reservations.values() if a.model.holding)
 
     def find(self, reservation_id: int) -> ReservationModel | None:
         return next((m for m in self.held() if m.reservation_id == reservation_id), None)
 
     def _verdict(self, c: int, ignoring: int | None) -> ReservationStatus:
         """What connector c says to a new reservation (`ignoring`: a reservation being moved)."""
-        st = self.station
-        state = st.connectors[c].model.state
+        actors = self.actors
+        state = actors.connectors[c].model.state
         if state == "Faulted":
             return ReservationStatus.Faulted
         if state == "Unavailable":
             return ReservationStatus.Unavailable
-        tx = st.transactions[c]
+        tx = actors.transactions[c]
         busy = tx.active or tx.pending
         held = self.model(c)
         if held.holding or state == "Reserved":
@@ -176,7 +122,7 @@ class Reservations:
         """Connectors a new user could take now."""
         return [
             c
-            for c in self.station.connectors
+            for c in self.actors.connectors
             if self._verdict(c, ignoring) == ReservationStatus.Accepted
         ]
 
@@ -187,7 +133,7 @@ class Reservations:
 
     def status_for(self, connector_id: int, ignoring: int | None = None) -> ReservationStatus:
         """The answer a new reservation on `connector_id` gets from the current states."""
-        station_state = self.station.connector0.model.state
+        station_state = self.actors.connector0.model.state
         if station_state == "Faulted":
             return ReservationStatus.Faulted
         if station_state == "Unavailable":
@@ -195,7 +141,7 @@ class Reservations:
         if connector_id == 0:
             if self.model(0).holding and self.model(0).reservation_id != ignoring:
                 return ReservationStatus.Occupied  # the Charge Point is reserved already
-            verdicts = {self._verdict(c, ignoring) for c in self.station.connectors}
+            verdicts = {self._verdict(c, ignoring) for c in self.actors.connectors}
             for status in (
                 ReservationStatus.Accepted,
                 ReservationStatus.Occupied,
@@ -218,8 +164,8 @@ class Reservations:
 
     def reserved_connector_for(self, id_tag: str) -> int | None:
         """The connector reserved for this idTag (or its known group), if any."""
-        parent = self.station.authorizer.known_parent(id_tag)
-        for c, actor in self.actors.items():
+        parent = self.actors.authorizer.known_parent(id_tag)
+        for c, actor in self.actors.reservations.items():
             if c > 0 and actor.model.state == "Reserved" and serves(actor.model, id_tag, parent):
                 return c
         return None
@@ -227,7 +173,7 @@ class Reservations:
     def admit_now(self, connector_id: int, id_tag: str, parent: str | None = None) -> Admission:
         """May `id_tag` begin on the connector? Its parentIdTag from the list or cache only."""
         if parent is None:
-            parent = self.station.authorizer.known_parent(id_tag)
+            parent = self.actors.authorizer.known_parent(id_tag)
         own = self.model(connector_id)
         if own.state == "Reserved":
             return (
@@ -251,7 +197,7 @@ class Reservations:
         Spec 5.13: a parentIdTag not found in the list or the cache is asked for
         with Authorize.req (whose answer then also fills the cache).
         """
-        authorizer = self.station.authorizer
+        authorizer = self.actors.authorizer
         parent = authorizer.known_parent(id_tag)
         if parent is None and self._group_matters(connector_id, id_tag):
             parent = (await authorizer.authorize(id_tag)).parent_id_tag
@@ -270,12 +216,12 @@ class Reservations:
 
     async def reserve_now(self, req: v16.ReserveNowRequest) -> Any:
         c = req.connector_id
-        st = self.station
+        actors = self.actors
         if c == 0 and not self.cfg.get("ReserveConnectorZeroSupported", False):
             return _answer(ReservationStatus.Rejected, req, "reservations of connector 0 are off")
-        if c != 0 and c not in st.connectors:
+        if c != 0 and c not in actors.connectors:
             return _answer(ReservationStatus.Rejected, req, "no such connector")
-        if req.expiry_date <= st.ctx.clock.now():
+        if req.expiry_date <= self.ctx.clock.now():
             return _answer(ReservationStatus.Rejected, req, "expiryDate has passed")
         existing = self.find(req.reservation_id)
         params = {
@@ -309,47 +255,20 @@ class Reservations:
 
     async def _tell(self, connector_id: int, trigger: str, params: dict[str, Any]) -> None:
         """Fire a trigger on a reservation and wait until it is handled (and stored)."""
-        address = self.actors[connector_id].address
-        await self.station.deliver(address, Trigger(trigger, params))
-        await self.station.settle(address)
+        address = self.actors.reservations[connector_id].address
+        await self.actors.deliver(address, Trigger(trigger, params))
+        await self.actors.settle(address)
 
     async def _host_reserves(self, req: v16.ReserveNowRequest) -> bool:
         """The host's reservation port agrees (no port: the engine reserves on its own)."""
-        port = self.station.host.reservation
+        port = self.ctx.host.reservation
         if port is None or not hasattr(port, "reserve"):
             return True
-        answer = await self.station.ctx.host_in_order(
+        answer = await self.ctx.host_in_order(
             "reserve",
             lambda: port.reserve(req.connector_id, req.reservation_id, req.id_tag, req.expiry_date),
         )
         return bool(answer)
-
-    # -- restart ------------------------------------------------------------------------------
-
-    def _restore(self) -> None:
-        """Hold the stored reservations again; drop those that expired or lost their connector."""
-        store = self.station.ctx.store
-        now = self.station.ctx.clock.now()
-        inoperative = store.inoperative_connectors()
-        for stored in store.reservations():
-            c = stored.connector
-            lost = c not in self.actors or 0 in inoperative or c in inoperative
-            if lost or stored.expiry_date <= now:
-                log.info("reservation %d ended while the station was down", stored.reservation_id)
-                store.delete_reservation(c)
-                continue
-            # handled as soon as the actor runs, before any event from the Central System
-            self.actors[c].inbox.send_nowait(
-                Trigger(
-                    "restored",
-                    {
-                        "reservation_id": stored.reservation_id,
-                        "id_tag": stored.id_tag,
-                        "parent_id_tag": stored.parent_id_tag,
-                        "expiry_date": stored.expiry_date,
-                    },
-                )
-            )
 
 
 def _answer(

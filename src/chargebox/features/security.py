@@ -30,8 +30,9 @@ applies the whitepaper's rules around it:
 - Every SignCertificate (triggered or the station's own) is repeated while no
   CertificateSigned is Accepted: CertSigningWaitMinimum seconds after the
   first, the wait doubling each time, at most CertSigningRepeatTimes times.
-  The procedure is statecharts/signing.yaml, run by SigningActor; this module
-  only performs its effects (a CSR and SignCertificate, the end noted for A03).
+  The procedure is statecharts/signing.yaml, run by chargebox.actors.signing
+  (which makes the CSR and sends SignCertificate); this module starts it and
+  notes its end for A03.
 
 Without a certificate store the certificate calls are answered with a
 NotSupported CALLERROR, and SignChargePointCertificate is NotImplemented.
@@ -41,18 +42,27 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 from cryptography import x509
 
-from chargebox.actors.actor import Actor
-from chargebox.charts.effects import Effect, Trigger
-from chargebox.charts.models.signing import (
-    AbandonRequest,
-    RequestCertificate,
-    SigningEnded,
-    SigningModel,
+from chargebox.actors.assembly import Actors
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+from chargebox.certstore import issued_by, load_pem_chain
+from chargebox.charts.effects import Trigger
+from chargebox.charts.models.signing import SigningEnded
+from chargebox.features import Handler, Service
+from chargebox.features.firmware import Firmware
+from chargebox.features.logs import Logs
+from chargebox.features.trigger import RemoteTrigger
+from chargebox.host import (
+    CertificateHashData,
+    CertificateStore,
+    CertificateUse,
+    HashAlgorithm,
+    InvalidCertificate,
 )
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
@@ -63,17 +73,6 @@ from chargebox.ocpp.v16 import (
     InstallCertificateStatusEnumType,
     TriggerMessageStatusEnumType,
 )
-from chargebox.station.host import (
-    CertificateHashData,
-    CertificateStore,
-    CertificateUse,
-    HashAlgorithm,
-    InvalidCertificate,
-)
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
-
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
 
 log = logging.getLogger(__name__)
 
@@ -89,23 +88,6 @@ _LIKE_TRIGGER_MESSAGE = frozenset(
 )
 
 
-def install(station: Station) -> None:
-    security = Certificates(station)
-    station.certificate_management = security  # type: ignore[attr-defined]
-    station.services.append(security.run)
-    station.link.observers.append(security._link_changed)
-    station.ctx.clock.observers.append(security.rearm)
-    station.handlers.update(
-        {
-            "InstallCertificate": security.install_certificate,
-            "DeleteCertificate": security.delete_certificate,
-            "GetInstalledCertificateIds": security.get_installed_certificate_ids,
-            "CertificateSigned": security.certificate_signed,
-            "ExtendedTriggerMessage": security.extended_trigger_message,
-        }
-    )
-
-
 def wire_hash_data(data: CertificateHashData) -> v16.CertificateHashDataType:
     return v16.CertificateHashDataType(
         hash_algorithm=str(data.hash_algorithm),
@@ -116,17 +98,45 @@ def wire_hash_data(data: CertificateHashData) -> v16.CertificateHashDataType:
 
 
 class Certificates:
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.cfg = station.cfg
-        self.ctx = station.ctx
+    """The security whitepaper's certificate operations. ExtendedTriggerMessage asks
+    `remote_trigger`, `firmware` and `logs` for what they report."""
+
+    def __init__(
+        self,
+        ctx: StationContext,
+        actors: Actors,
+        *,
+        remote_trigger: RemoteTrigger,
+        firmware: Firmware,
+        logs: Logs,
+    ) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.actors = actors
+        self.remote_trigger = remote_trigger
+        self.firmware = firmware
+        self.logs = logs
         #: the signing procedure (statecharts/signing.yaml)
-        self.signing_actor = SigningActor(self)
-        station.extra_actors.append(self.signing_actor)
+        self.signing_actor = actors.signing
+        self.signing_actor.ended_observers.append(self.signing_ended)
         #: when the last signing procedure ended without a certificate
         self._unsigned_at: datetime | None = None
         self._accepted = False
         self._rearm: trio.CancelScope | None = None
+        actors.link.observers.append(self._link_changed)
+        ctx.clock.observers.append(self.rearm)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "InstallCertificate": self.install_certificate,
+            "DeleteCertificate": self.delete_certificate,
+            "GetInstalledCertificateIds": self.get_installed_certificate_ids,
+            "CertificateSigned": self.certificate_signed,
+            "ExtendedTriggerMessage": self.extended_trigger_message,
+        }
+
+    def services(self) -> list[Service]:
+        return [self.run]
 
     def store(self, action: str) -> CertificateStore:
         store = self.ctx.host.certificates
@@ -143,7 +153,7 @@ class Certificates:
         use = CertificateUse(str(req.certificate_type))
         status, why = await self._install(store, use, req.certificate)
         if status == InstallCertificateStatusEnumType.Accepted:
-            self.station.security_event("ReconfigurationOfSecurityParameters", f"{use} installed")
+            self.ctx.security_event("ReconfigurationOfSecurityParameters", f"{use} installed")
         else:
             log.warning("InstallCertificate %s: %s (%s)", use, status, why)
         return v16.InstallCertificateResponse(status=status)
@@ -179,8 +189,6 @@ class Certificates:
     async def _signed_by_installed_root(self, store: CertificateStore, pem: str) -> str | None:
         """Why a new CentralSystemRootCertificate may not replace the installed one
         (M05.FR.09/10), or None. Needs a store that can show its certificates."""
-        from chargebox.station.certstore import issued_by, load_pem_chain
-
         roots = getattr(store, "ca_certificates", None)
         if roots is None:
             return None  # a host store applies the rule itself
@@ -208,7 +216,7 @@ class Certificates:
         )
         status, why = await self._delete(store, data)
         if status == DeleteCertificateStatusEnumType.Accepted:
-            self.station.security_event(
+            self.ctx.security_event(
                 "ReconfigurationOfSecurityParameters", f"certificate {data.serial_number} deleted"
             )
         else:
@@ -281,15 +289,15 @@ class Certificates:
                 why = f"the certificate store failed: {e}"
         if why:
             log.warning("CertificateSigned: Rejected (%s)", why)
-            self.station.security_event("InvalidChargePointCertificate", why)
+            self.ctx.security_event("InvalidChargePointCertificate", why)
             return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Rejected)
         log.info("CertificateSigned: the new charge point certificate is installed")
         # ends the signing procedure: no more SignCertificate
-        await self.station.deliver(self.signing_actor.address, Trigger("certificate_accepted"))
-        await self.station.settle(self.signing_actor.address)
+        await self.actors.deliver(self.signing_actor.address, Trigger("certificate_accepted"))
+        await self.actors.settle(self.signing_actor.address)
         self._unsigned_at = None
         self.rearm()
-        self.station.security_event(
+        self.ctx.security_event(
             "ReconfigurationOfSecurityParameters", "charge point certificate installed"
         )
         return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Accepted)
@@ -305,28 +313,23 @@ class Certificates:
         return v16.ExtendedTriggerMessageResponse(status=status)
 
     async def _trigger(self, what: str, c: int | None) -> TriggerMessageStatusEnumType:
-        if c is not None and c != 0 and c not in self.station.connectors:
+        if c is not None and c != 0 and c not in self.actors.connectors:
             return TriggerMessageStatusEnumType.Rejected
         if what in _LIKE_TRIGGER_MESSAGE:
-            remote_trigger = getattr(self.station, "remote_trigger", None)
-            if remote_trigger is None:
-                return TriggerMessageStatusEnumType.NotImplemented
-            answer = await remote_trigger.trigger_message(
+            answer = await self.remote_trigger.trigger_message(
                 v16.TriggerMessageRequest(requested_message=what, connector_id=c)
             )
             return TriggerMessageStatusEnumType(str(answer.status))
         if what == "FirmwareStatusNotification":
             # the last status of the firmware update, Idle after Installed (L01.FR.28, 29)
-            firmware = getattr(self.station, "firmware", None)
-            status, request_id = firmware.signed_status() if firmware else ("Idle", None)
+            status, request_id = self.firmware.signed_status()
             self._later(
                 v16.SignedFirmwareStatusNotificationRequest(status=status, request_id=request_id)
             )
             return TriggerMessageStatusEnumType.Accepted
         if what == "LogStatusNotification":
-            # the GetLog upload's status: Uploading with its requestId, or Idle (features/logs.py)
-            logs = getattr(self.station, "logs", None)
-            status, request_id = logs.status() if logs else ("Idle", None)
+            # the GetLog upload's status: Uploading with its requestId, or Idle (features.logs)
+            status, request_id = self.logs.status()
             self._later(v16.LogStatusNotificationRequest(status=status, request_id=request_id))
             return TriggerMessageStatusEnumType.Accepted
         if what == "SignChargePointCertificate":
@@ -368,24 +371,6 @@ class Certificates:
         if not effect.signed:
             self._unsigned_at = self.ctx.clock.now()
         self.rearm()
-
-    async def send_sign_certificate(self) -> bool:
-        """A new key, and SignCertificate with its CSR; False when no CSR could be made."""
-        store = self.ctx.host.certificates
-        organization = self.cfg.get("CpoName")
-        if store is None or not organization:
-            log.warning("SignCertificate: no certificate store or no CpoName; not sent")
-            return False
-        csr = await self.ctx.call_host(
-            "make a certificate signing request",
-            store.certificate_signing_request(self.cfg.charge_point_id, organization),
-        )
-        if not csr:
-            return False
-        answer = await self._call(v16.SignCertificateRequest(csr=csr))
-        if answer is not None and str(answer.status) != "Accepted":
-            log.warning("SignCertificate: the Central System answered %s", answer.status)
-        return True
 
     # -- A03: renewal by the station ----------------------------------------------------------
 
@@ -448,76 +433,10 @@ class Certificates:
 
     async def _call(self, request: Any) -> Any:
         try:
-            return await self.station.endpoint.call(request, gate=Gate.CONNECTED)
+            return await self.ctx.endpoint.call(request, gate=Gate.CONNECTED)
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("%s not delivered: %s", type(request).__name__, e)
             return None
-
-
-class SigningActor(Actor[SigningModel]):
-    """Runs statecharts/signing.yaml: each request (CSR + SignCertificate) in a task of its own."""
-
-    def __init__(self, certificates: Certificates) -> None:
-        super().__init__("signing", SigningModel(), clock=certificates.ctx.clock)
-        self.certificates = certificates
-        #: request number -> the cancel scope of its CSR and SignCertificate
-        self._requests: dict[int, trio.CancelScope] = {}
-        #: starts sent to the inbox and not handled yet
-        self._starts_pending = 0
-
-    def start(self, *, wait: float | None, repeats: int | None) -> None:
-        """Queue a start of the procedure (from synchronous code: the renewal, a trigger)."""
-        self._starts_pending += 1
-        self.inbox.send_nowait(Trigger("start", {"wait": wait, "repeats": repeats}))
-
-    @property
-    def busy(self) -> bool:
-        """A procedure is under way, or a start waits in the inbox."""
-        return self._starts_pending > 0 or self.model.state != "Idle"
-
-    def translate(self, message: Any) -> tuple[str, Any] | None:
-        if isinstance(message, Trigger) and message.name == "start":
-            self._starts_pending -= 1
-        return super().translate(message)
-
-    async def perform(self, effect: Effect) -> None:
-        if isinstance(effect, RequestCertificate):
-            if effect.repeat:
-                log.info(
-                    "SignCertificate: no certificate after %d s; repeat %d of %d",
-                    effect.waited,
-                    effect.repeat,
-                    effect.repeats,
-                )
-            self._start_request(effect.request)
-        elif isinstance(effect, AbandonRequest):
-            scope = self._requests.pop(effect.request, None)
-            if scope is not None:
-                log.info("SignCertificate: request %d abandoned", effect.request)
-                scope.cancel()
-        elif isinstance(effect, SigningEnded):
-            self.certificates.signing_ended(effect)
-        else:
-            await super().perform(effect)
-
-    def _start_request(self, request: int) -> None:
-        scope = trio.CancelScope()
-        self._requests[request] = scope
-
-        async def run() -> None:
-            with scope:
-                try:
-                    sent = await self.certificates.send_sign_certificate()
-                except Exception:
-                    log.exception("SignCertificate: request %d failed", request)
-                    sent = False
-                trigger = "request_sent" if sent else "csr_failed"
-                await self.inbox.send(Trigger(trigger, {"request": request}))
-            if self._requests.get(request) is scope:
-                del self._requests[request]
-
-        assert self._nursery is not None
-        self._nursery.start_soon(run, name=f"SignCertificate {request}")
 
 
 def _same_certificate(data: CertificateHashData, wanted: CertificateHashData) -> bool:

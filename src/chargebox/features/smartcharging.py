@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
+from chargebox.actors.assembly import Actors
+from chargebox.actors.context import StationContext
+from chargebox.features import Handler, Service
 from chargebox.ocpp import codec
 from chargebox.ocpp.errors import ErrorCode, OcppError
 from chargebox.ocpp.v16 import (
@@ -37,28 +40,7 @@ from chargebox.smartcharging import (
 )
 from chargebox.smartcharging.validation import check_profile
 
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
-
 log = logging.getLogger(__name__)
-
-
-def install(station: Station) -> None:
-    sc = SmartCharging(station)
-    station.smart_charging = sc  # type: ignore[attr-defined]
-    station.handlers.update(
-        {
-            "SetChargingProfile": sc.set_charging_profile,
-            "ClearChargingProfile": sc.clear_charging_profile,
-            "GetCompositeSchedule": sc.get_composite_schedule,
-        }
-    )
-    station.services.append(sc.run)
-    for tx in station.transactions.values():
-        tx.observers.append(sc._transaction_changed)
-    station.link.observers.append(sc._link_changed)
-    station.transaction_ended.append(sc.transaction_ended)
-    station.ctx.clock.observers.append(sc.limits_changed)
 
 
 def settings_from(cfg: Any) -> SmartChargingSettings:
@@ -90,9 +72,9 @@ def settings_from(cfg: Any) -> SmartChargingSettings:
 
 
 class SmartCharging:
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.ctx = station.ctx
+    def __init__(self, ctx: StationContext, actors: Actors) -> None:
+        self.ctx = ctx
+        self.actors = actors
         self.profiles = ProfileSet()
         self._rearm: trio.CancelScope | None = None
         self._seen: dict[int, tuple[bool, int | None]] = {}
@@ -100,6 +82,20 @@ class SmartCharging:
         #: the last limit pushed per connector: (amps, watts)
         self.pushed: dict[int, tuple[Any, Any]] = {}
         self._load()
+        for tx in actors.transactions.values():
+            tx.observers.append(self._transaction_changed)
+        actors.link.observers.append(self._link_changed)
+        ctx.clock.observers.append(self.limits_changed)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "SetChargingProfile": self.set_charging_profile,
+            "ClearChargingProfile": self.clear_charging_profile,
+            "GetCompositeSchedule": self.get_composite_schedule,
+        }
+
+    def services(self) -> list[Service]:
+        return [self.run]
 
     # -- state --------------------------------------------------------------------------
 
@@ -112,7 +108,7 @@ class SmartCharging:
                 running[record.connector] = ActiveTransaction(
                     record.start_time, record.transaction_id
                 )
-        for c, tx in self.station.transactions.items():
+        for c, tx in self.actors.transactions.items():
             if tx.active and tx.ref is not None:
                 record = self.ctx.store.transaction(tx.ref)
                 if record is not None:

@@ -31,16 +31,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from chargebox.actors import meter as metering
+from chargebox.actors.assembly import Actors
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.charts.effects import Trigger
+from chargebox.features import Handler
+from chargebox.features.diagnostics import Diagnostics
+from chargebox.features.firmware import Firmware
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import TriggerMessageStatus
-from chargebox.station import meter as metering
-from chargebox.station.rpc import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
-
-if TYPE_CHECKING:
-    from chargebox.station.station import Station
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +50,17 @@ log = logging.getLogger(__name__)
 _BOOT_TRIGGERABLE = frozenset({"Connected", "Registering", "Pending", "Accepted"})
 
 
-def install(station: Station) -> None:
-    trigger = RemoteTrigger(station)
-    station.remote_trigger = trigger  # type: ignore[attr-defined]
-    station.handlers["TriggerMessage"] = trigger.trigger_message
-
-
 class RemoteTrigger:
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.cfg = station.cfg
+    """The RemoteTrigger profile; `firmware` and `diagnostics` report their statuses."""
+
+    def __init__(
+        self, ctx: StationContext, actors: Actors, *, firmware: Firmware, diagnostics: Diagnostics
+    ) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.actors = actors
+        self.firmware = firmware
+        self.diagnostics = diagnostics
         self._answers: dict[str, Callable[[int | None], Awaitable[TriggerMessageStatus]]] = {
             "BootNotification": self._boot_notification,
             "DiagnosticsStatusNotification": self._diagnostics_status,
@@ -67,10 +70,13 @@ class RemoteTrigger:
             "StatusNotification": self._status_notification,
         }
 
+    def handlers(self) -> dict[str, Handler]:
+        return {"TriggerMessage": self.trigger_message}
+
     async def trigger_message(self, req: v16.TriggerMessageRequest) -> Any:
         what = str(req.requested_message)
         c = req.connector_id
-        if c is not None and c != 0 and c not in self.station.connectors:
+        if c is not None and c != 0 and c not in self.actors.connectors:
             status = TriggerMessageStatus.Rejected
         elif what not in self._answers:
             status = TriggerMessageStatus.NotImplemented
@@ -84,11 +90,11 @@ class RemoteTrigger:
 
     def _later(self, what: str, send: Callable[[], Awaitable[None]]) -> None:
         # a CALL of ours waits until the answer to the Central System's CALL has gone
-        self.station.ctx.spawn(send, name=f"triggered {what}")
+        self.ctx.spawn(send, name=f"triggered {what}")
 
     async def _call(self, request: Any) -> Any:
         try:
-            return await self.station.endpoint.call(request, gate=Gate.CONNECTED)
+            return await self.ctx.endpoint.call(request, gate=Gate.CONNECTED)
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("triggered %s not delivered: %s", type(request).__name__, e)
             return None
@@ -96,9 +102,9 @@ class RemoteTrigger:
     # -- the messages -------------------------------------------------------------------
 
     async def _boot_notification(self, c: int | None) -> TriggerMessageStatus:
-        if self.station.link.model.state not in _BOOT_TRIGGERABLE:
+        if self.actors.link.model.state not in _BOOT_TRIGGERABLE:
             return TriggerMessageStatus.Rejected
-        await self.station.deliver("link", Trigger("boot_triggered"))
+        await self.actors.deliver("link", Trigger("boot_triggered"))
         return TriggerMessageStatus.Accepted
 
     async def _heartbeat(self, c: int | None) -> TriggerMessageStatus:
@@ -106,7 +112,7 @@ class RemoteTrigger:
             response = await self._call(v16.HeartbeatRequest())
             if response is None:
                 return
-            ctx = self.station.ctx
+            ctx = self.ctx
             ctx.clock.set(response.current_time)
             system = ctx.host.system
             if system is not None and hasattr(system, "set_system_time"):
@@ -116,33 +122,33 @@ class RemoteTrigger:
         return TriggerMessageStatus.Accepted
 
     async def _status_notification(self, c: int | None) -> TriggerMessageStatus:
-        st = self.station
-        targets = [c] if c is not None else [0, *st.connectors]
+        actors = self.actors
+        targets = [c] if c is not None else [0, *actors.connectors]
 
         async def send() -> None:
             for target in targets:
-                connector = st.connector0 if target == 0 else st.connectors[target]
+                connector = actors.connector0 if target == 0 else actors.connectors[target]
                 await self._call(connector.status().request())
 
         self._later("StatusNotification", send)
         return TriggerMessageStatus.Accepted
 
     async def _meter_values(self, c: int | None) -> TriggerMessageStatus:
-        st = self.station
+        actors = self.actors
         measurands = metering.selectors(self.cfg.get("MeterValuesSampledData"))
-        targets = [c] if c is not None else [0, *st.connectors]
-        now = st.ctx.clock.now()
+        targets = [c] if c is not None else [0, *actors.connectors]
+        now = self.ctx.clock.now()
         values = {
             target: value
             for target in targets
-            if (value := st.meter.meter_value(target, measurands, "Trigger", now)) is not None
+            if (value := actors.meter.meter_value(target, measurands, "Trigger", now)) is not None
         }
         if not values:
             return TriggerMessageStatus.Rejected  # no readings to report (the host gave none yet)
 
         async def send() -> None:
             for target, value in values.items():
-                tx = st.transactions.get(target)
+                tx = actors.transactions.get(target)
                 if tx is not None and tx.active and tx.ref is not None:
                     await tx.sample("Trigger")  # a transaction message, queued in order
                 else:
@@ -157,10 +163,9 @@ class RemoteTrigger:
         return "FirmwareManagement" in self.cfg.supported_feature_profiles
 
     async def _firmware_status(self, c: int | None) -> TriggerMessageStatus:
-        firmware = getattr(self.station, "firmware", None)
-        if firmware is None or not self._firmware_management():
+        if not self._firmware_management():
             return TriggerMessageStatus.NotImplemented
-        status = firmware.status()
+        status = self.firmware.status()
         self._later(
             "FirmwareStatusNotification",
             lambda: self._sent(v16.FirmwareStatusNotificationRequest(status=status)),
@@ -168,10 +173,9 @@ class RemoteTrigger:
         return TriggerMessageStatus.Accepted
 
     async def _diagnostics_status(self, c: int | None) -> TriggerMessageStatus:
-        diagnostics = getattr(self.station, "diagnostics", None)
-        if diagnostics is None or not self._firmware_management():
+        if not self._firmware_management():
             return TriggerMessageStatus.NotImplemented
-        status = diagnostics.status()
+        status = self.diagnostics.status()
         self._later(
             "DiagnosticsStatusNotification",
             lambda: self._sent(v16.DiagnosticsStatusNotificationRequest(status=status)),

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import attrs
 
-from chargebox.station.host import Reading
+from chargebox.host import Reading
 
 #: IEC 61851-1: a PWM offer below 6 A means "no charging allowed"
 MIN_CURRENT = 6.0

@@ -2,7 +2,7 @@
 
 The simulator owns the hardware (chargebox.sim.physics: one `Outlet` per
 connector, an `Ev` on each plugged one) and runs the engine with
-`open_charge_point`, offering it the ports of chargebox.station.host:
+`open_charge_point`, offering it the ports of chargebox.host:
 
 - evse: authorize (start a transaction once the EV is plugged in), pause,
   resume, stop (report the final meter value), unlock, enable/disable;

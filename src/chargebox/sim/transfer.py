@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 import trio
 
 from chargebox.config.overlay import write_json_atomic
-from chargebox.station.host import LogUploadFailure, UploadResult
+from chargebox.host import LogUploadFailure, UploadResult
 
 log = logging.getLogger(__name__)
 

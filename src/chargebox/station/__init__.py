@@ -1,16 +1,15 @@
 """The public engine: `open_charge_point(config, host)` and the ports a host offers."""
 
-from chargebox.station.certstore import FileCertificateStore
-from chargebox.station.context import Options
-from chargebox.station.errors import (
+from chargebox.actors.context import Options
+from chargebox.certstore import FileCertificateStore
+from chargebox.errors import (
     StateError,
     StationError,
     StoreDamaged,
     StoreError,
     StoreWriteError,
 )
-from chargebox.station.handle import ChargePoint, open_charge_point
-from chargebox.station.host import (
+from chargebox.host import (
     AuthorizationPort,
     CertificateHashData,
     CertificateStore,
@@ -28,6 +27,7 @@ from chargebox.station.host import (
     SystemPort,
     UnlockResult,
 )
+from chargebox.station.handle import ChargePoint, open_charge_point
 from chargebox.transport import TlsSettings
 
 __all__ = [

@@ -36,16 +36,16 @@ from typing import Any
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.actors.context import Options
 from chargebox.actors.messages import Ask, Sync
 from chargebox.charts.effects import Trigger
 from chargebox.charts.machine import NotAllowed
 from chargebox.config import ChargePointConfig
+from chargebox.errors import StateError, StationError
+from chargebox.host import Host, Reading, readings
 from chargebox.ocpp.timestamps import format_datetime
-from chargebox.station.context import Options
-from chargebox.station.errors import StateError, StationError
-from chargebox.station.host import Host, Reading, readings
 from chargebox.station.station import Station
-from chargebox.station.store import Store
+from chargebox.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +231,9 @@ class ChargePoint:
                 tx.stop_id_tag = id_tag
                 await self._event(f"transaction/{c}", "stop_requested", reason="Local")
                 return
-        reservations = getattr(st, "reservations", None)
+        reservations = st.features.reservations
         c = connector_id
-        if c is None and reservations is not None:
+        if c is None:
             c = reservations.reserved_connector_for(id_tag)
         if c is None:
             c = self._connector_for_token()
@@ -248,13 +248,12 @@ class ChargePoint:
             log.info("connector %d is %s; the idTag is refused", c, self.status(c))
             return
         params: dict[str, Any] = {"id_tag": id_tag}
-        if reservations is not None:
-            # a reserved connector only for the reservation's idTag or group (spec 5.13)
-            admission = await reservations.admit(c, id_tag)
-            if not admission.allowed:
-                log.info("connector %d is reserved for another idTag; the idTag is refused", c)
-                return
-            params.update(admission.params)
+        # a reserved connector only for the reservation's idTag or group (spec 5.13)
+        admission = await reservations.admit(c, id_tag)
+        if not admission.allowed:
+            log.info("connector %d is reserved for another idTag; the idTag is refused", c)
+            return
+        params.update(admission.params)
         await self._event(f"transaction/{c}", "id_tag_presented", **params)
 
     async def _may_stop(self, tx: Any, id_tag: str) -> bool:
@@ -391,7 +390,7 @@ class ChargePoint:
     ) -> tuple[str, str | None]:
         """Send a DataTransfer.req to the Central System: (DataTransferStatus, data).
 
-        Raises chargebox.station.rpc.Offline when the link is not up (the host
+        Raises chargebox.actors.endpoint.Offline when the link is not up (the host
         decides whether to try again later).
         """
         from chargebox.ocpp.v16 import DataTransferRequest
@@ -440,7 +439,7 @@ class ChargePoint:
         vendor_error_code: str | None = None,
     ) -> None:
         """A StatusNotification of the connector's current status with an error (or NoError)."""
-        from chargebox.station.connectors import Status
+        from chargebox.actors.connector import Status
 
         self._station.reporter.notify(
             Status(

@@ -1,4 +1,10 @@
-"""The station: builds the actors, restores what was stored, and routes the Central System's calls.
+"""The station: builds the context, the actors and the features, restores what was stored,
+and routes the Central System's calls.
+
+The actors (chargebox.actors.assembly) and the feature profiles
+(chargebox.features.registry) are built here, in that order, and handed what
+they need; the Central System's calls go to the handler the features register
+for their action.
 
 Startup follows the order of EVerest's OCPP module: the configuration (with
 the user overlay) is loaded, the store opened, the persisted availability
@@ -15,41 +21,21 @@ write that works again clears the error (NoError).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import attrs
 import trio
 
+from chargebox.actors import meter as metering
+from chargebox.actors.assembly import Actors
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import Sync
-from chargebox.actors.supervision import ActorGroup, open_actor_group
-from chargebox.charts.effects import HostCommand, Trigger
-from chargebox.charts.models import Connector0Model, ConnectorModel
-from chargebox.config import ChargePointConfig
-from chargebox.ocpp import codec
-from chargebox.ocpp.errors import ErrorCode, OcppError
-from chargebox.ocpp.v16 import (
-    ACTIONS,
-    ActionSpec,
-    FeatureProfile,
-    MeterValue,
-    MeterValuesRequest,
-    StopTransactionRequest,
-)
-from chargebox.station import meter as metering
-from chargebox.station.authorization import Authorizer
-from chargebox.station.connectors import ConnectorActor, Status, StatusReporter, host_command
-from chargebox.station.context import Options, StationContext
-from chargebox.station.errors import StoreWriteError
-from chargebox.station.host import Host
-from chargebox.station.link import LinkActor
-from chargebox.station.outbox import OutboxActor
-from chargebox.station.rpc import (
+from chargebox.actors.connector import Status, host_command
+from chargebox.actors.context import Options, StationContext
+from chargebox.actors.endpoint import (
     CallFailed,
     CallTimeout,
     ConnectionLost,
@@ -58,26 +44,28 @@ from chargebox.station.rpc import (
     Unanswered,
     not_supported,
 )
-from chargebox.station.store import Store
-from chargebox.station.transactions import TransactionActor, fit
+from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.actors.transaction import fit
+from chargebox.charts.effects import HostCommand, Trigger
+from chargebox.config import ChargePointConfig
+from chargebox.errors import StoreWriteError
+from chargebox.features import Handler
+from chargebox.features.registry import build_features
+from chargebox.host import Host
+from chargebox.ocpp import codec
+from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.ocpp.v16 import (
+    ACTIONS,
+    ActionSpec,
+    FeatureProfile,
+    MeterValue,
+    MeterValuesRequest,
+    SecurityEventNotificationRequest,
+    StopTransactionRequest,
+)
+from chargebox.store import Store
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Any], Awaitable[Any]]
-
-# The feature modules (chargebox.features.<name>); each `install(station)` adds its
-# handlers for the Central System's calls and whatever it needs at start.
-FEATURES = (
-    "core",
-    "smartcharging",
-    "reservation",
-    "localauth",
-    "trigger",
-    "firmware",
-    "diagnostics",
-    "logs",
-    "security",
-)
 
 
 class Station:
@@ -95,7 +83,6 @@ class Station:
     ) -> None:
         self.cfg = cfg
         self.host = host
-        self.handlers: dict[str, Handler] = {}
         self.endpoint = Endpoint(
             self.route, call_timeout=options.call_timeout, message_log=message_log
         )
@@ -111,55 +98,26 @@ class Station:
             deliver=self.deliver,
         )
         self.ctx.security_event = self.security_event
-        floors = store.registers()
-        for record in store.open_transactions():
-            # a store written before it kept registers: the transactions' readings
-            floors[record.connector] = max(floors.get(record.connector, 0), record.last_meter)
-        #: the register of each connector the store has (written when a higher one goes out)
-        self._reported_registers = dict(floors)
-        self.meter = metering.Meter(floors, on_reported=self._register_reported)
+        #: every actor of the station (chargebox.actors.assembly)
+        self.actors = actors = Actors(self.ctx)
         store.observers.append(self._store_failure_changed)
-        self.authorizer = Authorizer(self.ctx)
-        self.reporter = StatusReporter(self.ctx)
-        n = cfg.number_of_connectors
-        inoperative = store.inoperative_connectors()
-        station_down = 0 in inoperative
-        self.connector0 = ConnectorActor(
-            self.ctx,
-            Connector0Model(state="Unavailable" if station_down else None),
-            self.reporter,
-        )
-        self.connectors: dict[int, ConnectorActor] = {
-            c: ConnectorActor(
-                self.ctx,
-                ConnectorModel(
-                    c, state="Unavailable" if station_down or c in inoperative else None
-                ),
-                self.reporter,
-            )
-            for c in range(1, n + 1)
-        }
-        self.transactions = {
-            c: TransactionActor(self.ctx, c, self.authorizer, self.meter) for c in range(1, n + 1)
-        }
-        self.link = LinkActor(self.ctx)
-        self.outbox = OutboxActor(self.ctx, self.authorizer)
+        actors.restore()
+        self.meter = actors.meter
+        self.authorizer = actors.authorizer
+        self.reporter = actors.reporter
+        self.connector0 = actors.connector0
+        self.connectors = actors.connectors
+        self.transactions = actors.transactions
+        self.link = actors.link
+        self.outbox = actors.outbox
         self.group: ActorGroup | None = None
         self._station_send, self._station_receive = trio.open_memory_channel[Any](256)
-        #: set (and renewed) whenever a transaction stops or a StopTransaction is delivered
-        self.progress = trio.Event()
-        #: set (and renewed) after every message any actor handled
-        self.changed = trio.Event()
         self._aligned_scope: trio.CancelScope | None = None
-        #: long-running tasks of the feature modules, started with the actors
-        self.services: list[Callable[[], Awaitable[None]]] = []
-        #: actors of the feature modules (reservations, firmware...), started with the others
-        self.extra_actors: list[Any] = []
-        #: called with (connector, transactionId) for a transaction power-loss recovery stopped
-        self.transaction_ended: list[Callable[[int, int | None], None]] = []
         clock.observers.append(self.rearm_aligned)
-        for name in FEATURES:
-            importlib.import_module(f"chargebox.features.{name}").install(self)
+        #: the feature profiles (chargebox.features.registry)
+        self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
+        #: action -> the feature's handler of the Central System's CALL
+        self.handlers: dict[str, Handler] = self.features.handlers()
 
     # -- running ------------------------------------------------------------------------
 
@@ -167,22 +125,13 @@ class Station:
         async with open_actor_group() as group:
             self.group = group
             group.register("station", self._station_send)
-            for actor in (
-                self.connector0,
-                *self.connectors.values(),
-                *self.transactions.values(),
-                *self.extra_actors,
-                self.outbox,
-                self.link,
-            ):
-                actor.observers.append(self._actor_changed)
-                await group.start(actor)
+            await self.actors.start(group)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.reporter.run)
                 nursery.start_soon(self.ctx.run_host_queue)
                 nursery.start_soon(self._station_events)
                 nursery.start_soon(self._aligned_loop)
-                for service in self.services:
+                for service in self.features.services():
                     nursery.start_soon(service)
                 await self.recover()
                 # connectors restored Unavailable: the host learns they are out of service
@@ -197,15 +146,12 @@ class Station:
                 await trio.sleep_forever()
 
     async def deliver(self, address: str, message: Any) -> None:
-        assert self.group is not None
-        await self.group.deliver(address, message)
+        await self.actors.deliver(address, message)
 
     def security_event(self, kind: str, tech_info: str | None = None) -> None:
         """A security event (whitepaper 2.7 / SecurityEventNotification): logged to the
         security log and queued for the Central System like a transaction message,
         unless DisableSecurityEventNotifications."""
-        from chargebox.ocpp.v16 import SecurityEventNotificationRequest
-
         now = self.ctx.clock.now()
         if self.ctx.message_log is not None:
             try:
@@ -261,31 +207,13 @@ class Station:
             return status
         return attrs.evolve(status, error_code="InternalError", info=self.STORE_FAILURE_INFO)
 
-    def _register_reported(self, connector: int, wh: int) -> None:
-        """A MeterValue carries the connector's energy register: the store keeps the highest."""
-        floor = self._reported_registers.get(connector)
-        if floor is not None and wh <= floor:
-            return
-        self._reported_registers[connector] = wh
-        self.ctx.store.note_register(connector, wh)
-
-    def _actor_changed(self, actor: Any, outcome: Any) -> None:
-        self.changed.set()
-        self.changed = trio.Event()
-
     async def wait_until(self, predicate: Callable[[], Any]) -> Any:
         """Wait until `predicate()` is truthy, checked after every message an actor handled."""
-        while True:
-            value = predicate()
-            if value:
-                return value
-            await self.changed.wait()
+        return await self.actors.wait_until(predicate)
 
     async def settle(self, address: str) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
-        sync = Sync()
-        await self.deliver(address, sync)
-        await sync.done.wait()
+        await self.actors.settle(address)
 
     async def close(self) -> None:
         await self.deliver("link", Trigger("close"))
@@ -346,8 +274,8 @@ class Station:
                     e,
                 )
                 continue
-            for observer in self.transaction_ended:
-                observer(record.connector, record.transaction_id)
+            # its TxProfiles go with it (spec 3.13.4)
+            self.features.smart_charging.transaction_ended(record.connector, record.transaction_id)
             log.warning(
                 "connector %d: transaction interrupted by a power loss; stopped (PowerLoss) at "
                 "%d Wh",
@@ -377,8 +305,7 @@ class Station:
                     message.params["security_profile"],
                 )
             elif name in ("stop_transaction_done", "transaction_stopped"):
-                self.progress.set()
-                self.progress = trio.Event()
+                self.actors.note_progress()
             elif name == "link_state":
                 await self._link_state_changed()
 

@@ -94,7 +94,7 @@ class FirmwareModel(TransferModel):
         "Rebooting": "Installing",
     }
 
-    #: the data kept in the store while a procedure runs (chargebox.features.firmware)
+    #: the data kept in the store while a procedure runs (chargebox.actors.firmware)
     PERSISTED: ClassVar[tuple[str, ...]] = (
         "state",
         "location",

@@ -5,7 +5,7 @@ Accepted: CertSigningWaitMinimum seconds after the first, the wait doubling
 each time, at most CertSigningRepeatTimes times. Requests are numbered
 (`request`) so that the outcome of one abandoned or finished, which may still
 come back, is told apart from the one in flight (`in_flight`). The actor
-(chargebox.features.security) performs the effects defined here.
+(chargebox.actors.signing) performs the effects defined here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""Every actor of one station, built from its context: what the station runs and the
+features are handed.
+
+`Actors(ctx)` builds them before they run: connector 0 and the connectors with
+the availability the store keeps, one transaction actor per connector, the
+link, the outbox, a reservation actor per connector and one for connector 0,
+the firmware, diagnostics, log and signing procedures; and what they share:
+the Authorizer, the meter (whose registers the store keeps as floors) and the
+StatusReporter. `restore()` gives them what the store kept for them (the
+reservations held before a restart). Once `start` has run them in a group,
+they are reached through `deliver`, `settle` and `wait_until`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from chargebox.actors import meter as metering
+from chargebox.actors.actor import Actor
+from chargebox.actors.authorization import Authorizer
+from chargebox.actors.connector import ConnectorActor, StatusReporter
+from chargebox.actors.context import StationContext
+from chargebox.actors.firmware import FirmwareActor
+from chargebox.actors.link import LinkActor
+from chargebox.actors.outbox import OutboxActor
+from chargebox.actors.reservation import ReservationActor, restore_reservations
+from chargebox.actors.signing import SigningActor
+from chargebox.actors.supervision import ActorGroup
+from chargebox.actors.transaction import TransactionActor
+from chargebox.actors.transfer import DiagnosticsActor, LogActor
+from chargebox.charts.models import Connector0Model, ConnectorModel
+
+
+class Actors:
+    """The actors of one station (connector ids start at 1; 0 is the Charge Point)."""
+
+    def __init__(self, ctx: StationContext) -> None:
+        self.ctx = ctx
+        store = ctx.store
+        floors = store.registers()
+        for record in store.open_transactions():
+            # a store written before it kept registers: the transactions' readings
+            floors[record.connector] = max(floors.get(record.connector, 0), record.last_meter)
+        #: the register of each connector the store has (written when a higher one goes out)
+        self._reported_registers = dict(floors)
+        self.meter = metering.Meter(floors, on_reported=self._register_reported)
+        self.authorizer = Authorizer(ctx)
+        self.reporter = StatusReporter(ctx)
+        n = ctx.cfg.number_of_connectors
+        inoperative = store.inoperative_connectors()
+        station_down = 0 in inoperative
+        self.connector0 = ConnectorActor(
+            ctx,
+            Connector0Model(state="Unavailable" if station_down else None),
+            self.reporter,
+        )
+        self.connectors: dict[int, ConnectorActor] = {
+            c: ConnectorActor(
+                ctx,
+                ConnectorModel(
+                    c, state="Unavailable" if station_down or c in inoperative else None
+                ),
+                self.reporter,
+            )
+            for c in range(1, n + 1)
+        }
+        self.transactions: dict[int, TransactionActor] = {
+            c: TransactionActor(ctx, c, self.authorizer, self.meter) for c in range(1, n + 1)
+        }
+        self.link = LinkActor(ctx)
+        self.outbox = OutboxActor(ctx, self.authorizer)
+        #: connector id -> its reservation actor (0: the reservation for any connector)
+        self.reservations: dict[int, ReservationActor] = {
+            c: ReservationActor(ctx, c) for c in range(0, n + 1)
+        }
+        self.firmware = FirmwareActor(ctx, self.transactions)
+        self.diagnostics = DiagnosticsActor(ctx)
+        self.log = LogActor(ctx)
+        self.signing = SigningActor(ctx)
+        #: the group they run in, once started
+        self.group: ActorGroup | None = None
+        #: set (and renewed) whenever a transaction stops or a StopTransaction is delivered
+        self.progress = trio.Event()
+
+    def restore(self) -> None:
+        """What the store kept for the actors: the reservations are held again."""
+        restore_reservations(self.ctx, self.reservations)
+
+    def all(self) -> list[Actor[Any]]:
+        """Every actor, in the order they start (the link last: it connects once told to)."""
+        return [
+            self.connector0,
+            *self.connectors.values(),
+            *self.transactions.values(),
+            *self.reservations.values(),
+            self.firmware,
+            self.diagnostics,
+            self.log,
+            self.signing,
+            self.outbox,
+            self.link,
+        ]
+
+    async def start(self, group: ActorGroup) -> None:
+        """Run every actor in `group`; returns once each is ready to receive."""
+        self.group = group
+        for actor in self.all():
+            await group.start(actor)
+
+    # -- reaching them ------------------------------------------------------------------
+
+    async def deliver(self, address: str, message: Any) -> None:
+        assert self.group is not None
+        await self.group.deliver(address, message)
+
+    async def settle(self, address: str) -> None:
+        """Wait until the actor at `address` handled everything sent to it so far."""
+        assert self.group is not None
+        await self.group.settle(address)
+
+    async def wait_until(self, predicate: Callable[[], Any]) -> Any:
+        """Wait until `predicate()` is truthy, checked after every message an actor handled."""
+        assert self.group is not None
+        return await self.group.wait_until(predicate)
+
+    def note_progress(self) -> None:
+        """A transaction stopped or a StopTransaction was delivered: whoever waits looks again."""
+        self.progress.set()
+        self.progress = trio.Event()
+
+    # -- the meter's registers ----------------------------------------------------------
+
+    def _register_reported(self, connector: int, wh: int) -> None:
+        """A MeterValue carries the connector's energy register: the store keeps the highest."""
+        floor = self._reported_registers.get(connector)
+        if floor is not None and wh <= floor:
+            return
+        self._reported_registers[connector] = wh
+        self.ctx.store.note_register(connector, wh)

@@ -1,0 +1,172 @@
+"""The outbox actor: statecharts/outbox.yaml delivering the persisted transaction messages.
+
+The messages live in the store, in order; whoever produces one writes it
+there first and then tells this actor (`enqueued`), so a message the host
+handed over is on disk before the handle call returns. The chart decides when
+the oldest is transmitted, retried or dropped; this actor transmits it over
+the endpoint and routes the answers: StartTransaction.conf gives the
+transaction its id (which the store fills into the queued MeterValues and
+StopTransaction of that transaction), every idTagInfo goes to the
+authorization cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead, Trigger
+from chargebox.charts.machine import Outcome
+from chargebox.charts.models import OutboxModel
+from chargebox.ocpp import codec
+from chargebox.ocpp.errors import ValidationError
+from chargebox.ocpp.v16 import ACTIONS, AuthorizationStatus
+from chargebox.store import QueuedMessage
+
+log = logging.getLogger(__name__)
+
+
+class OutboxActor(Actor[OutboxModel]):
+    def __init__(self, ctx: StationContext, authorizer: Any) -> None:
+        cfg = ctx.cfg
+        model = OutboxModel(
+            transaction_message_attempts=cfg.transaction_message_attempts,
+            transaction_message_retry_interval=cfg.transaction_message_retry_interval,
+            queued=ctx.store.queue_length(),
+        )
+        super().__init__("outbox", model, clock=ctx.clock, inbox_size=4096)
+        self.ctx = ctx
+        self.authorizer = authorizer
+        self._head: QueuedMessage | None = None
+        #: messages delivered and dropped since start (for inspection)
+        self.delivered = 0
+        self.dropped = 0
+
+    def apply_settings(self) -> None:
+        """TransactionMessageAttempts / RetryInterval changed: they apply at once."""
+        self.model.transaction_message_attempts = self.ctx.cfg.transaction_message_attempts
+        self.model.transaction_message_retry_interval = (
+            self.ctx.cfg.transaction_message_retry_interval
+        )
+
+    async def handle(self, message: Any) -> Outcome | None:
+        if isinstance(message, Trigger) and message.name == "enqueued":
+            in_flight = self.model.state in ("Sending", "AwaitingAnswer", "RetryWait")
+            self._keep_to_threshold(in_flight)
+            # the store is the truth: thinning (MessageQueueSizeThreshold) may have removed some
+            self.model.queued = max(self.ctx.store.queue_length() - 1, 1 if in_flight else 0)
+        return await super().handle(message)
+
+    def _keep_to_threshold(self, in_flight: bool) -> None:
+        """MessageQueueSizeThreshold for every producer, security events included.
+
+        The transaction actors thin before they tell us; a queue of events alone
+        is kept short here. The message being transmitted stays.
+        """
+        threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
+        if not threshold or self.ctx.store.queue_length() <= threshold:
+            return
+        spare = self._head.seq if in_flight and self._head is not None else None
+        removed = self.ctx.store.thin_queue(threshold, spare=spare)
+        if removed:
+            log.warning(
+                "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
+            )
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, SendQueueHead):
+            head = self.ctx.store.head()
+            self._head = head
+            if head is None:
+                log.error("the outbox expected a message but the queue is empty")
+                await self.inbox.send(Trigger("unsendable"))
+                return
+            assert self._nursery is not None
+            ticket = self.ctx.endpoint.reserve()  # in line with the CALLs decided before it
+            self._nursery.start_soon(self._transmit, head, effect.attempt, ticket)
+        elif isinstance(effect, RemoveQueueHead):
+            head, self._head = self._head, None
+            if head is None:
+                return
+            self.ctx.store.remove(head.seq)
+            if effect.delivered:
+                self.delivered += 1
+            else:
+                self.dropped += 1
+                log.error(
+                    "%s dropped after %d failed attempts (TransactionMessageAttempts)",
+                    head.action,
+                    self.model.transaction_message_attempts,
+                )
+            if head.action == "StopTransaction" and head.tx_ref is not None:
+                self.ctx.store.forget_transaction(head.tx_ref)
+                await self._tell_station("stop_transaction_done", tx_ref=head.tx_ref)
+        else:
+            await super().perform(effect)
+
+    async def _transmit(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
+        try:
+            await self._transmit_with(head, attempt, ticket)
+        finally:
+            self.ctx.endpoint.release(ticket)
+
+    async def _transmit_with(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
+        spec = ACTIONS[head.action]
+        try:
+            request = codec.decode(spec.request, head.payload)
+        except ValidationError as e:
+            # e.g. a StopTransaction whose StartTransaction never got an id: it cannot be sent
+            log.error("queued %s cannot be sent: %s", head.action, e.description)
+            await self.inbox.send(Trigger("unsendable"))
+            return
+        await self.inbox.send(Trigger("sent"))
+        try:
+            response = await self.ctx.endpoint.call(
+                request, unique_id=head.message_id, ticket=ticket
+            )
+        except (Offline, ConnectionLost):
+            return  # the link tells us link_lost; the message stays first in line
+        except CallFailed as e:
+            if e.code in ("NotImplemented", "NotSupported"):
+                log.warning("the Central System does not process %s (%s)", head.action, e)
+                if head.action == "SecurityEventNotification":
+                    # a CSMS without the security whitepaper: keep the events in the log only
+                    self.ctx.security_events_to_csms = False
+                await self.inbox.send(Trigger("not_implemented"))
+                return
+            log.warning("%s attempt %d failed: %s", head.action, attempt, e)
+            await self.inbox.send(Trigger("failed"))
+            return
+        except CallTimeout as e:
+            log.warning("%s attempt %d failed: %s", head.action, attempt, e)
+            await self.inbox.send(Trigger("failed"))
+            return
+        await self._answered(head, request, response)
+        await self.inbox.send(Trigger("answered"))
+
+    async def _answered(self, head: QueuedMessage, request: Any, response: Any) -> None:
+        if head.action == "StartTransaction":
+            info = response.id_tag_info
+            self.authorizer.remember(request.id_tag, info)
+            if head.tx_ref is not None:
+                self.ctx.store.set_transaction_id(head.tx_ref, response.transaction_id)
+            accepted = info.status == AuthorizationStatus.Accepted
+            await self.ctx.deliver(
+                f"transaction/{request.connector_id}",
+                Trigger(
+                    "start_accepted" if accepted else "start_rejected",
+                    {
+                        "transaction_id": response.transaction_id,
+                        "status": str(info.status),
+                        "tx_ref": head.tx_ref,
+                    },
+                ),
+            )
+        elif head.action == "StopTransaction" and request.id_tag is not None:
+            self.authorizer.remember(request.id_tag, response.id_tag_info)
+
+    async def _tell_station(self, name: str, **params: Any) -> None:
+        await self.ctx.deliver("station", Trigger(name, params))

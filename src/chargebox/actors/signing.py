@@ -1,0 +1,126 @@
+"""The signing actor: statecharts/signing.yaml, the charge point certificate's signing procedure.
+
+Every SignCertificate (one the Central System triggered, A02, or the station's
+own renewal, A03) is repeated while no CertificateSigned is Accepted:
+CertSigningWaitMinimum seconds after the first, the wait doubling each time,
+at most CertSigningRepeatTimes times. The chart keeps that count; this actor
+performs its effects: each request (a new key and CSR from the host's
+certificate store, then SignCertificate) in a task of its own, the abandon of a
+request the procedure replaced, and the end of the procedure, which its
+observers hear (the Security profile re-arms the renewal, chargebox.features.security).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+from chargebox.charts.effects import Effect, Trigger
+from chargebox.charts.models.signing import (
+    AbandonRequest,
+    RequestCertificate,
+    SigningEnded,
+    SigningModel,
+)
+from chargebox.ocpp import v16
+
+log = logging.getLogger(__name__)
+
+
+class SigningActor(Actor[SigningModel]):
+    """Runs statecharts/signing.yaml: each request (CSR + SignCertificate) in a task of its own."""
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__("signing", SigningModel(), clock=ctx.clock)
+        self.ctx = ctx
+        #: called with the SigningEnded effect when a procedure ends
+        self.ended_observers: list[Callable[[SigningEnded], None]] = []
+        #: request number -> the cancel scope of its CSR and SignCertificate
+        self._requests: dict[int, trio.CancelScope] = {}
+        #: starts sent to the inbox and not handled yet
+        self._starts_pending = 0
+
+    def start(self, *, wait: float | None, repeats: int | None) -> None:
+        """Queue a start of the procedure (from synchronous code: the renewal, a trigger)."""
+        self._starts_pending += 1
+        self.inbox.send_nowait(Trigger("start", {"wait": wait, "repeats": repeats}))
+
+    @property
+    def busy(self) -> bool:
+        """A procedure is under way, or a start waits in the inbox."""
+        return self._starts_pending > 0 or self.model.state != "Idle"
+
+    def translate(self, message: Any) -> tuple[str, Any] | None:
+        if isinstance(message, Trigger) and message.name == "start":
+            self._starts_pending -= 1
+        return super().translate(message)
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, RequestCertificate):
+            if effect.repeat:
+                log.info(
+                    "SignCertificate: no certificate after %d s; repeat %d of %d",
+                    effect.waited,
+                    effect.repeat,
+                    effect.repeats,
+                )
+            self._start_request(effect.request)
+        elif isinstance(effect, AbandonRequest):
+            scope = self._requests.pop(effect.request, None)
+            if scope is not None:
+                log.info("SignCertificate: request %d abandoned", effect.request)
+                scope.cancel()
+        elif isinstance(effect, SigningEnded):
+            for observer in self.ended_observers:
+                observer(effect)
+        else:
+            await super().perform(effect)
+
+    def _start_request(self, request: int) -> None:
+        scope = trio.CancelScope()
+        self._requests[request] = scope
+
+        async def run() -> None:
+            with scope:
+                try:
+                    sent = await self.send_sign_certificate()
+                except Exception:
+                    log.exception("SignCertificate: request %d failed", request)
+                    sent = False
+                trigger = "request_sent" if sent else "csr_failed"
+                await self.inbox.send(Trigger(trigger, {"request": request}))
+            if self._requests.get(request) is scope:
+                del self._requests[request]
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run, name=f"SignCertificate {request}")
+
+    async def send_sign_certificate(self) -> bool:
+        """A new key, and SignCertificate with its CSR; False when no CSR could be made."""
+        store = self.ctx.host.certificates
+        organization = self.ctx.cfg.get("CpoName")
+        if store is None or not organization:
+            log.warning("SignCertificate: no certificate store or no CpoName; not sent")
+            return False
+        csr = await self.ctx.call_host(
+            "make a certificate signing request",
+            store.certificate_signing_request(self.ctx.cfg.charge_point_id, organization),
+        )
+        if not csr:
+            return False
+        try:
+            answer = await self.ctx.endpoint.call(
+                v16.SignCertificateRequest(csr=csr), gate=Gate.CONNECTED
+            )
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.info("SignCertificateRequest not delivered: %s", e)
+            return True
+        if str(answer.status) != "Accepted":
+            log.warning("SignCertificate: the Central System answered %s", answer.status)
+        return True

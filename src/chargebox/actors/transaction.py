@@ -1,0 +1,330 @@
+"""Transaction actors (statecharts/transaction.yaml), one per connector.
+
+Each runs the chart of its connector's current transaction; when a
+transaction is over (Stopped) the next session starts a fresh model. The
+chart decides; this actor performs: it authorizes idTags (Authorizer),
+commands the host, and writes StartTransaction, MeterValues and
+StopTransaction to the store before the outbox is told, so that nothing the
+host reported can be lost. The transactionData of StopTransaction is kept
+with the transaction as its meter values go out, filtered by
+StopTxnSampledData and StopTxnAlignedData.
+
+When StartTransaction or StopTransaction cannot be written (the disk is
+full), the host's event is rejected: the chart goes back to where it was and
+the host's call raises StoreWriteError. Sampled meter values that cannot be
+queued are sent at once if the link is up (they cannot wait on disk).
+meterStart and meterStop never go below the connector's energy register
+(chargebox.actors.meter).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from chargebox.actors import meter as metering
+from chargebox.actors.actor import Actor, Rejected
+from chargebox.actors.connector import host_command
+from chargebox.actors.context import StationContext
+from chargebox.charts.effects import (
+    Effect,
+    HostCommand,
+    SampleMeterValues,
+    Send,
+    SendRequest,
+    Trigger,
+)
+from chargebox.charts.machine import Outcome
+from chargebox.charts.models import TransactionModel
+from chargebox.errors import StoreWriteError
+from chargebox.ocpp import codec
+from chargebox.ocpp.timestamps import parse_datetime
+from chargebox.ocpp.v16 import (
+    MeterValue,
+    MeterValuesRequest,
+    StartTransactionRequest,
+    StopTransactionRequest,
+)
+
+log = logging.getLogger(__name__)
+
+# triggers that begin a new transaction: a finished model is replaced before them
+_BEGINNINGS = frozenset({"id_tag_presented", "remote_start", "transaction_started"})
+
+
+class TransactionActor(Actor[TransactionModel]):
+    def __init__(self, ctx: StationContext, connector_id: int, authorizer: Any, meter: Any) -> None:
+        super().__init__(
+            f"transaction/{connector_id}", self._fresh(ctx, connector_id), clock=ctx.clock
+        )
+        self.ctx = ctx
+        self.connector_id = connector_id
+        self.authorizer = authorizer
+        self.meter = meter
+        #: the store's reference of the current transaction (None before it starts)
+        self.ref: int | None = None
+        #: the idTag that ended the transaction, when a user did (StopTransaction.idTag)
+        self.stop_id_tag: str | None = None
+        self.session_id: str | None = None
+        self._persisted_at = float("-inf")
+
+    @staticmethod
+    def _fresh(ctx: StationContext, connector_id: int) -> TransactionModel:
+        cfg = ctx.cfg
+        return TransactionModel(
+            connector_id,
+            connection_timeout=cfg.connection_timeout,
+            authorize_remote_tx_requests=bool(cfg.get("AuthorizeRemoteTxRequests", True)),
+            stop_transaction_on_invalid_id=bool(cfg.get("StopTransactionOnInvalidId", True)),
+            stop_transaction_on_ev_side_disconnect=bool(
+                cfg.get("StopTransactionOnEVSideDisconnect", True)
+            ),
+            unlock_connector_on_ev_side_disconnect=bool(
+                cfg.get("UnlockConnectorOnEVSideDisconnect", True)
+            ),
+            online=ctx.endpoint.accepted,
+            meter_value_sample_interval=cfg.meter_value_sample_interval,
+        )
+
+    def refresh_inputs(self) -> None:
+        """Configuration changed or the link went up or down: the guards read the new values."""
+        fresh = self._fresh(self.ctx, self.connector_id)
+        for name in self.chart.spec.inputs:
+            setattr(self.model, name, getattr(fresh, name))
+        self.model.connection_timeout = fresh.connection_timeout
+        self.model.meter_value_sample_interval = fresh.meter_value_sample_interval
+
+    @property
+    def active(self) -> bool:
+        """A transaction runs (started, not yet stopped)."""
+        return self.model.state in ("Starting", "StartedOffline", "Active", "Suspended", "Stopping")
+
+    @property
+    def pending(self) -> bool:
+        """An idTag is being authorized or waits for the transaction to start."""
+        return self.model.state in ("Authorizing", "Authorized")
+
+    async def handle(self, message: Any) -> Outcome | None:
+        if isinstance(message, Trigger):
+            if message.name in _BEGINNINGS and self.model.state == "Stopped":
+                self.model = self._fresh(self.ctx, self.connector_id)
+                self.ref = None
+                self.stop_id_tag = None
+            if message.name in ("start_accepted", "start_rejected"):
+                tx_ref = message.params.get("tx_ref")
+                if tx_ref is not None and tx_ref != self.ref:
+                    return None  # the answer for an earlier transaction: the store has its id
+        before = self.model.state
+        outcome = await super().handle(message)
+        if self.model.state == "Stopped" and before != "Stopped":
+            await self.ctx.deliver("station", Trigger("transaction_stopped", {}))
+        return outcome
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, SendRequest) and effect.action == "Authorize":
+            assert self._nursery is not None
+            ticket = self.ctx.endpoint.reserve()  # Authorize.req keeps its place among our CALLs
+            self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
+        elif isinstance(effect, HostCommand):
+            await host_command(self.ctx, effect)
+        elif isinstance(effect, Send) and effect.to == "outbox":
+            try:
+                await self._queue(effect.message)
+            except StoreWriteError as e:
+                raise Rejected(e) from e
+        elif isinstance(effect, SampleMeterValues):
+            await self.sample(effect.context)
+        else:
+            await super().perform(effect)
+
+    async def _authorize(self, id_tag: str, ticket: int) -> None:
+        try:
+            outcome = await self.authorizer.authorize(id_tag, ticket=ticket)
+        finally:
+            self.ctx.endpoint.release(ticket)
+        name = "authorization_accepted" if outcome.accepted else "authorization_rejected"
+        await self.inbox.send(Trigger(name, {"status": outcome.status}))
+
+    # -- the transaction messages -----------------------------------------------------
+
+    async def _queue(self, request: SendRequest) -> None:
+        p = dict(request.payload)
+        store = self.ctx.store
+        c = self.connector_id
+        if request.action == "StartTransaction":
+            when = parse_datetime(p["timestamp"]) if p.get("timestamp") else self.ctx.clock.now()
+            meter_start = self.meter.not_below(c, p["meter_start"], "meterStart")
+            message = StartTransactionRequest(
+                connector_id=c,
+                id_tag=p["id_tag"],
+                meter_start=meter_start,
+                reservation_id=p.get("reservation_id"),
+                timestamp=when,
+            )
+            begin = metering.energy_value(meter_start, "Transaction.Begin", when)
+            # the actor's own record of the transaction changes once the store has it
+            self.ref = store.begin_transaction(
+                c,
+                p["id_tag"],
+                meter_start,
+                when,
+                p.get("reservation_id"),
+                self.session_id,
+                codec.encode(message),
+                tx_data=self._for_stop(metering.wire(begin), sampled=True),
+            )
+        elif request.action == "StopTransaction":
+            if self.ref is None:
+                log.error("connector %d: a stop without a start", c)
+                return
+            when = parse_datetime(p["timestamp"]) if p.get("timestamp") else self.ctx.clock.now()
+            meter_stop = self.meter.not_below(c, p["meter_stop"], "meterStop")
+            end = self._for_stop(
+                metering.wire(metering.energy_value(meter_stop, "Transaction.End", when)),
+                sampled=True,
+            )
+            record = store.transaction(self.ref)
+            tx_data = (record.tx_data if record is not None else []) + ([end] if end else [])
+            message = StopTransactionRequest(
+                meter_stop=meter_stop,
+                timestamp=when,
+                transaction_id=record.transaction_id if record and record.transaction_id else 0,
+                reason=p.get("reason"),
+                id_tag=self.stop_id_tag,
+                transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
+            )
+            payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
+            if record is None or record.transaction_id is None:
+                payload.pop("transactionId", None)  # filled in by the store once it is known
+            store.end_transaction(
+                self.ref, when, p.get("reason"), payload, meter_stop=meter_stop, tx_data=end
+            )
+        else:
+            log.error("unexpected queued request %s", request.action)
+            return
+        await self._enqueued()
+
+    async def _enqueued(self) -> None:
+        threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
+        if threshold and self.ctx.store.queue_length() > threshold:
+            try:
+                removed = self.ctx.store.thin_queue(threshold)
+            except StoreWriteError as e:
+                log.warning("MessageQueueSizeThreshold %d passed: %s", threshold, e)
+            else:
+                log.warning(
+                    "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
+                )
+        await self.ctx.deliver("outbox", Trigger("enqueued"))
+
+    def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
+        """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""
+        key = "StopTxnSampledData" if sampled else "StopTxnAlignedData"
+        return metering.filter_wire(meter_value, metering.selectors(self.ctx.cfg.get(key)))
+
+    def _energy_now(self) -> tuple[int, Any]:
+        energy = self.meter.energy(self.connector_id)
+        if energy is None and self.ref is not None:
+            record = self.ctx.store.transaction(self.ref)
+            energy = record.last_meter if record is not None else 0
+        return (energy or 0), self.ctx.clock.now()
+
+    async def sample(self, context: str, aligned: bool = False) -> None:
+        """MeterValues of this connector now (sampled, clock-aligned or triggered).
+
+        In a transaction, the StopTxn*Data measurands are read at the same moment,
+        independently of MeterValues*Data (spec 3.16.1, 9.1.25, 9.1.27): a measurand may
+        be kept for StopTransaction without being sent in MeterValues, and the reverse.
+        """
+        key = "MeterValuesAlignedData" if aligned else "MeterValuesSampledData"
+        now = self.ctx.clock.now()
+        value = self.meter.meter_value(
+            self.connector_id, metering.selectors(self.ctx.cfg.get(key)), context, now
+        )
+        if self.active and self.ref is not None:
+            stop_key = "StopTxnAlignedData" if aligned else "StopTxnSampledData"
+            kept = self.meter.meter_value(
+                self.connector_id, metering.selectors(self.ctx.cfg.get(stop_key)), context, now
+            )
+            store = self.ctx.store
+            kept_wire = metering.wire(kept) if kept is not None else None
+            request = None
+            try:
+                if value is None:
+                    if kept_wire is not None:
+                        store.record_meter(self.ref, *self._energy_now(), kept_wire)
+                    return
+                request = MeterValuesRequest(
+                    connector_id=self.connector_id,
+                    transaction_id=store.transaction_id_of(self.ref),
+                    meter_value=[value],
+                )
+                store.queue_meter_values(
+                    self.ref, codec.encode(request), self._energy_now(), kept_wire
+                )
+            except StoreWriteError as e:
+                if request is None:
+                    log.warning("connector %d: %s", self.connector_id, e)
+                    return
+                # it cannot wait on disk: now, if the link is up, or not at all
+                log.warning("connector %d: %s; sent without queuing", self.connector_id, e)
+                self.ctx.spawn(self._send_direct, request, name="MeterValues")
+                return
+            await self._enqueued()
+        elif value is None:
+            return
+        else:
+            request = MeterValuesRequest(connector_id=self.connector_id, meter_value=[value])
+            self.ctx.spawn(self._send_direct, request, name="MeterValues")
+
+    async def _send_direct(self, request: MeterValuesRequest) -> None:
+        from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+
+        try:
+            await self.ctx.endpoint.call(request)
+        except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+            log.info("MeterValues of connector %d not delivered: %s", self.connector_id, e)
+
+    def record_energy(self) -> None:
+        """The host reported readings during a transaction: keep the last energy (PowerLoss).
+
+        Written before the handle call returns (Options.meter_persist_interval 0, the
+        default); a host that reports many readings a second may allow an interval to
+        spare its flash, and after a power cut meterStop is then at most that old.
+        """
+        if not self.active or self.ref is None:
+            return
+        energy = self.meter.energy(self.connector_id)
+        now = trio.current_time()
+        if energy is None or now - self._persisted_at < self.ctx.options.meter_persist_interval:
+            return
+        try:
+            self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
+        except StoreWriteError as e:
+            # the reading is used all the same; only its copy for a power cut is missing
+            log.debug("connector %d: %s", self.connector_id, e)
+            return
+        self._persisted_at = now
+
+
+def fit(payload: dict[str, Any], max_size: int) -> dict[str, Any]:
+    """A StopTransaction payload within MaxMessageSize: transactionData thinned, oldest kept.
+
+    Every other meter value goes (the first and the last stay) until the message
+    fits; when even that is too big, transactionData goes entirely.
+    """
+    import orjson
+
+    def size(p: dict[str, Any]) -> int:
+        return len(orjson.dumps([2, "x" * 36, "StopTransaction", p]))
+
+    data = payload.get("transactionData")
+    while data and size(payload) > max_size:
+        if len(data) <= 2:
+            payload.pop("transactionData")
+            break
+        data = [data[0], *data[1:-1][1::2], data[-1]] if len(data) > 3 else [data[0], data[-1]]
+        payload["transactionData"] = data
+    return payload

@@ -1,0 +1,193 @@
+"""The file-transfer actors: diagnostics (GetDiagnostics) and log (GetLog) uploads, and what
+they share with the firmware actor (chargebox.actors.firmware).
+
+Their charts (statecharts/firmware.yaml, diagnostics.yaml, log.yaml) record the status
+notifications they send (SendRequest) and the transfers the host performs
+(HostCommand). The actor sends the notifications one after the other, in the
+order the chart gave them, through the ACCEPTED gate (offline, a notification
+is dropped: it describes a moment that is over), and runs each transfer
+attempt in a task of its own, so that a download of many minutes never holds
+the chart up; the attempt's outcome comes back as a trigger.
+
+The log actor's attempts can be cancelled: a new GetLog cancels the upload in
+progress (N01.FR.11). An attempt ends with the host's answer: True, or why it
+failed (a LogUploadFailure; False or a port that raises is UploadFailure).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from chargebox.actors.actor import Actor
+from chargebox.actors.context import StationContext
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+from chargebox.charts.effects import Effect, HostCommand, SendRequest, Trigger
+from chargebox.charts.model import ChartModel
+from chargebox.charts.models import DiagnosticsModel, LogModel
+from chargebox.host import LogUploadFailure
+from chargebox.ocpp.v16 import (
+    DiagnosticsStatusNotificationRequest,
+    FirmwareStatusNotificationRequest,
+    LogStatusNotificationRequest,
+    SignedFirmwareStatusNotificationRequest,
+)
+
+log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=ChartModel)
+
+NOTIFICATIONS: dict[str, Any] = {
+    "FirmwareStatusNotification": FirmwareStatusNotificationRequest,
+    "DiagnosticsStatusNotification": DiagnosticsStatusNotificationRequest,
+    "SignedFirmwareStatusNotification": SignedFirmwareStatusNotificationRequest,
+    "LogStatusNotification": LogStatusNotificationRequest,
+}
+
+
+class TransferActor(Actor[ModelT]):
+    """An actor of a file-transfer procedure (firmware update, diagnostics upload)."""
+
+    def __init__(self, ctx: StationContext, address: str, model: ModelT) -> None:
+        super().__init__(address, model, clock=ctx.clock)
+        self.ctx = ctx
+        self._work_send, self._work_receive = trio.open_memory_channel[
+            Callable[[], Awaitable[None]]
+        ](math.inf)
+        self._working = False
+
+    def in_order(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after everything queued before it (notifications, the restart)."""
+        if not self._working:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._work)
+            self._working = True
+        self._work_send.send_nowait(work)
+
+    async def _work(self) -> None:
+        async for work in self._work_receive:
+            await work()
+
+    def notify(self, effect: SendRequest) -> None:
+        request = NOTIFICATIONS[effect.action](**effect.payload)
+
+        async def send() -> None:
+            try:
+                await self.ctx.endpoint.call(request)
+            except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
+                log.info("%s %s not delivered: %s", effect.action, request.status, e)
+
+        self.in_order(send)
+
+    def attempt(
+        self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
+    ) -> None:
+        """One transfer attempt by the host, in a task of its own; its outcome is a trigger."""
+        assert self._nursery is not None
+        self._nursery.start_soon(self.run_attempt, what, make, succeeded, failed)
+
+    async def run_attempt(
+        self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
+    ) -> None:
+        """The attempt itself: the host's answer becomes the trigger `succeeded` or `failed`."""
+        # a port that raises is logged by call_host and counts as a failed attempt
+        done = bool(await self.ctx.call_host(what, make()))
+        if not done:
+            log.warning("%s: the host could not %s", self.address, what)
+        await self.inbox.send(Trigger(succeeded if done else failed))
+
+
+class DiagnosticsActor(TransferActor[DiagnosticsModel]):
+    """Runs statecharts/diagnostics.yaml: the upload of the file GetDiagnostics named."""
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__(ctx, "diagnostics", DiagnosticsModel())
+
+    async def perform(self, effect: Effect) -> None:
+        port = self.ctx.host.diagnostics
+        if isinstance(effect, SendRequest):
+            self.notify(effect)
+        elif isinstance(effect, HostCommand) and effect.command == "upload_diagnostics":
+            assert port is not None
+            location, file_name = effect.params["location"], effect.params["file_name"]
+
+            async def upload() -> bool:
+                # a LogUploadFailure (a str) says why it failed: for GetDiagnostics, UploadFailed
+                return await port.upload_diagnostics(location, file_name) is True
+
+            self.attempt("upload the diagnostics", upload, "upload_succeeded", "upload_failed")
+        else:
+            await super().perform(effect)
+
+
+def attempt_outcome(result: Any) -> str | None:
+    """None when a port's answer means uploaded, else the UploadLogStatus of the failure."""
+    if isinstance(result, str):
+        try:
+            return str(LogUploadFailure(result))
+        except ValueError:
+            log.warning("the diagnostics port answered %r: taken as UploadFailure", result)
+            return str(LogUploadFailure.UploadFailure)
+    return None if result is True else str(LogUploadFailure.UploadFailure)
+
+
+class LogActor(TransferActor[LogModel]):
+    """Runs statecharts/log.yaml: notifications in order, one cancellable task per attempt."""
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__(ctx, "log", LogModel())
+        #: upload number -> the cancel scope of its running attempt
+        self._attempts: dict[int, trio.CancelScope] = {}
+
+    async def perform(self, effect: Effect) -> None:
+        if isinstance(effect, SendRequest):
+            self.notify(effect)
+        elif isinstance(effect, HostCommand) and effect.command == "upload_log":
+            self._start_attempt(**effect.params)
+        elif isinstance(effect, HostCommand) and effect.command == "cancel_log_upload":
+            scope = self._attempts.pop(effect.params["upload"], None)
+            if scope is not None:
+                log.info("log upload %d cancelled by a new GetLog", effect.params["upload"])
+                scope.cancel()
+        else:
+            await super().perform(effect)
+
+    def _start_attempt(
+        self,
+        *,
+        upload: int,
+        log_type: str,
+        location: str,
+        file_name: str,
+        path: str | None,
+    ) -> None:
+        port = self.ctx.host.diagnostics
+        assert port is not None
+        scope = trio.CancelScope()
+        self._attempts[upload] = scope
+
+        async def run() -> None:
+            with scope:
+                if path is None:  # the host's file (a DiagnosticsLog)
+                    upload_coro = port.upload_diagnostics(location, file_name)
+                else:  # the engine's (a SecurityLog)
+                    upload_coro = port.upload_log_file(location, Path(path))
+                result = await self.ctx.call_host(f"upload the {log_type}", upload_coro)
+                failure = attempt_outcome(result)
+                if failure is None:
+                    await self.inbox.send(Trigger("upload_succeeded", {"upload": upload}))
+                else:
+                    log.warning("log upload %d: the host could not upload (%s)", upload, failure)
+                    await self.inbox.send(
+                        Trigger("upload_failed", {"upload": upload, "status": failure})
+                    )
+            if self._attempts.get(upload) is scope:
+                del self._attempts[upload]
+
+        assert self._nursery is not None
+        self._nursery.start_soon(run, name=f"log upload {upload}")

@@ -1,0 +1,779 @@
+"""What the station must not forget, in one SQLite file per charge point.
+
+    outbox         the transaction messages not yet delivered, in order
+    transactions   every transaction since the last confirmed StopTransaction
+                   (for the queued messages' transactionId and power-loss recovery)
+    auth_cache     idTagInfo of every idTag the Central System told us about
+    local_list     the Local Authorization List and its version
+    reservations   the reservation each connector holds (created on first use)
+    availability   connectors set Inoperative by ChangeAvailability
+    profiles       charging profiles (chargebox.smartcharging)
+    registers      the highest energy register (Wh) each connector reported, so
+                   that no lower meterStart, meterStop or reading goes out after a
+                   restart
+    meta "firmware" the firmware update under way (chargebox.actors.firmware), kept
+                   across the reboot that installs it
+
+Every write commits before the method returns, in WAL mode with
+synchronous=FULL: what the engine acknowledged to the host survives a kill -9
+and a power cut. The store is synchronous on purpose: a commit takes
+milliseconds, and a transition must not be interleaved with another actor's
+write half-way.
+
+A file that is not a chargebox store, or a damaged one, is never written to:
+opening it raises StoreDamaged, and the file stays as it was. A write that
+fails (the disk is full) raises StoreWriteError, except for the bookkeeping
+of what was already taken in (a delivered message leaving the queue, a
+transaction's id, the authorization cache, reservations, the firmware
+procedure, a removed charging profile): those are kept in memory and written
+with the next write that succeeds. `failure` says why writes fail (None while
+they work); `observers` hear each change of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from chargebox.errors import StoreDamaged, StoreWriteError
+from chargebox.ocpp.frames import new_message_id
+from chargebox.ocpp.timestamps import format_datetime, parse_datetime
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1  # bump with a migration when a table changes
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    tx_ref INTEGER,
+    message_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    ref INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    meter_start INTEGER NOT NULL,
+    start_time TEXT NOT NULL,
+    reservation_id INTEGER,
+    transaction_id INTEGER,
+    last_meter INTEGER NOT NULL,
+    last_meter_time TEXT NOT NULL,
+    stop_time TEXT,
+    stop_reason TEXT,
+    session_id TEXT
+);
+CREATE TABLE IF NOT EXISTS tx_data (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ref INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tx_data_ref ON tx_data(ref);
+CREATE TABLE IF NOT EXISTS auth_cache (
+    id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+    info BLOB NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS local_list (
+    id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+    info BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS availability (
+    connector INTEGER PRIMARY KEY,
+    operative INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    id INTEGER PRIMARY KEY,
+    connector INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registers (
+    connector INTEGER PRIMARY KEY,
+    wh INTEGER NOT NULL
+);
+"""
+
+# the tables a chargebox store has had since its first schema
+_CORE_TABLES = frozenset({"meta", "outbox", "transactions", "tx_data"})
+
+# raises the stored register of a transaction's connector (never lowers it)
+_RAISE_REGISTER = (
+    "INSERT INTO registers(connector, wh) SELECT connector, ? FROM transactions WHERE ref = ? "
+    "ON CONFLICT(connector) DO UPDATE SET wh = max(wh, excluded.wh)"
+)
+
+
+_RESERVATIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reservations (
+    connector INTEGER PRIMARY KEY,
+    reservation_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    parent_id_tag TEXT,
+    expiry TEXT NOT NULL
+)
+"""
+
+
+@attrs.frozen
+class StoredReservation:
+    """A reservation as the store keeps it (connector 0: a reservation for any connector)."""
+
+    connector: int
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry_date: datetime
+
+
+@attrs.frozen
+class QueuedMessage:
+    seq: int
+    action: str
+    payload: dict[str, Any]  # wire (camelCase) payload, transactionId filled in when known
+    tx_ref: int | None
+    message_id: str
+
+
+@attrs.frozen
+class TransactionRecord:
+    ref: int
+    connector: int
+    id_tag: str
+    meter_start: int
+    start_time: datetime
+    reservation_id: int | None
+    transaction_id: int | None
+    last_meter: int
+    last_meter_time: datetime
+    stop_time: datetime | None
+    stop_reason: str | None
+    session_id: str | None
+    tx_data: list[dict[str, Any]]  # MeterValue objects (wire form) for StopTransaction
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_time is not None
+
+
+class Store:
+    """The station's SQLite file (or an in-memory database when `path` is None)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        #: why the last write failed (None while writes work)
+        self.failure: str | None = None
+        #: called with `failure` each time it changes (a write failed, or worked again)
+        self.observers: list[Callable[[str | None], None]] = []
+        # writes of what was already taken in that failed: retried with the next write
+        self._deferred: list[tuple[str, tuple[Any, ...]]] = []
+        self._removed: set[int] = set()  # queue rows delivered, their DELETE deferred
+        self._ids: dict[int, int] = {}  # transaction ids whose UPDATE is deferred
+        self._db = self._open(path)
+
+    def _open(self, path: Path | None) -> sqlite3.Connection:
+        existing = path is not None and path.is_file() and path.stat().st_size > 0
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            str(path) if path is not None else ":memory:",
+            isolation_level=None,  # autocommit; explicit BEGIN for multi-statement writes
+            check_same_thread=False,
+        )
+        try:
+            if existing:
+                # read only, before anything could write to a file that is not ours
+                _check_existing(db, path)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.executescript(_SCHEMA)
+                version = _meta(db, "schema_version")
+                if version is None:
+                    db.execute(
+                        "INSERT INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+            except sqlite3.OperationalError as e:
+                raise StoreWriteError(path, "the store's tables", str(e)) from None
+            if int(version or SCHEMA_VERSION) > SCHEMA_VERSION:
+                raise StoreDamaged(
+                    path,
+                    f"was written by a newer chargebox (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION})",
+                    advice="run that version, or move the file aside to start with an empty store",
+                )
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing, and what happens when the disk says no -----------------------------------
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One commit: the deferred writes first, then the block's statements.
+
+        A write that fails raises StoreWriteError naming `what`; the first
+        success after failures clears `failure`. Within another write's block,
+        the statements simply join that commit.
+        """
+        if self._db.in_transaction:
+            yield
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement, params in self._deferred:
+                self._db.execute(statement, params)
+            yield
+            self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._rollback()
+            if not _is_storage_failure(e):
+                raise
+            self._failed(e)
+            raise StoreWriteError(self.path, what, str(e)) from None
+        except BaseException:
+            self._rollback()
+            raise
+        if self._deferred:
+            log.info("%d deferred writes of the store are done", len(self._deferred))
+            self._deferred.clear()
+            self._removed.clear()
+            self._ids.clear()
+        self._succeeded()
+
+    def _defer(self, what: str, statement: str, params: tuple[Any, ...], *more: Any) -> bool:
+        """Write the statements (each followed by its parameters) now, in one commit, or
+        (when that fails) with the next write that works; True if now."""
+        statements = [(statement, params), *zip(more[::2], more[1::2], strict=True)]
+        try:
+            with self._writing(what):
+                for sql, values in statements:
+                    self._db.execute(sql, values)
+            return True
+        except StoreWriteError as e:
+            log.warning("%s; it is kept and written once the store can be written", e)
+            self._deferred.extend(statements)
+            return False
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # already rolled back by SQLite itself (a full disk, an I/O error)
+
+    def _failed(self, error: sqlite3.Error) -> None:
+        first = self.failure is None
+        self.failure = str(error)
+        if first:
+            log.error("the store %s cannot be written: %s", self.path, error)
+            for observer in list(self.observers):
+                observer(self.failure)
+
+    def _succeeded(self) -> None:
+        if self.failure is not None:
+            self.failure = None
+            log.warning("the store %s can be written again", self.path)
+            for observer in list(self.observers):
+                observer(None)
+
+    @property
+    def deferred_writes(self) -> int:
+        """How many writes wait for the store to work again (for inspection and tests)."""
+        return len(self._deferred)
+
+    # -- meta -------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        return _meta(self._db, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._writing(f"the value of {key}"):
+            self._db.execute(_SET_META, (key, value))
+
+    # -- the firmware update under way ---------------------------------------------------
+
+    def firmware_procedure(self) -> dict[str, Any] | None:
+        """The firmware update procedure saved with `save_firmware_procedure`, if any."""
+        value = self.meta("firmware")
+        return orjson.loads(value) if value else None
+
+    def save_firmware_procedure(self, data: dict[str, Any] | None) -> None:
+        """Keep the procedure's data (JSON values); None: no update under way."""
+        what = "the firmware update procedure"
+        if data is None:
+            self._defer(what, "DELETE FROM meta WHERE key = 'firmware'", ())
+        else:
+            self._defer(what, _SET_META, ("firmware", orjson.dumps(data).decode()))
+
+    # -- outbox -----------------------------------------------------------------------
+
+    def enqueue(self, action: str, payload: dict[str, Any], tx_ref: int | None) -> int:
+        # The message id is fixed here: every transmission of this message carries it, so a
+        # Central System can tell a retransmission from a new message.
+        with self._writing(f"the {action}"):
+            cur = self._db.execute(
+                "INSERT INTO outbox(action, payload, tx_ref, message_id) VALUES (?, ?, ?, ?)",
+                (action, orjson.dumps(payload), tx_ref, new_message_id()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def queue_length(self) -> int:
+        count = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return count - len(self._removed)
+
+    def head(self) -> QueuedMessage | None:
+        for row in self._db.execute(
+            "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, o.message_id "
+            "FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
+            "ORDER BY o.seq LIMIT ?",
+            (len(self._removed) + 1,),
+        ):
+            if row[0] in self._removed:
+                continue  # delivered; its removal waits for the store to work again
+            payload = orjson.loads(row[2])
+            transaction_id = row[4] if row[4] is not None else self._ids.get(row[3])
+            if transaction_id is not None and row[1] in ("MeterValues", "StopTransaction"):
+                payload["transactionId"] = transaction_id
+            return QueuedMessage(row[0], row[1], payload, row[3], row[5])
+        return None
+
+    def remove(self, seq: int) -> None:
+        """A delivered (or dropped) message leaves the queue.
+
+        Not synced to the disk on its own: after a power cut the last few delivered
+        messages may go again, each with its first message id, so the Central System
+        can recognise them; a stored message is never lost. (The next synced commit
+        makes the removal durable too.) This saves a flash write per message.
+        """
+        if self._db.in_transaction:  # part of a larger commit: that one decides
+            self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            return
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            if not self._defer("a delivered message's removal", _REMOVE, (seq,)):
+                self._removed.add(seq)
+        finally:
+            self._db.execute("PRAGMA synchronous=FULL")
+
+    def queued(self) -> list[QueuedMessage]:
+        """Every queued message, oldest first (for inspection and tests)."""
+        return [
+            QueuedMessage(seq, action, orjson.loads(payload), tx_ref, message_id)
+            for seq, action, payload, tx_ref, message_id in self._db.execute(
+                "SELECT seq, action, payload, tx_ref, message_id FROM outbox ORDER BY seq"
+            )
+            if seq not in self._removed
+        ]
+
+    def thin_queue(self, keep: int, *, spare: int | None = None) -> int:
+        """Make room when the queue passes MessageQueueSizeThreshold; returns how many went.
+
+        Non-transaction messages go first; then every other MeterValues of a
+        transaction, oldest first. StartTransaction and StopTransaction stay, and
+        so does the message `spare` (the one being transmitted).
+        """
+        removed = 0
+        excess = self.queue_length() - keep
+        if excess <= 0:
+            return 0
+        spare = -1 if spare is None else spare
+        with self._writing("the thinned queue (MessageQueueSizeThreshold)"):
+            rows = self._db.execute(
+                "SELECT seq FROM outbox WHERE tx_ref IS NULL AND action NOT IN "
+                "('StartTransaction', 'StopTransaction') AND seq != ? ORDER BY seq LIMIT ?",
+                (spare, excess),
+            ).fetchall()
+            for (seq,) in rows:
+                self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            removed += len(rows)
+            excess -= len(rows)
+            if excess > 0:
+                meter = [
+                    seq
+                    for (seq,) in self._db.execute(
+                        "SELECT seq FROM outbox WHERE action = 'MeterValues' AND seq != ? "
+                        "ORDER BY seq",
+                        (spare,),
+                    )
+                ]
+                # every second one, oldest first, so what remains still spans the session
+                for seq in meter[::2][:excess]:
+                    self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                    removed += 1
+        return removed
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin_transaction(
+        self,
+        connector: int,
+        id_tag: str,
+        meter_start: int,
+        start_time: datetime,
+        reservation_id: int | None,
+        session_id: str | None,
+        start_payload: dict[str, Any],
+        tx_data: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a transaction and queue its StartTransaction, in one commit.
+
+        `tx_data`: its first meter value for StopTransaction (Transaction.Begin).
+        """
+        with self._writing("the StartTransaction"):
+            cur = self._db.execute(
+                "INSERT INTO transactions(connector, id_tag, meter_start, start_time, "
+                "reservation_id, last_meter, last_meter_time, session_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    connector,
+                    id_tag,
+                    meter_start,
+                    format_datetime(start_time),
+                    reservation_id,
+                    meter_start,
+                    format_datetime(start_time),
+                    session_id,
+                ),
+            )
+            ref = int(cur.lastrowid or 0)
+            self._db.execute(_RAISE_REGISTER, (meter_start, ref))
+            if tx_data is not None:
+                self._keep(ref, tx_data)
+            self.enqueue("StartTransaction", start_payload, ref)
+        return ref
+
+    def set_transaction_id(self, ref: int, transaction_id: int) -> None:
+        if not self._defer(
+            "a transaction's id",
+            "UPDATE transactions SET transaction_id = ? WHERE ref = ?",
+            (transaction_id, ref),
+        ):
+            self._ids[ref] = transaction_id
+
+    def record_meter(
+        self, ref: int, meter_wh: int, when: datetime, tx_data: dict[str, Any] | None
+    ) -> None:
+        """The last energy reading of a transaction (for PowerLoss), and data for its stop."""
+        with self._writing("the transaction's meter reading"):
+            self._record(ref, meter_wh, when, tx_data)
+
+    def _record(
+        self, ref: int, meter_wh: int, when: datetime, tx_data: dict[str, Any] | None
+    ) -> None:
+        # never lower: a PowerLoss meterStop is at least every reading reported before
+        self._db.execute(
+            "UPDATE transactions SET last_meter = max(last_meter, ?), last_meter_time = ? "
+            "WHERE ref = ?",
+            (meter_wh, format_datetime(when), ref),
+        )
+        self._db.execute(_RAISE_REGISTER, (meter_wh, ref))
+        if tx_data is not None:
+            self._keep(ref, tx_data)
+
+    def _keep(self, ref: int, tx_data: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO tx_data(ref, payload) VALUES (?, ?)", (ref, orjson.dumps(tx_data))
+        )
+
+    def queue_meter_values(
+        self,
+        ref: int | None,
+        payload: dict[str, Any],
+        meter: tuple[int, datetime] | None = None,
+        tx_data: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue a transaction's MeterValues; `meter` (Wh, when) and `tx_data` are recorded
+        with it (record_meter), in the same commit."""
+        with self._writing("the MeterValues"):
+            if ref is not None and meter is not None:
+                self._record(ref, *meter, tx_data)
+            return self.enqueue("MeterValues", payload, ref)
+
+    def end_transaction(
+        self,
+        ref: int,
+        stop_time: datetime,
+        reason: str | None,
+        stop_payload: dict[str, Any],
+        meter_stop: int | None = None,
+        tx_data: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark the transaction stopped and queue its StopTransaction, in one commit.
+
+        `meter_stop` and `tx_data` (its Transaction.End value) are recorded with it.
+        """
+        with self._writing("the StopTransaction"):
+            if meter_stop is not None:
+                self._record(ref, meter_stop, stop_time, tx_data)
+            self._db.execute(
+                "UPDATE transactions SET stop_time = ?, stop_reason = ? WHERE ref = ?",
+                (format_datetime(stop_time), reason, ref),
+            )
+            self.enqueue("StopTransaction", stop_payload, ref)
+
+    def forget_transaction(self, ref: int) -> None:
+        """StopTransaction delivered (or given up): nothing more will refer to it."""
+        unused = "NOT EXISTS (SELECT 1 FROM outbox WHERE tx_ref = ?)"
+        self._defer(
+            "a finished transaction's removal",
+            f"DELETE FROM tx_data WHERE ref = ? AND {unused}",
+            (ref, ref),
+            f"DELETE FROM transactions WHERE ref = ? AND {unused}",
+            (ref, ref),
+        )
+
+    def transaction(self, ref: int) -> TransactionRecord | None:
+        row = self._db.execute(
+            f"SELECT {_TX_COLUMNS} FROM transactions WHERE ref = ?", (ref,)
+        ).fetchone()
+        return self._tx_record(row) if row else None
+
+    def transaction_id_of(self, ref: int) -> int | None:
+        if ref in self._ids:
+            return self._ids[ref]
+        row = self._db.execute(
+            "SELECT transaction_id FROM transactions WHERE ref = ?", (ref,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        """Transactions not stopped (after a power loss: to stop or to resume)."""
+        return [
+            self._tx_record(row)
+            for row in self._db.execute(
+                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stop_time IS NULL ORDER BY ref"
+            ).fetchall()
+        ]
+
+    def _tx_record(self, row: tuple[Any, ...]) -> TransactionRecord:
+        data = [
+            orjson.loads(payload)
+            for (payload,) in self._db.execute(
+                "SELECT payload FROM tx_data WHERE ref = ? ORDER BY seq", (row[0],)
+            )
+        ]
+        record = _tx_record(row, data)
+        if record.transaction_id is None and record.ref in self._ids:
+            record = attrs.evolve(record, transaction_id=self._ids[record.ref])
+        return record
+
+    # -- energy registers ----------------------------------------------------------------
+
+    def registers(self) -> dict[int, int]:
+        """The highest energy register (Wh) each connector reported."""
+        return dict(self._db.execute("SELECT connector, wh FROM registers").fetchall())
+
+    def note_register(self, connector: int, wh: int) -> None:
+        """A connector reported its energy register at `wh` (kept if higher than before)."""
+        self._defer(
+            "a connector's energy register",
+            "INSERT INTO registers(connector, wh) VALUES (?, ?) "
+            "ON CONFLICT(connector) DO UPDATE SET wh = max(wh, excluded.wh)",
+            (connector, wh),
+        )
+
+    # -- authorization cache and local list -------------------------------------------
+
+    def cache_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT info FROM auth_cache WHERE id_tag = ?", (id_tag,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def cache_put(self, id_tag: str, info: dict[str, Any], now: datetime) -> None:
+        self._defer(
+            "an authorization cache entry",
+            "INSERT INTO auth_cache(id_tag, info, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT(id_tag) DO UPDATE SET info = excluded.info, updated = excluded.updated",
+            (id_tag, orjson.dumps(info), format_datetime(now)),
+        )
+
+    def cache_clear(self) -> None:
+        with self._writing("the cleared authorization cache"):
+            self._db.execute("DELETE FROM auth_cache")
+
+    def local_get(self, id_tag: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT info FROM local_list WHERE id_tag = ?", (id_tag,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def local_version(self) -> int:
+        return int(self.meta("local_list_version") or 0)
+
+    def local_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM local_list").fetchone()[0])
+
+    def local_replace(
+        self, version: int, entries: dict[str, dict[str, Any] | None], full: bool
+    ) -> None:
+        """Full: the list becomes `entries`; differential: add/update, None removes."""
+        with self._writing("the Local Authorization List"):
+            if full:
+                self._db.execute("DELETE FROM local_list")
+            for id_tag, info in entries.items():
+                if info is None:
+                    self._db.execute("DELETE FROM local_list WHERE id_tag = ?", (id_tag,))
+                else:
+                    self._db.execute(
+                        "INSERT INTO local_list(id_tag, info) VALUES (?, ?) "
+                        "ON CONFLICT(id_tag) DO UPDATE SET info = excluded.info",
+                        (id_tag, orjson.dumps(info)),
+                    )
+            self.set_meta("local_list_version", str(version))
+
+    # -- reservations (chargebox.actors.reservation) ----------------------------------
+    #
+    # One row per connector that holds a reservation (0: the one for any connector).
+    # The table is created on first use, so stores written before it existed open as
+    # they are (no schema migration needed).
+
+    def _reservations_table(self) -> None:
+        if not getattr(self, "_has_reservations", False):
+            with self._writing("the reservations table"):
+                self._db.execute(_RESERVATIONS_SCHEMA)
+            self._has_reservations = True
+
+    def reservations(self) -> list[StoredReservation]:
+        """Every stored reservation, by connector."""
+        self._reservations_table()
+        return [
+            StoredReservation(connector, reservation_id, id_tag, parent, parse_datetime(expiry))
+            for connector, reservation_id, id_tag, parent, expiry in self._db.execute(
+                "SELECT connector, reservation_id, id_tag, parent_id_tag, expiry "
+                "FROM reservations ORDER BY connector"
+            )
+        ]
+
+    def put_reservation(self, reservation: StoredReservation) -> None:
+        self._reservations_table()
+        self._defer(
+            "a reservation",
+            "INSERT INTO reservations(connector, reservation_id, id_tag, parent_id_tag, expiry) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET "
+            "reservation_id = excluded.reservation_id, id_tag = excluded.id_tag, "
+            "parent_id_tag = excluded.parent_id_tag, expiry = excluded.expiry",
+            (
+                reservation.connector,
+                reservation.reservation_id,
+                reservation.id_tag,
+                reservation.parent_id_tag,
+                format_datetime(reservation.expiry_date),
+            ),
+        )
+
+    def delete_reservation(self, connector: int) -> None:
+        self._reservations_table()
+        self._defer(
+            "a reservation's end", "DELETE FROM reservations WHERE connector = ?", (connector,)
+        )
+
+    # -- availability -----------------------------------------------------------------
+
+    def inoperative_connectors(self) -> set[int]:
+        return {
+            c for (c,) in self._db.execute("SELECT connector FROM availability WHERE operative = 0")
+        }
+
+    def set_operative(self, connector: int, operative: bool) -> None:
+        with self._writing("the connector's availability"):
+            self._db.execute(
+                "INSERT INTO availability(connector, operative) VALUES (?, ?) "
+                "ON CONFLICT(connector) DO UPDATE SET operative = excluded.operative",
+                (connector, int(operative)),
+            )
+
+    # -- charging profiles --------------------------------------------------------------
+
+    def profiles(self) -> Iterator[tuple[int, int, dict[str, Any]]]:
+        for pid, connector, payload in self._db.execute(
+            "SELECT id, connector, payload FROM profiles ORDER BY id"
+        ):
+            yield pid, connector, orjson.loads(payload)
+
+    def put_profile(self, profile_id: int, connector: int, payload: dict[str, Any]) -> None:
+        with self._writing("the charging profile"):
+            self._db.execute(
+                "INSERT INTO profiles(id, connector, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET connector = excluded.connector, "
+                "payload = excluded.payload",
+                (profile_id, connector, orjson.dumps(payload)),
+            )
+
+    def delete_profile(self, profile_id: int) -> None:
+        self._defer(
+            "a charging profile's removal", "DELETE FROM profiles WHERE id = ?", (profile_id,)
+        )
+
+
+_SET_META = (
+    "INSERT INTO meta(key, value) VALUES (?, ?) "  # one row per key
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
+_REMOVE = "DELETE FROM outbox WHERE seq = ?"
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _check_existing(db: sqlite3.Connection, path: Path | None) -> None:
+    """An existing file must be a sound SQLite database with a chargebox store's tables.
+
+    Only reads: a file that fails is left exactly as it was.
+    """
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as e:
+        raise StoreDamaged(
+            path, f"is not a chargebox database or is damaged (sqlite: {e})"
+        ) from None
+    if problems != ["ok"]:
+        raise StoreDamaged(path, f"is damaged (sqlite: {'; '.join(problems)})")
+    if tables and not tables >= _CORE_TABLES:
+        raise StoreDamaged(
+            path, f"is an SQLite database but not a chargebox store (its tables: {sorted(tables)})"
+        )
+
+
+def _is_storage_failure(error: sqlite3.Error) -> bool:
+    """The disk or the file refused (full, I/O error, read-only), not a bug in a statement."""
+    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError
+
+
+_TX_COLUMNS = (
+    "ref, connector, id_tag, meter_start, start_time, reservation_id, transaction_id, "
+    "last_meter, last_meter_time, stop_time, stop_reason, session_id"
+)
+
+
+def _tx_record(row: tuple[Any, ...], tx_data: list[dict[str, Any]]) -> TransactionRecord:
+    return TransactionRecord(
+        ref=row[0],
+        connector=row[1],
+        id_tag=row[2],
+        meter_start=row[3],
+        start_time=parse_datetime(row[4]),
+        reservation_id=row[5],
+        transaction_id=row[6],
+        last_meter=row[7],
+        last_meter_time=parse_datetime(row[8]),
+        stop_time=parse_datetime(row[9]) if row[9] else None,
+        stop_reason=row[10],
+        session_id=row[11],
+        tx_data=tx_data,
+    )

@@ -1,0 +1,231 @@
+"""The transaction-message queue: offline transactions, retries, drops, power loss, thinning."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+import trio
+
+from chargebox.csms import CentralSystem
+from chargebox.csms.handlers import start_transaction
+from chargebox.ocpp.errors import ErrorCode, OcppError
+from tests.support import CSMS_ADDRESS, make_host, running
+
+SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
+
+
+async def test_a_transaction_while_offline_is_delivered_in_order_with_its_id(
+    tmp_path, autojump_clock
+):
+    async with running(
+        tmp_path,
+        Core={
+            "AllowOfflineTxForUnknownId": True,
+            "MeterValueSampleInterval": 60,
+            "ClockAlignedDataInterval": 0,
+        },
+    ) as rig:
+        cp, csms, net = rig.cp, rig.csms, rig.net
+        net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.wait_until(lambda: not cp.registered)
+        await cp.session_started(1)
+        await cp.token_presented("OFF-1", 1)
+        await rig.evse.wait_for("authorize", 1, "OFF-1")
+        await cp.transaction_started(1, meter_start=100)
+        assert cp.transaction_state(1) == "StartedOffline"
+        for minute in range(1, 4):
+            await cp.meter_values(1, {"Energy.Active.Import.Register": 100 + 50 * minute})
+            await trio.sleep(61)  # a sample every 60 s: at 60, 120 and 180
+        await cp.transaction_stopped(1, meter_stop=300, reason="Local")
+        assert [m.action for m in cp.station.ctx.store.queued() if m.tx_ref is not None] == [
+            "StartTransaction",
+            "MeterValues",
+            "MeterValues",
+            "MeterValues",
+            "StopTransaction",
+        ]
+        net.listen(*CSMS_ADDRESS, csms)
+        stop = await csms.wait_for("StopTransaction")
+        start = csms.received("CP-1", "StartTransaction")[0]
+        meters = csms.received("CP-1", "MeterValues")
+        tx_id = stop.transaction_id
+        assert tx_id >= 1
+        assert len(meters) == 3 and all(m.transaction_id == tx_id for m in meters)
+        assert start.meter_start == 100 and stop.meter_stop == 300
+        order = [
+            a
+            for a in csms.actions("CP-1")
+            if a in ("StartTransaction", "MeterValues", "StopTransaction")
+        ]
+        assert order == [
+            "StartTransaction",
+            "MeterValues",
+            "MeterValues",
+            "MeterValues",
+            "StopTransaction",
+        ]
+        await cp.wait_until(lambda: cp.station.ctx.store.queued() == [])
+
+
+def failing(times: int, calls: list[float]):
+    """A StartTransaction handler that fails `times` times, then answers."""
+
+    def handler(session, request):
+        calls.append(trio.current_time())
+        if len(calls) <= times:
+            raise OcppError(ErrorCode.InternalError, "try later")
+        return start_transaction(session, request)
+
+    return handler
+
+
+async def test_failed_transaction_messages_are_retried_with_growing_waits(tmp_path, autojump_clock):
+    csms = CentralSystem()
+    calls: list[float] = []
+    csms.on("StartTransaction", failing(2, calls))
+    core = {"TransactionMessageAttempts": 3, "TransactionMessageRetryInterval": 10}
+    async with running(tmp_path, csms=csms, Core=core) as rig:
+        await rig.cp.transaction_started(1, meter_start=0, id_tag="T")
+        await csms.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        assert len(calls) == 3
+        # TransactionMessageRetryInterval x transmissions so far: 10, then 20
+        assert [round(b - a, 3) for a, b in pairwise(calls)] == [10.0, 20.0]
+        # every transmission carries the same message id: a CSMS can spot a retransmission
+        ids = {
+            ex.unique_id
+            for s in csms.all_sessions
+            for ex in s.exchanges
+            if ex.direction == "in" and ex.action == "StartTransaction"
+        }
+        assert len(ids) == 1
+
+
+async def test_a_message_is_dropped_after_its_attempts_and_the_next_goes(tmp_path, autojump_clock):
+    csms = CentralSystem()
+    calls: list[float] = []
+    csms.on("StartTransaction", failing(1000, calls))
+    core = {"TransactionMessageAttempts": 2, "TransactionMessageRetryInterval": 5}
+    async with running(tmp_path, csms=csms, Core=core) as rig:
+        await rig.cp.transaction_started(1, meter_start=0, id_tag="T")
+        await csms.wait_until(lambda: len(calls) == 2)
+        await trio.sleep(60)
+        assert len(calls) == 2  # dropped after TransactionMessageAttempts
+        assert rig.cp.station.outbox.dropped == 1
+        # the StopTransaction of that transaction cannot be sent without an id: dropped too
+        await rig.cp.transaction_stopped(1, meter_stop=5)
+        await trio.sleep(10)
+        assert rig.csms.received("CP-1", "StopTransaction") == []
+        assert rig.cp.station.ctx.store.queued() == []
+
+
+async def test_power_loss_stops_the_transaction_with_the_last_meter_value(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data, **SAMPLING) as rig:
+        await rig.cp.session_started(1)
+        await rig.cp.transaction_started(1, meter_start=1000, id_tag="T")
+        await rig.csms.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        tx_id = rig.cp.transaction_id(1)
+        await rig.cp.meter_values(1, {"Energy.Active.Import.Register": 1750})
+        await trio.sleep(90)
+        # the power goes: nothing more is said
+    async with running(tmp_path, data_dir=data, **SAMPLING) as rig:
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert stop.reason == "PowerLoss"
+        assert stop.transaction_id == tx_id
+        assert stop.meter_stop == 1750
+        assert rig.cp.transaction_state(1) == "Idle"
+
+
+async def test_the_host_may_resume_a_session_after_a_restart(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data, **SAMPLING) as rig:
+        await rig.cp.session_started(1)
+        await rig.cp.transaction_started(1, meter_start=0, id_tag="T")
+        await rig.csms.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        tx_id = rig.cp.transaction_id(1)
+    host = make_host()
+    host.system.resumable.add(1)
+    async with running(tmp_path, data_dir=data, host=host, **SAMPLING) as rig:
+        assert rig.cp.transaction_id(1) == tx_id
+        await rig.cp.transaction_stopped(1, meter_stop=42)
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert (stop.transaction_id, stop.meter_stop, stop.reason) == (tx_id, 42, None)
+
+
+async def test_queue_over_threshold_thins_meter_values_but_keeps_start_and_stop(
+    tmp_path, autojump_clock
+):
+    internal = {"MessageQueueSizeThreshold": 6}
+    core = {"MeterValueSampleInterval": 10, "ClockAlignedDataInterval": 0}
+    async with running(tmp_path, Internal=internal, Core=core) as rig:
+        cp, net = rig.cp, rig.net
+        net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.transaction_started(1, meter_start=0, id_tag="T")
+        for second in range(0, 200, 10):
+            await cp.meter_values(1, {"Energy.Active.Import.Register": second})
+            await trio.sleep(10)
+        await cp.transaction_stopped(1, meter_stop=200)
+        queued = [m.action for m in cp.station.ctx.store.queued() if m.tx_ref is not None]
+        assert queued[0] == "StartTransaction" and queued[-1] == "StopTransaction"
+        assert len(queued) <= 7
+        net.listen(*CSMS_ADDRESS, rig.csms)
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert stop.meter_stop == 200
+
+
+@pytest.mark.parametrize("limit", [32000])
+async def test_stop_transaction_is_trimmed_to_max_message_size(tmp_path, autojump_clock, limit):
+    internal = {"MaxMessageSize": limit}
+    core = {
+        "MeterValueSampleInterval": 1,
+        "ClockAlignedDataInterval": 0,
+        "StopTxnSampledData": "Energy.Active.Import.Register,Power.Active.Import",
+    }
+    async with running(tmp_path, Internal=internal, Core=core) as rig:
+        cp = rig.cp
+        await cp.transaction_started(1, meter_start=0, id_tag="T")
+        for second in range(250):
+            await cp.meter_values(
+                1, {"Energy.Active.Import.Register": second, "Power.Active.Import": 7000}
+            )
+            await trio.sleep(1)
+        await cp.transaction_stopped(1, meter_stop=600)
+        stop = await rig.csms.wait_for("StopTransaction")
+        exchanges = rig.csms.all_sessions[-1].exchanges
+        text = next(s for s in exchanges if s.action == "StopTransaction").text
+        assert len(text.encode()) <= limit
+        data = stop.transaction_data
+        assert data[0].sampled_value[0].context == "Transaction.Begin"
+        assert data[-1].sampled_value[0].context == "Transaction.End"
+
+
+async def test_drain_waits_for_what_was_decided_and_gives_up_offline(tmp_path, autojump_clock):
+    core = {"ClockAlignedDataInterval": 0, "AllowOfflineTxForUnknownId": True}
+    async with running(tmp_path, Core=core) as rig:
+        cp, csms, net = rig.cp, rig.csms, rig.net
+        await cp.session_started(1)
+        await cp.token_presented("TAG-1", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-1")
+        await cp.transaction_started(1, meter_start=0)
+        await cp.transaction_stopped(1, meter_stop=500, reason="Local")
+        await cp.session_stopped(1)
+        # online: everything decided so far is delivered when drain returns
+        assert await cp.drain(timeout=60)
+        assert csms.received("CP-1", "StopTransaction")[0].meter_stop == 500
+        assert str(csms.received("CP-1", "StatusNotification")[-1].status) == "Available"
+        assert cp.station.ctx.store.queue_length() == 0
+        # offline: nothing can go; drain says so at once and the message stays on disk
+        net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.wait_until(lambda: not cp.registered)
+        await cp.session_started(1)
+        await cp.token_presented("TAG-2", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-2")
+        await cp.transaction_started(1, meter_start=500)
+        before = trio.current_time()
+        assert not await cp.drain(timeout=60)
+        assert trio.current_time() == before
+        assert [m.action for m in cp.station.ctx.store.queued()] == ["StartTransaction"]
