@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from chargebox.csms import CentralSystem
 from chargebox.csms.console import ExchangePrinter, run_commands
-from tests.station.support import running
+from tests.support import running
 
 MOMENT = datetime(2025, 1, 1, tzinfo=UTC)
 LINES = ['GetConfiguration key=["MeterValueSampleInterval"]', "Frobnicate", "quit", "ClearCache"]

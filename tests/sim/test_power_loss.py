@@ -22,7 +22,7 @@ import pytest
 import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
-from tests.station.support import REPO, config_file
+from tests.support import REPO, config_file
 
 CP_ID = "CP-KILL"
 TAG = "TAG-KILL"
