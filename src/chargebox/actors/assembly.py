@@ -8,13 +8,14 @@ the firmware, diagnostics, log and signing procedures; and what they share:
 the Authorizer, the meter (whose registers the store keeps as floors) and the
 StatusReporter. `restore()` gives them what the store kept for them (the
 reservations held before a restart). Once `start` has run them in a group,
-they are reached through `deliver`, `settle` and `wait_until`.
+they are reached by typed address (chargebox.charts.addresses) through
+`deliver`, `ask`, `settle` and `wait_until`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -25,13 +26,18 @@ from chargebox.actors.connector import ConnectorActor, StatusReporter
 from chargebox.actors.context import StationContext
 from chargebox.actors.firmware import FirmwareActor
 from chargebox.actors.link import LinkActor
+from chargebox.actors.messages import Answer
 from chargebox.actors.outbox import OutboxActor
 from chargebox.actors.reservation import ReservationActor, restore_reservations
 from chargebox.actors.signing import SigningActor
 from chargebox.actors.supervision import ActorGroup
 from chargebox.actors.transaction import TransactionActor
 from chargebox.actors.transfer import DiagnosticsActor, LogActor
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
 from chargebox.charts.models import Connector0Model, ConnectorModel
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 class Actors:
@@ -112,11 +118,17 @@ class Actors:
 
     # -- reaching them ------------------------------------------------------------------
 
-    async def deliver(self, address: str, message: Any) -> None:
+    async def deliver(self, address: Address[E], event: E) -> None:
+        """Put `event` into the inbox of the actor at `address`."""
         assert self.group is not None
-        await self.group.deliver(address, message)
+        await self.group.deliver(address, event)
 
-    async def settle(self, address: str) -> None:
+    async def ask(self, address: Address[E], event: E) -> Answer:
+        """Deliver `event` and wait for what became of it (ActorGroup.ask)."""
+        assert self.group is not None
+        return await self.group.ask(address, event)
+
+    async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
         assert self.group is not None
         await self.group.settle(address)

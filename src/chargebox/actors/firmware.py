@@ -32,14 +32,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from chargebox.actors.context import StationContext
 from chargebox.actors.transaction import TransactionActor
 from chargebox.actors.transfer import TransferActor
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     AwaitNoTransactions,
     Effect,
     HoldConnectors,
     HostCommand,
     SendRequest,
-    Trigger,
 )
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.events import firmware as events
+from chargebox.charts.events.connector import BecomeInoperative, BecomeOperative, ConnectorEvent
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import FirmwareModel
 from chargebox.charts.models.firmware import (
@@ -119,7 +122,7 @@ def _restore(data: dict[str, Any] | None, firmware_port: bool) -> FirmwareModel:
 
 
 def _persisted(model: FirmwareModel) -> dict[str, Any] | None:
-    if model.state == "Idle":
+    if model.idle:
         return None
     data = {}
     for name in FirmwareModel.PERSISTED:
@@ -136,14 +139,12 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         port = ctx.host.firmware
         has_port = port is not None and hasattr(port, "download_firmware")
         stored = ctx.store.firmware_procedure()
-        super().__init__(ctx, "firmware", _restore(stored, has_port))
+        super().__init__(ctx, Address.firmware(), _restore(stored, has_port))
         self.transactions = transactions
         self._saved = stored
         #: the transfer, signature check or wait under way (cancelled with the update)
         self._scopes: set[trio.CancelScope] = set()
-        #: the outcome of the last update_requested (how SignedUpdateFirmware is answered)
-        self.last_update: Outcome | None = None
-        if self.model.state != "Idle":
+        if not self.model.idle:
             log.info("firmware update restored from the store in %s", self.model.state)
 
     def busy(self) -> bool:
@@ -154,8 +155,6 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         # the chart's input, kept current: it decides whether the installation must wait
         self.model.transactions_running = self.busy()
         outcome = await super().handle(message)
-        if isinstance(message, Trigger) and message.name == "update_requested":
-            self.last_update = outcome
         self._save()
         return outcome
 
@@ -177,8 +176,8 @@ class FirmwareActor(TransferActor[FirmwareModel]):
                 self.run_attempt,
                 "download the firmware",
                 lambda: port.download_firmware(location),
-                "download_succeeded",
-                "download_failed",
+                events.DownloadSucceeded(),
+                events.DownloadFailed(),
             )
         elif isinstance(effect, HostCommand) and effect.command == "install_firmware":
             assert port is not None
@@ -186,8 +185,8 @@ class FirmwareActor(TransferActor[FirmwareModel]):
                 self.run_attempt,
                 "install the firmware",
                 port.install_firmware,
-                "install_succeeded",
-                "install_failed",
+                events.InstallSucceeded(),
+                events.InstallFailed(),
             )
         elif isinstance(effect, HostCommand) and effect.command == "reset":
             self._save()  # the reboot finds the procedure in the store
@@ -240,10 +239,10 @@ class FirmwareActor(TransferActor[FirmwareModel]):
             except OSError as e:
                 problem = f"the firmware file cannot be read: {e}"
         if problem is None:
-            await self.inbox.send(Trigger("signature_verified"))
+            await self.inbox.send(events.SignatureVerified())
         else:
             log.warning("firmware signature not verified: %s", problem)
-            await self.inbox.send(Trigger("signature_invalid", {"reason": problem}))
+            await self.inbox.send(events.SignatureInvalid(reason=problem))
 
     async def _restart(self) -> None:
         system = self.ctx.host.system
@@ -258,15 +257,16 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         assert self.ctx.deliver is not None
         chosen = self.ctx.store.inoperative_connectors()
         for c in range(1, self.ctx.cfg.number_of_connectors + 1):
+            event: ConnectorEvent
             if held:
-                trigger = "become_inoperative"
+                event = BecomeInoperative()
             elif c in chosen or 0 in chosen:
                 continue  # ChangeAvailability made it Inoperative: it stays so
             else:
-                trigger = "become_operative"
-            await self.ctx.deliver(f"connector/{c}", Trigger(trigger))
+                event = BecomeOperative()
+            await self.ctx.deliver(Address.connector(c), event)
 
-    async def _await_idle(self, then: str) -> None:
+    async def _await_idle(self, then: ChartEvent) -> None:
         assert self.group is not None
         await self.group.wait_until(lambda: not self.busy())
-        await self.inbox.send(Trigger(then))
+        await self.inbox.send(then)

@@ -1,9 +1,10 @@
 """Core profile: the Central System's Core operations, answered from the actors' charts.
 
-Each handler decides its answer from the current states (read, never written,
-here) and then sends the triggers that make the charts act: the behaviour
-itself is in the charts. Handlers answer at once; whatever takes longer
-(stopping transactions before a Reset, say) continues in the background.
+Each handler decides its answer from what the charts' models say (their
+predicates: read, never written, here) and then sends the typed events that
+make the charts act: the behaviour itself is in the charts. Handlers answer
+at once; whatever takes longer (stopping transactions before a Reset, say)
+continues in the background.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import trio
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.link import tls_settings
-from chargebox.charts.effects import CancelTimer, StartTimer, Trigger
-from chargebox.charts.models.connector import SESSION_STATUSES
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import CancelTimer, StartTimer
+from chargebox.charts.events import link as link_events
+from chargebox.charts.events.connector import BecomeInoperative, BecomeOperative
+from chargebox.charts.events.transaction import RemoteStart, StopRequested
 from chargebox.charts.models.transaction import SAMPLE
 from chargebox.config.spec import Effect
 from chargebox.features import Handler
@@ -38,9 +42,6 @@ from chargebox.ocpp.v16 import (
 )
 
 log = logging.getLogger(__name__)
-
-# statuses in which a connector can take a new user
-_FREE = frozenset({"Available", "Preparing"})
 
 
 class Core:
@@ -124,7 +125,8 @@ class Core:
         await trio.sleep(0)  # let the answer go first
         if effect is Effect.REARM_HEARTBEAT:
             await actors.deliver(
-                "link", Trigger("heartbeat_interval_changed", {"interval": cfg.heartbeat_interval})
+                Address.link(),
+                link_events.HeartbeatIntervalChanged(interval=cfg.heartbeat_interval),
             )
         elif effect is Effect.REARM_SAMPLED_METER_VALUES:
             # the sample timer of each running transaction starts over with the new interval
@@ -150,12 +152,12 @@ class Core:
                 )
         elif effect is Effect.SECURITY_PROFILE:
             await actors.deliver(
-                "link", Trigger("security_profile_changed", {"security_profile": result.value})
+                Address.link(), link_events.SecurityProfileChanged(security_profile=result.value)
             )
         elif effect is Effect.AUTHORIZATION_KEY:
             if actors.link.model.security_profile in (1, 2):
                 # the new password applies to the next connection: reconnect now
-                await actors.deliver("link", Trigger("reconnect"))
+                await actors.deliver(Address.link(), link_events.Reconnect())
         elif effect is Effect.RETRY_BACKOFF:
             actors.link.apply_backoff_settings()
         elif effect is Effect.PING_INTERVAL:
@@ -172,24 +174,17 @@ class Core:
             return v16.ChangeAvailabilityResponse(status=AvailabilityStatus.Rejected)
         operative = req.type == AvailabilityType.Operative
         targets = list(actors.connectors) if c == 0 else [c]
-        if not operative and any(actors.connectors[t].model.state == "Preparing" for t in targets):
+        if not operative and any(actors.connectors[t].model.preparing for t in targets):
             # no Preparing -> Unavailable in the spec's table (4.9), nor a transaction to wait for
             return v16.ChangeAvailabilityResponse(status=AvailabilityStatus.Rejected)
-        busy = any(
-            actors.connectors[t].model.state in SESSION_STATUSES
-            or (
-                actors.connectors[t].model.state == "Faulted"
-                and actors.connectors[t].model.before_fault in SESSION_STATUSES
-            )
-            for t in targets
-        )
+        busy = any(actors.connectors[t].model.in_session for t in targets)
         for key in [0, *targets] if c == 0 else [c]:
             self.ctx.store.set_operative(key, operative)
-        trigger = Trigger("become_operative" if operative else "become_inoperative")
+        event = BecomeOperative() if operative else BecomeInoperative()
         if c == 0:
-            await actors.deliver("connector/0", trigger)
+            await actors.deliver(Address.connector0(), event)
         for t in targets:
-            await actors.deliver(f"connector/{t}", trigger)
+            await actors.deliver(Address.connector(t), event)
         status = (
             AvailabilityStatus.Scheduled if busy and not operative else AvailabilityStatus.Accepted
         )
@@ -235,20 +230,18 @@ class Core:
             connector = actors.connectors.get(c)
             if connector is None or c == 0:
                 continue
-            state = connector.model.state
             tx = actors.transactions[c]
             if tx.active or tx.pending:
                 continue
             # a Reserved connector only for its reservation's identity (spec 5.13)
-            if (state in _FREE or state == "Reserved") and reservations.admit_now(
-                c, req.id_tag
-            ).allowed:
+            model = connector.model
+            if (model.free or model.reserved) and reservations.admit_now(c, req.id_tag).allowed:
                 return c
         return None
 
     async def remote_start_transaction(self, req: v16.RemoteStartTransactionRequest) -> Any:
         actors = self.actors
-        if actors.link.model.state != "Accepted":
+        if not actors.link.model.accepted:
             # registration Pending: remote start and stop are refused (spec 4.2.1)
             return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         c = self._remote_start_connector(req)
@@ -262,20 +255,24 @@ class Core:
             or not self.smart_charging.accept_remote_start_profile(c, profile)
         ):
             return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
-        params: dict[str, Any] = {"id_tag": req.id_tag}
-        params.update(self.reservations.admit_now(c, req.id_tag).params)
-        await actors.deliver(f"transaction/{c}", Trigger("remote_start", params))
+        admission = self.reservations.admit_now(c, req.id_tag)
+        await actors.deliver(
+            Address.transaction(c),
+            RemoteStart(
+                id_tag=req.id_tag,
+                reservation_id=admission.reservation_id,
+                reservation_connector=admission.reservation_connector,
+            ),
+        )
         return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Accepted)
 
     async def remote_stop_transaction(self, req: v16.RemoteStopTransactionRequest) -> Any:
         actors = self.actors
-        if actors.link.model.state != "Accepted":
+        if not actors.link.model.accepted:
             return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Rejected)
         for c, tx in actors.transactions.items():
             if tx.active and tx.model.transaction_id == req.transaction_id:
-                await actors.deliver(
-                    f"transaction/{c}", Trigger("stop_requested", {"reason": "Remote"})
-                )
+                await actors.deliver(Address.transaction(c), StopRequested(reason="Remote"))
                 return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Accepted)
         return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Rejected)
 
@@ -296,9 +293,7 @@ class Core:
         reason = "SoftReset" if kind is ResetKind.Soft else "HardReset"
         for c, tx in actors.transactions.items():
             if tx.active:
-                await actors.deliver(
-                    f"transaction/{c}", Trigger("stop_requested", {"reason": reason})
-                )
+                await actors.deliver(Address.transaction(c), StopRequested(reason=reason))
         timeout = self.cfg.get("WaitForStopTransactionsOnResetTimeout", 60)
         with trio.move_on_after(timeout):
             while any(tx.active for tx in actors.transactions.values()) or any(
@@ -320,10 +315,9 @@ class Core:
         can_unlock = hasattr(evse, "unlock")
         stop_first = can_unlock or self.cfg.get("StopTransactionIfUnlockNotSupported", False)
         if tx.active and stop_first:
-            await actors.deliver(
-                f"transaction/{c}", Trigger("stop_requested", {"reason": "UnlockCommand"})
-            )
-            await actors.settle(f"transaction/{c}")  # its stop command is queued before the unlock
+            await actors.deliver(Address.transaction(c), StopRequested(reason="UnlockCommand"))
+            # its stop command is queued before the unlock
+            await actors.settle(Address.transaction(c))
         if not can_unlock:
             return v16.UnlockConnectorResponse(status=UnlockStatus.NotSupported)
         result = await self.ctx.host_in_order("unlock", lambda: evse.unlock(c))

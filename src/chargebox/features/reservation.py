@@ -12,6 +12,9 @@ connector: on a reserved one only the reserved idTag or one of its group
 (parentIdTag), and never the last free connector while a reservation for any
 connector waits for someone else (spec 5.13). The reservation actors keep
 what they hold in the store, so it survives a restart.
+
+The states are read through their models' predicates (`ConnectorModel.faulted`,
+`ReservationModel.waiting`, ...), the names the station's chart will use as guards.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ import attrs
 
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
-from chargebox.charts.effects import Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.reservation import (
+    CancelReservation,
+    ReservationEvent,
+    Reserve,
+    ReserveNow,
+)
 from chargebox.charts.models import ReservationModel
 from chargebox.features import Handler
 from chargebox.ocpp import v16
@@ -41,16 +50,6 @@ class Admission:
     reservation_id: int | None = None
     #: the connector holding that reservation (0: the reservation for any connector)
     reservation_connector: int | None = None
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The reservation's parameters of the transaction chart's id_tag_presented/remote_start."""
-        if self.reservation_id is None:
-            return {}
-        return {
-            "reservation_id": self.reservation_id,
-            "reservation_connector": self.reservation_connector,
-        }
 
 
 REFUSED = Admission(False)
@@ -101,20 +100,20 @@ class Reservations:
     def _verdict(self, c: int, ignoring: int | None) -> ReservationStatus:
         """What connector c says to a new reservation (`ignoring`: a reservation being moved)."""
         actors = self.actors
-        state = actors.connectors[c].model.state
-        if state == "Faulted":
+        connector = actors.connectors[c].model
+        if connector.faulted:
             return ReservationStatus.Faulted
-        if state == "Unavailable":
+        if connector.unavailable:
             return ReservationStatus.Unavailable
         tx = actors.transactions[c]
         busy = tx.active or tx.pending
         held = self.model(c)
-        if held.holding or state == "Reserved":
+        if held.holding or connector.reserved:
             # reserved for the same or another idTag: Occupied (spec 5.13), unless it is the
             # very reservation that moves away from here
-            moving = held.state == "Reserved" and held.reservation_id == ignoring
+            moving = held.waiting and held.reservation_id == ignoring
             return ReservationStatus.Accepted if moving and not busy else ReservationStatus.Occupied
-        if busy or state != "Available":
+        if busy or not connector.available:
             return ReservationStatus.Occupied  # Preparing, Charging, ... Finishing
         return ReservationStatus.Accepted
 
@@ -128,15 +127,15 @@ class Reservations:
 
     def _any_connector_waits(self, ignoring: int | None = None) -> bool:
         """The reservation for any connector waits for its identity (not yet claimed)."""
-        waiting = self.model(0)
-        return waiting.state == "Reserved" and waiting.reservation_id != ignoring
+        anywhere = self.model(0)
+        return anywhere.waiting and anywhere.reservation_id != ignoring
 
     def status_for(self, connector_id: int, ignoring: int | None = None) -> ReservationStatus:
         """The answer a new reservation on `connector_id` gets from the current states."""
-        station_state = self.actors.connector0.model.state
-        if station_state == "Faulted":
+        station = self.actors.connector0.model
+        if station.faulted:
             return ReservationStatus.Faulted
-        if station_state == "Unavailable":
+        if station.unavailable:
             return ReservationStatus.Unavailable
         if connector_id == 0:
             if self.model(0).holding and self.model(0).reservation_id != ignoring:
@@ -166,7 +165,7 @@ class Reservations:
         """The connector reserved for this idTag (or its known group), if any."""
         parent = self.actors.authorizer.known_parent(id_tag)
         for c, actor in self.actors.reservations.items():
-            if c > 0 and actor.model.state == "Reserved" and serves(actor.model, id_tag, parent):
+            if c > 0 and actor.model.waiting and serves(actor.model, id_tag, parent):
                 return c
         return None
 
@@ -175,16 +174,16 @@ class Reservations:
         if parent is None:
             parent = self.actors.authorizer.known_parent(id_tag)
         own = self.model(connector_id)
-        if own.state == "Reserved":
+        if own.waiting:
             return (
                 Admission(True, own.reservation_id, connector_id)
                 if serves(own, id_tag, parent)
                 else REFUSED
             )
-        if own.state == "Claimed":
+        if own.claimed:
             return REFUSED  # its identity is at the connector
         anywhere = self.model(0)
-        if anywhere.state == "Reserved":
+        if anywhere.waiting:
             if serves(anywhere, id_tag, parent):
                 return Admission(True, anywhere.reservation_id, 0)
             if self._free() == [connector_id]:
@@ -206,9 +205,7 @@ class Reservations:
     def _group_matters(self, connector_id: int, id_tag: str) -> bool:
         """A group reservation the idTag could use by its parentIdTag alone is waiting."""
         return any(
-            model.state == "Reserved"
-            and model.parent_id_tag is not None
-            and not _same(id_tag, model.id_tag)
+            model.waiting and model.parent_id_tag is not None and not _same(id_tag, model.id_tag)
             for model in (self.model(connector_id), self.model(0))
         )
 
@@ -224,40 +221,46 @@ class Reservations:
         if req.expiry_date <= self.ctx.clock.now():
             return _answer(ReservationStatus.Rejected, req, "expiryDate has passed")
         existing = self.find(req.reservation_id)
-        params = {
-            "expiry_date": req.expiry_date,
-            "id_tag": req.id_tag,
-            "parent_id_tag": req.parent_id_tag,
-        }
         if existing is not None and existing.connector_id == c:
             # the same reservationId on the same connector: replaced in place (spec 5.13)
             if not await self._host_reserves(req):
                 return _answer(ReservationStatus.Rejected, req, "the host refused it")
-            await self._tell(c, "reserve_now", params)
+            await self._tell(
+                c,
+                ReserveNow(
+                    expiry_date=req.expiry_date, id_tag=req.id_tag, parent_id_tag=req.parent_id_tag
+                ),
+            )
             return _answer(ReservationStatus.Accepted, req)
         status = self.status_for(c, ignoring=req.reservation_id)
         if status != ReservationStatus.Accepted:
             return _answer(status, req)
         if existing is not None:
             # the same reservationId for another connector: the old one ends first
-            await self._tell(existing.connector_id, "cancel_reservation", {})
+            await self._tell(existing.connector_id, CancelReservation())
         if not await self._host_reserves(req):
             return _answer(ReservationStatus.Rejected, req, "the host refused it")
-        await self._tell(c, "reserve", {"reservation_id": req.reservation_id, **params})
+        await self._tell(
+            c,
+            Reserve(
+                reservation_id=req.reservation_id,
+                id_tag=req.id_tag,
+                expiry_date=req.expiry_date,
+                parent_id_tag=req.parent_id_tag,
+            ),
+        )
         return _answer(ReservationStatus.Accepted, req)
 
     async def cancel_reservation(self, req: v16.CancelReservationRequest) -> Any:
         held = self.find(req.reservation_id)
         if held is None:
             return v16.CancelReservationResponse(status=CancelReservationStatus.Rejected)
-        await self._tell(held.connector_id, "cancel_reservation", {})
+        await self._tell(held.connector_id, CancelReservation())
         return v16.CancelReservationResponse(status=CancelReservationStatus.Accepted)
 
-    async def _tell(self, connector_id: int, trigger: str, params: dict[str, Any]) -> None:
-        """Fire a trigger on a reservation and wait until it is handled (and stored)."""
-        address = self.actors.reservations[connector_id].address
-        await self.actors.deliver(address, Trigger(trigger, params))
-        await self.actors.settle(address)
+    async def _tell(self, connector_id: int, event: ReservationEvent) -> None:
+        """Give a reservation an event and wait until it is handled (and stored)."""
+        await self.actors.ask(Address.reservation(connector_id), event)
 
     async def _host_reserves(self, req: v16.ReserveNowRequest) -> bool:
         """The host's reservation port agrees (no port: the engine reserves on its own)."""

@@ -237,7 +237,7 @@ class SmartCharging:
             self.limits_changed()
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
-        accepted = actor.model.state == "Accepted"
+        accepted = actor.model.accepted
         if accepted != self._accepted:
             self._accepted = accepted
             self.limits_changed()  # IgnoredProfilePurposesOffline

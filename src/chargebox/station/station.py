@@ -25,7 +25,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import trio
@@ -46,7 +46,12 @@ from chargebox.actors.endpoint import (
 )
 from chargebox.actors.supervision import ActorGroup, open_actor_group
 from chargebox.actors.transaction import fit
-from chargebox.charts.effects import HostCommand, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import HostCommand
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.events import station as events
+from chargebox.charts.events.link import Close, Connect
+from chargebox.charts.events.outbox import Enqueued
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
 from chargebox.features import Handler
@@ -66,6 +71,8 @@ from chargebox.ocpp.v16 import (
 from chargebox.store import Store
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 class Station:
@@ -111,7 +118,9 @@ class Station:
         self.link = actors.link
         self.outbox = actors.outbox
         self.group: ActorGroup | None = None
-        self._station_send, self._station_receive = trio.open_memory_channel[Any](256)
+        self._station_send, self._station_receive = trio.open_memory_channel[events.StationEvent](
+            256
+        )
         self._aligned_scope: trio.CancelScope | None = None
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
@@ -124,7 +133,7 @@ class Station:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with open_actor_group() as group:
             self.group = group
-            group.register("station", self._station_send)
+            group.register(Address.station(), self._station_send)
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.reporter.run)
@@ -136,17 +145,18 @@ class Station:
                 await self.recover()
                 # connectors restored Unavailable: the host learns they are out of service
                 for connector in (self.connector0, *self.connectors.values()):
-                    if connector.model.state == "Unavailable":
+                    if connector.model.unavailable:
                         await host_command(
                             self.ctx, HostCommand("disable", connector.model.connector_id)
                         )
                 self.security_event("StartupOfTheDevice")
-                await self.deliver("link", Trigger("connect"))
+                await self.deliver(Address.link(), Connect())
                 task_status.started()
                 await trio.sleep_forever()
 
-    async def deliver(self, address: str, message: Any) -> None:
-        await self.actors.deliver(address, message)
+    async def deliver(self, address: Address[E], event: E) -> None:
+        """Put `event` into the inbox of the actor at `address` (or the station's own)."""
+        await self.actors.deliver(address, event)
 
     def security_event(self, kind: str, tech_info: str | None = None) -> None:
         """A security event (whitepaper 2.7 / SecurityEventNotification): logged to the
@@ -174,7 +184,7 @@ class Station:
             )
             self.ctx.spawn(self._send_now, request, name="security event")
             return
-        self.ctx.spawn(self.deliver, "outbox", Trigger("enqueued"), name="security event")
+        self.ctx.spawn(self.deliver, Address.outbox(), Enqueued(), name="security event")
 
     async def _send_now(self, request: Any) -> None:
         """A message that could not be queued: sent if the link is up, else lost (logged)."""
@@ -211,12 +221,12 @@ class Station:
         """Wait until `predicate()` is truthy, checked after every message an actor handled."""
         return await self.actors.wait_until(predicate)
 
-    async def settle(self, address: str) -> None:
+    async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
         await self.actors.settle(address)
 
     async def close(self) -> None:
-        await self.deliver("link", Trigger("close"))
+        await self.deliver(Address.link(), Close())
 
     # -- power-loss recovery ----------------------------------------------------------------
 
@@ -287,26 +297,25 @@ class Station:
     # -- station events (from the link and the outbox) ---------------------------------------
 
     async def _station_events(self) -> None:
-        async for message in self._station_receive:
-            name = message.name if isinstance(message, Trigger) else None
-            if name in ("registration_accepted", "reconnected"):
+        async for event in self._station_receive:
+            if isinstance(event, events.RegistrationAccepted | events.Reconnected):
                 self.reporter.send_all(self.statuses())
                 await self._link_state_changed()
-            elif name == "security_profile_confirmed":
-                self.cfg.confirm_security_profile(message.params["security_profile"])
+            elif isinstance(event, events.SecurityProfileConfirmed):
+                self.cfg.confirm_security_profile(event.security_profile)
                 self.security_event(
                     "ReconfigurationOfSecurityParameters",
-                    f"SecurityProfile {message.params['security_profile']}",
+                    f"SecurityProfile {event.security_profile}",
                 )
-            elif name == "security_profile_reverted":
+            elif isinstance(event, events.SecurityProfileReverted):
                 log.warning(
                     "SecurityProfile %s failed its connection attempt; back to %s",
-                    message.params["failed"],
-                    message.params["security_profile"],
+                    event.failed,
+                    event.security_profile,
                 )
-            elif name in ("stop_transaction_done", "transaction_stopped"):
+            elif isinstance(event, events.StopTransactionDone | events.TransactionStopped):
                 self.actors.note_progress()
-            elif name == "link_state":
+            elif isinstance(event, events.LinkStateChanged):
                 await self._link_state_changed()
 
     async def _link_state_changed(self) -> None:
@@ -359,7 +368,7 @@ class Station:
     # -- the Central System's calls -----------------------------------------------------------
 
     async def route(self, spec: ActionSpec, request: Any) -> Any:
-        if self.link.model.state == "Rejected":
+        if self.link.model.rejected:
             # spec 4.2.1: while Rejected, the Charge Point does not respond to the Central System
             raise Unanswered(f"{spec.action} while the registration is Rejected")
         profile = spec.profile

@@ -19,9 +19,11 @@ from chargebox.charts.effects import (
     Effect,
     HoldConnectors,
     HostCommand,
+    Reply,
     SendRequest,
     StartTimer,
 )
+from chargebox.charts.events.firmware import TransactionsEnded
 from chargebox.charts.models.transfer import (
     RETRY,
     TransferModel,
@@ -146,6 +148,12 @@ class FirmwareModel(TransferModel):
         elif status in FIRMWARE_STATUS:
             self.record(SendRequest("FirmwareStatusNotification", {"status": status}))
 
+    @property
+    def rebooting(self) -> bool:
+        """The station restarts into the new firmware (Rebooting): Installed is reported
+        once the new firmware has registered."""
+        return self.state == "Rebooting"
+
     def signed_status(self) -> tuple[str, int | None]:
         """(status, requestId) an ExtendedTriggerMessage reports (L01.FR.28, L01.FR.29)."""
         if self.last_status is None or self.last_status == "Installed":
@@ -177,6 +185,8 @@ class FirmwareModel(TransferModel):
         for name, moment in (("retrieveDate", retrieve_date), ("installDateTime", install_date)):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError(f"{name} {moment.isoformat()} must carry a time zone")
+        # SignedUpdateFirmware's answer: an update under way is cancelled (L01.FR.26)
+        self.record(Reply("Accepted" if self.idle else "AcceptedCanceled"))
         self.location = location
         self.retrieve_date = retrieve_date.astimezone(UTC)
         self._remember_attempts(retries, retry_interval)
@@ -245,7 +255,7 @@ class FirmwareModel(TransferModel):
         self.record(HoldConnectors(held=True))
 
     def await_transactions(self, **_event: Any) -> None:
-        self.record(AwaitNoTransactions("transactions_ended"))
+        self.record(AwaitNoTransactions(TransactionsEnded()))
 
     def start_install(self, **_event: Any) -> None:
         self._status("Installing")
