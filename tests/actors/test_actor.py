@@ -13,6 +13,8 @@ import trio.testing
 from chargebox.actors import (
     Actor,
     ActorFailed,
+    AskFailed,
+    Rejected,
     SetInputs,
     StationClock,
     Sync,
@@ -25,9 +27,17 @@ from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SendRequest, SendStatusNotification
 from chargebox.charts.events import connector as connector_events
 from chargebox.charts.events import link as link_events
+from chargebox.charts.events import log as log_events
 from chargebox.charts.events import reservation as reservation_events
 from chargebox.charts.events import transaction as transaction_events
-from chargebox.charts.models import ConnectorModel, LinkModel, ReservationModel, TransactionModel
+from chargebox.charts.machine import NotAllowed
+from chargebox.charts.models import (
+    ConnectorModel,
+    LinkModel,
+    LogModel,
+    ReservationModel,
+    TransactionModel,
+)
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -293,3 +303,91 @@ async def test_a_calendar_timer_follows_a_clock_jump(
         await trio.sleep(2 * 60)
         assert actor.refused == 1
         assert trio.current_time() - begin == pytest.approx(11 * 60)
+
+
+# -- typed addresses and ask/reply ----------------------------------------------------------
+
+
+def test_an_actor_runs_the_chart_its_address_names() -> None:
+    with pytest.raises(
+        ValueError,
+        match="link takes the events of chart link, but its model ConnectorModel runs "
+        "chart connector",
+    ):
+        Actor(Address.link(), ConnectorModel(1))
+
+
+async def test_deliver_and_ask_refuse_an_event_of_another_chart() -> None:
+    stop = transaction_events.StopRequested(reason="Remote")
+    async with open_actor_group() as group:
+        actor = await group.start(
+            Actor(Address.connector(1), ConnectorModel(1), outlet=outlet()[0])
+        )
+        wrong = r"connector/1 takes ConnectorEvent \(connector\), but StopRequested.*transaction"
+        with pytest.raises(ValueError, match=wrong):
+            await group.deliver(Address.connector(1), stop)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=wrong):
+            await group.ask(Address.connector(1), stop)  # type: ignore[arg-type]
+        await settle(actor)
+        assert actor.refused == 0 and actor.model.state == "Available"
+
+
+async def test_an_event_of_another_chart_in_an_inbox_fails_the_actor() -> None:
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(ActorFailed, match=r"connector/1 failed: ValueError: .*StopRequested")
+    ):
+        async with open_actor_group() as group:
+            actor = await group.start(Actor(Address.connector(1), ConnectorModel(1)))
+            await actor.inbox.send(transaction_events.StopRequested(reason="Remote"))
+            await trio.sleep_forever()
+
+
+async def test_ask_answers_with_the_outcome_and_the_reply_of_the_transition() -> None:
+    send, receive = outlet()
+
+    def request(request_id: int) -> log_events.LogRequested:
+        return log_events.LogRequested(
+            log_type="DiagnosticsLog",
+            request_id=request_id,
+            location="ftp://logs.example/in/",
+            file_name=f"diag-{request_id}.zip",
+        )
+
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.log(), LogModel(), outlet=send))
+        first = await group.ask(Address.log(), request(1))
+        assert first.allowed and first.outcome is not None and first.outcome.label == "L1"
+        assert first.reply == "Accepted"
+        second = await group.ask(Address.log(), request(2))
+        assert second.outcome is not None and second.outcome.label == "L2"
+        assert second.reply == "AcceptedCanceled"  # it cancelled the upload in progress
+        refused = await group.ask(Address.log(), log_events.RetryDue())
+        assert isinstance(refused.outcome, NotAllowed) and not refused.allowed
+        assert refused.reply is None and actor.model.state == "Uploading"
+        # delivered, not asked: the reply goes nowhere
+        await group.deliver(Address.log(), request(3))
+        await group.settle(Address.log())
+        assert actor.model.upload == 3
+        assert not any(type(e).__name__ == "Reply" for e in drain(receive))
+
+
+async def test_an_ask_whose_effect_is_rejected_fails_and_changes_nothing() -> None:
+    class Refusing(Actor[ConnectorModel]):
+        async def perform(self, effect: Effect) -> None:
+            if isinstance(effect, HostCommand):
+                raise Rejected(OSError("no room on the disk"))
+            await super().perform(effect)
+
+    async with open_actor_group() as group:
+        actor = await group.start(
+            Refusing(Address.connector(1), ConnectorModel(1), outlet=outlet()[0])
+        )
+        with pytest.raises(
+            AskFailed, match="connector/1: become_inoperative not taken in: no room on the disk"
+        ) as caught:
+            await group.ask(Address.connector(1), connector_events.BecomeInoperative())
+        assert isinstance(caught.value.error, OSError)
+        assert actor.model.state == "Available"
+        # the next event that fits is taken
+        answer = await group.ask(Address.connector(1), connector_events.UsageInitiated())
+        assert answer.allowed and actor.model.state == "Preparing"
