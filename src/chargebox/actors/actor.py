@@ -24,9 +24,10 @@ feature answering the Central System) sends an `Ask`: it learns the outcome
 (taken, or refused by the chart), the transition's `Reply` if it recorded one,
 or the rejection.
 
-A feature actor subclasses Actor, usually overriding `perform` (effects it
+A station's actor subclasses Actor, usually overriding `perform` (effects it
 handles itself), and is bound to a chart by its address and the model it is
-given: `ConnectorActor(Address.connector(1), ConnectorModel(1))`.
+given: `Actor(Address.connector(1), ConnectorModel(1), outlet=...)`; the
+address must name the model's chart.
 """
 
 from __future__ import annotations
