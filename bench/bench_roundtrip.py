@@ -1,0 +1,125 @@
+"""CALL round trips: sequential Heartbeat CALLs from a station to the development CSMS,
+side by side with a raw trio-websocket echo, over loopback TCP in one process.
+
+Measured in one run, alternating so that both see the same machine load:
+  websocket echo   the client sends a Heartbeat CALL's text, the server sends
+                   a Heartbeat CALLRESULT's text back: the floor of a round trip
+  Heartbeat CALL   `endpoint.call(HeartbeatRequest())` on a registered station:
+                   the OCPP-J rules (a place in line, one CALL in flight, the
+                   answer correlated and decoded), the dev CSMS decoding and
+                   answering it
+Each figure is the median of the rounds; the ratio is CALL rate / echo rate.
+
+Run: python bench/bench_roundtrip.py [--calls N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+from trio_websocket import open_websocket_url, serve_websocket
+
+from chargebox.config import ChargePointConfig
+from chargebox.csms import CentralSystem, CsmsSettings
+from chargebox.ocpp.v16 import HeartbeatRequest
+from chargebox.station import Host, open_charge_point
+
+REPO = Path(__file__).resolve().parent.parent
+
+CALL_TEXT = json.dumps([2, "0" * 36, "Heartbeat", {}])
+RESULT_TEXT = json.dumps([3, "0" * 36, {"currentTime": "2025-03-14T09:58:20.000Z"}])
+
+
+async def echo_rate(calls: int) -> float:
+    """Round trips per second of a bare trio-websocket client and server."""
+
+    async def answer(request):
+        ws = await request.accept()
+        while True:
+            await ws.get_message()
+            await ws.send_message(RESULT_TEXT)
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve_websocket, answer, "127.0.0.1", 0, None)
+        async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
+            start = time.perf_counter()
+            for _ in range(calls):
+                await ws.send_message(CALL_TEXT)
+                await ws.get_message()
+            elapsed = time.perf_counter() - start
+        nursery.cancel_scope.cancel()
+    return calls / elapsed
+
+
+def config(folder: Path, port: int) -> ChargePointConfig:
+    document = json.loads((REPO / "config" / "ocpp-config.json").read_text())
+    document["Internal"]["CentralSystemURI"] = f"127.0.0.1:{port}/ocpp/"
+    document["Internal"]["ChargePointId"] = "BENCH"
+    document["Internal"]["LogMessages"] = False
+    document["Security"]["SecurityProfile"] = 0
+    document["Core"]["MeterValueSampleInterval"] = 0
+    document["Core"]["ClockAlignedDataInterval"] = 0
+    path = folder / "ocpp-config.json"
+    path.write_text(json.dumps(document))
+    return ChargePointConfig.load(path)
+
+
+class Evse:
+    """The host's EVSE port: nothing to do, no session is started."""
+
+    async def authorize(self, connector_id: int, id_tag: str) -> None:
+        pass
+
+
+async def call_rate(calls: int, folder: Path) -> float:
+    """Heartbeat CALLs per second from a registered station to the development CSMS."""
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(csms.serve)
+        async with open_charge_point(
+            config(folder, csms.port), Host(evse=Evse()), data_dir=folder / "data"
+        ) as cp:
+            await cp.wait_until(lambda: cp.registered)
+            # the statuses and the security event of the registration go first
+            await cp.drain(30)
+            endpoint = cp.station.endpoint
+            request = HeartbeatRequest()
+            start = time.perf_counter()
+            for _ in range(calls):
+                await endpoint.call(request)
+            rate = calls / (time.perf_counter() - start)
+        nursery.cancel_scope.cancel()
+    return rate
+
+
+async def main(calls: int, rounds: int) -> None:
+    echoes: list[float] = []
+    heartbeats: list[float] = []
+    for _ in range(rounds):
+        echoes.append(await echo_rate(calls))
+        with tempfile.TemporaryDirectory() as tmp:
+            heartbeats.append(await call_rate(calls, Path(tmp)))
+    echo = statistics.median(echoes)
+    call = statistics.median(heartbeats)
+    print(
+        f"{calls} sequential round trips x {rounds} rounds, loopback TCP; "
+        f"python {sys.version.split()[0]}"
+    )
+    print(f"{'path':<30} {'round trips/s':>13} {'us each':>8} {'vs echo':>8}")
+    for name, rate in (("websocket echo (floor)", echo), ("Heartbeat CALL (endpoint)", call)):
+        print(f"{name:<30} {rate:>13.0f} {1e6 / rate:>8.1f} {rate / echo:>7.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    trio.run(main, args.calls, args.rounds)
