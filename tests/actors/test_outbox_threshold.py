@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import trio
 
+from chargebox.csms import CentralSystem
+from chargebox.ocpp import v16
+from chargebox.ocpp.errors import ErrorCode, OcppError
 from tests.support import CSMS_ADDRESS, running
 
 ENERGY = "Energy.Active.Import.Register"
@@ -115,3 +118,43 @@ async def test_start_and_stop_are_never_dropped(tmp_path, autojump_clock):
         assert len({s.transaction_id for s in stops}) == 4
         assert events(csms) == []
         assert csms.received("CP-1", "MeterValues") == []
+
+
+async def test_the_message_being_retried_is_spared_when_the_queue_is_thinned(
+    tmp_path, autojump_clock
+):
+    """A transaction's MeterValues coming in past the threshold thin the queue; the
+    MeterValues waiting for its retry (the head, in flight) stays, the next oldest goes."""
+    accepted: list[str] = []
+    failures: list[str] = []
+
+    def meter_values(session, request):
+        value = request.meter_value[0].sampled_value[0].value
+        if not failures:
+            failures.append(value)
+            raise OcppError(ErrorCode.InternalError, "try later")
+        accepted.append(value)
+        return v16.MeterValuesResponse()
+
+    csms = CentralSystem()
+    csms.on("MeterValues", meter_values)
+    internal = {"MessageQueueSizeThreshold": 3}
+    core = {
+        "MeterValueSampleInterval": 60,
+        "ClockAlignedDataInterval": 0,
+        "TransactionMessageAttempts": 3,
+        "TransactionMessageRetryInterval": 200,
+    }
+    async with running(tmp_path, csms=csms, Internal=internal, Core=core) as rig:
+        cp = rig.cp
+        await cp.drain(30)
+        await cp.meter_values(1, {ENERGY: 0})
+        await cp.transaction_started(1, meter_start=0, id_tag="T")
+        await trio.sleep(30)
+        for minute in (1, 2, 3, 4):  # samples at 60 (fails, retried at 260), 120, 180, 240
+            await cp.meter_values(1, {ENERGY: 100 * minute})
+            await trio.sleep(60)
+        await csms.wait_until(lambda: len(accepted) >= 3)
+        assert failures == ["100"]
+        # the queue passed 3 with the sample at 240: the one at 120 went, not the one retried
+        assert accepted[:3] == ["100", "300", "400"]

@@ -18,6 +18,7 @@ from chargebox.charts.effects import (
     SendRequest,
     SendStatusNotification,
     StartTimer,
+    ThinQueue,
 )
 from chargebox.charts.events import connector as connector_events
 from chargebox.charts.events import outbox as outbox_events
@@ -29,6 +30,8 @@ from chargebox.charts.models import (
     ReservationModel,
     TransactionModel,
 )
+from chargebox.charts.models.link import DropUnresponsiveConnection, SendPing
+from chargebox.charts.models.transaction import NewTransaction
 
 
 def run(model: ChartModel, *events: str | tuple[str, dict[str, Any]]) -> list[str]:
@@ -236,6 +239,53 @@ def test_remote_start_without_authorization_and_connection_timeout() -> None:
     )
 
 
+def test_the_next_transaction_begins_from_stopped_with_a_clean_memory() -> None:
+    t = started()
+    run(t, ("session_started", {"session_id": "S-7"}))
+    run(t, ("stop_requested", {"reason": "Local", "id_tag": "TAG"}))
+    run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1"}))
+    assert t.stopped and t.stop_id_tag == "TAG" and t.transaction_id == 42
+    t.drain_effects()
+    # a host that starts the next one itself must name its idTag: none is authorized here
+    assert not t.fire("transaction_started", meter_start=100).allowed
+    assert run(t, ("id_tag_presented", {"id_tag": "NEXT"})) == ["T24"]
+    assert t.drain_effects() == [NewTransaction(), SendRequest("Authorize", {"id_tag": "NEXT"})]
+    assert (t.id_tag, t.transaction_id, t.stop_id_tag, t.stop_reason) == ("NEXT", None, None, None)
+    assert t.session_id == "S-7"  # the session outlives its transactions
+    run(t, "authorization_accepted", ("transaction_started", {"meter_start": 100}))
+    run(t, ("start_accepted", {"transaction_id": 43}), ("stop_requested", {"reason": "Remote"}))
+    t.drain_effects()
+    run(t, ("transaction_finished", {"meter_stop": 150, "timestamp": "T2"}))
+    (stop,) = [e for e in t.drain_effects() if isinstance(e, SendRequest)]
+    assert "stop_id_tag" not in stop.payload  # the last transaction's stopper is forgotten
+    assert run(t, ("transaction_started", {"meter_start": 0, "id_tag": "FREE"})) == ["T27"]
+    assert t.drain_effects()[0] == NewTransaction() and t.id_tag == "FREE"
+
+
+def test_the_stop_id_tag_goes_with_stop_transaction() -> None:
+    t = started()
+    run(t, ("stop_requested", {"reason": "Local", "id_tag": "CARD"}))
+    run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1"}))
+    (stop,) = [e for e in t.drain_effects() if isinstance(e, SendRequest)]
+    assert stop.payload["stop_id_tag"] == "CARD" and stop.payload["reason"] == "Local"
+    t = started()  # the host names the idTag that ended it
+    run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1", "id_tag": "APP"}))
+    (stop,) = [e for e in t.drain_effects() if isinstance(e, SendRequest)]
+    assert stop.payload["stop_id_tag"] == "APP"
+
+
+def test_a_new_sample_interval_rearms_only_a_running_transaction() -> None:
+    t = TransactionModel(1, meter_value_sample_interval=60)
+    assert run(t, ("sample_interval_changed", {"interval": 30})) == ["T31"]
+    assert t.drain_effects() == [] and t.meter_value_sample_interval == 30
+    run(t, ("transaction_started", {"meter_start": 0, "id_tag": "X"}))
+    assert StartTimer("sample_due", seconds=30) in t.drain_effects()
+    assert run(t, ("sample_interval_changed", {"interval": 15})) == ["T30"]
+    assert t.drain_effects() == [StartTimer("sample_due", seconds=15)]
+    run(t, ("sample_interval_changed", {"interval": 0}))
+    assert t.drain_effects() == [CancelTimer("sample_due")]
+
+
 # -- reservation --------------------------------------------------------------------------
 
 
@@ -359,6 +409,45 @@ def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
     )
 
 
+def test_pings_while_connected_and_a_missing_pong_loses_the_link() -> None:
+    link = LinkModel(ping_interval=30, pong_timeout=5, jitter=lambda: 0.5)
+    run(link, "connect", "connection_opened")
+    assert StartTimer("ping_due", seconds=30) in link.drain_effects()
+    assert run(link, "ping_due") == ["L26"]
+    assert link.drain_effects() == [SendPing(1), StartTimer("pong_timeout", seconds=5)]
+    # a new interval while the ping waits counts from its pong
+    assert run(link, ("ping_interval_changed", {"interval": 20})) == ["L31"]
+    assert link.drain_effects() == []
+    assert run(link, ("pong_received", {"number": 1})) == ["L27"]
+    assert link.drain_effects() == [
+        CancelTimer("pong_timeout"),
+        StartTimer("ping_due", seconds=20),
+    ]
+    assert run(link, ("pong_received", {"number": 1})) == ["L28"]  # twice: nothing
+    run(link, "ping_due")
+    link.drain_effects()
+    assert run(link, ("pong_received", {"number": 1})) == ["L28"]  # not the last ping's
+    assert run(link, "pong_timeout") == ["L29"] and link.state == "Backoff"
+    effects = link.drain_effects()
+    assert DropUnresponsiveConnection(5) in effects
+    assert {CancelTimer("ping_due"), CancelTimer("pong_timeout")} <= set(effects)
+    assert isinstance(effects[-1], StartTimer) and effects[-1].name == "backoff_elapsed"
+    assert not link.fire("ping_due").allowed  # no pings until connected again
+    assert run(link, "backoff_elapsed", "connection_opened")[-1] == "L2"
+    assert StartTimer("ping_due", seconds=20) in link.drain_effects()
+
+
+def test_a_ping_interval_of_zero_stops_the_pings() -> None:
+    link = LinkModel(ping_interval=0)
+    run(link, "connect", "connection_opened")
+    assert not any(isinstance(e, StartTimer) for e in link.drain_effects())
+    assert not link.fire("ping_due").allowed
+    assert run(link, ("ping_interval_changed", {"interval": 10})) == ["L30"]
+    assert link.drain_effects() == [StartTimer("ping_due", seconds=10)]
+    run(link, ("ping_interval_changed", {"interval": 0}))
+    assert link.drain_effects() == [CancelTimer("ping_due")]
+
+
 # -- outbox -------------------------------------------------------------------------------
 
 
@@ -386,3 +475,27 @@ def test_outbox_holds_messages_while_offline_and_keeps_order() -> None:
     run(q, "enqueued", "link_accepted", "sent", "answered")
     assert q.drain_effects() == [SendQueueHead(1), RemoveQueueHead(True), SendQueueHead(1)]
     assert q.state == "Sending" and q.queued == 1
+
+
+def test_the_queue_is_thinned_past_its_threshold_and_counts_what_went() -> None:
+    q = OutboxModel(message_queue_size_threshold=3)
+    assert run(q, "enqueued", "enqueued", "enqueued") == ["Q1", "Q1", "Q1"]
+    assert run(q, "enqueued") == ["Q21"] and q.queued == 4
+    assert q.drain_effects() == [ThinQueue(3, spare_head=False)]  # offline: nothing in flight
+    assert not q.fire("queue_thinned", removed=2).allowed  # it keeps the threshold at least
+    assert run(q, ("queue_thinned", {"removed": 1})) == ["Q22"] and q.queued == 3
+    assert not q.fire("queue_thinned", removed=1).allowed  # only after a thinning
+    run(q, "link_accepted", "sent", "enqueued")
+    assert q.drain_effects() == [SendQueueHead(1), ThinQueue(3, spare_head=True)]
+    run(q, ("queue_thinned", {"removed": 1}), "answered")
+    assert q.queued == 2 and q.drain_effects() == [RemoveQueueHead(True), SendQueueHead(1)]
+    unlimited = OutboxModel()
+    assert run(unlimited, *["enqueued"] * 50)[-1] == "Q1" and unlimited.queued == 50
+
+
+def test_retry_settings_apply_from_the_next_failure() -> None:
+    q = OutboxModel(transaction_message_attempts=1, transaction_message_retry_interval=60)
+    run(q, "enqueued", "link_accepted", "sent")
+    assert run(q, ("retry_settings_changed", {"attempts": 3, "retry_interval": 10})) == ["Q23"]
+    assert run(q, "failed") == ["Q8"]  # one attempt would have dropped it
+    assert StartTimer("retry_due", seconds=10) in q.drain_effects()

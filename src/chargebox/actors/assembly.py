@@ -9,12 +9,12 @@ the Authorizer, the meter (whose registers the store keeps as floors) and the
 StatusReporter. `restore()` gives them what the store kept for them (the
 reservations held before a restart). Once `start` has run them in a group,
 they are reached by typed address (chargebox.charts.addresses) through
-`deliver`, `ask`, `settle` and `wait_until`.
+`deliver`, `ask`, `set_inputs`, `settle` and `wait_until`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import trio
@@ -127,6 +127,11 @@ class Actors:
         """Deliver `event` and wait for what became of it (ActorGroup.ask)."""
         assert self.group is not None
         return await self.group.ask(address, event)
+
+    async def set_inputs(self, address: Address[Any], values: Mapping[str, Any]) -> None:
+        """Change inputs of the chart of the actor at `address` (ActorGroup.set_inputs)."""
+        assert self.group is not None
+        await self.group.set_inputs(address, values)
 
     async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""

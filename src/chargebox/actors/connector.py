@@ -126,8 +126,6 @@ class ConnectorActor(Actor[ConnectorModel]):
         super().__init__(address, model, clock=ctx.clock)  # type: ignore[arg-type]
         self.ctx = ctx
         self.reporter = reporter
-        #: the vendor of the fault's error code (StatusNotification vendorId)
-        self.vendor_id: str | None = None
 
     @property
     def connector_id(self) -> int:
@@ -140,20 +138,19 @@ class ConnectorActor(Actor[ConnectorModel]):
             model.connector_id,
             model.state,
             (model.error_code or "OtherError") if faulted else "NoError",
-            vendor_id=self.vendor_id if faulted else None,
+            vendor_id=model.vendor_id if faulted else None,
             timestamp=self.ctx.clock.now(),
         )
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendStatusNotification):
-            faulted = effect.status == "Faulted"
             self.reporter.notify(
                 Status(
                     effect.connector_id,
                     effect.status,
                     effect.error_code,
                     effect.info,
-                    self.vendor_id if faulted else None,
+                    effect.vendor_id,
                     effect.vendor_error_code,
                     self.ctx.clock.now(),
                 )

@@ -3,9 +3,10 @@
 The chart decides; this actor performs: it opens connections with the
 security profile the chart asks for (chargebox.transport), serves OCPP-J on
 them (chargebox.actors.endpoint), sends BootNotification and Heartbeat and turns
-their answers into events of its chart, pings the Central System every
-WebSocketPingInterval and closes a connection whose pong does not come
-within WebsocketPongTimeout.
+their answers into events of its chart, and sends the websocket pings the
+chart decides (WebSocketPingInterval), turning each pong into an event; a
+connection whose pong does not come within WebsocketPongTimeout is dropped
+when the chart says so.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from chargebox.charts.events import link as events
 from chargebox.charts.events.station import LinkStateChanged
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import LinkModel
+from chargebox.charts.models.link import DropUnresponsiveConnection, SendPing
+from chargebox.config import ChargePointConfig
 from chargebox.config.checks import split_scheme, websocket_scheme
 from chargebox.ocpp.v16 import BootNotificationRequest, HeartbeatRequest, RegistrationStatus
 
@@ -58,16 +61,27 @@ def connection_url(ctx: StationContext, profile: int) -> str:
     return f"{websocket_scheme(profile)}://{rest}"
 
 
+def backoff_settings(cfg: ChargePointConfig) -> events.BackoffSettingsChanged:
+    """The RetryBackoff* configuration keys as they are now."""
+    return events.BackoffSettingsChanged(
+        wait_minimum=cfg.get("RetryBackoffWaitMinimum", 3),
+        random_range=cfg.get("RetryBackoffRandomRange", 10),
+        repeat_times=cfg.get("RetryBackoffRepeatTimes", 3),
+    )
+
+
 class LinkActor(Actor[LinkModel]):
     def __init__(self, ctx: StationContext) -> None:
         cfg = ctx.cfg
         model = LinkModel(
             security_profile=cfg.security_profile,
             heartbeat_interval=cfg.heartbeat_interval,
+            boot_retry_interval=ctx.options.boot_retry_interval,
+            ping_interval=cfg.websocket_ping_interval,
+            pong_timeout=cfg.get("WebsocketPongTimeout", 5),
             retry_backoff_wait_minimum=cfg.get("RetryBackoffWaitMinimum", 3),
             retry_backoff_random_range=cfg.get("RetryBackoffRandomRange", 10),
             retry_backoff_repeat_times=cfg.get("RetryBackoffRepeatTimes", 3),
-            boot_retry_interval=ctx.options.boot_retry_interval,
             jitter=ctx.options.jitter,
         )
         super().__init__(Address.link(), model, clock=ctx.clock, inbox_size=1024)
@@ -75,13 +89,14 @@ class LinkActor(Actor[LinkModel]):
         self._ws: WebSocketConnection | None = None
         # ids of the websockets we close on purpose: `_close` logs their disconnect
         self._closing: set[int] = set()
+        # ids of the websockets dropped for a missing pong: the chart knows they are gone
+        self._dropped: set[int] = set()
         #: the last connection failure, for the station's status and for tests
         self.last_failure: str | None = None
         #: the Central System refused our credentials (HTTP 401) since the last connection
         self._credentials_refused = False
         self.connections = 0
         self._accepted = False
-        self._ping_changed = trio.Event()
 
     async def handle(self, message: Any) -> Outcome | None:
         outcome = await super().handle(message)
@@ -108,6 +123,10 @@ class LinkActor(Actor[LinkModel]):
             self._spawn(self._boot)
         elif isinstance(effect, SendRequest) and effect.action == "Heartbeat":
             self._spawn(self._heartbeat)
+        elif isinstance(effect, SendPing):
+            self._send_ping(effect.number)
+        elif isinstance(effect, DropUnresponsiveConnection):
+            await self._drop_unresponsive(effect.pong_timeout)
         else:
             await super().perform(effect)
 
@@ -167,10 +186,7 @@ class LinkActor(Actor[LinkModel]):
         await self._post(events.ConnectionOpened())
 
     async def _serve(self, ws: WebSocketConnection) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._ping, ws)
-            await self.ctx.endpoint.serve(ws)
-            nursery.cancel_scope.cancel()
+        await self.ctx.endpoint.serve(ws)
         if id(ws) in self._closing:  # closed on purpose: `_close` says how, and the chart knows
             self._closing.discard(id(ws))
             return
@@ -178,46 +194,36 @@ class LinkActor(Actor[LinkModel]):
         self._log_disconnected(closed.code if closed else None, closed.reason if closed else None)
         if self._ws is ws:
             self._ws = None
+        if id(ws) in self._dropped:  # dropped for its missing pong: the chart moved on then
+            self._dropped.discard(id(ws))
+            return
         await self._post(events.ConnectionLost())
 
-    def apply_backoff_settings(self) -> None:
-        """RetryBackoff* changed: the next backoff uses them."""
-        cfg = self.ctx.cfg
-        self.model.retry_backoff_wait_minimum = cfg.get("RetryBackoffWaitMinimum", 3)
-        self.model.retry_backoff_random_range = cfg.get("RetryBackoffRandomRange", 10)
-        self.model.retry_backoff_repeat_times = cfg.get("RetryBackoffRepeatTimes", 3)
+    # -- websocket pings ------------------------------------------------------------------
 
-    def ping_settings_changed(self) -> None:
-        """WebSocketPingInterval changed: the ping loop starts over with the new interval."""
-        self._ping_changed.set()
-        self._ping_changed = trio.Event()
+    def _send_ping(self, number: int) -> None:
+        """Ping number `number`; its pong comes back as an event (none if the link drops)."""
+        ws = self._ws
+        if ws is None:
+            return  # no connection: the chart hears of its loss
+        # every ping in flight needs its own payload (RFC 6455: at most 125 bytes)
+        text = f"{self.ctx.cfg.get('WebsocketPingPayload', 'hello there')} {number}"
+        self._spawn(self._ping, ws, text.encode()[-125:], number)
 
-    async def _ping(self, ws: WebSocketConnection) -> None:
-        """Ping every WebSocketPingInterval; no pong within WebsocketPongTimeout closes the link."""
-        count = 0
-        while True:
-            interval = self.ctx.cfg.websocket_ping_interval
-            changed = self._ping_changed
-            if interval <= 0:
-                await changed.wait()  # off until ChangeConfiguration switches it on
-                continue
-            with trio.move_on_after(interval):
-                await changed.wait()
-                continue
-            count += 1
-            # every ping in flight needs its own payload (RFC 6455: at most 125 bytes)
-            text = f"{self.ctx.cfg.get('WebsocketPingPayload', 'hello there')} {count}"
-            timeout = self.ctx.cfg.get("WebsocketPongTimeout", 5)
-            with trio.move_on_after(timeout) as scope:
-                try:
-                    await ws.ping(text.encode()[-125:])
-                except Exception:
-                    return
-            if scope.cancelled_caught:
-                log.warning("no pong within %s s: closing the link", timeout)
-                self._log_connection("pong_timeout", f"no pong within {timeout} s")
-                await _abort(ws)
-                return
+    async def _ping(self, ws: WebSocketConnection, payload: bytes, number: int) -> None:
+        try:
+            await ws.ping(payload)  # returns once the matching pong arrived
+        except Exception:
+            return  # the connection closed: connection_lost follows
+        await self._post(events.PongReceived(number=number))
+
+    async def _drop_unresponsive(self, pong_timeout: int) -> None:
+        log.warning("no pong within %s s: closing the link", pong_timeout)
+        self._log_connection("pong_timeout", f"no pong within {pong_timeout} s")
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            self._dropped.add(id(ws))  # `_serve` logs its end
+            await _abort(ws)
 
     async def _close(self, reason: str) -> None:
         """Close the connection with code 1000 and `reason`, and log the disconnect.

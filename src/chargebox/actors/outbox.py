@@ -3,7 +3,8 @@
 The messages live in the store, in order; whoever produces one writes it
 there first and then tells this actor (`Enqueued`), so a message the host
 handed over is on disk before the handle call returns. The chart decides when
-the oldest is transmitted, retried or dropped; this actor transmits it over
+the oldest is transmitted, retried or dropped, and when the queue is thinned
+(MessageQueueSizeThreshold); this actor transmits it over
 the endpoint and routes the answers: StartTransaction.conf gives the
 transaction its id (which the store fills into the queued MeterValues and
 StopTransaction of that transaction), every idTagInfo goes to the
@@ -19,18 +20,27 @@ from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead
+from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead, ThinQueue
 from chargebox.charts.events import outbox as events
 from chargebox.charts.events.station import StopTransactionDone
 from chargebox.charts.events.transaction import StartAccepted, StartRejected
-from chargebox.charts.machine import Outcome
 from chargebox.charts.models import OutboxModel
+from chargebox.config import ChargePointConfig
+from chargebox.errors import StoreWriteError
 from chargebox.ocpp import codec
 from chargebox.ocpp.errors import ValidationError
 from chargebox.ocpp.v16 import ACTIONS, AuthorizationStatus
 from chargebox.store import QueuedMessage
 
 log = logging.getLogger(__name__)
+
+
+def retry_settings(cfg: ChargePointConfig) -> events.RetrySettingsChanged:
+    """TransactionMessageAttempts and TransactionMessageRetryInterval as they are now."""
+    return events.RetrySettingsChanged(
+        attempts=cfg.transaction_message_attempts,
+        retry_interval=cfg.transaction_message_retry_interval,
+    )
 
 
 class OutboxActor(Actor[OutboxModel]):
@@ -40,6 +50,7 @@ class OutboxActor(Actor[OutboxModel]):
             transaction_message_attempts=cfg.transaction_message_attempts,
             transaction_message_retry_interval=cfg.transaction_message_retry_interval,
             queued=ctx.store.queue_length(),
+            message_queue_size_threshold=cfg.get("MessageQueueSizeThreshold"),
         )
         super().__init__(Address.outbox(), model, clock=ctx.clock, inbox_size=4096)
         self.ctx = ctx
@@ -48,37 +59,6 @@ class OutboxActor(Actor[OutboxModel]):
         #: messages delivered and dropped since start (for inspection)
         self.delivered = 0
         self.dropped = 0
-
-    def apply_settings(self) -> None:
-        """TransactionMessageAttempts / RetryInterval changed: they apply at once."""
-        self.model.transaction_message_attempts = self.ctx.cfg.transaction_message_attempts
-        self.model.transaction_message_retry_interval = (
-            self.ctx.cfg.transaction_message_retry_interval
-        )
-
-    async def handle(self, message: Any) -> Outcome | None:
-        if isinstance(message, events.Enqueued):
-            in_flight = self.model.in_flight
-            self._keep_to_threshold(in_flight)
-            # the store is the truth: thinning (MessageQueueSizeThreshold) may have removed some
-            self.model.queued = max(self.ctx.store.queue_length() - 1, 1 if in_flight else 0)
-        return await super().handle(message)
-
-    def _keep_to_threshold(self, in_flight: bool) -> None:
-        """MessageQueueSizeThreshold for every producer, security events included.
-
-        The transaction actors thin before they tell us; a queue of events alone
-        is kept short here. The message being transmitted stays.
-        """
-        threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
-        if not threshold or self.ctx.store.queue_length() <= threshold:
-            return
-        spare = self._head.seq if in_flight and self._head is not None else None
-        removed = self.ctx.store.thin_queue(threshold, spare=spare)
-        if removed:
-            log.warning(
-                "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
-            )
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendQueueHead):
@@ -91,6 +71,8 @@ class OutboxActor(Actor[OutboxModel]):
             assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # in line with the CALLs decided before it
             self._nursery.start_soon(self._transmit, head, effect.attempt, ticket)
+        elif isinstance(effect, ThinQueue):
+            await self._thin(effect)
         elif isinstance(effect, RemoveQueueHead):
             head, self._head = self._head, None
             if head is None:
@@ -111,6 +93,22 @@ class OutboxActor(Actor[OutboxModel]):
                 await self.ctx.deliver(Address.station(), StopTransactionDone(tx_ref=head.tx_ref))
         else:
             await super().perform(effect)
+
+    async def _thin(self, effect: ThinQueue) -> None:
+        """MessageQueueSizeThreshold, for every producer (transactions, security events)."""
+        head = self._head
+        spare = head.seq if effect.spare_head and head is not None else None
+        try:
+            removed = self.ctx.store.thin_queue(effect.keep, spare=spare)
+        except StoreWriteError as e:
+            log.warning("MessageQueueSizeThreshold %d passed: %s", effect.keep, e)
+            return
+        if removed:
+            log.warning(
+                "MessageQueueSizeThreshold %d passed: %d messages dropped", effect.keep, removed
+            )
+            # the count follows the store before the chart takes any other event
+            await self.handle(events.QueueThinned(removed=removed))
 
     async def _transmit(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
         try:

@@ -9,7 +9,8 @@ error leaves `open_actor_group`. Nothing is swallowed.
 Actors are reached by typed address (chargebox.charts.addresses): `deliver`
 puts an event into an actor's inbox, `ask` also waits for what became of it
 (the outcome and the transition's Reply). Both refuse an event of another
-chart than the address's with a ValueError.
+chart than the address's with a ValueError. `set_inputs` changes the inputs
+of an actor's chart (SetInputs), in order with its events.
 
 The group also lets a task wait for its actors: until one of them handled
 everything sent to it so far (`settle`), or until a condition over their
@@ -19,14 +20,14 @@ states holds (`wait_until`, checked after every message any of them handled).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import trio
 
 from chargebox.actors.actor import Actor
-from chargebox.actors.messages import Answer, Ask, AskFailed, Sync
+from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 
@@ -97,6 +98,12 @@ class ActorGroup:
         if ask.error is not None:
             raise AskFailed(address, event, ask.error) from ask.error
         return Answer(ask.outcome, ask.reply)
+
+    async def set_inputs(self, address: Address[Any], values: Mapping[str, Any]) -> None:
+        """Change inputs of the chart of the actor at `address` (configuration keys, the
+        link's state) between two of its events: SetInputs through its inbox."""
+        message = SetInputs(values)
+        await self._inbox(address, message).send(message)
 
     async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""

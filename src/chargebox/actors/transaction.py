@@ -1,7 +1,10 @@
 """Transaction actors (statecharts/transaction.yaml), one per connector.
 
-Each runs the chart of its connector's current transaction; when a
-transaction is over (Stopped) the next session starts a fresh model. The
+Each runs the chart of its connector's transactions, one after the other:
+the chart's transitions out of Stopped begin the next one with a clean
+memory. Its inputs (configuration keys, whether the link is Accepted) come
+as SetInputs messages; a change of ConnectionTimeOut or
+MeterValueSampleInterval is an event. The
 chart decides; this actor performs: it authorizes idTags (Authorizer),
 commands the host, and writes StartTransaction, MeterValues and
 StopTransaction to the store before the outbox is told, so that nothing the
@@ -35,14 +38,13 @@ from chargebox.charts.events.outbox import Enqueued
 from chargebox.charts.events.transaction import (
     AuthorizationAccepted,
     AuthorizationRejected,
-    IdTagPresented,
-    RemoteStart,
     StartAccepted,
     StartRejected,
-    TransactionStarted,
 )
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
+from chargebox.charts.models.transaction import NewTransaction
+from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
@@ -55,53 +57,42 @@ from chargebox.ocpp.v16 import (
 
 log = logging.getLogger(__name__)
 
-# events that begin a new transaction: a finished model is replaced before them
-_BEGINNINGS = (IdTagPresented, RemoteStart, TransactionStarted)
 # the transaction messages: stored, then queued for the Central System (the outbox)
 _QUEUED = frozenset({"StartTransaction", "StopTransaction"})
 
 
+def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
+    """The inputs of the transaction chart that are configuration keys, as they are now
+    (sent to each transaction actor with SetInputs when the configuration changes)."""
+    return {
+        "authorize_remote_tx_requests": bool(cfg.get("AuthorizeRemoteTxRequests", True)),
+        "stop_transaction_on_invalid_id": bool(cfg.get("StopTransactionOnInvalidId", True)),
+        "stop_transaction_on_ev_side_disconnect": bool(
+            cfg.get("StopTransactionOnEVSideDisconnect", True)
+        ),
+        "unlock_connector_on_ev_side_disconnect": bool(
+            cfg.get("UnlockConnectorOnEVSideDisconnect", True)
+        ),
+    }
+
+
 class TransactionActor(Actor[TransactionModel]):
     def __init__(self, ctx: StationContext, connector_id: int, authorizer: Any, meter: Any) -> None:
-        super().__init__(
-            Address.transaction(connector_id), self._fresh(ctx, connector_id), clock=ctx.clock
+        model = TransactionModel(
+            connector_id,
+            online=ctx.endpoint.accepted,
+            connection_timeout=ctx.cfg.connection_timeout,
+            meter_value_sample_interval=ctx.cfg.meter_value_sample_interval,
+            **configured_inputs(ctx.cfg),
         )
+        super().__init__(Address.transaction(connector_id), model, clock=ctx.clock)
         self.ctx = ctx
         self.connector_id = connector_id
         self.authorizer = authorizer
         self.meter = meter
         #: the store's reference of the current transaction (None before it starts)
         self.ref: int | None = None
-        #: the idTag that ended the transaction, when a user did (StopTransaction.idTag)
-        self.stop_id_tag: str | None = None
-        self.session_id: str | None = None
         self._persisted_at = float("-inf")
-
-    @staticmethod
-    def _fresh(ctx: StationContext, connector_id: int) -> TransactionModel:
-        cfg = ctx.cfg
-        return TransactionModel(
-            connector_id,
-            connection_timeout=cfg.connection_timeout,
-            authorize_remote_tx_requests=bool(cfg.get("AuthorizeRemoteTxRequests", True)),
-            stop_transaction_on_invalid_id=bool(cfg.get("StopTransactionOnInvalidId", True)),
-            stop_transaction_on_ev_side_disconnect=bool(
-                cfg.get("StopTransactionOnEVSideDisconnect", True)
-            ),
-            unlock_connector_on_ev_side_disconnect=bool(
-                cfg.get("UnlockConnectorOnEVSideDisconnect", True)
-            ),
-            online=ctx.endpoint.accepted,
-            meter_value_sample_interval=cfg.meter_value_sample_interval,
-        )
-
-    def refresh_inputs(self) -> None:
-        """Configuration changed or the link went up or down: the guards read the new values."""
-        fresh = self._fresh(self.ctx, self.connector_id)
-        for name in self.chart.spec.inputs:
-            setattr(self.model, name, getattr(fresh, name))
-        self.model.connection_timeout = fresh.connection_timeout
-        self.model.meter_value_sample_interval = fresh.meter_value_sample_interval
 
     @property
     def active(self) -> bool:
@@ -114,11 +105,7 @@ class TransactionActor(Actor[TransactionModel]):
         return self.model.pending
 
     async def handle(self, message: Any) -> Outcome | None:
-        if isinstance(message, _BEGINNINGS) and self.model.stopped:
-            self.model = self._fresh(self.ctx, self.connector_id)
-            self.ref = None
-            self.stop_id_tag = None
-        elif (
+        if (
             isinstance(message, StartAccepted | StartRejected)
             and message.tx_ref is not None
             and message.tx_ref != self.ref
@@ -133,7 +120,9 @@ class TransactionActor(Actor[TransactionModel]):
         return outcome
 
     async def perform(self, effect: Effect) -> None:
-        if isinstance(effect, SendRequest) and effect.action == "Authorize":
+        if isinstance(effect, NewTransaction):
+            self.ref = None  # the next StartTransaction writes the new record
+        elif isinstance(effect, SendRequest) and effect.action == "Authorize":
             assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # Authorize.req keeps its place among our CALLs
             self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
@@ -182,7 +171,7 @@ class TransactionActor(Actor[TransactionModel]):
                 meter_start,
                 when,
                 p.get("reservation_id"),
-                self.session_id,
+                self.model.session_id,
                 codec.encode(message),
                 tx_data=self._for_stop(metering.wire(begin), sampled=True),
             )
@@ -203,7 +192,7 @@ class TransactionActor(Actor[TransactionModel]):
                 timestamp=when,
                 transaction_id=record.transaction_id if record and record.transaction_id else 0,
                 reason=p.get("reason"),
-                id_tag=self.stop_id_tag,
+                id_tag=p.get("stop_id_tag"),
                 transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
             payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
@@ -218,18 +207,10 @@ class TransactionActor(Actor[TransactionModel]):
         await self._enqueued()
 
     async def _enqueued(self) -> None:
-        threshold = self.ctx.cfg.get("MessageQueueSizeThreshold")
-        if threshold and self.ctx.store.queue_length() > threshold:
-            try:
-                removed = self.ctx.store.thin_queue(threshold)
-            except StoreWriteError as e:
-                log.warning("MessageQueueSizeThreshold %d passed: %s", threshold, e)
-            else:
-                log.warning(
-                    "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
-                )
-        assert self.ctx.deliver is not None
-        await self.ctx.deliver(Address.outbox(), Enqueued())
+        """Tell the outbox a message was stored; it has taken it in (and kept the queue
+        within MessageQueueSizeThreshold) when this returns."""
+        assert self.group is not None
+        await self.group.ask(Address.outbox(), Enqueued())
 
     def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
         """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""

@@ -35,13 +35,17 @@ class Effect:
 
 @attrs.frozen
 class SendStatusNotification(Effect):
-    """Send StatusNotification.req for one connector (0 is the Charge Point itself)."""
+    """Send StatusNotification.req for one connector (0 is the Charge Point itself).
+
+    A connector's chart records it on every status change; the status-report chart
+    (statecharts/status.yaml) decides when it goes out (MinimumStatusDuration)."""
 
     connector_id: int
     status: str
     error_code: str = "NoError"
     info: str | None = None
     vendor_error_code: str | None = None
+    vendor_id: str | None = None
 
 
 @attrs.frozen
@@ -144,6 +148,17 @@ class RemoveQueueHead(Effect):
     """Remove the oldest queued transaction message: delivered, or dropped after its attempts."""
 
     delivered: bool
+
+
+@attrs.frozen
+class ThinQueue(Effect):
+    """MessageQueueSizeThreshold passed: drop queued messages until `keep` remain, as far as
+    they may go (never a StartTransaction or StopTransaction); the oldest message is spared
+    when it is being transmitted (`spare_head`). How many went comes back to the queue's
+    chart as queue_thinned."""
+
+    keep: int
+    spare_head: bool
 
 
 @attrs.frozen

@@ -17,13 +17,18 @@ import trio
 
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
-from chargebox.actors.link import tls_settings
+from chargebox.actors.link import backoff_settings, tls_settings
+from chargebox.actors.outbox import retry_settings
+from chargebox.actors.transaction import configured_inputs
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import CancelTimer, StartTimer
 from chargebox.charts.events import link as link_events
 from chargebox.charts.events.connector import BecomeInoperative, BecomeOperative
-from chargebox.charts.events.transaction import RemoteStart, StopRequested
-from chargebox.charts.models.transaction import SAMPLE
+from chargebox.charts.events.transaction import (
+    ConnectionTimeoutChanged,
+    RemoteStart,
+    SampleIntervalChanged,
+    StopRequested,
+)
 from chargebox.config.spec import Effect
 from chargebox.features import Handler
 from chargebox.features.reservation import Reservations
@@ -119,6 +124,8 @@ class Core:
         return None
 
     async def _apply(self, result: Any) -> None:
+        """What an accepted change does besides being read the next time: an event for the
+        chart that must act on it, or the new inputs of the charts that read it."""
         actors = self.actors
         cfg = self.cfg
         effect = result.effect
@@ -129,21 +136,17 @@ class Core:
                 link_events.HeartbeatIntervalChanged(interval=cfg.heartbeat_interval),
             )
         elif effect is Effect.REARM_SAMPLED_METER_VALUES:
-            # the sample timer of each running transaction starts over with the new interval
-            # (no sample at the change itself); 0 disarms it
-            interval = cfg.meter_value_sample_interval
-            rearm = StartTimer(SAMPLE, seconds=interval) if interval > 0 else CancelTimer(SAMPLE)
-            for tx in actors.transactions.values():
-                tx.refresh_inputs()
-                if tx.active:
-                    await tx.perform(rearm)
+            changed = SampleIntervalChanged(interval=cfg.meter_value_sample_interval)
+            for c in actors.transactions:
+                await actors.deliver(Address.transaction(c), changed)
         elif effect is Effect.REARM_ALIGNED_METER_VALUES:
             self.rearm_aligned()
         elif effect is Effect.TRANSACTION_RETRY:
-            actors.outbox.apply_settings()
+            await actors.deliver(Address.outbox(), retry_settings(cfg))
         elif effect is Effect.CONNECTION_TIMEOUT:
-            for tx in actors.transactions.values():
-                tx.refresh_inputs()
+            timeout = ConnectionTimeoutChanged(seconds=cfg.connection_timeout)
+            for c in actors.transactions:
+                await actors.deliver(Address.transaction(c), timeout)
             port = self.ctx.host.authorization
             if port is not None:
                 await self.ctx.call_host(
@@ -159,11 +162,17 @@ class Core:
                 # the new password applies to the next connection: reconnect now
                 await actors.deliver(Address.link(), link_events.Reconnect())
         elif effect is Effect.RETRY_BACKOFF:
-            actors.link.apply_backoff_settings()
+            await actors.deliver(Address.link(), backoff_settings(cfg))
         elif effect is Effect.PING_INTERVAL:
-            actors.link.ping_settings_changed()
-        for tx in actors.transactions.values():
-            tx.refresh_inputs()
+            await actors.deliver(
+                Address.link(),
+                link_events.PingIntervalChanged(interval=cfg.websocket_ping_interval),
+            )
+        # a key without an effect may still be one the transaction chart's guards read
+        # (AuthorizeRemoteTxRequests, say)
+        inputs = configured_inputs(cfg)
+        for c in actors.transactions:
+            await actors.set_inputs(Address.transaction(c), inputs)
 
     # -- availability ---------------------------------------------------------------------
 

@@ -191,9 +191,11 @@ class ChargePoint:
         self, connector_id: int, *, session_id: str | None = None, log_folder: Path | None = None
     ) -> None:
         """A user started using the connector (cable plugged in, bay occupied)."""
-        tx = self._station.transactions[self._connector(connector_id).connector_id]
         await self._connector_event(connector_id, connector_events.UsageInitiated())
-        tx.session_id = session_id
+        await self._event(
+            Address.transaction(connector_id),
+            transaction_events.SessionStarted(session_id=session_id),
+        )
         if log_folder is not None and self._station.ctx.message_log is not None:
             self._station.ctx.message_log.session_started(
                 session_id=session_id or f"session-{connector_id}", folder=log_folder
@@ -218,8 +220,8 @@ class ChargePoint:
                 await self.settled(transaction)
             await self._connector_event(connector_id, connector_events.UsageEnded())
         log_ = self._station.ctx.message_log
-        if log_ is not None and tx.session_id is not None:
-            log_.session_stopped(session_id=tx.session_id)
+        if log_ is not None and tx.model.session_id is not None:
+            log_.session_stopped(session_id=tx.model.session_id)
 
     async def plugin_timeout(self, connector_id: int) -> None:
         """A cable was plugged in but no authorization came within ConnectionTimeOut."""
@@ -239,9 +241,9 @@ class ChargePoint:
                 if tx.model.stopping:
                     log.info("connector %d: the transaction is already stopping", c)
                     return
-                tx.stop_id_tag = id_tag
                 await self._event(
-                    Address.transaction(c), transaction_events.StopRequested(reason="Local")
+                    Address.transaction(c),
+                    transaction_events.StopRequested(reason="Local", id_tag=id_tag),
                 )
                 return
         reservations = st.features.reservations
@@ -340,19 +342,11 @@ class ChargePoint:
         id_tag: str | None = None,
     ) -> None:
         """The host ended the transaction; StopTransaction is stored before this returns."""
-        tx = self._station.transactions[self._connector(connector_id).connector_id]
-        stop_id_tag = tx.stop_id_tag
-        if id_tag is not None:
-            tx.stop_id_tag = id_tag
         when = timestamp or self.clock.now()
         finished = transaction_events.TransactionFinished(
-            meter_stop=meter_stop, timestamp=format_datetime(when), reason=reason
+            meter_stop=meter_stop, timestamp=format_datetime(when), reason=reason, id_tag=id_tag
         )
-        try:
-            await self._transaction_event(connector_id, finished)
-        except StationError:
-            tx.stop_id_tag = stop_id_tag
-            raise
+        await self._transaction_event(connector_id, finished)
         if reason != "EVDisconnected":
             connector = Address.connector(connector_id)
             await self._to(connector, connector_events.TransactionStopped())
@@ -439,11 +433,13 @@ class ChargePoint:
         details = (info, vendor_id, vendor_error_code)
         self._error_details.setdefault(connector_id, {})[error_code] = details
         if is_fault:
-            connector.vendor_id = vendor_id
             await self._event(
                 Address.any_connector(connector_id),
                 connector_events.FaultDetected(
-                    error_code=error_code, info=info, vendor_error_code=vendor_error_code
+                    error_code=error_code,
+                    info=info,
+                    vendor_id=vendor_id,
+                    vendor_error_code=vendor_error_code,
                 ),
             )
         else:

@@ -246,7 +246,7 @@ class Station:
                 resumed = bool(await answer if inspect.isawaitable(answer) else answer)
             if resumed:
                 tx.ref = record.ref
-                tx.session_id = record.session_id
+                tx.model.session_id = record.session_id
                 tx.model.id_tag = record.id_tag
                 tx.model.transaction_id = record.transaction_id
                 tx.model.state = "Active" if record.transaction_id else "StartedOffline"
@@ -319,8 +319,17 @@ class Station:
                 await self._link_state_changed()
 
     async def _link_state_changed(self) -> None:
-        for tx in self.transactions.values():
-            tx.refresh_inputs()
+        """The transactions' input `online` follows the link. Sent by a task of its own, so
+        that this loop takes the link's next event at once (the StatusNotifications of a
+        registration take their places before the queued messages do). The link's state
+        is read as each is told, so the last word is the link's state after its last change."""
+
+        async def tell() -> None:
+            for c in self.transactions:
+                online = {"online": self.endpoint.accepted}
+                await self.actors.set_inputs(Address.transaction(c), online)
+
+        self.ctx.spawn(tell, name="online input")
 
     def statuses(self) -> list[Status]:
         return [self._connector0_status()] + [c.status() for c in self.connectors.values()]

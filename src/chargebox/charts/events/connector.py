@@ -136,6 +136,8 @@ class FaultDetected(ConnectorEvent, Connector0Event):
     trigger: ClassVar[str] = "fault_detected"
     error_code: str
     info: str | None = None
+    #: the vendor whose error code it is (StatusNotification vendorId)
+    vendor_id: str | None = None
     vendor_error_code: str | None = None
 
 

@@ -124,6 +124,52 @@ class HeartbeatIntervalChanged(LinkEvent):
 
 
 @attrs.frozen(kw_only=True)
+class PingDue(LinkEvent):
+    """Timer: WebSocketPingInterval passed."""
+
+    trigger: ClassVar[str] = "ping_due"
+
+
+@attrs.frozen(kw_only=True)
+class PongReceived(LinkEvent):
+    """The Central System answered ping `number`."""
+
+    trigger: ClassVar[str] = "pong_received"
+    #: the number of the ping it answers
+    number: int
+
+
+@attrs.frozen(kw_only=True)
+class PongTimeout(LinkEvent):
+    """Timer: WebsocketPongTimeout passed without the pong."""
+
+    trigger: ClassVar[str] = "pong_timeout"
+
+
+@attrs.frozen(kw_only=True)
+class PingIntervalChanged(LinkEvent):
+    """ChangeConfiguration(WebSocketPingInterval) was accepted."""
+
+    trigger: ClassVar[str] = "ping_interval_changed"
+    #: the new interval in seconds (0: no pings)
+    interval: int
+
+
+@attrs.frozen(kw_only=True)
+class BackoffSettingsChanged(LinkEvent):
+    """ChangeConfiguration of RetryBackoffWaitMinimum, RetryBackoffRandomRange or
+    RetryBackoffRepeatTimes was accepted."""
+
+    trigger: ClassVar[str] = "backoff_settings_changed"
+    #: RetryBackoffWaitMinimum in seconds
+    wait_minimum: int
+    #: RetryBackoffRandomRange in seconds
+    random_range: int
+    #: RetryBackoffRepeatTimes
+    repeat_times: int
+
+
+@attrs.frozen(kw_only=True)
 class Reconnect(LinkEvent):
     """Reconnect now (new credentials)."""
 

@@ -78,3 +78,23 @@ class RetryDue(OutboxEvent):
     """Timer: time to transmit the oldest message again."""
 
     trigger: ClassVar[str] = "retry_due"
+
+
+@attrs.frozen(kw_only=True)
+class QueueThinned(OutboxEvent):
+    """The store dropped messages to keep within MessageQueueSizeThreshold."""
+
+    trigger: ClassVar[str] = "queue_thinned"
+    #: how many it dropped
+    removed: int
+
+
+@attrs.frozen(kw_only=True)
+class RetrySettingsChanged(OutboxEvent):
+    """TransactionMessageAttempts or TransactionMessageRetryInterval changed."""
+
+    trigger: ClassVar[str] = "retry_settings_changed"
+    #: TransactionMessageAttempts
+    attempts: int
+    #: TransactionMessageRetryInterval in seconds
+    retry_interval: int

@@ -123,6 +123,8 @@ class StopRequested(TransactionEvent):
     trigger: ClassVar[str] = "stop_requested"
     #: the Reason for StopTransaction
     reason: str
+    #: the idTag that stops it, when a user does (StopTransaction.idTag)
+    id_tag: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -143,3 +145,32 @@ class TransactionFinished(TransactionEvent):
     timestamp: str | None = None
     #: the Reason, when the host itself decided to stop
     reason: str | None = None
+    #: the idTag that ended it, when the host says so (StopTransaction.idTag)
+    id_tag: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SessionStarted(TransactionEvent):
+    """A user began a session on the connector; its id goes with the next transaction."""
+
+    trigger: ClassVar[str] = "session_started"
+    #: the host's id of the session (None: the host names none)
+    session_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SampleIntervalChanged(TransactionEvent):
+    """ChangeConfiguration(MeterValueSampleInterval) was accepted."""
+
+    trigger: ClassVar[str] = "sample_interval_changed"
+    #: the new interval in seconds (0: no sampled meter values)
+    interval: int
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionTimeoutChanged(TransactionEvent):
+    """ChangeConfiguration(ConnectionTimeOut) was accepted."""
+
+    trigger: ClassVar[str] = "connection_timeout_changed"
+    #: the new ConnectionTimeOut in seconds
+    seconds: int

@@ -92,6 +92,7 @@ class ConnectorModel(ChartModel):
         "inoperative_scheduled",
         "reservation_id",
         "underlying",
+        "vendor_id",
     )
     chart_name = "connector"
 
@@ -100,6 +101,8 @@ class ConnectorModel(ChartModel):
         self.connector_id = connector_id
         #: The ChargePointErrorCode of the fault while Faulted, else None.
         self.error_code: str | None = None
+        #: The vendor of the fault's error code while Faulted (StatusNotification vendorId).
+        self.vendor_id: str | None = None
         #: The status the connector returns to when the fault is cleared (I1..I8).
         self.before_fault: str | None = None
         #: While Unavailable: the status it would have if operative (decides H1..H5).
@@ -206,21 +209,29 @@ class ConnectorModel(ChartModel):
                 error_code=(self.error_code or "OtherError") if faulted else "NoError",
                 info=event.get("info"),
                 vendor_error_code=event.get("vendor_error_code") if faulted else None,
+                vendor_id=self.vendor_id if faulted else None,
             )
         )
 
-    def remember_fault(self, *, error_code: str = "OtherError", **_event: Any) -> None:
+    def remember_fault(
+        self, *, error_code: str = "OtherError", vendor_id: str | None = None, **_event: Any
+    ) -> None:
         """Before entering Faulted: keep the status to return to and the error to report."""
         self.before_fault = self.state
         self.error_code = _fault_code(error_code)
+        self.vendor_id = vendor_id
 
-    def update_fault(self, *, error_code: str = "OtherError", **_event: Any) -> None:
+    def update_fault(
+        self, *, error_code: str = "OtherError", vendor_id: str | None = None, **_event: Any
+    ) -> None:
         """Another fault while Faulted: report the new error code, keep the remembered status."""
         self.error_code = _fault_code(error_code)
+        self.vendor_id = vendor_id
 
     def clear_fault(self, **_event: Any) -> None:
         """Before leaving Faulted: the error is gone."""
         self.error_code = None
+        self.vendor_id = None
         self.before_fault = None
 
     def remember_reservation(self, *, reservation_id: int, **_event: Any) -> None:

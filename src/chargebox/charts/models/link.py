@@ -1,8 +1,9 @@
 """Model of statecharts/link.yaml: the websocket to the Central System and the registration on it.
 
 It decides when to (re)connect and with which security profile, when to send
-BootNotification and Heartbeat, and tells the station and the transaction-message
-queue when the Central System accepts the Charge Point or the link is lost.
+BootNotification and Heartbeat, when to ping and when a missing pong drops the
+connection, and tells the station and the transaction-message queue when the
+Central System accepts the Charge Point or the link is lost.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Self
 
+import attrs
+
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
     CloseConnection,
+    Effect,
     OpenConnection,
     Send,
     SendRequest,
@@ -31,16 +35,39 @@ from chargebox.charts.model import ChartModel
 BACKOFF = "backoff_elapsed"
 BOOT_RETRY = "boot_retry_due"
 HEARTBEAT = "heartbeat_due"
+PING = "ping_due"
+PONG_TIMEOUT = "pong_timeout"
+
+
+@attrs.frozen
+class SendPing(Effect):
+    """Send websocket ping number `number` (its payload carries the number, so that every
+    ping has its own); its pong comes back as pong_received."""
+
+    number: int
+
+
+@attrs.frozen
+class DropUnresponsiveConnection(Effect):
+    """No pong within `pong_timeout` seconds: drop the websocket without the closing
+    handshake (the Central System does not answer). The chart already counts the link
+    as lost: the connection's end is not reported as connection_lost."""
+
+    pong_timeout: int
 
 
 class LinkModel(ChartModel):
     """The Charge Point's one link to its Central System."""
 
     __slots__ = (
+        "awaiting_pong",
         "backoff_attempt",
         "boot_retry_interval",
         "heartbeat_interval",
         "jitter",
+        "ping_count",
+        "ping_interval",
+        "pong_timeout",
         "previous_security_profile",
         "registered",
         "retry_backoff_random_range",
@@ -59,6 +86,8 @@ class LinkModel(ChartModel):
         retry_backoff_random_range: int = 10,
         retry_backoff_repeat_times: int = 3,
         boot_retry_interval: int = 60,
+        ping_interval: int = 0,
+        pong_timeout: int = 5,
         jitter: Callable[[], float] | None = None,
         state: str | None = None,
     ) -> None:
@@ -75,6 +104,15 @@ class LinkModel(ChartModel):
         #: Wait before resending BootNotification when the Central System gives no interval.
         self.boot_retry_interval = boot_retry_interval
         self.backoff_attempt = 0
+        #: WebSocketPingInterval: seconds from the connection or the last pong to the next
+        #: ping (0: no pings).
+        self.ping_interval = ping_interval
+        #: WebsocketPongTimeout: seconds a ping waits for its pong.
+        self.pong_timeout = pong_timeout
+        #: Pings sent since start (each ping's payload carries its number).
+        self.ping_count = 0
+        #: The last ping waits for its pong.
+        self.awaiting_pong = False
         #: A number in [0, 1) for the random part of the reconnect backoff.
         self.jitter = jitter if jitter is not None else _random
 
@@ -111,6 +149,14 @@ class LinkModel(ChartModel):
         """A SecurityProfile may only be raised, never lowered (whitepaper A05.FR.01)."""
         return security_profile > self.security_profile
 
+    def pinging(self, **_event: Any) -> bool:
+        """A ping is due: WebSocketPingInterval is set and no ping waits for its pong."""
+        return self.ping_interval > 0 and not self.awaiting_pong
+
+    def pong_awaited(self, *, number: int, **_event: Any) -> bool:
+        """The pong answers the last ping, which still waits for it."""
+        return self.awaiting_pong and number == self.ping_count
+
     # -- actions --------------------------------------------------------------------------
 
     def open_connection(self, **_event: Any) -> None:
@@ -129,8 +175,10 @@ class LinkModel(ChartModel):
         self.record(CloseConnection("reconnecting with new credentials"))
 
     def connection_up(self, **_event: Any) -> None:
-        """Connected: the backoff starts over, and a new SecurityProfile has proven itself."""
+        """Connected: the backoff starts over, a new SecurityProfile has proven itself, and
+        the pings begin."""
         self.backoff_attempt = 0
+        self._arm_ping()
         if self.previous_security_profile is not None:
             self.previous_security_profile = None
             confirmed = SecurityProfileConfirmed(security_profile=self.security_profile)
@@ -212,7 +260,53 @@ class LinkModel(ChartModel):
     def link_lost(self, **_event: Any) -> None:
         self.record(CancelTimer(HEARTBEAT))
         self.record(CancelTimer(BOOT_RETRY))
+        self._stop_pings()
         self.record(Send(Address.outbox(), LinkLost()))
+
+    # -- websocket pings ------------------------------------------------------------------
+
+    def _arm_ping(self) -> None:
+        if self.ping_interval > 0:
+            self.record(StartTimer(PING, seconds=self.ping_interval))
+
+    def _stop_pings(self) -> None:
+        self.awaiting_pong = False
+        self.record(CancelTimer(PING))
+        self.record(CancelTimer(PONG_TIMEOUT))
+
+    def send_ping(self, **_event: Any) -> None:
+        """WebSocketPingInterval passed: ping, and wait WebsocketPongTimeout for the pong."""
+        self.ping_count += 1
+        self.awaiting_pong = True
+        self.record(SendPing(self.ping_count))
+        self.record(StartTimer(PONG_TIMEOUT, seconds=self.pong_timeout))
+
+    def pong_arrived(self, **_event: Any) -> None:
+        self.awaiting_pong = False
+        self.record(CancelTimer(PONG_TIMEOUT))
+        self._arm_ping()
+
+    def drop_unresponsive_connection(self, **_event: Any) -> None:
+        """No pong in time: the connection is dropped without the closing handshake."""
+        self.record(DropUnresponsiveConnection(self.pong_timeout))
+
+    def rearm_ping(self, *, interval: int, **_event: Any) -> None:
+        """A changed WebSocketPingInterval: the next ping one new interval from now."""
+        self.ping_interval = interval
+        if interval > 0:
+            self.record(StartTimer(PING, seconds=interval))
+        else:
+            self.record(CancelTimer(PING))
+
+    def remember_ping_interval(self, *, interval: int, **_event: Any) -> None:
+        self.ping_interval = interval
+
+    def remember_backoff_settings(
+        self, *, wait_minimum: int, random_range: int, repeat_times: int, **_event: Any
+    ) -> None:
+        self.retry_backoff_wait_minimum = wait_minimum
+        self.retry_backoff_random_range = random_range
+        self.retry_backoff_repeat_times = repeat_times
 
     def switch_security_profile(self, *, security_profile: int, **_event: Any) -> None:
         """Disconnect and make one attempt with the new profile, keeping the old one."""

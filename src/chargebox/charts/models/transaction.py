@@ -2,18 +2,24 @@
 
 The configuration keys that decide the transaction's course
 (AuthorizeRemoteTxRequests, StopTransactionOnInvalidId,
-StopTransactionOnEVSideDisconnect, UnlockConnectorOnEVSideDisconnect) and whether
-the link is up are inputs: plain attributes the owner keeps current and the
-chart's guards read by name.
+StopTransactionOnEVSideDisconnect, UnlockConnectorOnEVSideDisconnect) and
+whether the link is up are inputs: plain attributes the owner keeps current
+(chargebox.actors.messages.SetInputs) and the chart's guards read by name. A
+changed ConnectionTimeOut or MeterValueSampleInterval is an event. A finished
+transaction's model is used again by the next one: the transitions out of
+Stopped that begin it drop what it remembered (start_over).
 """
 
 from __future__ import annotations
 
 from typing import Any, Self
 
+import attrs
+
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
+    Effect,
     HostCommand,
     SampleMeterValues,
     Send,
@@ -44,6 +50,12 @@ _ReservationNews = (
 )
 
 
+@attrs.frozen
+class NewTransaction(Effect):
+    """A new transaction begins on the connector: the stored record of the last one is
+    not this one's (its owner forgets which record it writes to)."""
+
+
 class TransactionModel(ChartModel):
     """One transaction attempt on connector `connector_id`."""
 
@@ -57,6 +69,8 @@ class TransactionModel(ChartModel):
         "reservation_claimed",
         "reservation_connector",
         "reservation_id",
+        "session_id",
+        "stop_id_tag",
         "stop_reason",
         "stop_transaction_on_ev_side_disconnect",
         "stop_transaction_on_invalid_id",
@@ -101,6 +115,10 @@ class TransactionModel(ChartModel):
         #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
         self.suspended_for: str | None = None
         self.stop_reason: str | None = None
+        #: The idTag that ended the transaction, when a user or the host named one.
+        self.stop_id_tag: str | None = None
+        #: The host's id of the session on the connector (it outlives a transaction).
+        self.session_id: str | None = None
 
     @classmethod
     def example(cls) -> Self:
@@ -138,11 +156,32 @@ class TransactionModel(ChartModel):
         """An idTag is authorized here, or the host names one (a transaction it authorized)."""
         return self.id_tag is not None or id_tag is not None
 
+    def names_id_tag(self, *, id_tag: str | None = None, **_event: Any) -> bool:
+        """The host names the idTag of a transaction it started (after the last one ended,
+        no idTag of this connector is authorized)."""
+        return id_tag is not None
+
     def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
         """Suspended because the EV side disconnected (not because the idTag was refused)."""
         return self.suspended_for == "EVDisconnected"
 
     # -- actions --------------------------------------------------------------------------
+
+    def start_over(self, **_event: Any) -> None:
+        """The last transaction is over and a new one begins: nothing of the old one stays
+        (the session's id and the inputs do)."""
+        self.id_tag = None
+        self.reservation_id = None
+        self.reservation_connector = None
+        self.reservation_claimed = False
+        self.transaction_id = None
+        self.suspended_for = None
+        self.stop_reason = None
+        self.stop_id_tag = None
+        self.record(NewTransaction())
+
+    def remember_session(self, *, session_id: str | None = None, **_event: Any) -> None:
+        self.session_id = session_id
 
     def remember_id_tag(
         self,
@@ -233,6 +272,21 @@ class TransactionModel(ChartModel):
         if self.meter_value_sample_interval > 0:
             self.record(StartTimer(SAMPLE, seconds=self.meter_value_sample_interval))
 
+    def rearm_sample(self, *, interval: int, **_event: Any) -> None:
+        """MeterValueSampleInterval changed during the transaction: the next sample is one
+        new interval from now (none at the change itself); 0 stops the samples."""
+        self.meter_value_sample_interval = interval
+        if interval > 0:
+            self.record(StartTimer(SAMPLE, seconds=interval))
+        else:
+            self.record(CancelTimer(SAMPLE))
+
+    def remember_sample_interval(self, *, interval: int, **_event: Any) -> None:
+        self.meter_value_sample_interval = interval
+
+    def remember_connection_timeout(self, *, seconds: int, **_event: Any) -> None:
+        self.connection_timeout = seconds
+
     def sample_meter_values(self, **_event: Any) -> None:
         """MeterValueSampleInterval: the sampled meter values of the transaction, then re-arm."""
         self.record(SampleMeterValues(self.connector_id, "Sample.Periodic"))
@@ -269,8 +323,13 @@ class TransactionModel(ChartModel):
     def resume_after_reconnect(self, **_event: Any) -> None:
         self.suspended_for = None
 
-    def request_stop(self, *, reason: str = "Remote", **_event: Any) -> None:
-        """Stop asked by the Central System or the engine: the host ends the transaction."""
+    def request_stop(
+        self, *, reason: str = "Remote", id_tag: str | None = None, **_event: Any
+    ) -> None:
+        """Stop asked by the Central System, a user (`id_tag`) or the engine: the host ends
+        the transaction."""
+        if id_tag is not None:
+            self.stop_id_tag = id_tag
         self._request_stop(reason)
 
     def _request_stop(self, reason: str) -> None:
@@ -283,9 +342,16 @@ class TransactionModel(ChartModel):
         meter_stop: int = 0,
         timestamp: str | None = None,
         reason: str | None = None,
+        id_tag: str | None = None,
         **_event: Any,
     ) -> None:
-        """StopTransaction.req goes to the queue; a missing transactionId is filled in there."""
+        """StopTransaction.req goes to the queue; a missing transactionId is filled in there.
+
+        `id_tag` is the idTag that ended it when the host names one (else the one that
+        asked for the stop, if any): StopTransaction.idTag.
+        """
+        if id_tag is not None:
+            self.stop_id_tag = id_tag
         payload: dict[str, Any] = {
             "transaction_id": self.transaction_id,
             "id_tag": self.id_tag,
@@ -295,5 +361,7 @@ class TransactionModel(ChartModel):
         final_reason = reason or self.stop_reason
         if final_reason is not None:
             payload["reason"] = final_reason
+        if self.stop_id_tag is not None:
+            payload["stop_id_tag"] = self.stop_id_tag
         self.record(CancelTimer(SAMPLE))
         self.record(SendRequest("StopTransaction", payload))
