@@ -28,6 +28,7 @@ from chargebox.charts.models import (
     LinkModel,
     OutboxModel,
     ReservationModel,
+    StatusModel,
     TransactionModel,
 )
 from chargebox.charts.models.link import DropUnresponsiveConnection, SendPing
@@ -499,3 +500,60 @@ def test_retry_settings_apply_from_the_next_failure() -> None:
     assert run(q, ("retry_settings_changed", {"attempts": 3, "retry_interval": 10})) == ["Q23"]
     assert run(q, "failed") == ["Q8"]  # one attempt would have dropped it
     assert StartTimer("retry_due", seconds=10) in q.drain_effects()
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def changed(status: str, duration: float = 5, **fields: Any) -> tuple[str, dict[str, Any]]:
+    return ("status_changed", {"status": status, "minimum_duration": duration, **fields})
+
+
+def test_a_status_goes_out_once_it_held_and_only_the_last_of_quick_changes() -> None:
+    s = StatusModel(1)
+    assert run(s, changed("Preparing", timestamp=T0)) == ["S2"] and s.holding
+    assert s.drain_effects() == [StartTimer("held", seconds=5)]
+    assert run(s, changed("Charging", timestamp=T0)) == ["S3"]
+    assert s.drain_effects() == [StartTimer("held", seconds=5)]  # the wait starts over
+    assert run(s, "held") == ["S5"] and not s.holding
+    assert s.drain_effects() == [SendStatusNotification(1, "Charging", timestamp=T0)]
+
+
+def test_a_status_back_to_the_one_reported_is_not_sent_again() -> None:
+    s = StatusModel(2)
+    run(s, changed("Available", 0))
+    assert s.drain_effects() == [SendStatusNotification(2, "Available")]
+    run(s, changed("Preparing"), changed("Available", timestamp=T0))
+    assert run(s, "held") == ["S6"]
+    assert [e for e in s.drain_effects() if isinstance(e, SendStatusNotification)] == []
+    # the same status with another error is a change
+    run(s, changed("Available", error_code="OtherError"), "held")
+    assert s.drain_effects()[-1] == SendStatusNotification(2, "Available", "OtherError")
+
+
+def test_without_minimum_status_duration_every_status_goes_out_at_once() -> None:
+    s = StatusModel(0)
+    assert run(s, changed("Available", 0), changed("Available", 0)) == ["S1", "S1"]
+    assert s.drain_effects() == [SendStatusNotification(0, "Available")] * 2
+    run(s, changed("Unavailable"))
+    assert run(s, changed("Available", 0)) == ["S4"]  # set to 0 while one waited
+    assert s.drain_effects() == [
+        StartTimer("held", seconds=5),
+        CancelTimer("held"),
+        SendStatusNotification(0, "Available"),
+    ]
+
+
+def test_every_status_goes_out_again_after_a_registration() -> None:
+    s = StatusModel(1)
+    run(s, changed("Charging", 0), changed("SuspendedEV"))
+    s.drain_effects()
+    assert run(s, ("registered", {"status": "Charging", "timestamp": T0})) == ["S7"]
+    assert s.drain_effects() == [
+        CancelTimer("held"),
+        SendStatusNotification(1, "Charging", timestamp=T0),
+    ]
+    assert not s.holding

@@ -24,6 +24,7 @@ from chargebox.charts.models import (
     OutboxModel,
     ReservationModel,
     SigningModel,
+    StatusModel,
     TransactionModel,
 )
 
@@ -62,6 +63,7 @@ TABLE: dict[tuple[type[ChartModel], str], set[str]] = {
     (DiagnosticsModel, "idle"): {"Idle"},
     (LogModel, "idle"): {"Idle"},
     (SigningModel, "idle"): {"Idle"},
+    (StatusModel, "holding"): {"Holding"},
 }
 
 

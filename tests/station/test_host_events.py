@@ -297,6 +297,30 @@ async def test_a_status_flapping_back_within_minimum_status_duration_is_not_repo
         assert (await nth_notification(csms, 1, 2)).status == "Unavailable"
 
 
+async def test_the_last_of_quick_changes_goes_out_once_it_held_for_the_whole_duration(
+    tmp_path, autojump_clock
+):
+    async with running(tmp_path, Core={"MinimumStatusDuration": 5}) as rig:
+        cp, csms = rig.cp, rig.csms
+        await statuses_of(csms, 1, 1)
+        plugged = trio.current_time()
+        await cp.session_started(1)  # Preparing, which holds only 2 s
+        await trio.sleep(2)
+        faulted_from = cp.clock.now()
+        await cp.error_raised(1, "GroundFailure", vendor_id="com.example")
+        fault = await nth_notification(csms, 1, 2)
+        # 5 s after the fault began, not after a wait counted from the plug
+        assert trio.current_time() - plugged == 7
+        assert (fault.status, fault.error_code, fault.vendor_id) == (
+            "Faulted",
+            "GroundFailure",
+            "com.example",
+        )
+        assert fault.timestamp == faulted_from
+        await trio.sleep(30)
+        assert [str(s.status) for s in notifications(csms, 1)] == ["Available", "Faulted"]
+
+
 async def test_without_minimum_status_duration_every_status_goes_out(tmp_path, autojump_clock):
     async with running(tmp_path, Core={"MinimumStatusDuration": 0}) as rig:
         cp, csms = rig.cp, rig.csms

@@ -54,8 +54,8 @@ class Actors:
         self._reported_registers = dict(floors)
         self.meter = metering.Meter(floors, on_reported=self._register_reported)
         self.authorizer = Authorizer(ctx)
-        self.reporter = StatusReporter(ctx)
         n = ctx.cfg.number_of_connectors
+        self.reporter = StatusReporter(ctx, range(0, n + 1))
         inoperative = store.inoperative_connectors()
         station_down = 0 in inoperative
         self.connector0 = ConnectorActor(

@@ -1,29 +1,38 @@
 """Connector actors (statecharts/connector.yaml, connector0.yaml) and the StatusNotifications.
 
 A connector's status is its chart's state. Entering a state records a
-StatusNotification; the StatusReporter sends it, once the status was stable
+StatusNotification; the StatusReporter decides with statecharts/status.yaml
+(one model per connector, 0 included) when it goes out: once the status held
 for MinimumStatusDuration seconds (only the last of quick changes goes out,
-and nothing when the connector came back to the status last reported), while
-the registration is Accepted. After every registration and reconnect the
-station sends the current status of every connector, so a status that changed
-while offline is never lost.
+and nothing when the connector came back to the status last reported). After
+every registration and reconnect the station sends the current status of
+every connector, so a status that changed while offline is never lost.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import attrs
 import trio
 
-from chargebox.actors.actor import Actor
+from chargebox.actors.actor import Actor, UnhandledEffect
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import Effect, HostCommand, SendStatusNotification
-from chargebox.charts.models import Connector0Model, ConnectorModel
+from chargebox.charts.effects import (
+    CancelTimer,
+    Effect,
+    HostCommand,
+    SendStatusNotification,
+    StartTimer,
+)
+from chargebox.charts.events import params_of
+from chargebox.charts.events.status import Held, Registered, StatusChanged, StatusEvent
+from chargebox.charts.models import Connector0Model, ConnectorModel, StatusModel
 from chargebox.ocpp.v16 import StatusNotificationRequest
 
 log = logging.getLogger(__name__)
@@ -52,15 +61,26 @@ class Status:
 
 
 class StatusReporter:
-    """Sends StatusNotification.req in order, debounced by MinimumStatusDuration."""
+    """Sends StatusNotification.req in order; statecharts/status.yaml decides when.
 
-    def __init__(self, ctx: StationContext) -> None:
+    It owns the status-report model of every connector (0 included) and is their
+    only writer. Whoever has a status to report (a connector actor whose chart
+    moved, the station, the handle reporting an error) calls `notify` or
+    `send_all`, and the reporter fires it on that connector's chart at once, in
+    the caller's task: a StatusNotification that goes out takes its place among
+    our CALLs in the order the charts moved, as every CALL a chart decides does.
+    The chart's timer (MinimumStatusDuration) is a task of the station whose
+    expiry is fired the same way.
+    """
+
+    def __init__(self, ctx: StationContext, connector_ids: Iterable[int]) -> None:
         self.ctx = ctx
         self._send, self._receive = trio.open_memory_channel[tuple[Status, int]](1024)
-        self._latest: dict[int, Status] = {}
-        #: the status last queued for each connector (what the Central System knows)
-        self._reported: dict[int, Status] = {}
-        self._debouncing: set[int] = set()
+        #: connector id -> its status-report model
+        self.models: dict[int, StatusModel] = {c: StatusModel(c) for c in connector_ids}
+        self._chart = StatusModel.chart()
+        #: connector id -> the cancel scope of its armed timer
+        self._timers: dict[int, trio.CancelScope] = {}
         #: every StatusNotification.req that was answered (for inspection)
         self.sent: list[Status] = []
 
@@ -75,31 +95,49 @@ class StatusReporter:
                 log.warning("StatusNotification for connector %d: %s", status.connector_id, e)
 
     def notify(self, status: Status) -> None:
-        self._latest[status.connector_id] = status
+        """A connector's status changed, or an error is reported with its current status."""
         delay = self.ctx.cfg.get("MinimumStatusDuration", 0) or 0
-        if delay <= 0:
-            self._queue(status)
-        elif status.connector_id not in self._debouncing:
-            self._debouncing.add(status.connector_id)
-            self.ctx.nursery.start_soon(self._debounce, status.connector_id, delay)
+        self._fire(status.connector_id, StatusChanged(**_fields(status), minimum_duration=delay))
 
-    async def _debounce(self, connector_id: int, delay: float) -> None:
-        # wait until the status stayed the same for `delay` seconds, then send that one
-        while True:
-            seen = self._latest[connector_id]
-            await trio.sleep(delay)
-            if self._latest[connector_id] is seen:
-                break
-        self._debouncing.discard(connector_id)
-        reported = self._reported.get(connector_id)
-        if reported is not None and attrs.evolve(reported, timestamp=None) == attrs.evolve(
-            seen, timestamp=None
-        ):
-            return  # back to the status last reported before the short-lived one: no change
-        self._queue(seen)
+    def send_all(self, statuses: list[Status]) -> None:
+        """Every connector's current status (after registration or a reconnect)."""
+        for status in statuses:
+            self._fire(status.connector_id, Registered(**_fields(status)))
+
+    def _fire(self, connector_id: int, event: StatusEvent) -> None:
+        model = self.models[connector_id]
+        outcome = self._chart.fire(model, event.trigger, params_of(event))
+        if not outcome.allowed:
+            log.warning("StatusNotification of connector %d: %s", connector_id, outcome)
+        for effect in model.drain_effects():
+            if isinstance(effect, SendStatusNotification):
+                self._queue(_status_of(effect))
+            elif isinstance(effect, StartTimer):
+                self._arm(connector_id, effect.seconds or 0.0)
+            elif isinstance(effect, CancelTimer):
+                self._disarm(connector_id)
+            else:
+                raise UnhandledEffect(f"status of connector {connector_id}: {effect}")
+
+    def _arm(self, connector_id: int, seconds: float) -> None:
+        self._disarm(connector_id)
+        scope = self._timers[connector_id] = trio.CancelScope()
+        self.ctx.nursery.start_soon(self._expire, connector_id, scope, seconds)
+
+    def _disarm(self, connector_id: int) -> None:
+        scope = self._timers.pop(connector_id, None)
+        if scope is not None:
+            scope.cancel()
+
+    async def _expire(self, connector_id: int, scope: trio.CancelScope, seconds: float) -> None:
+        with scope:
+            await trio.sleep(seconds)
+        # re-armed or disarmed after its time had come: that expiry is not the chart's any more
+        if self._timers.get(connector_id) is scope:
+            del self._timers[connector_id]
+            self._fire(connector_id, Held())
 
     def _queue(self, status: Status) -> None:
-        self._reported[status.connector_id] = status
         # its place among our CALLs is taken now, in the order the charts moved
         ticket = self.ctx.endpoint.reserve()
         try:
@@ -108,11 +146,28 @@ class StatusReporter:
             self.ctx.endpoint.release(ticket)
             log.warning("StatusNotification queue full; connector %d dropped", status.connector_id)
 
-    def send_all(self, statuses: list[Status]) -> None:
-        """Every connector's current status (after registration or a reconnect)."""
-        for status in statuses:
-            self._latest[status.connector_id] = status
-            self._queue(status)
+
+def _fields(status: Status) -> dict[str, Any]:
+    return {
+        "status": status.status,
+        "error_code": status.error_code,
+        "info": status.info,
+        "vendor_id": status.vendor_id,
+        "vendor_error_code": status.vendor_error_code,
+        "timestamp": status.timestamp,
+    }
+
+
+def _status_of(effect: SendStatusNotification) -> Status:
+    return Status(
+        effect.connector_id,
+        effect.status,
+        effect.error_code,
+        effect.info,
+        effect.vendor_id,
+        effect.vendor_error_code,
+        effect.timestamp,
+    )
 
 
 class ConnectorActor(Actor[ConnectorModel]):

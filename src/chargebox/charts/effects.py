@@ -46,6 +46,8 @@ class SendStatusNotification(Effect):
     info: str | None = None
     vendor_error_code: str | None = None
     vendor_id: str | None = None
+    #: when the status began (the status-report chart's; a connector's chart leaves it out)
+    timestamp: datetime | None = None
 
 
 @attrs.frozen

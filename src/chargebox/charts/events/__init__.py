@@ -28,6 +28,7 @@ from chargebox.charts.events.outbox import OutboxEvent
 from chargebox.charts.events.reservation import ReservationEvent
 from chargebox.charts.events.signing import SigningEvent
 from chargebox.charts.events.station import StationEvent
+from chargebox.charts.events.status import StatusEvent
 from chargebox.charts.events.transaction import TransactionEvent
 
 E = TypeVar("E", bound=ChartEvent)
@@ -47,6 +48,7 @@ EVENT_BASES: dict[str, type[ChartEvent]] = {
         LogEvent,
         SigningEvent,
         StationEvent,
+        StatusEvent,
     )
 }
 
@@ -84,6 +86,7 @@ __all__ = [
     "ReservationEvent",
     "SigningEvent",
     "StationEvent",
+    "StatusEvent",
     "TransactionEvent",
     "events_of",
     "field_names",
