@@ -21,7 +21,7 @@ import trio
 import trio.testing
 from trio_websocket import CloseReason, ConnectionClosed
 
-from chargebox.actors.endpoint import CallTimeout, Endpoint
+from chargebox.actors.endpoint import CallTimeout, ConnectionLost, Endpoint, Offline
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CALL, CALLERROR, CALLRESULT
 from tests.messagelog.support import read_page
@@ -364,6 +364,43 @@ async def test_a_timed_out_call_frees_the_slot_and_its_late_answer_is_dropped(
         await second.done.wait()
         assert second.error is None and second.value.current_time == at(2)
         assert len(ws.sent) == 2  # the late answer got no answer of its own
+
+
+# -- a new websocket ------------------------------------------------------------------
+
+
+async def test_a_new_websocket_fails_the_call_on_the_old_one_and_not_its_own(autojump_clock):
+    async with serving() as (endpoint, old, nursery):
+        first = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        await old.next_frame()  # on the wire, on the old websocket
+        new = FakeWebSocket()
+        endpoint.attach(new)  # the link gave the old one up
+        await first.done.wait()
+        assert isinstance(first.error, ConnectionLost)
+        nursery.start_soon(endpoint.serve, new)
+        second = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        frame = await new.next_frame()
+        old.close()  # the old websocket's end comes later: it is not the new one's
+        await trio.testing.wait_all_tasks_blocked()
+        assert not second.done.is_set()
+        new.push(heartbeat_result(frame[1], 4))
+        await second.done.wait()
+        assert second.error is None and second.value.current_time == at(4)
+        new.close()
+
+
+async def test_a_lost_connection_fails_the_calls_waiting_for_their_turn(autojump_clock):
+    async with serving() as (endpoint, ws, nursery):
+        first = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        await ws.next_frame()
+        second = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        await trio.testing.wait_all_tasks_blocked()
+        ws.close()
+        await first.done.wait()
+        await second.done.wait()
+        assert isinstance(first.error, ConnectionLost) and isinstance(second.error, Offline)
+        assert not endpoint.connected and endpoint.idle
+        assert len(ws.sent) == 1
 
 
 # -- answers are correlated by id -------------------------------------------------------

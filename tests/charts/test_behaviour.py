@@ -24,6 +24,7 @@ from chargebox.charts.events import connector as connector_events
 from chargebox.charts.events import outbox as outbox_events
 from chargebox.charts.events import station as station_events
 from chargebox.charts.models import (
+    CallsModel,
     ConnectorModel,
     LinkModel,
     OutboxModel,
@@ -31,6 +32,7 @@ from chargebox.charts.models import (
     StatusModel,
     TransactionModel,
 )
+from chargebox.charts.models.calls import CallLost, RefuseCall, TransmitCall
 from chargebox.charts.models.link import DropUnresponsiveConnection, SendPing
 from chargebox.charts.models.transaction import NewTransaction
 
@@ -557,3 +559,77 @@ def test_every_status_goes_out_again_after_a_registration() -> None:
         SendStatusNotification(1, "Charging", timestamp=T0),
     ]
     assert not s.holding
+
+
+# -- calls --------------------------------------------------------------------------------
+
+
+def ready(place: int, timeout: float = 30) -> tuple[str, dict[str, Any]]:
+    return ("ready", {"place": place, "timeout": timeout})
+
+
+def sent(model: CallsModel) -> list[int]:
+    return [e.place for e in model.drain_effects() if isinstance(e, TransmitCall)]
+
+
+def test_our_calls_go_one_at_a_time_in_the_order_their_places_were_taken() -> None:
+    c = CallsModel()
+    run(c, "opened", "place_taken", "place_taken", "place_taken")
+    # the third and the second are ready before the first: they wait for it
+    assert run(c, ready(2), ready(1)) == ["R2", "R2"] and sent(c) == []
+    assert run(c, ready(0)) == ["R1"] and c.drain_effects() == [
+        TransmitCall(0),
+        StartTimer("answer_timeout", seconds=30),
+    ]
+    assert run(c, "answered") == ["A2"] and sent(c) == [1]
+    assert run(c, "answered") == ["A2"] and sent(c) == [2]
+    assert run(c, "answered") == ["A3"] and c.state == "Idle" and c.idle
+
+
+def test_a_call_of_the_central_system_being_answered_holds_our_next_call() -> None:
+    c = CallsModel()
+    run(c, "opened", "call_received", "place_taken")
+    assert run(c, ready(0)) == ["R3"] and sent(c) == []
+    run(c, "call_received")
+    assert run(c, "call_answered") == ["D3"] and sent(c) == []  # one more to answer
+    assert run(c, "call_answered") == ["D1"] and sent(c) == [0]
+    # answered while ours awaits its own answer: ours is not held back by that
+    run(c, "call_received", "call_answered", "place_taken", ready(1))
+    assert run(c, "answered") == ["A2"] and sent(c) == [1]
+
+
+def test_a_timeout_frees_the_line_and_a_sender_that_gives_up_too() -> None:
+    c = CallsModel()
+    run(c, "opened", "place_taken", "place_taken", "place_taken", ready(0), ready(1))
+    c.drain_effects()
+    assert run(c, "answer_timeout") == ["N2"] and sent(c) == [1]
+    assert not c.fire("given_back", place=0).allowed  # done already
+    run(c, ready(2))
+    assert run(c, ("given_back", {"place": 1})) == ["G2"] and sent(c) == [2]
+    assert run(c, ("given_back", {"place": 2})) == ["G3"] and c.idle
+
+
+def test_a_place_given_back_before_its_turn_is_skipped() -> None:
+    c = CallsModel()
+    run(c, "opened", "place_taken", "place_taken", "place_taken", ready(2))
+    assert run(c, ("given_back", {"place": 1})) == ["G6"] and sent(c) == []
+    assert run(c, ("given_back", {"place": 0})) == ["G5"] and sent(c) == [2]  # 1 skipped
+    run(c, "answered")
+    assert c.idle and c.returned == frozenset()
+
+
+def test_a_lost_connection_fails_what_waits_and_later_places_keep_their_order() -> None:
+    c = CallsModel()
+    run(c, "opened", "place_taken", "place_taken", "place_taken", ready(0), ready(1))
+    c.drain_effects()
+    assert run(c, "closed") == ["K3"] and c.state == "Closed"
+    assert c.drain_effects() == [CancelTimer("answer_timeout"), CallLost(), RefuseCall(1)]
+    assert not c.idle  # place 2 was taken and is not ready yet
+    run(c, "opened", "place_taken")
+    assert run(c, ready(3)) == ["R2"] and sent(c) == []  # 2 goes first
+    assert run(c, ready(2)) == ["R1"] and sent(c) == [2]
+    run(c, "closed")
+    assert c.drain_effects()[-1] == RefuseCall(3)
+    run(c, "place_taken")
+    assert run(c, ready(4)) == ["R4"]  # no connection: it fails at once
+    assert c.drain_effects() == [RefuseCall(4)] and c.idle

@@ -33,6 +33,9 @@ PARAMS: dict[str, st.SearchStrategy[Any]] = {
     "security_profile": st.integers(0, 3),
     "transaction_id": st.integers(1, 10**6),
     "id_tag": st.sampled_from(["TAG-1", "TAG-2"]),
+    "place": st.integers(0, 4),
+    "removed": st.integers(0, 3),
+    "number": st.integers(0, 3),
 }
 
 
@@ -229,6 +232,37 @@ class OutboxInvariants(ChartInvariants):
             assert m.state == "Offline" and m.queued > 0
 
 
+class CallsInvariants(ChartInvariants):
+    chart_name = "calls"
+
+    @invariant()
+    def the_line_stays_in_order(self) -> None:
+        m = self.model
+        assert 0 <= m.serving <= m.next_place
+        places = [place for place, _ in m.waiting]
+        assert places == sorted(set(places))
+        assert all(m.in_line(place=place) for place in places)
+        assert all(m.serving < place < m.next_place for place in m.returned)
+        assert m.answering >= 0
+        if m.state == "Closed":
+            assert m.waiting == () and m.answering == 0
+        if m.state == "Idle":
+            assert m.serving not in places and m.answering == 0
+        if m.state == "Answering":
+            assert m.answering > 0
+        if m.state == "AwaitingAnswer":
+            assert m.serving < m.next_place and m.serving not in places
+
+
+class StatusInvariants(ChartInvariants):
+    chart_name = "status"
+
+    @invariant()
+    def holding_waits_for_a_status(self) -> None:
+        if self.model.state == "Holding":
+            assert self.model.latest is not None
+
+
 SETTINGS = settings(
     max_examples=40,
     stateful_step_count=40,
@@ -259,3 +293,7 @@ TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase
 TestOutbox.settings = SETTINGS
+TestCalls = CallsInvariants.TestCase
+TestCalls.settings = SETTINGS
+TestStatus = StatusInvariants.TestCase
+TestStatus.settings = SETTINGS

@@ -15,6 +15,7 @@ import pytest
 from chargebox.charts import ChartModel
 from chargebox.charts.events.connector import ChargingStarted, ResumedByEv, ResumedByEvse
 from chargebox.charts.models import (
+    CallsModel,
     Connector0Model,
     ConnectorModel,
     DiagnosticsModel,
@@ -64,6 +65,7 @@ TABLE: dict[tuple[type[ChartModel], str], set[str]] = {
     (LogModel, "idle"): {"Idle"},
     (SigningModel, "idle"): {"Idle"},
     (StatusModel, "holding"): {"Holding"},
+    (CallsModel, "open"): {"Idle", "Answering", "AwaitingAnswer"},
 }
 
 

@@ -1,11 +1,12 @@
 """The OCPP-J endpoint on the open websocket: the rules of OCPP-J, in one place.
 
-- One CALL of ours in flight at a time (OCPP-J 4.1.1); callers queue, first
-  come first served.
+- One CALL of ours in flight at a time (OCPP-J 4.1.1), in the order the CALLs
+  were decided; a CALL of the Central System is answered before our next CALL
+  goes. statecharts/calls.yaml says so: the endpoint owns that chart's model, is
+  its only writer, and fires its events in its own methods, in the task that
+  calls them (no task or channel of its own per CALL: this is the hot path).
 - Answers are correlated by message id; a CALL that gets no answer within its
   timeout fails with CallTimeout, and a late answer is logged and dropped.
-- A CALL from the Central System is answered before our next CALL goes out:
-  while one is being handled, our CALLs wait.
 - A broken frame whose message id can be read is answered with a CALLERROR
   (never a CALLERROR with another one); one without an id is logged and dropped.
   Text that is not JSON counts as broken, its id read from its start; so does a
@@ -16,13 +17,15 @@
   Central System triggered) as soon as the websocket is open.
 
 The link actor attaches each new websocket with `serve`; everything else calls
-`call`. Incoming CALLs go to the `router`, a coroutine that returns the
-response object or raises OcppError.
+`call`. A CALL decided by a chart takes its place in line when the chart moves
+(`reserve`), and passes it to `call` when it is sent. Incoming CALLs go to the
+`router`, a coroutine that returns the response object or raises OcppError.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol
@@ -31,6 +34,11 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from chargebox.charts.effects import CancelTimer, StartTimer
+from chargebox.charts.events import calls as events
+from chargebox.charts.events import params_of
+from chargebox.charts.events.calls import CallsEvent
+from chargebox.charts.models.calls import CallLost, CallsModel, RefuseCall, TransmitCall
 from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
 from chargebox.ocpp.frames import Call, CallError, CallResult
@@ -76,9 +84,18 @@ class FrameSink(Protocol):
 Router = Callable[[ActionSpec, Any], Awaitable[Any]]
 
 
-@attrs.define
-class _Pending:
+@attrs.define(eq=False)
+class _Call:
+    """One CALL of ours, from the moment it is ready until its answer (or its failure)."""
+
     action: str
+    #: the chart let it go (TransmitCall), or refused it (RefuseCall)
+    going: bool = False
+    refused: bool = False
+    #: set when it goes or is refused, for a CALL that had to wait for its turn
+    turn: trio.Event | None = None
+    #: trio time by which its answer must come (the chart's answer timer)
+    deadline: float = math.inf
     done: trio.Event = attrs.Factory(trio.Event)
     answer: CallResult | CallError | None = None
     lost: bool = False
@@ -100,33 +117,64 @@ class Endpoint:
         self._ws: WebSocketConnection | None = None
         self._accepted = False
         self._gate_changed = trio.Event()
-        # Our CALLs go in the order of their tickets (one in flight): a ticket taken
-        # when a chart recorded the message keeps that order, whichever task sends it.
-        self._next_ticket = 0
-        self._serving = 0
-        self._released: set[int] = set()
-        self._turn = trio.Event()
+        #: statecharts/calls.yaml: the places in line, the CALL in flight, the answering
+        self.calls = CallsModel()
+        self._chart = CallsModel.chart()
+        #: place -> the CALL ready at that place (waiting for its turn, or on the wire)
+        self._ready: dict[int, _Call] = {}
+        #: the CALL the chart let go last (its answer timer is its deadline)
+        self._transmitted: _Call | None = None
+        #: message id -> the CALL on the wire awaiting that answer
+        self._pending: dict[str, _Call] = {}
         self._send_lock = trio.Lock()
-        self._answering = 0
-        self._answered = trio.Event()
-        self._pending: dict[str, _Pending] = {}
         #: counts for inspection: frames sent and received, broken frames seen
         self.stats = {"sent": 0, "received": 0, "broken": 0, "late": 0}
+
+    # -- the chart ----------------------------------------------------------------------
+
+    def _fire(self, event: CallsEvent) -> None:
+        """Fire `event` on the calls chart and perform what its transition recorded."""
+        outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
+        if not outcome.allowed:
+            log.warning("%s", outcome)
+        for effect in self.calls.drain_effects():
+            if isinstance(effect, TransmitCall):
+                call = self._ready[effect.place]
+                call.going = True
+                self._transmitted = call
+                if call.turn is not None:
+                    call.turn.set()
+            elif isinstance(effect, StartTimer):
+                assert self._transmitted is not None
+                self._transmitted.deadline = trio.current_time() + (effect.seconds or 0.0)
+            elif isinstance(effect, CancelTimer):
+                pass  # the deadline ends with the wait of the CALL it belongs to
+            elif isinstance(effect, RefuseCall):
+                call = self._ready[effect.place]
+                call.refused = True
+                if call.turn is not None:
+                    call.turn.set()
+            elif isinstance(effect, CallLost):
+                for pending in self._pending.values():
+                    pending.lost = True
+                    pending.done.set()
+            else:
+                raise TypeError(f"the endpoint cannot perform {effect}")
 
     # -- state ------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        return self._ws is not None
+        return self.calls.open
 
     @property
     def accepted(self) -> bool:
-        return self._ws is not None and self._accepted
+        return self.calls.open and self._accepted
 
     @property
     def idle(self) -> bool:
         """No CALL of ours in flight, and none decided and waiting for its turn."""
-        return self._serving == self._next_ticket and not self._pending
+        return self.calls.idle
 
     def set_accepted(self, accepted: bool) -> None:
         """The link's registration state (the ACCEPTED gate)."""
@@ -148,8 +196,12 @@ class Endpoint:
     # -- serving a websocket ----------------------------------------------------------
 
     def attach(self, ws: WebSocketConnection) -> None:
-        """The link opened `ws`: calls through the CONNECTED gate may go from now on."""
+        """The link opened `ws`: calls through the CONNECTED gate may go from now on.
+        A websocket attached before it is given up (what waited on it fails)."""
+        if self._ws is not None:
+            self._fire(events.Closed())
         self._ws = ws
+        self._fire(events.Opened())
         self._open_or_close_gate()
 
     async def serve(self, ws: WebSocketConnection) -> None:
@@ -159,26 +211,24 @@ class Endpoint:
         send_calls, receive_calls = trio.open_memory_channel[Call](64)
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._handle_calls, receive_calls)
+                nursery.start_soon(self._handle_calls, ws, receive_calls)
                 try:
                     async with send_calls:
                         while True:
                             text = await ws.get_message()
-                            await self._received(text, send_calls)
+                            await self._received(ws, text, send_calls)
                 except ConnectionClosed:
                     pass
                 nursery.cancel_scope.cancel()
         finally:
             if self._ws is ws:
                 self._ws = None
+                self._fire(events.Closed())
                 self._open_or_close_gate()
-            for pending in self._pending.values():
-                pending.lost = True
-                pending.done.set()
-            self._answering = 0
-            self._answered.set()
 
-    async def _received(self, message: str | bytes, calls: trio.MemorySendChannel[Call]) -> None:
+    async def _received(
+        self, ws: WebSocketConnection, message: str | bytes, calls: trio.MemorySendChannel[Call]
+    ) -> None:
         self.stats["received"] += 1
         if self.message_log is not None:
             # bytes stay bytes: the log marks a binary message as such
@@ -201,18 +251,23 @@ class Endpoint:
             return
         if isinstance(frame, Call):
             # counted now, so that a CALL of ours about to go out waits for this answer
-            self._answering += 1
+            if self._ws is ws:
+                self._fire(events.CallReceived())
             await calls.send(frame)
             return
-        pending = self._pending.get(frame.unique_id)
+        pending = self._pending.pop(frame.unique_id, None)
         if pending is None:
             self.stats["late"] += 1
             log.warning("an answer to no pending call (%s): late or unknown", frame.unique_id)
             return
         pending.answer = frame
         pending.done.set()
+        if not pending.lost:  # else the chart let it go with its connection
+            self._fire(events.Answered())
 
-    async def _handle_calls(self, calls: trio.MemoryReceiveChannel[Call]) -> None:
+    async def _handle_calls(
+        self, ws: WebSocketConnection, calls: trio.MemoryReceiveChannel[Call]
+    ) -> None:
         async for call in calls:
             try:
                 answer = await self._answer(call)
@@ -221,11 +276,8 @@ class Endpoint:
             except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 return
             finally:
-                self._answering -= 1
-                if self._answering <= 0:
-                    self._answering = 0
-                    self._answered.set()
-                    self._answered = trio.Event()
+                if self._ws is ws:  # a closed connection answers nothing any more
+                    self._fire(events.CallAnswered())
 
     async def _answer(self, call: Call) -> CallResult | CallError | None:
         try:
@@ -281,6 +333,7 @@ class Endpoint:
         Raises Offline, ConnectionLost, CallTimeout or CallFailed.
         """
         action = ACTION_OF[type(request)]
+        place = ticket
         try:
             if not self._open(gate):
                 if wait <= 0 or ticket is not None:
@@ -289,60 +342,59 @@ class Endpoint:
                     await self.wait_open(gate)
                 if not self._open(gate):
                     raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
-            if ticket is None:
-                ticket = self.reserve()
+            if place is None:
+                place = self.reserve()
             frame = rpc.call(request, unique_id)
-            await self._wait_turn(ticket)
-            return await self._call(action, frame, gate, timeout)
+            return await self._call(action, frame, place, gate, timeout)
         finally:
-            if ticket is not None:
-                self.release(ticket)
+            if place is not None:
+                self.release(place)
 
     def reserve(self) -> int:
         """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
-        ticket = self._next_ticket
-        self._next_ticket += 1
-        return ticket
+        place = self.calls.next_place
+        self._fire(events.PlaceTaken())
+        return place
 
     def release(self, ticket: int) -> None:
         """Give a place in line back (done, or not needed after all); idempotent."""
-        if ticket < self._serving or ticket in self._released:
-            return
-        self._released.add(ticket)
-        while self._serving in self._released:
-            self._released.discard(self._serving)
-            self._serving += 1
-        self._turn.set()
-        self._turn = trio.Event()
+        if self.calls.in_line(place=ticket):
+            self._fire(events.GivenBack(place=ticket))
 
-    async def _wait_turn(self, ticket: int) -> None:
-        while self._serving != ticket:
-            await self._turn.wait()
-
-    async def _call(self, action: str, frame: Call, gate: Gate, timeout: float | None) -> Any:
-        while self._answering > 0:
-            await self._answered.wait()
-        if not self._open(gate):
+    async def _call(
+        self, action: str, frame: Call, place: int, gate: Gate, timeout: float | None
+    ) -> Any:
+        call = self._ready[place] = _Call(action)
+        try:
+            self._fire(
+                events.Ready(place=place, timeout=self.call_timeout if timeout is None else timeout)
+            )
+            if not (call.going or call.refused):
+                call.turn = trio.Event()
+                await call.turn.wait()
+        finally:
+            del self._ready[place]
+        if call.refused or not self._open(gate):
             raise Offline(f"{action}: the link closed before the call could go")
-        pending = _Pending(action)
-        self._pending[frame.unique_id] = pending
+        self._pending[frame.unique_id] = call
         try:
             try:
                 await self._send(frame)
             except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 raise ConnectionLost(f"{action}: the websocket closed") from None
-            with trio.move_on_after(timeout if timeout is not None else self.call_timeout):
-                await pending.done.wait()
+            with trio.move_on_at(call.deadline):
+                await call.done.wait()
         finally:
             self._pending.pop(frame.unique_id, None)
-        if pending.lost and pending.answer is None:
+        if call.lost and call.answer is None:
             raise ConnectionLost(f"{action}: the websocket closed before the answer")
-        if pending.answer is None:
+        if call.answer is None:
+            self._fire(events.AnswerTimeout())
             raise CallTimeout(f"{action}: no answer within {timeout or self.call_timeout:g} s")
-        if isinstance(pending.answer, CallError):
-            raise CallFailed(pending.answer.error_code, pending.answer.error_description)
+        if isinstance(call.answer, CallError):
+            raise CallFailed(call.answer.error_code, call.answer.error_description)
         try:
-            return rpc.decode_result(action, pending.answer)
+            return rpc.decode_result(action, call.answer)
         except ValidationError as e:
             log.warning("the Central System answered %s with an invalid response: %s", action, e)
             raise CallFailed(str(e.code), e.description) from None

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from chargebox.charts.events.base import NO_PARAMS, ChartEvent, field_names, params_of
+from chargebox.charts.events.calls import CallsEvent
 from chargebox.charts.events.connector import Connector0Event, ConnectorEvent
 from chargebox.charts.events.diagnostics import DiagnosticsEvent
 from chargebox.charts.events.firmware import FirmwareEvent
@@ -49,6 +50,7 @@ EVENT_BASES: dict[str, type[ChartEvent]] = {
         SigningEvent,
         StationEvent,
         StatusEvent,
+        CallsEvent,
     )
 }
 
@@ -75,6 +77,7 @@ def events_of(base: type[E]) -> Mapping[str, type[E]]:
 __all__ = [
     "EVENT_BASES",
     "NO_PARAMS",
+    "CallsEvent",
     "ChartEvent",
     "Connector0Event",
     "ConnectorEvent",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chargebox.charts.model import ChartModel
+from chargebox.charts.models.calls import CallsModel
 from chargebox.charts.models.connector import Connector0Model, ConnectorModel
 from chargebox.charts.models.firmware import DiagnosticsModel, FirmwareModel
 from chargebox.charts.models.link import LinkModel
@@ -28,11 +29,13 @@ MODELS: dict[str, type[ChartModel]] = {
         LogModel,
         SigningModel,
         StatusModel,
+        CallsModel,
     )
 }
 
 __all__ = [
     "MODELS",
+    "CallsModel",
     "Connector0Model",
     "ConnectorModel",
     "DiagnosticsModel",
