@@ -178,6 +178,28 @@ async def test_missing_pong_closes_and_reconnects(tmp_path, autojump_clock):
         assert trio.current_time() - frozen_at <= 30 + 5 + 3 + 1
 
 
+async def test_a_missing_pong_is_in_the_message_log_before_the_disconnect(tmp_path, autojump_clock):
+    data = tmp_path / "data"
+    async with running(
+        tmp_path,
+        data_dir=data,
+        options=Options(jitter=lambda: 0.0),
+        Core={"WebSocketPingInterval": 30},
+        Internal={"WebsocketPongTimeout": 5, "LogMessagesFormat": ["log"]},
+    ) as rig:
+        await trio.sleep(100)
+        rig.net.freeze(*CSMS_ADDRESS)
+        await rig.csms.wait_until(lambda: len(rig.csms.all_sessions) == 2 and rig.cp.registered)
+    entries = (data / "message-log" / "CP-1.log").read_text(encoding="utf-8").split("\n\n")
+    events = [e.split(" SYS ", 1)[1] for e in entries if " SYS " in e and " SYS log " not in e]
+    kinds = [e.split(":", 1)[0] for e in events]
+    timeout = kinds.index("pong_timeout")
+    assert events[timeout] == "pong_timeout: no pong within 5 s"
+    # the link's one disconnect, then the reconnect
+    assert kinds[timeout + 1 : timeout + 4] == ["disconnected", "connecting", "connected"]
+    assert kinds.count("pong_timeout") == 1
+
+
 async def test_heartbeat_interval_change_applies_at_once(tmp_path, autojump_clock):
     async with running(tmp_path, csms_settings=CsmsSettings(heartbeat_interval=3600)) as rig:
         session = await rig.session()
