@@ -403,6 +403,21 @@ async def test_a_lost_connection_fails_the_calls_waiting_for_their_turn(autojump
         assert len(ws.sent) == 1
 
 
+async def test_a_place_given_back_cannot_be_used_for_a_call(autojump_clock):
+    async with serving() as (endpoint, ws, nursery):
+        place = endpoint.reserve()
+        endpoint.release(place)
+        with pytest.raises(RuntimeError, match=f"place {place} is not in line"):
+            await endpoint.call(v16.HeartbeatRequest(), ticket=place)
+        assert ws.sent == [] and endpoint.idle
+        # the line goes on
+        heartbeat = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        frame = await ws.next_frame()
+        ws.push(heartbeat_result(frame[1], 5))
+        await heartbeat.done.wait()
+        assert heartbeat.error is None
+
+
 # -- answers are correlated by id -------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ from chargebox.charts.effects import CancelTimer, StartTimer
 from chargebox.charts.events import calls as events
 from chargebox.charts.events import params_of
 from chargebox.charts.events.calls import CallsEvent
+from chargebox.charts.machine import Outcome
 from chargebox.charts.models.calls import CallLost, CallsModel, RefuseCall, TransmitCall
 from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
@@ -132,7 +133,7 @@ class Endpoint:
 
     # -- the chart ----------------------------------------------------------------------
 
-    def _fire(self, event: CallsEvent) -> None:
+    def _fire(self, event: CallsEvent) -> Outcome:
         """Fire `event` on the calls chart and perform what its transition recorded."""
         outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
         if not outcome.allowed:
@@ -160,6 +161,7 @@ class Endpoint:
                     pending.done.set()
             else:
                 raise TypeError(f"the endpoint cannot perform {effect}")
+        return outcome
 
     # -- state ------------------------------------------------------------------------
 
@@ -366,9 +368,10 @@ class Endpoint:
     ) -> Any:
         call = self._ready[place] = _Call(action)
         try:
-            self._fire(
-                events.Ready(place=place, timeout=self.call_timeout if timeout is None else timeout)
-            )
+            seconds = self.call_timeout if timeout is None else timeout
+            if not self._fire(events.Ready(place=place, timeout=seconds)).allowed:
+                # a place given back before (or never taken): nothing would ever send it
+                raise RuntimeError(f"{action}: place {place} is not in line for a CALL")
             if not (call.going or call.refused):
                 call.turn = trio.Event()
                 await call.turn.wait()
