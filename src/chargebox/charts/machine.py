@@ -111,16 +111,7 @@ class _ChartTransition(Transition):
 
 
 class _ChartEvent(Event):
-    """A transitions Event that reports which transition ran, not only whether one did."""
-
-    def fire(
-        self, model: ChartModel, source: str, params: Mapping[str, Any]
-    ) -> _ChartTransition | None:
-        """The first transition out of `source` whose guards hold, run on `model`."""
-        for transition in self.transitions[source]:
-            if transition.run(model, params):
-                return transition
-        return None
+    """A transitions Event whose transitions are _ChartTransitions (Chart.fire runs them)."""
 
 
 class _ChartMachine(Machine):
@@ -143,6 +134,10 @@ class Chart:
         self.transitions = spec.transitions
         self.machine = self._build_machine(spec)
         self._events: dict[str, _ChartEvent] = dict(self.machine.events)
+        #: trigger -> source state -> its transitions, in the chart's order
+        self._table: dict[str, dict[str, list[_ChartTransition]]] = {
+            name: dict(event.transitions) for name, event in self._events.items()
+        }
         self._allowed: dict[str, tuple[str, ...]] = {
             state: tuple(
                 name for name, event in self._events.items() if event.transitions.get(state)
@@ -214,20 +209,21 @@ class Chart:
 
     def fire(self, model: ChartModel, trigger: str, params: Mapping[str, Any]) -> Outcome:
         """Run `trigger` on `model`: the first transition whose guards pass, or nothing."""
-        event = self._events.get(trigger)
-        if event is None:
+        by_source = self._table.get(trigger)
+        if by_source is None:
             # A trigger the chart does not know is a programming error, not a stray event.
             raise ChartError(f"{self.spec.where}: unknown trigger {trigger!r}")
         source = model.state
-        if not event.transitions.get(source):
+        transitions = by_source.get(source)
+        if not transitions:
             return NotAllowed(self.name, trigger, source, "no transition from this state")
-        transition = event.fire(model, source, params)
-        if transition is None:
-            return NotAllowed(self.name, trigger, source, "guards not satisfied")
-        outcome: Fired = transition.outcome
-        if coverage.recorder is not None:
-            coverage.recorder.record(self.name, outcome.label, source)
-        return outcome
+        for transition in transitions:
+            if transition.run(model, params):
+                outcome: Fired = transition.outcome
+                if coverage.recorder is not None:
+                    coverage.recorder.record(self.name, outcome.label, source)
+                return outcome
+        return NotAllowed(self.name, trigger, source, "guards not satisfied")
 
     def transition_keys(self) -> list[tuple[str, str]]:
         """Every (label, source) pair: the units that coverage counts."""
