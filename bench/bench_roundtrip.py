@@ -8,6 +8,9 @@ Measured in one run, alternating so that both see the same machine load:
                    the OCPP-J rules (a place in line, one CALL in flight, the
                    answer correlated and decoded), the dev CSMS decoding and
                    answering it
+  endpoint alone   the same CALL on an endpoint whose websocket is an
+                   in-memory stand-in that answers at once: what the endpoint
+                   itself costs per CALL (encoding, the calls chart, decoding)
 Each figure is the median of the rounds; the ratio is CALL rate / echo rate.
 
 Run: python bench/bench_roundtrip.py [--calls N] [--rounds R]
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -24,8 +28,9 @@ import time
 from pathlib import Path
 
 import trio
-from trio_websocket import open_websocket_url, serve_websocket
+from trio_websocket import CloseReason, ConnectionClosed, open_websocket_url, serve_websocket
 
+from chargebox.actors.endpoint import Endpoint
 from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp.v16 import HeartbeatRequest
@@ -99,13 +104,56 @@ async def call_rate(calls: int, folder: Path) -> float:
     return rate
 
 
+class AnsweringSocket:
+    """The endpoint's side of a websocket whose peer answers every CALL at once."""
+
+    def __init__(self) -> None:
+        self._send, self._receive = trio.open_memory_channel[str](math.inf)
+
+    async def get_message(self) -> str:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            raise ConnectionClosed(CloseReason(1000, "done")) from None
+
+    async def send_message(self, text: str) -> None:
+        unique_id = json.loads(text)[1]
+        self._send.send_nowait(RESULT_TEXT.replace("0" * 36, unique_id))
+
+    def close(self) -> None:
+        self._send.close()
+
+
+async def endpoint_rate(calls: int) -> float:
+    """Heartbeat CALLs per second through an Endpoint alone (no network, no CSMS)."""
+
+    async def router(_spec: object, _request: object) -> None:
+        return None
+
+    endpoint = Endpoint(router)
+    ws = AnsweringSocket()
+    endpoint.attach(ws)  # type: ignore[arg-type]
+    endpoint.set_accepted(True)
+    request = HeartbeatRequest()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(endpoint.serve, ws)
+        start = time.perf_counter()
+        for _ in range(calls):
+            await endpoint.call(request)
+        rate = calls / (time.perf_counter() - start)
+        ws.close()
+    return rate
+
+
 async def main(calls: int, rounds: int) -> None:
     echoes: list[float] = []
     heartbeats: list[float] = []
+    alone: list[float] = []
     for _ in range(rounds):
         echoes.append(await echo_rate(calls))
         with tempfile.TemporaryDirectory() as tmp:
             heartbeats.append(await call_rate(calls, Path(tmp)))
+        alone.append(await endpoint_rate(calls))
     echo = statistics.median(echoes)
     call = statistics.median(heartbeats)
     print(
@@ -115,6 +163,8 @@ async def main(calls: int, rounds: int) -> None:
     print(f"{'path':<30} {'round trips/s':>13} {'us each':>8} {'vs echo':>8}")
     for name, rate in (("websocket echo (floor)", echo), ("Heartbeat CALL (endpoint)", call)):
         print(f"{name:<30} {rate:>13.0f} {1e6 / rate:>8.1f} {rate / echo:>7.2f}x")
+    own = statistics.median(alone)
+    print(f"{'endpoint alone (no network)':<30} {own:>13.0f} {1e6 / own:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,11 @@ class FrameSink(Protocol):
 Router = Callable[[ActionSpec, Any], Awaitable[Any]]
 
 
+# the events without fields that every CALL fires (frozen values: one of each will do)
+_PLACE_TAKEN = events.PlaceTaken()
+_ANSWERED = events.Answered()
+
+
 @attrs.define(eq=False)
 class _Call:
     """One CALL of ours, from the moment it is ready until its answer (or its failure)."""
@@ -265,7 +270,7 @@ class Endpoint:
         pending.answer = frame
         pending.done.set()
         if not pending.lost:  # else the chart let it go with its connection
-            self._fire(events.Answered())
+            self._fire(_ANSWERED)
 
     async def _handle_calls(
         self, ws: WebSocketConnection, calls: trio.MemoryReceiveChannel[Call]
@@ -355,7 +360,7 @@ class Endpoint:
     def reserve(self) -> int:
         """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
         place = self.calls.next_place
-        self._fire(events.PlaceTaken())
+        self._fire(_PLACE_TAKEN)
         return place
 
     def release(self, ticket: int) -> None:
