@@ -30,13 +30,13 @@ from chargebox.actors.connector import host_command
 from chargebox.actors.context import StationContext
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SampleMeterValues, SendRequest
-from chargebox.charts.events import station as station_events
 from chargebox.charts.events.outbox import Enqueued
 from chargebox.charts.events.transaction import (
     AuthorizationAccepted,
     AuthorizationRejected,
     IdTagPresented,
     RemoteStart,
+    Resume,
     StartAccepted,
     StartRejected,
     TransactionStarted,
@@ -64,7 +64,10 @@ _QUEUED = frozenset({"StartTransaction", "StopTransaction"})
 class TransactionActor(Actor[TransactionModel]):
     def __init__(self, ctx: StationContext, connector_id: int, authorizer: Any, meter: Any) -> None:
         super().__init__(
-            Address.transaction(connector_id), self._fresh(ctx, connector_id), clock=ctx.clock
+            Address.transaction(connector_id),
+            self._fresh(ctx, connector_id),
+            clock=ctx.clock,
+            report=True,
         )
         self.ctx = ctx
         self.connector_id = connector_id
@@ -124,12 +127,12 @@ class TransactionActor(Actor[TransactionModel]):
             and message.tx_ref != self.ref
         ):
             return None  # the answer for an earlier transaction: the store has its id
-        stopped_before = self.model.stopped
         outcome = await super().handle(message)
-        if self.model.stopped and not stopped_before:
-            assert self.ctx.deliver is not None
-            stopped = station_events.TransactionStopped(connector_id=self.connector_id)
-            await self.ctx.deliver(Address.station(), stopped)
+        if isinstance(message, Resume) and outcome is not None and outcome.allowed:
+            # the stored record is this transaction's from now on
+            self.ref = message.tx_ref
+            self.session_id = message.session_id
+            log.info("connector %d: transaction resumed after restart", self.connector_id)
         return outcome
 
     async def perform(self, effect: Effect) -> None:
@@ -203,7 +206,8 @@ class TransactionActor(Actor[TransactionModel]):
                 timestamp=when,
                 transaction_id=record.transaction_id if record and record.transaction_id else 0,
                 reason=p.get("reason"),
-                id_tag=self.stop_id_tag,
+                # the idTag the host reported, else the one a user presented to stop it
+                id_tag=self.stop_id_tag if self.stop_id_tag is not None else self.model.stop_id_tag,
                 transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
             payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))

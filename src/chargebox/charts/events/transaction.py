@@ -143,3 +143,23 @@ class TransactionFinished(TransactionEvent):
     timestamp: str | None = None
     #: the Reason, when the host itself decided to stop
     reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StopPresented(TransactionEvent):
+    """A user presented the idTag that started the transaction, or one of its group."""
+
+    trigger: ClassVar[str] = "stop_presented"
+    id_tag: str
+
+
+@attrs.frozen(kw_only=True)
+class Resume(TransactionEvent):
+    """At start: the host resumes a transaction a power loss interrupted."""
+
+    trigger: ClassVar[str] = "resume"
+    #: the stored transaction (the actor takes up its record)
+    tx_ref: int
+    id_tag: str
+    session_id: str | None = None
+    transaction_id: int | None = None

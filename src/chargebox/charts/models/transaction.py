@@ -29,13 +29,16 @@ from chargebox.charts.events.connector import (
     UsageEnded,
     UsageInitiated,
 )
+from chargebox.charts.events.station import TransactionChanged
 from chargebox.charts.model import ChartModel
 
 CONNECTION_TIMEOUT = "connection_timeout"
 SAMPLE = "sample_due"
 
-_ACTIVE = frozenset({"Starting", "StartedOffline", "Active", "Suspended", "Stopping"})
-_PENDING = frozenset({"Authorizing", "Authorized"})
+#: the states in which a transaction runs (started, not yet stopped)
+ACTIVE_STATES = frozenset({"Starting", "StartedOffline", "Active", "Suspended", "Stopping"})
+#: the states in which an idTag is being authorized or waits for the transaction to start
+PENDING_STATES = frozenset({"Authorizing", "Authorized"})
 #: what a transaction tells the reservation it uses
 _ReservationNews = (
     reservation_events.Claimed
@@ -57,6 +60,7 @@ class TransactionModel(ChartModel):
         "reservation_claimed",
         "reservation_connector",
         "reservation_id",
+        "stop_id_tag",
         "stop_reason",
         "stop_transaction_on_ev_side_disconnect",
         "stop_transaction_on_invalid_id",
@@ -101,6 +105,8 @@ class TransactionModel(ChartModel):
         #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
         self.suspended_for: str | None = None
         self.stop_reason: str | None = None
+        #: The idTag a user presented to stop the transaction (StopTransaction.idTag).
+        self.stop_id_tag: str | None = None
 
     @classmethod
     def example(cls) -> Self:
@@ -111,12 +117,12 @@ class TransactionModel(ChartModel):
     @property
     def active(self) -> bool:
         """A transaction runs: started, not yet stopped."""
-        return self.state in _ACTIVE
+        return self.state in ACTIVE_STATES
 
     @property
     def pending(self) -> bool:
         """An idTag is being authorized or waits for the transaction to start."""
-        return self.state in _PENDING
+        return self.state in PENDING_STATES
 
     @property
     def stopping(self) -> bool:
@@ -129,6 +135,15 @@ class TransactionModel(ChartModel):
         fresh model."""
         return self.state == "Stopped"
 
+    def report(self) -> TransactionChanged:
+        """What the station's chart mirrors of this transaction (the chart's `reports`)."""
+        return TransactionChanged(
+            connector_id=self.connector_id,
+            state=self.state,
+            id_tag=self.id_tag,
+            transaction_id=self.transaction_id,
+        )
+
     def _to_connector(self, event: ConnectorEvent) -> None:
         self.record(Send(Address.connector(self.connector_id), event))
 
@@ -137,6 +152,10 @@ class TransactionModel(ChartModel):
     def id_tag_known(self, *, id_tag: str | None = None, **_event: Any) -> bool:
         """An idTag is authorized here, or the host names one (a transaction it authorized)."""
         return self.id_tag is not None or id_tag is not None
+
+    def transaction_id_given(self, *, transaction_id: int | None = None, **_event: Any) -> bool:
+        """The resumed transaction got its transactionId before the power loss."""
+        return transaction_id is not None
 
     def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
         """Suspended because the EV side disconnected (not because the idTag was refused)."""
@@ -272,6 +291,24 @@ class TransactionModel(ChartModel):
     def request_stop(self, *, reason: str = "Remote", **_event: Any) -> None:
         """Stop asked by the Central System or the engine: the host ends the transaction."""
         self._request_stop(reason)
+
+    def remember_stop_id_tag(self, *, id_tag: str, **_event: Any) -> None:
+        self.stop_id_tag = id_tag
+
+    def request_local_stop(self, **_event: Any) -> None:
+        """A user presented an idTag that may end the transaction: the host stops it."""
+        self._request_stop("Local")
+
+    def take_up(
+        self,
+        *,
+        id_tag: str,
+        transaction_id: int | None = None,
+        **_event: Any,
+    ) -> None:
+        """A transaction a power loss interrupted goes on: its idTag and transactionId."""
+        self.id_tag = id_tag
+        self.transaction_id = transaction_id
 
     def _request_stop(self, reason: str) -> None:
         self.stop_reason = reason
