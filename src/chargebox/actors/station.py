@@ -60,7 +60,7 @@ from chargebox.charts.models.station import (
 from chargebox.errors import StoreWriteError
 from chargebox.host import ResetKind
 from chargebox.ocpp import codec
-from chargebox.ocpp.v16 import MeterValue, StopTransactionRequest
+from chargebox.ocpp.v16 import MeterValue, Reason, StopTransactionRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ class StationActor(Actor[StationModel]):
     async def _take(self, message: Any) -> Outcome | None:
         if isinstance(message, Ask) and hasattr(message.event, "request"):
             number = next(self._numbers)
-            message.event = attrs.evolve(message.event, request=number)
+            event: Any = message.event
+            message.event = attrs.evolve(event, request=number)
             self._waiting[number] = message
         outcome = await super()._take(message)
         if not isinstance(message, Ask):
@@ -122,7 +123,7 @@ class StationActor(Actor[StationModel]):
 
     def keeps(self, ask: Ask) -> bool:
         """An ask whose request the model still works on is answered by a later Reply."""
-        number = getattr(ask.event, "request", None)
+        number: int | None = getattr(ask.event, "request", None)
         if number is None or number not in self._waiting:
             return False
         taken = ask.error is None and ask.outcome is not None and ask.outcome.allowed
@@ -134,9 +135,9 @@ class StationActor(Actor[StationModel]):
     def _settle(self, event: Any, outcome: Outcome | None) -> None:
         """A later event of a waiting request left nothing to wait for and no answer (it
         was refused, say): the ask hears what became of it."""
-        number = getattr(event, "request", None)
+        number: int | None = getattr(event, "request", None)
         ask = self._waiting.get(number) if number is not None else None
-        if ask is None or self.model.awaits(number):
+        if ask is None or number is None or self.model.awaits(number):
             return
         del self._waiting[number]
         if outcome is not None and not outcome.allowed:
@@ -295,7 +296,7 @@ class StationActor(Actor[StationModel]):
             meter_stop=meter_stop,
             timestamp=record.last_meter_time,
             transaction_id=record.transaction_id or 0,
-            reason="PowerLoss",
+            reason=Reason.PowerLoss,
             transaction_data=[codec.decode(MeterValue, v) for v in data] or None,
         )
         payload = fit(codec.encode(message), cfg.get("MaxMessageSize", 65000))
@@ -325,4 +326,5 @@ class StationActor(Actor[StationModel]):
 
     async def _reset(self, kind: ResetKind) -> None:
         system = self.ctx.host.system
+        assert system is not None  # the chart resets only with a system port (reset_port)
         await self.ctx.call_host("reset", system.reset(kind))

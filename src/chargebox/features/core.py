@@ -33,11 +33,13 @@ from chargebox.features.smartcharging import SmartCharging
 from chargebox.host import UnlockResult
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import (
+    AvailabilityStatus,
     AvailabilityType,
     ClearCacheStatus,
     ConfigurationStatus,
     DataTransferStatus,
     RemoteStartStopStatus,
+    ResetStatus,
     UnlockStatus,
 )
 
@@ -182,7 +184,7 @@ class Core:
                 connector_id=req.connector_id, operative=req.type == AvailabilityType.Operative
             )
         )
-        return v16.ChangeAvailabilityResponse(status=verdict.status)
+        return v16.ChangeAvailabilityResponse(status=AvailabilityStatus(verdict.status))
 
     # -- authorization cache ----------------------------------------------------------------
 
@@ -226,11 +228,11 @@ class Core:
             ):
                 return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         verdict = await self._decide(station_events.RemoteStart(id_tag=req.id_tag, connector_id=c))
-        return v16.RemoteStartTransactionResponse(status=verdict.status)
+        return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus(verdict.status))
 
     async def remote_stop_transaction(self, req: v16.RemoteStopTransactionRequest) -> Any:
         verdict = await self._decide(station_events.RemoteStop(transaction_id=req.transaction_id))
-        return v16.RemoteStopTransactionResponse(status=verdict.status)
+        return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus(verdict.status))
 
     # -- reset ----------------------------------------------------------------------------
 
@@ -238,7 +240,7 @@ class Core:
         """Accepted: the station's chart stops every transaction, waits for them (at most
         WaitForStopTransactionsOnResetTimeout) and has the host reset."""
         verdict = await self._decide(station_events.Reset(kind=str(req.type)))
-        return v16.ResetResponse(status=verdict.status)
+        return v16.ResetResponse(status=ResetStatus(verdict.status))
 
     # -- unlock ---------------------------------------------------------------------------
 

@@ -371,7 +371,9 @@ class StationModel(ChartModel):
 
     def awaits(self, request: int) -> bool:
         """A request of this number waits for something before it can be answered."""
-        return any(p.request == request for p in (*self.tokens, *self.reserving))
+        return any(t.request == request for t in self.tokens) or any(
+            r.request == request for r in self.reserving
+        )
 
     # -- reading the mirror -----------------------------------------------------------------
 
@@ -1120,7 +1122,7 @@ def _seeds(cls: type[StationModel]) -> list[Any]:
             model.reset_kind = "Soft"
         return model
 
-    at_work = dict(
+    at_work: dict[str, Any] = dict(
         statuses={1: "Charging", 2: "Charging"},
         sessions=(1, 2),
         transactions={
@@ -1129,7 +1131,7 @@ def _seeds(cls: type[StationModel]) -> list[Any]:
         },
         tokens=(PendingToken(1, "MEMBER", None),),
     )
-    reserved = dict(
+    reserved: dict[str, Any] = dict(
         statuses={1: "Reserved", 2: "Preparing"},
         reservations={
             0: ReservationView("Reserved", 8, "TAG-0"),
@@ -1141,8 +1143,10 @@ def _seeds(cls: type[StationModel]) -> list[Any]:
             PendingReservation(3, 2, 9, "TAG-9", None, _EXPIRY, False),
         ),
     )
-    out_of_service = dict(statuses={0: "Available", 1: "Faulted", 2: "Unavailable"}, stops_queued=1)
-    offline = dict(link_accepted=False, stops_queued=1)
+    out_of_service: dict[str, Any] = dict(
+        statuses={0: "Available", 1: "Faulted", 2: "Unavailable"}, stops_queued=1
+    )
+    offline: dict[str, Any] = dict(link_accepted=False, stops_queued=1)
     situations: list[dict[str, Any]] = [at_work, reserved, out_of_service, offline]
     recovering = cls(2)
     recovering.recovering = (OpenTransaction(3, 1, "TAG-1", None, 4711),)
