@@ -380,8 +380,9 @@ class StationModel(ChartModel):
     def _ids(self) -> range:
         return range(1, len(self.connectors))
 
-    def _known(self, connector_id: int | None) -> bool:
-        return connector_id is not None and 0 < connector_id < len(self.connectors)
+    def _known(self, connector_id: Any) -> bool:
+        """A connector of the station (1 and up); anything else a caller names is not."""
+        return isinstance(connector_id, int) and 0 < connector_id < len(self.connectors)
 
     def _any_busy(self, transactions: tuple[TransactionView, ...] | None = None) -> bool:
         return any(tx.busy for tx in (transactions or self.transactions))
@@ -664,10 +665,10 @@ class StationModel(ChartModel):
         targets = self._targets(connector_id)
         kept = (0, *targets) if connector_id == 0 else (connector_id,)
         self.record(PersistAvailability(kept, operative))
-        change = (
+        change: connector_events.Connector0Event = (
             connector_events.BecomeOperative()
             if operative
-            else (connector_events.BecomeInoperative())
+            else connector_events.BecomeInoperative()
         )
         if connector_id == 0:
             self.record(Send(Address.connector0(), change))
