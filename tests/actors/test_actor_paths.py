@@ -1,5 +1,8 @@
 """Model-driven tests through actors: every generated path, on trio with the MockClock.
 
+Each path runs on a fresh copy of the model it starts from (the chart's example, or
+one of its seeds).
+
 Each step is sent to the actor as an Ask of its typed event (the class of the step's
 trigger, built from the step's parameters), except a timer's trigger: for that
 step the test checks the timer is armed and lets the (mock) clock run until it
@@ -53,7 +56,7 @@ async def run_on_actor(path: Path) -> None:
             group.register(address, send)
             peer_channels[address] = receive
         actor = await group.start(
-            Actor(subject, loaded.model_class.example(), clock=clock, outlet=out_send)
+            Actor(subject, path.start(loaded.model_class), clock=clock, outlet=out_send)
         )
         for number, step in enumerate(path.steps, start=1):
             where = f"{path} step {number}"

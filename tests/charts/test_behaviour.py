@@ -245,7 +245,7 @@ def test_remote_start_without_authorization_and_connection_timeout() -> None:
 def test_the_next_transaction_begins_from_stopped_with_a_clean_memory() -> None:
     t = started()
     run(t, ("session_started", {"session_id": "S-7"}))
-    run(t, ("stop_requested", {"reason": "Local", "id_tag": "TAG"}))
+    run(t, ("stop_presented", {"id_tag": "TAG"}))
     run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1"}))
     assert t.stopped and t.stop_id_tag == "TAG" and t.transaction_id == 42
     t.drain_effects()
@@ -267,7 +267,7 @@ def test_the_next_transaction_begins_from_stopped_with_a_clean_memory() -> None:
 
 def test_the_stop_id_tag_goes_with_stop_transaction() -> None:
     t = started()
-    run(t, ("stop_requested", {"reason": "Local", "id_tag": "CARD"}))
+    run(t, ("stop_presented", {"id_tag": "CARD"}))
     run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1"}))
     (stop,) = [e for e in t.drain_effects() if isinstance(e, SendRequest)]
     assert stop.payload["stop_id_tag"] == "CARD" and stop.payload["reason"] == "Local"
@@ -279,11 +279,11 @@ def test_the_stop_id_tag_goes_with_stop_transaction() -> None:
 
 def test_a_new_sample_interval_rearms_only_a_running_transaction() -> None:
     t = TransactionModel(1, meter_value_sample_interval=60)
-    assert run(t, ("sample_interval_changed", {"interval": 30})) == ["T31"]
+    assert run(t, ("sample_interval_changed", {"interval": 30})) == ["T34"]
     assert t.drain_effects() == [] and t.meter_value_sample_interval == 30
     run(t, ("transaction_started", {"meter_start": 0, "id_tag": "X"}))
     assert StartTimer("sample_due", seconds=30) in t.drain_effects()
-    assert run(t, ("sample_interval_changed", {"interval": 15})) == ["T30"]
+    assert run(t, ("sample_interval_changed", {"interval": 15})) == ["T33"]
     assert t.drain_effects() == [StartTimer("sample_due", seconds=15)]
     run(t, ("sample_interval_changed", {"interval": 0}))
     assert t.drain_effects() == [CancelTimer("sample_due")]

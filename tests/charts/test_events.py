@@ -108,5 +108,5 @@ def test_events_are_small_frozen_values():
 def test_params_are_the_fields_in_order():
     event = IdTagPresented(id_tag="T", reservation_id=7, reservation_connector=0)
     assert params_of(event) == {"id_tag": "T", "reservation_id": 7, "reservation_connector": 0}
-    assert params_of(StopRequested(reason="Local")) == {"reason": "Local", "id_tag": None}
+    assert params_of(StopRequested(reason="Local")) == {"reason": "Local"}
     assert params_of(FaultCleared()) is NO_PARAMS

@@ -263,6 +263,19 @@ class StatusInvariants(ChartInvariants):
             assert self.model.latest is not None
 
 
+class StationInvariants(ChartInvariants):
+    chart_name = "station"
+
+    @invariant()
+    def counts_and_waits_stay_sane(self) -> None:
+        m = self.model
+        assert m.stops_queued >= 0
+        if m.state in {"Resetting", "Rebooting"}:
+            assert m.reset_kind is not None
+        if m.state != "Recovering":
+            assert m.recovering == ()
+
+
 SETTINGS = settings(
     max_examples=40,
     stateful_step_count=40,
@@ -297,3 +310,5 @@ TestCalls = CallsInvariants.TestCase
 TestCalls.settings = SETTINGS
 TestStatus = StatusInvariants.TestCase
 TestStatus.settings = SETTINGS
+TestStation = StationInvariants.TestCase
+TestStation.settings = SETTINGS

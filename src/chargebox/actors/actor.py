@@ -24,6 +24,11 @@ feature answering the Central System) sends an `Ask`: it learns the outcome
 (taken, or refused by the chart), the transition's `Reply` if it recorded one,
 or the rejection.
 
+A chart that declares `reports` (its file's `reports`: the station's chart
+mirrors it) has its actor, when built with `report=True`, send the model's
+`report()` to that chart after every event that changed it, once the
+transition's effects are performed (an undone transition tells nothing).
+
 A station's actor subclasses Actor, usually overriding `perform` (effects it
 handles itself), and is bound to a chart by its address and the model it is
 given: `Actor(Address.connector(1), ConnectorModel(1), outlet=...)`; the
@@ -99,6 +104,7 @@ class Actor(Generic[ModelT]):
         clock: StationClock | None = None,
         outlet: trio.MemorySendChannel[Effect] | None = None,
         inbox_size: int = 256,
+        report: bool = False,
     ) -> None:
         if address.events.chart != model.chart_name:
             raise ValueError(
@@ -125,6 +131,14 @@ class Actor(Generic[ModelT]):
         self._nursery: trio.Nursery | None = None
         #: the Ask being handled (its Reply goes there)
         self._asking: Ask | None = None
+        reports = self.chart.spec.reports
+        if report and reports is None:
+            raise ValueError(f"{address}: chart {self.chart.name} declares no reports")
+        #: where the chart's report goes (None: not reported), and the last one sent
+        self._report_to: Address[Any] | None = (
+            Address.parse(reports.to) if report and reports else None
+        )
+        self._reported = model.report() if self._report_to is not None else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.address} in {self.model.state}>"
@@ -196,7 +210,13 @@ class Actor(Generic[ModelT]):
             raise
         finally:
             self._asking = None
-            message.done.set()
+            if not self.keeps(message):
+                message.done.set()
+
+    def keeps(self, ask: Ask) -> bool:
+        """The ask is answered later, by a Reply naming its request (the station's actor);
+        here every ask is answered once its event is handled."""
+        return False
 
     def _restore_timers(self, before: dict[str, ArmedTimer]) -> None:
         """The timers as they were before an undone transition (re-armed for their deadline)."""
@@ -240,7 +260,20 @@ class Actor(Generic[ModelT]):
             self.on_refused(outcome)
         for effect in self.model.drain_effects():
             await self.perform(effect)
+        if self._report_to is not None and outcome.allowed:
+            await self._report()
         return outcome
+
+    async def _report(self) -> None:
+        """Tell the chart's `reports` address what changed (nothing when nothing did)."""
+        report = self.model.report()
+        if report == self._reported:
+            return
+        self._reported = report
+        if self.group is None:
+            raise UnhandledEffect(f"{self.address}: a report for {self._report_to} but no group")
+        assert self._report_to is not None
+        await self.group.deliver(self._report_to, report)
 
     def _timer_event(self, name: str) -> ChartEvent:
         """The event of the timer trigger `name` (a timer is named after its trigger)."""
@@ -277,12 +310,17 @@ class Actor(Generic[ModelT]):
                 raise UnhandledEffect(f"{self.address}: {effect} but the actor is in no group")
             await self.group.deliver(effect.to, effect.event)
         elif isinstance(effect, Reply):
-            if self._asking is not None:
-                self._asking.reply = effect.value
+            self.reply(effect)
         elif self.outlet is not None:
             await self.outlet.send(effect)
         else:
             raise UnhandledEffect(f"{self.address}: nobody performs {effect}")
+
+    def reply(self, effect: Reply) -> None:
+        """The transition's answer goes to the ask being handled (nobody hears it when the
+        event was only delivered)."""
+        if self._asking is not None:
+            self._asking.reply = effect.value
 
     def _arm(self, effect: StartTimer) -> None:
         if self._nursery is None or self.clock is None:

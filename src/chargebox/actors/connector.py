@@ -178,7 +178,7 @@ class ConnectorActor(Actor[ConnectorModel]):
     ) -> None:
         c = model.connector_id
         address = Address.connector0() if c == 0 else Address.connector(c)
-        super().__init__(address, model, clock=ctx.clock)  # type: ignore[arg-type]
+        super().__init__(address, model, clock=ctx.clock, report=True)  # type: ignore[arg-type]
         self.ctx = ctx
         self.reporter = reporter
 

@@ -5,8 +5,8 @@ connector and ends it at its expiryDate or when it is used or cancelled. This
 actor keeps what the chart holds in the store after every event (a restart
 finds the reservation again), and asks the host's reservation port to end a
 reservation the chart ended. What ReserveNow is answered, and who may use a
-reserved connector, is decided by the Reservation profile
-(chargebox.features.reservation) from the states.
+reserved connector, is decided by the station's chart (statecharts/station.yaml)
+from what every reservation reports.
 
 At start, the stored reservations are held again (`restore_reservations`),
 before any event from the Central System; one that expired or whose connector
@@ -36,7 +36,10 @@ class ReservationActor(Actor[ReservationModel]):
 
     def __init__(self, ctx: StationContext, connector_id: int) -> None:
         super().__init__(
-            Address.reservation(connector_id), ReservationModel(connector_id), clock=ctx.clock
+            Address.reservation(connector_id),
+            ReservationModel(connector_id),
+            clock=ctx.clock,
+            report=True,
         )
         self.ctx = ctx
         self._stored: StoredReservation | None = None

@@ -33,11 +33,11 @@ from chargebox.actors.connector import host_command
 from chargebox.actors.context import StationContext
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SampleMeterValues, SendRequest
-from chargebox.charts.events import station as station_events
 from chargebox.charts.events.outbox import Enqueued
 from chargebox.charts.events.transaction import (
     AuthorizationAccepted,
     AuthorizationRejected,
+    Resume,
     StartAccepted,
     StartRejected,
 )
@@ -85,7 +85,7 @@ class TransactionActor(Actor[TransactionModel]):
             meter_value_sample_interval=ctx.cfg.meter_value_sample_interval,
             **configured_inputs(ctx.cfg),
         )
-        super().__init__(Address.transaction(connector_id), model, clock=ctx.clock)
+        super().__init__(Address.transaction(connector_id), model, clock=ctx.clock, report=True)
         self.ctx = ctx
         self.connector_id = connector_id
         self.authorizer = authorizer
@@ -111,12 +111,11 @@ class TransactionActor(Actor[TransactionModel]):
             and message.tx_ref != self.ref
         ):
             return None  # the answer for an earlier transaction: the store has its id
-        stopped_before = self.model.stopped
         outcome = await super().handle(message)
-        if self.model.stopped and not stopped_before:
-            assert self.ctx.deliver is not None
-            stopped = station_events.TransactionStopped(connector_id=self.connector_id)
-            await self.ctx.deliver(Address.station(), stopped)
+        if isinstance(message, Resume) and outcome is not None and outcome.allowed:
+            # the stored record is this transaction's from now on
+            self.ref = message.tx_ref
+            log.info("connector %d: transaction resumed after restart", self.connector_id)
         return outcome
 
     async def perform(self, effect: Effect) -> None:
@@ -192,6 +191,7 @@ class TransactionActor(Actor[TransactionModel]):
                 timestamp=when,
                 transaction_id=record.transaction_id if record and record.transaction_id else 0,
                 reason=p.get("reason"),
+                # the idTag the host named, else the one a user presented to stop it
                 id_tag=p.get("stop_id_tag"),
                 transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
@@ -207,10 +207,10 @@ class TransactionActor(Actor[TransactionModel]):
         await self._enqueued()
 
     async def _enqueued(self) -> None:
-        """Tell the outbox a message was stored; it has taken it in (and kept the queue
-        within MessageQueueSizeThreshold) when this returns."""
+        """Tell the outbox a message was stored (its chart keeps the queue within
+        MessageQueueSizeThreshold as it takes the message in)."""
         assert self.group is not None
-        await self.group.ask(Address.outbox(), Enqueued())
+        await self.group.deliver(Address.outbox(), Enqueued())
 
     def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
         """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""

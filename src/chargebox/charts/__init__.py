@@ -21,6 +21,7 @@ from chargebox.charts.model import ChartModel
 from chargebox.charts.spec import (
     ChartError,
     ChartSpec,
+    ReportSpec,
     StateSpec,
     TransitionSpec,
     TriggerSpec,
@@ -35,6 +36,7 @@ __all__ = [
     "Fired",
     "NotAllowed",
     "Outcome",
+    "ReportSpec",
     "StateSpec",
     "TransitionSpec",
     "TriggerSpec",

@@ -116,7 +116,7 @@ class Address(Generic[E]):
 
     @staticmethod
     def station() -> Address[StationEvent]:
-        """The station's own event stream."""
+        """The station's coordinator: statecharts/station.yaml."""
         return _address("station", None, StationEvent)
 
     @staticmethod

@@ -81,9 +81,14 @@ class Send(Effect, Generic[E]):
 class Reply(Effect):
     """The answer of the transition to whoever asked for the event (an `Ask`): a verdict
     the chart decides, such as the status of a Central System's request. Nobody hears
-    it when the event was only delivered."""
+    it when the event was only delivered.
+
+    `request` names the ask a later transition answers: a model that must wait for
+    something before it can answer (the host, an Authorize.conf) keeps the request's
+    number and replies with it; the actor maps the number to the waiting ask."""
 
     value: Any
+    request: int | None = None
 
 
 @attrs.frozen
@@ -176,7 +181,8 @@ class HoldConnectors(Effect):
 
 
 @attrs.frozen
-class AwaitNoTransactions(Effect):
-    """Fire `then` once no transaction runs, or waits to start, on any connector."""
+class RaiseSecurityEvent(Effect):
+    """Record a security event (whitepaper section 8), e.g. InvalidFirmwareSignature."""
 
-    then: ChartEvent
+    kind: str
+    tech_info: str | None = None

@@ -84,6 +84,8 @@ class SmartCharging:
         self._load()
         for tx in actors.transactions.values():
             tx.observers.append(self._transaction_changed)
+        # a transaction the power-loss recovery stops never ran in this start
+        actors.station.power_loss_stops.append(self.transaction_ended)
         actors.link.observers.append(self._link_changed)
         ctx.clock.observers.append(self.limits_changed)
 

@@ -11,7 +11,9 @@ it does not fit (an unknown connector, an event the connector's or the
 transaction's chart refuses in its state), StoreWriteError when what it hands
 over cannot be written. The engine runs on; the next call that fits works.
 Every method delivers its typed event the same way (`_event`): it asks the
-actor (ActorGroup.ask), whose answer says whether the chart took it.
+actor (ActorGroup.ask), whose answer says whether the chart took it. A presented
+idTag is the station's to route (statecharts/station.yaml): the handle asks the
+station's actor and logs what it decided.
 
     async with open_charge_point(config, host, data_dir=path) as cp:
         await cp.session_started(1)                   # cable plugged in
@@ -41,6 +43,7 @@ from chargebox.actors.messages import AskFailed
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.charts.events import connector as connector_events
+from chargebox.charts.events import station as station_events
 from chargebox.charts.events import transaction as transaction_events
 from chargebox.charts.events.connector import ConnectorEvent
 from chargebox.charts.events.transaction import TransactionEvent
@@ -118,8 +121,9 @@ class ChargePoint:
 
     # -- delivering events --------------------------------------------------------------
 
-    async def _event(self, address: Address[E], event: E) -> None:
-        """Deliver the event of a handle call and wait until it is handled.
+    async def _event(self, address: Address[E], event: E) -> Any:
+        """Deliver the event of a handle call and wait until it is handled; returns the
+        transition's Reply.
 
         Raises StateError when the chart refuses it (nothing changed), or the
         error that kept it from being taken in (StoreWriteError: the transition
@@ -135,11 +139,14 @@ class ChargePoint:
             ) from failed.error
         if isinstance(answer.outcome, NotAllowed):
             raise StateError(self._refusal(address, answer.outcome))
+        return answer.reply
 
     def _refusal(self, address: Address[Any], refused: NotAllowed) -> str:
         """What a refused call says: the connector, the state, and what the event needs."""
         kind = address.kind
-        subject = "the Charge Point" if address.number == 0 else f"connector {address.number}"
+        subject = (
+            "the Charge Point" if address.number in (0, None) else f"connector {address.number}"
+        )
         expected = _EXPECTED.get(refused.trigger)
         if expected is None:
             assert self._station.group is not None
@@ -233,75 +240,17 @@ class ChargePoint:
         """An idTag was presented (RFID card, app, PIN).
 
         It stops the transaction it (or an idTag of its group) started; otherwise it
-        is authorized for the given connector, or for the one a user is at.
+        is authorized for the given connector, or for the one a user is at. The
+        station's chart decides (statecharts/station.yaml); returns once it has.
         """
-        st = self._station
-        for c, tx in st.transactions.items():
-            if tx.active and await self._may_stop(tx, id_tag):
-                if tx.model.stopping:
-                    log.info("connector %d: the transaction is already stopping", c)
-                    return
-                await self._event(
-                    Address.transaction(c),
-                    transaction_events.StopRequested(reason="Local", id_tag=id_tag),
-                )
-                return
-        reservations = st.features.reservations
-        c = connector_id
-        if c is None:
-            c = reservations.reserved_connector_for(id_tag)
-        if c is None:
-            c = self._connector_for_token()
-        if c is None:
-            log.info("an idTag was presented, but no connector is free for it")
-            return
-        connector = self._connector(c)
-        tx = st.transactions[connector.connector_id]
-        if tx.active or tx.pending:
-            log.info("connector %d is busy; the idTag is ignored", c)
-            return
-        if connector.model.out_of_service or not st.connector0.model.available:
-            log.info("connector %d is %s; the idTag is refused", c, self.status(c))
-            return
-        # a reserved connector only for the reservation's idTag or group (spec 5.13)
-        admission = await reservations.admit(c, id_tag)
-        if not admission.allowed:
-            log.info("connector %d is reserved for another idTag; the idTag is refused", c)
-            return
-        await self._event(
-            Address.transaction(c),
-            transaction_events.IdTagPresented(
-                id_tag=id_tag,
-                reservation_id=admission.reservation_id,
-                reservation_connector=admission.reservation_connector,
-            ),
+        verdict = await self._event(
+            Address.station(),
+            station_events.TokenPresented(id_tag=id_tag, connector_id=connector_id),
         )
-
-    async def _may_stop(self, tx: Any, id_tag: str) -> bool:
-        """The presenter may stop a transaction: same idTag, or the same parentIdTag (3.5.5)."""
-        started_by = tx.model.id_tag
-        if started_by is None:
-            return False
-        if started_by.lower() == id_tag.lower():
-            return True
-        authorizer = self._station.authorizer
-        parent = authorizer.known_parent(started_by)
-        if parent is None:
-            return False
-        mine = authorizer.known_parent(id_tag)
-        if mine is None:
-            mine = (await authorizer.authorize(id_tag)).parent_id_tag
-        return mine is not None and mine.lower() == parent.lower()
-
-    def _connector_for_token(self) -> int | None:
-        st = self._station
-        # a connector a user is at first, then a free one
-        for wanted in (lambda m: m.preparing, lambda m: m.available):
-            for c, connector in st.connectors.items():
-                tx = st.transactions[c]
-                if wanted(connector.model) and not (tx.active or tx.pending):
-                    return c
-        return None
+        if verdict.status == "Unknown":
+            self._connector(verdict.connector_id)  # raises: names the connectors there are
+        if verdict.why is not None:
+            log.info("%s", verdict.why)
 
     # -- transactions ---------------------------------------------------------------------
 

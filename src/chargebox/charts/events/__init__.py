@@ -8,8 +8,8 @@ a timer expires. `chargebox.charts.addresses.Address` is generic over these
 base classes, so an event sent to the wrong chart is a type error, and a
 ValueError at run time.
 
-`station` holds the station's own events (what the link, the outbox and the
-transactions tell the station), named as the triggers of a station chart.
+`station` holds the events of the station's coordinator chart: what the other
+actors report to it, and the requests it decides.
 """
 
 from __future__ import annotations

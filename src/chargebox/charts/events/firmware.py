@@ -90,10 +90,11 @@ class InstallDateReached(FirmwareEvent):
 
 
 @attrs.frozen(kw_only=True)
-class TransactionsEnded(FirmwareEvent):
-    """No transaction runs, or waits to start, any more."""
+class TransactionsChanged(FirmwareEvent):
+    """The station: whether a transaction runs, or waits to start, on some connector."""
 
-    trigger: ClassVar[str] = "transactions_ended"
+    trigger: ClassVar[str] = "transactions_changed"
+    running: bool
 
 
 @attrs.frozen(kw_only=True)

@@ -123,8 +123,6 @@ class StopRequested(TransactionEvent):
     trigger: ClassVar[str] = "stop_requested"
     #: the Reason for StopTransaction
     reason: str
-    #: the idTag that stops it, when a user does (StopTransaction.idTag)
-    id_tag: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -174,3 +172,23 @@ class ConnectionTimeoutChanged(TransactionEvent):
     trigger: ClassVar[str] = "connection_timeout_changed"
     #: the new ConnectionTimeOut in seconds
     seconds: int
+
+
+@attrs.frozen(kw_only=True)
+class StopPresented(TransactionEvent):
+    """A user presented the idTag that started the transaction, or one of its group."""
+
+    trigger: ClassVar[str] = "stop_presented"
+    id_tag: str
+
+
+@attrs.frozen(kw_only=True)
+class Resume(TransactionEvent):
+    """At start: the host resumes a transaction a power loss interrupted."""
+
+    trigger: ClassVar[str] = "resume"
+    #: the stored transaction (the actor takes up its record)
+    tx_ref: int
+    id_tag: str
+    session_id: str | None = None
+    transaction_id: int | None = None

@@ -11,6 +11,7 @@ from chargebox.charts.models.log import LogModel
 from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
 from chargebox.charts.models.signing import SigningModel
+from chargebox.charts.models.station import StationModel
 from chargebox.charts.models.status import StatusModel
 from chargebox.charts.models.transaction import TransactionModel
 
@@ -28,6 +29,7 @@ MODELS: dict[str, type[ChartModel]] = {
         DiagnosticsModel,
         LogModel,
         SigningModel,
+        StationModel,
         StatusModel,
         CallsModel,
     )
@@ -45,6 +47,7 @@ __all__ = [
     "OutboxModel",
     "ReservationModel",
     "SigningModel",
+    "StationModel",
     "StatusModel",
     "TransactionModel",
 ]

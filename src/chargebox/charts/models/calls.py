@@ -76,6 +76,12 @@ class CallsModel(ChartModel):
 
     # -- guards ---------------------------------------------------------------------------
 
+    def not_yet_ready(self, *, place: int, **_event: Any) -> bool:
+        """The CALL at `place` is in line and was not ready before (a CALL is ready once)."""
+        if not self.in_line(place=place) or self._timeout_of(place) is not None:
+            return False
+        return not (self.state == "AwaitingAnswer" and place == self.serving)
+
     def its_turn(self, *, place: int, **_event: Any) -> bool:
         """Every CALL decided before it is done."""
         return place == self.serving < self.next_place

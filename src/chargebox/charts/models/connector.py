@@ -21,6 +21,7 @@ from chargebox.charts.events.connector import (
     ResumedByEvse,
 )
 from chargebox.charts.events.reservation import ConnectorLost
+from chargebox.charts.events.station import ConnectorChanged
 from chargebox.charts.model import ChartModel
 
 #: ChargePointErrorCode (spec 7.6).
@@ -160,6 +161,12 @@ class ConnectorModel(ChartModel):
         a ChangeAvailability to Inoperative waits for its end (Scheduled)."""
         return self.state in SESSION_STATUSES or (
             self.state == "Faulted" and self.before_fault in SESSION_STATUSES
+        )
+
+    def report(self) -> ConnectorChanged:
+        """What the station's chart mirrors of this connector (the chart's `reports`)."""
+        return ConnectorChanged(
+            connector_id=self.connector_id, status=self.state, in_session=self.in_session
         )
 
     def resume_event(self) -> ConnectorEvent:

@@ -14,16 +14,15 @@ from typing import Any, ClassVar, Self
 import attrs
 
 from chargebox.charts.effects import (
-    AwaitNoTransactions,
     CancelTimer,
     Effect,
     HoldConnectors,
     HostCommand,
+    RaiseSecurityEvent,
     Reply,
     SendRequest,
     StartTimer,
 )
-from chargebox.charts.events.firmware import TransactionsEnded
 from chargebox.charts.models.transfer import (
     RETRY,
     TransferModel,
@@ -47,14 +46,6 @@ class VerifyFirmwareSignature(Effect):
 @attrs.frozen
 class CancelFirmwareTransfer(Effect):
     """Abandon the download or installation under way and the wait for transactions."""
-
-
-@attrs.frozen
-class RaiseSecurityEvent(Effect):
-    """Record a security event (whitepaper section 8), e.g. InvalidFirmwareSignature."""
-
-    kind: str
-    tech_info: str | None = None
 
 
 #: The statuses FirmwareStatusNotification (OCPP 1.6, 7.25) has; a plain UpdateFirmware
@@ -122,7 +113,7 @@ class FirmwareModel(TransferModel):
         super().__init__(state=state)
         #: The host offers a firmware port; without one a download cannot happen.
         self.firmware_port = firmware_port
-        #: A transaction runs or waits to start (kept current by the owner).
+        #: A transaction runs or waits to start on some connector (the station says so).
         self.transactions_running = transactions_running
         self.retrieve_date: datetime | None = None
         #: a SignedUpdateFirmware (security whitepaper L01) rather than an UpdateFirmware
@@ -161,6 +152,10 @@ class FirmwareModel(TransferModel):
         return self.last_status, self.request_id
 
     # -- guards ---------------------------------------------------------------------------
+
+    def none_running(self, *, running: bool, **_event: Any) -> bool:
+        """The station says no transaction runs or waits to start any more."""
+        return not running
 
     def install_scheduled(self, **_event: Any) -> bool:
         """A signed update gave installDateTime."""
@@ -254,8 +249,9 @@ class FirmwareModel(TransferModel):
         self.held = True
         self.record(HoldConnectors(held=True))
 
-    def await_transactions(self, **_event: Any) -> None:
-        self.record(AwaitNoTransactions(TransactionsEnded()))
+    def note_transactions(self, *, running: bool, **_event: Any) -> None:
+        """What the station said: a transaction runs, or waits to start, somewhere."""
+        self.transactions_running = running
 
     def start_install(self, **_event: Any) -> None:
         self._status("Installing")

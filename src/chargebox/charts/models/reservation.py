@@ -14,6 +14,7 @@ from typing import Any, Self
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import CancelTimer, HostCommand, Send, StartTimer
 from chargebox.charts.events.connector import ConnectorEvent, ReservationEnded, ReserveNow
+from chargebox.charts.events.station import ReservationChanged
 from chargebox.charts.model import ChartModel
 
 EXPIRY = "expiry_reached"
@@ -53,6 +54,16 @@ class ReservationModel(ChartModel):
     def claimed(self) -> bool:
         """The reservation's identity is authorized at a connector (Claimed)."""
         return self.state == "Claimed"
+
+    def report(self) -> ReservationChanged:
+        """What the station's chart mirrors of this reservation (the chart's `reports`)."""
+        return ReservationChanged(
+            connector_id=self.connector_id,
+            state=self.state,
+            reservation_id=self.reservation_id,
+            id_tag=self.id_tag,
+            parent_id_tag=self.parent_id_tag,
+        )
 
     def _to_connector(self, event: ConnectorEvent) -> None:
         # connector 0 reserves no particular connector: there is no status to change

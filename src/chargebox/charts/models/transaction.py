@@ -35,13 +35,16 @@ from chargebox.charts.events.connector import (
     UsageEnded,
     UsageInitiated,
 )
+from chargebox.charts.events.station import TransactionChanged
 from chargebox.charts.model import ChartModel
 
 CONNECTION_TIMEOUT = "connection_timeout"
 SAMPLE = "sample_due"
 
-_ACTIVE = frozenset({"Starting", "StartedOffline", "Active", "Suspended", "Stopping"})
-_PENDING = frozenset({"Authorizing", "Authorized"})
+#: the states in which a transaction runs (started, not yet stopped)
+ACTIVE_STATES = frozenset({"Starting", "StartedOffline", "Active", "Suspended", "Stopping"})
+#: the states in which an idTag is being authorized or waits for the transaction to start
+PENDING_STATES = frozenset({"Authorizing", "Authorized"})
 #: what a transaction tells the reservation it uses
 _ReservationNews = (
     reservation_events.Claimed
@@ -115,7 +118,8 @@ class TransactionModel(ChartModel):
         #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
         self.suspended_for: str | None = None
         self.stop_reason: str | None = None
-        #: The idTag that ended the transaction, when a user or the host named one.
+        #: The idTag that ended the transaction (StopTransaction.idTag): the one a user
+        #: presented to stop it, or the one the host names when it ends it.
         self.stop_id_tag: str | None = None
         #: The host's id of the session on the connector (it outlives a transaction).
         self.session_id: str | None = None
@@ -129,12 +133,12 @@ class TransactionModel(ChartModel):
     @property
     def active(self) -> bool:
         """A transaction runs: started, not yet stopped."""
-        return self.state in _ACTIVE
+        return self.state in ACTIVE_STATES
 
     @property
     def pending(self) -> bool:
         """An idTag is being authorized or waits for the transaction to start."""
-        return self.state in _PENDING
+        return self.state in PENDING_STATES
 
     @property
     def stopping(self) -> bool:
@@ -143,9 +147,18 @@ class TransactionModel(ChartModel):
 
     @property
     def stopped(self) -> bool:
-        """The transaction is over (its StopTransaction is queued); the next one needs a
-        fresh model."""
+        """The transaction is over (its StopTransaction is queued); the next one begins from
+        here with a clean memory (start_over)."""
         return self.state == "Stopped"
+
+    def report(self) -> TransactionChanged:
+        """What the station's chart mirrors of this transaction (the chart's `reports`)."""
+        return TransactionChanged(
+            connector_id=self.connector_id,
+            state=self.state,
+            id_tag=self.id_tag,
+            transaction_id=self.transaction_id,
+        )
 
     def _to_connector(self, event: ConnectorEvent) -> None:
         self.record(Send(Address.connector(self.connector_id), event))
@@ -160,6 +173,10 @@ class TransactionModel(ChartModel):
         """The host names the idTag of a transaction it started (after the last one ended,
         no idTag of this connector is authorized)."""
         return id_tag is not None
+
+    def transaction_id_given(self, *, transaction_id: int | None = None, **_event: Any) -> bool:
+        """The resumed transaction got its transactionId before the power loss."""
+        return transaction_id is not None
 
     def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
         """Suspended because the EV side disconnected (not because the idTag was refused)."""
@@ -323,14 +340,30 @@ class TransactionModel(ChartModel):
     def resume_after_reconnect(self, **_event: Any) -> None:
         self.suspended_for = None
 
-    def request_stop(
-        self, *, reason: str = "Remote", id_tag: str | None = None, **_event: Any
-    ) -> None:
-        """Stop asked by the Central System, a user (`id_tag`) or the engine: the host ends
-        the transaction."""
-        if id_tag is not None:
-            self.stop_id_tag = id_tag
+    def request_stop(self, *, reason: str = "Remote", **_event: Any) -> None:
+        """Stop asked by the Central System or the engine: the host ends the transaction."""
         self._request_stop(reason)
+
+    def remember_stop_id_tag(self, *, id_tag: str, **_event: Any) -> None:
+        self.stop_id_tag = id_tag
+
+    def request_local_stop(self, **_event: Any) -> None:
+        """A user presented an idTag that may end the transaction: the host stops it."""
+        self._request_stop("Local")
+
+    def take_up(
+        self,
+        *,
+        id_tag: str,
+        transaction_id: int | None = None,
+        session_id: str | None = None,
+        **_event: Any,
+    ) -> None:
+        """A transaction a power loss interrupted goes on: its idTag, transactionId and
+        session."""
+        self.id_tag = id_tag
+        self.transaction_id = transaction_id
+        self.session_id = session_id
 
     def _request_stop(self, reason: str) -> None:
         self.stop_reason = reason
