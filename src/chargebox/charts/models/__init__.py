@@ -11,6 +11,7 @@ from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
 from chargebox.charts.models.signing import SigningModel
 from chargebox.charts.models.transaction import TransactionModel
+from chargebox.charts.models.v2g import V2gModel
 
 #: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
 MODELS: dict[str, type[ChartModel]] = {
@@ -26,6 +27,7 @@ MODELS: dict[str, type[ChartModel]] = {
         DiagnosticsModel,
         LogModel,
         SigningModel,
+        V2gModel,
     )
 }
 
@@ -41,4 +43,5 @@ __all__ = [
     "ReservationModel",
     "SigningModel",
     "TransactionModel",
+    "V2gModel",
 ]
