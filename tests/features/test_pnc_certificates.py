@@ -39,6 +39,18 @@ async def _v2g_installed(p) -> None:
     await p.csms.wait_until(lambda: p.csms.pnc.certificate_signed_results)
 
 
+def _times(p, message_id: str) -> list:
+    """When the PnC DataTransfers of `message_id` went (the CSMS's clock is the station's)."""
+    return [
+        e.time
+        for s in p.csms.all_sessions
+        for e in s.exchanges
+        if e.kind == "CALL"
+        and e.action == "DataTransfer"
+        and e.payload.get("messageId") == message_id
+    ]
+
+
 def _status_requests(p) -> list[str]:
     return [
         orjson.loads(r.data)["ocspRequestData"]["serialNumber"]
@@ -60,12 +72,7 @@ async def test_a_station_without_a_v2g_certificate_gets_one_and_its_ocsp_answers
             r for r in p.csms.received("CP-1", "DataTransfer") if r.message_id == "SignCertificate"
         )
         assert orjson.loads(sign.data)["certificateType"] == "V2GCertificate"
-        signed_at = next(
-            e.time
-            for s in p.csms.all_sessions
-            for e in s.exchanges
-            if e.action == "DataTransfer" and e.kind == "CALL" and "SignCertificate" in e.text
-        )
+        signed_at = _times(p, "SignCertificate")[0]
         assert (signed_at - start).total_seconds() == pytest.approx(FIRST_DELAY, abs=1)
         chain, key = p.store.current_v2g_certificate()
         # CN ChargeBoxSerialNumber, O CpoName (no SeccLeafSubject* keys), C DE
@@ -78,6 +85,10 @@ async def test_a_station_without_a_v2g_certificate_gets_one_and_its_ocsp_answers
         assert p.iso15118.v2g_certificates == [(chain, key)]
         # a round at once: GetCertificateStatus for the leaf and both sub-CAs, cached
         await p.csms.wait_until(lambda: len(_status_requests(p)) == 3)
+        installed_at = _times(p, "CertificateSigned")[0]
+        assert all(
+            (t - installed_at).total_seconds() < 1 for t in _times(p, "GetCertificateStatus")
+        )
         requests = p.store.v2g_ocsp_requests()
         assert sorted(_status_requests(p)) == sorted(r.hash_data.serial_number for r in requests)
         await p.cp.wait_until(
@@ -184,12 +195,7 @@ async def test_sign_certificate_repeats_until_certificate_signed(tmp_path, autoj
     async with pnc_station(tmp_path, PnC=keys) as p:
         p.csms.pnc.settings.sign_status = GenericStatusEnumType.Rejected
         await trio.sleep(FIRST_DELAY + 60 + 120 + 240 + 10)
-        times = [
-            e.time
-            for s in p.csms.all_sessions
-            for e in s.exchanges
-            if e.kind == "CALL" and e.action == "DataTransfer" and "SignCertificate" in e.text
-        ]
+        times = _times(p, "SignCertificate")
         # the first, then 60 s and 120 s later (CertSigningWaitMinimum doubling), no more
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert gaps == [pytest.approx(60, abs=1), pytest.approx(120, abs=1)]
