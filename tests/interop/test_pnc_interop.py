@@ -1,9 +1,12 @@
-"""The development CSMS's Plug&Charge against a charge point built on the `ocpp` package.
+"""Plug&Charge against peers built on the `ocpp` package, each in its own asyncio process.
 
-The charge point (tests/interop/ocpp_pnc_station.py, its own asyncio process)
-makes every PnC payload with the `ocpp` package's OCPP 2.0.1 classes and checks
-each one, both ways, with that package's 2.0.1 schemas: what the development
-CSMS answers and sends must pass a validator that is not chargebox's.
+- A charge point on the `ocpp` package (tests/interop/ocpp_pnc_station.py) against the
+  development CSMS: it makes every PnC payload with the package's OCPP 2.0.1 classes and
+  checks each one, both ways, with that package's 2.0.1 schemas, so what the development
+  CSMS answers and sends must pass a validator that is not chargebox's.
+- chargebox's station (`chargebox sim --pnc`) against a Central System on the `ocpp`
+  package (tests/interop/ocpp_pnc_csms.py), which checks what the station sends and
+  answers the same way.
 """
 
 from __future__ import annotations

@@ -372,10 +372,10 @@ class Simulator:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the station until `quit()`; `task_status.started()` once the engine runs."""
         self.clock = StationClock()
-        if self.settings.pnc:
-            self._install_pnc_roots()
         if hasattr(self.output, "clock"):
             self.output.clock = self.clock.now  # event lines carry the station's time
+        if self.settings.pnc:
+            self._install_pnc_roots()
         self._last_advance = trio.current_time()
         try:
             async with trio.open_nursery() as nursery:
