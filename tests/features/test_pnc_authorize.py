@@ -356,3 +356,24 @@ async def test_an_ev_certificate_request_that_cannot_go_fails(tmp_path, autojump
         }[case]
         assert expected in answer.reason
         assert pnc_exchanges(p.csms) == []
+
+
+async def test_a_failure_while_deciding_refuses_the_contract_and_the_engine_goes_on(
+    tmp_path, autojump_clock
+):
+    async with pnc_station(tmp_path) as p:
+        contract = p.csms.pnc.pki.issue_contract(EMAID)
+        contracts = p.cp.station.actors.contracts
+
+        async def broken(*args):
+            raise OSError("the cache cannot be written")
+
+        decide, contracts.authorize = contracts.authorize, broken
+        result = await _present(p, contract)
+        assert (result.status, result.source) == ("Invalid", "station")
+        assert "the cache cannot be written" in result.reason
+        await p.cp.settled("transaction/1")
+        assert p.cp.transaction_state(1) == "Idle"
+        contracts.authorize = decide
+        await p.cp.contract_presented(1, EMAID, certificate=contract.chain_pem)
+        assert (await p.iso15118.authorization(2)).accepted

@@ -46,6 +46,7 @@ from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
 from chargebox.charts.models.transaction import AuthorizeContract
 from chargebox.errors import StoreWriteError
+from chargebox.host import ContractAuthorization
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import (
@@ -175,7 +176,14 @@ class TransactionActor(Actor[TransactionModel]):
     async def _authorize_contract(self, effect: AuthorizeContract) -> None:
         """Plug&Charge: the verdict on the contract goes to the ISO 15118 stack first (it
         answers the EV), then to the chart (Accepted authorizes the connector)."""
-        result = await self.contracts.authorize(effect.emaid, effect.certificate, effect.ocsp)
+        try:
+            result = await self.contracts.authorize(effect.emaid, effect.certificate, effect.ocsp)
+        except Exception as e:
+            # the contract is refused, the engine goes on (the transaction chart is Idle again)
+            log.exception("connector %d: the contract could not be decided on", self.connector_id)
+            result = ContractAuthorization(
+                effect.emaid, "Invalid", source="station", reason=f"the engine failed: {e}"
+            )
         log.info(
             "connector %d: contract %s: %s (certificate %s; %s)",
             self.connector_id,
