@@ -324,3 +324,22 @@ async def test_the_rounds_stop_offline_and_start_again_online(tmp_path, autojump
         await p.cp.wait_until(lambda: seen[-1:] == [True] and False in seen)
         # stopped while the link was down, running again once it is Accepted
         assert seen[seen.index(False) :] == [False, True]
+
+
+async def test_a_new_ocsp_request_interval_decides_what_the_next_rounds_ask(
+    tmp_path, autojump_clock
+):
+    async with pnc_station(tmp_path, PnC=MANAGED) as p:
+        await _v2g_installed(p)
+        await p.csms.wait_until(lambda: len(_status_requests(p)) == 3)
+        session = await p.session()
+        answer = await session.call(
+            v16.ChangeConfigurationRequest(key="OcspRequestInterval", value="86400")
+        )
+        assert str(answer.status) == "Accepted"
+        # the round 12 hours on: the answers are half a day old, not due
+        await trio.sleep(ROUND_INTERVAL + 60)
+        assert len(_status_requests(p)) == 3
+        # the round a day after them: due (a week with the default)
+        await trio.sleep(ROUND_INTERVAL)
+        assert len(_status_requests(p)) == 6
