@@ -25,6 +25,7 @@ from chargebox.charts.models import (
     ReservationModel,
     SigningModel,
     TransactionModel,
+    V2gModel,
 )
 
 #: (model class, predicate) -> the states in which it holds
@@ -62,6 +63,7 @@ TABLE: dict[tuple[type[ChartModel], str], set[str]] = {
     (DiagnosticsModel, "idle"): {"Idle"},
     (LogModel, "idle"): {"Idle"},
     (SigningModel, "idle"): {"Idle"},
+    (V2gModel, "running"): {"Idle", "Working"},
 }
 
 

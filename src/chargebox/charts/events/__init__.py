@@ -29,6 +29,7 @@ from chargebox.charts.events.reservation import ReservationEvent
 from chargebox.charts.events.signing import SigningEvent
 from chargebox.charts.events.station import StationEvent
 from chargebox.charts.events.transaction import TransactionEvent
+from chargebox.charts.events.v2g import V2gEvent
 
 E = TypeVar("E", bound=ChartEvent)
 
@@ -46,6 +47,7 @@ EVENT_BASES: dict[str, type[ChartEvent]] = {
         DiagnosticsEvent,
         LogEvent,
         SigningEvent,
+        V2gEvent,
         StationEvent,
     )
 }
@@ -85,6 +87,7 @@ __all__ = [
     "SigningEvent",
     "StationEvent",
     "TransactionEvent",
+    "V2gEvent",
     "events_of",
     "field_names",
     "params_of",

@@ -12,6 +12,7 @@ from chargebox.charts.models.reservation import ReservationModel
 from chargebox.charts.models.signing import SigningModel
 from chargebox.charts.models.station import StationModel
 from chargebox.charts.models.transaction import TransactionModel
+from chargebox.charts.models.v2g import V2gModel
 
 #: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
 MODELS: dict[str, type[ChartModel]] = {
@@ -28,6 +29,7 @@ MODELS: dict[str, type[ChartModel]] = {
         LogModel,
         SigningModel,
         StationModel,
+        V2gModel,
     )
 }
 
@@ -44,4 +46,5 @@ __all__ = [
     "SigningModel",
     "StationModel",
     "TransactionModel",
+    "V2gModel",
 ]

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+import attrs
+
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
+    Effect,
     HostCommand,
     SampleMeterValues,
     Send,
@@ -45,6 +48,18 @@ _ReservationNews = (
     | reservation_events.ClaimDropped
     | reservation_events.TransactionStarted
 )
+
+
+@attrs.frozen
+class AuthorizeContract(Effect):
+    """Decide on the contract an EV presented (Plug&Charge): DataTransfer Authorize, or
+    the station's own validation offline. The verdict comes back as
+    `authorization_accepted` or `authorization_rejected`."""
+
+    connector_id: int
+    emaid: str
+    certificate: str | None = attrs.field(default=None, repr=False)
+    ocsp: tuple[Any, ...] | None = None
 
 
 class TransactionModel(ChartModel):
@@ -199,6 +214,16 @@ class TransactionModel(ChartModel):
 
     def request_authorization(self, **_event: Any) -> None:
         self.record(SendRequest("Authorize", {"id_tag": self.id_tag}))
+
+    def request_contract_authorization(
+        self,
+        *,
+        certificate: str | None = None,
+        ocsp: tuple[Any, ...] | None = None,
+        **_event: Any,
+    ) -> None:
+        assert self.id_tag is not None
+        self.record(AuthorizeContract(self.connector_id, self.id_tag, certificate, ocsp))
 
     def await_transaction_start(self, **_event: Any) -> None:
         """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug.
