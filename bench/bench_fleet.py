@@ -74,11 +74,15 @@ def template(folder: Path, connectors: int, port: int) -> Path:
 
 
 class Csms:
-    """`chargebox csms --port 0 --load --report 1`, its count lines read by a thread."""
+    """`chargebox csms --port 0 --load --report 1`, its count lines read by a thread.
 
-    def __init__(self) -> None:
+    With `load` False: `chargebox csms --port 0 --quiet`, a line per message (kept in
+    memory by the thread, as a terminal's scrollback would) and every exchange recorded."""
+
+    def __init__(self, load: bool = True) -> None:
+        mode = ["--load", "--report", "1"] if load else ["--quiet"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chargebox", "csms", "--port", "0", "--load", "--report", "1"],
+            [sys.executable, "-m", "chargebox", "csms", "--port", "0", *mode],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -226,8 +230,10 @@ async def fleet_stations(
 # -- the table -----------------------------------------------------------------------------
 
 
-def run_one(variant: str, n: int, ramp: float, connectors: int) -> dict[str, Any]:
-    csms = Csms()
+def run_one(
+    variant: str, n: int, ramp: float, connectors: int, load: bool = True
+) -> dict[str, Any]:
+    csms = Csms(load)
     try:
         child = subprocess.run(
             [
@@ -253,6 +259,8 @@ def run_one(variant: str, n: int, ramp: float, connectors: int) -> dict[str, Any
         result = json.loads(lines[-1])
         connected, tasks = csms.peak()
         result["csms_tasks_per_connection"] = tasks / connected if connected else None
+        if not load:
+            result["variant"] += " (csms --quiet)"
         return result
     finally:
         csms.stop()
@@ -260,7 +268,7 @@ def run_one(variant: str, n: int, ramp: float, connectors: int) -> dict[str, Any
 
 def show(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'variant':<8} {'stations':>8} {'all Accepted':>12} {'RSS':>9} {'peak':>9} "
+        f"{'variant':<22} {'stations':>8} {'all Accepted':>12} {'RSS':>9} {'peak':>9} "
         f"{'per station':>11} {'tasks/st.':>9} {'shutdown':>8} {'CSMS/conn.':>10} "
         f"{'CSMS tasks/conn.':>16}"
     )
@@ -270,7 +278,7 @@ def show(rows: list[dict[str, Any]]) -> None:
         accepted = f"{r['accepted_s']:.1f} s" if r["accepted_s"] is not None else "no"
         csms_tasks = r.get("csms_tasks_per_connection")
         print(
-            f"{r['variant']:<8} {r['n']:>8,} {accepted:>12} {r['rss_mb']:>6.0f} MB "
+            f"{r['variant']:<22} {r['n']:>8,} {accepted:>12} {r['rss_mb']:>6.0f} MB "
             f"{r['peak_mb']:>6.0f} MB {r['per_station_kb']:>8.0f} KB {r['tasks'] / r['n']:>9.1f} "
             f"{r['shutdown_s']:>6.1f} s {r['csms_per_connection_kb']:>7.1f} KB "
             f"{csms_tasks if csms_tasks is None else round(csms_tasks, 1)!s:>16}"
@@ -314,6 +322,12 @@ def main() -> None:
     parser.add_argument(
         "--variants", default="engine,fleet,shared", help="engine, fleet, shared (comma-separated)"
     )
+    parser.add_argument(
+        "--csms-quiet",
+        action="store_true",
+        help="also run the fleet at the largest size against `chargebox csms --quiet` (a line "
+        "per message, every exchange kept) to compare with --load",
+    )
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -327,6 +341,8 @@ def main() -> None:
         for variant in variants:
             rows.append(run_one(variant, n, args.ramp, args.connectors))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    if args.csms_quiet and sizes:
+        rows.append(run_one("fleet", max(sizes), args.ramp, args.connectors, load=False))
     if args.big:
         rows.append(run_one("fleet", 10_000, args.ramp, args.connectors))
     show(rows)

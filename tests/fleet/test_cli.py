@@ -188,3 +188,13 @@ def test_a_shard_process_that_fails_is_one_line(tmp_path, capsys):
     [line] = err.splitlines()
     assert line.startswith("chargebox fleet: shard ")
     assert f"no station could connect to {url}: cannot reach the Central System" in line
+
+
+def test_json_to_standard_output(tmp_path, capsys):
+    options = ["--count", "3", "--csms", "dev", "--virtual-time", "--duration", "60"]
+    status = fleet("--config", str(template(tmp_path)), *options, "--json", "-")
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    summary = Summary.from_json(json.loads(out))  # standard output holds the JSON alone
+    assert summary.ever_accepted == 3
+    assert err.splitlines()[-1] == "  errors        none"  # the text went to standard error

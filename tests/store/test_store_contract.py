@@ -261,9 +261,9 @@ def test_availability_profiles_and_meta(store):
     assert store.failure is None and store.deferred_writes == 0
 
 
-def test_what_a_durable_store_kept_is_there_after_a_restart(opener):
-    if not opener.durable:
-        pytest.skip(f"{opener.kind} keeps nothing after its process")
+@pytest.mark.parametrize("kind", [k for k in KINDS if Opener(k, Path()).durable])
+def test_what_a_durable_store_kept_is_there_after_a_restart(kind, tmp_path):
+    opener = Opener(kind, tmp_path)
     store = opener.open()
     ref = start(store, meter_start=40, tx_data={"begin": 1})
     store.set_transaction_id(ref, 9)
@@ -295,3 +295,4 @@ def test_what_a_durable_store_kept_is_there_after_a_restart(opener):
     assert [p[0] for p in again.profiles()] == [1]
     # numbering goes on after what is stored
     assert again.enqueue("Heartbeat", {}, None) > max(m.seq for m in queued)
+    opener.close()

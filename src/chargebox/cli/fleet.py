@@ -142,7 +142,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--processes", type=int, metavar="K", help="run K shard processes on this machine"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="the random draws' seed")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="write the summary as JSON (-: to standard output, the text summary then goes to "
+        "standard error)",
+    )
     parser.add_argument(
         "--progress",
         choices=("auto", "lines", "jsonl", "none"),
@@ -278,7 +284,9 @@ def _report(summary: Summary, args: argparse.Namespace) -> int:
             print(f"chargebox fleet: cannot write {args.json}: {e.strerror or e}", file=sys.stderr)
             return 1
     if args.progress != "jsonl":
-        print(summary.text(), flush=True)
+        # with --json - the JSON has standard output to itself
+        out = sys.stderr if str(args.json) == "-" else sys.stdout
+        print(summary.text(), file=out, flush=True)
     return 0
 
 

@@ -87,12 +87,14 @@ class FleetSpec:
     speed: float = 1.0
     #: engine options shared by every station (open_stream: an in-process network)
     options: Options = attrs.Factory(Options)
-    #: station seconds each station may take at the end to deliver what it still has
+    #: seconds each station may take at the end to deliver what it still has
     drain_timeout: float = 30.0
-    #: station seconds the wind-down of the whole fleet may take before it is cut short
+    #: seconds the wind-down of the whole fleet may take before it is cut short
     shutdown_timeout: float = 60.0
-    #: station seconds without a single connection before the fleet gives up
+    #: seconds without a single connection before the fleet gives up
     give_up_after: float = 60.0
+    # (these three are real seconds, as they wait for the Central System: on a clock that
+    # runs `speed` times faster they are as many times more station seconds)
     #: keep every (station, start/stop, transactionId) for inspection (tests)
     ledger: bool = False
     #: collect garbage less often while the fleet runs (see GC_THRESHOLDS)
@@ -280,7 +282,7 @@ class Fleet:
                 ) as cp:
                     why = await station.drive(cp)
                     if why == CLOSING:
-                        await station.wind_down(cp, self.spec.drain_timeout)
+                        await station.wind_down(cp, self.spec.drain_timeout * self.spec.speed)
                 if why == CLOSING or station.closing:
                     return
                 kind = station.reset_kind
@@ -314,7 +316,7 @@ class Fleet:
     async def _watch_first_contact(self) -> None:
         """Give up when nothing connects: a wrong URL, a Central System that is down."""
         stats = self.stats
-        deadline = trio.current_time() + self.spec.give_up_after
+        deadline = trio.current_time() + self.spec.give_up_after * self.spec.speed
         while stats.ever_connected == 0:
             failed = stats.failed_attempts
             enough = failed >= min(GIVE_UP_FAILURES, len(self.plan.numbers))
@@ -323,10 +325,10 @@ class Fleet:
                     f"no station could connect to {self.url}: {stats.last_failure} "
                     f"({failed} attempts failed)"
                 )
-            if trio.current_time() >= deadline + self._options.connect_timeout:
+            if trio.current_time() >= deadline + self._options.connect_timeout:  # (scaled too)
                 raise Unreachable(
                     f"no station could connect to {self.url} within "
-                    f"{self.spec.give_up_after + self._options.connect_timeout:g} s"
+                    f"{self.spec.give_up_after + self.spec.options.connect_timeout:g} s"
                 )
             await trio.sleep(0.05 * self.spec.speed)
 
@@ -336,7 +338,7 @@ class Fleet:
             return
         for station in self.stations:
             station.close()
-        with trio.move_on_after(self.spec.shutdown_timeout):
+        with trio.move_on_after(self.spec.shutdown_timeout * self.spec.speed):
             await self._all_done.wait()
         stations.cancel_scope.cancel()
 
