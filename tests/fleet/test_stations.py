@@ -124,3 +124,26 @@ async def test_nothing_connects_and_the_fleet_says_so(tmp_path, autojump_clock):
         "cannot reach the Central System at csms.test:80: connection refused (csms.test:80 on "
         "the in-process network) (5 attempts failed)"
     )
+
+
+async def test_the_wind_down_waits_real_seconds_on_a_faster_clock(tmp_path, autojump_clock):
+    """drain_timeout is real time: on a clock twice as fast the stations wait twice as many of
+    their seconds for the Central System's last answers."""
+    async with ground() as g, trio.open_nursery() as nursery:
+        answer_stop = g.csms.handlers["StopTransaction"]
+
+        async def slow_stop(session, request):
+            await trio.sleep(40)  # 20 real seconds on the stations' clock below
+            return answer_stop(session, request)
+
+        g.csms.on("StopTransaction", slow_stop)
+        spec = FleetSpec(
+            config=template(tmp_path), count=1, options=g.options, speed=2.0, drain_timeout=30
+        )
+        fleet = await running_fleet(nursery, spec)
+        await g.csms.wait_until(lambda: fleet.stats.ever_accepted == 1)
+        session = await g.csms.session("cp00001")
+        await session.call(RemoteStartTransactionRequest(id_tag="APP-1", connector_id=1))
+        await g.csms.wait_until(lambda: fleet.stats.tx_confirmed == 1)
+        fleet.stop()
+    assert fleet.stats.tx_stop_confirmed == 1 and fleet.stats.open_ids == {}
