@@ -223,6 +223,7 @@ class Fleet:
                     await self._end.wait()
                 connected, accepted = self.stats.connected, self.stats.accepted
                 ended = time.monotonic()
+                counter.closing = True
                 await self._wind_down(stations)
                 shutdown = time.monotonic() - ended
                 last = self.stats.last_disconnect
@@ -271,6 +272,7 @@ class Fleet:
         station = FleetStation(station_id, connectors, self.spec.profile, self.stats, self._rng)
         self.stations.append(station)
         probe = Probe(self.stats, station_id)
+        speed = self.spec.speed
         store: Any = None
         try:
             store, overlay = self._store(station_id)
@@ -282,7 +284,9 @@ class Fleet:
                 ) as cp:
                     why = await station.drive(cp)
                     if why == CLOSING:
-                        await station.wind_down(cp, self.spec.drain_timeout * self.spec.speed)
+                        await station.wind_down(
+                            cp, self.spec.drain_timeout * speed, poll=0.05 * speed
+                        )
                 if why == CLOSING or station.closing:
                     return
                 kind = station.reset_kind

@@ -263,6 +263,9 @@ class LogCounter(logging.Handler):
     def __init__(self, stats: FleetStats) -> None:
         super().__init__(logging.WARNING)
         self.stats = stats
+        #: the fleet is winding down: what is logged now is told apart (a late answer to a
+        #: heartbeat that went out as the websocket closed is not the same news as before)
+        self.closing = False
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -270,4 +273,5 @@ class LogCounter(logging.Handler):
         except Exception:  # a record whose arguments do not fit its message
             text = str(record.msg)
         kind = _NUMBER.sub("N", _MESSAGE_ID.sub("<id>", text))
-        self.stats.error(f"{record.levelname.lower()}: {kind[:160]}")
+        when = "while winding down, " if self.closing else ""
+        self.stats.error(f"{when}{record.levelname.lower()}: {kind[:160]}")
