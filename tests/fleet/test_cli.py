@@ -68,6 +68,11 @@ def free_port() -> int:
             ["--count", "10", "--processes", "0"],
             "chargebox fleet: --processes 0: allowed is 1 or more",
         ),
+        (
+            ["--count", "10", "--processes", "2", "--shared-db", "fleet.db"],
+            "chargebox fleet: --shared-db with --processes: processes cannot share one SQLite "
+            "file; run each shard with --shard I/N and a file of its own, or use --data-dir",
+        ),
     ],
     ids=[
         "no-stations",
@@ -79,6 +84,7 @@ def free_port() -> int:
         "ramp",
         "arrivals",
         "processes",
+        "shared-db-processes",
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, options, line):

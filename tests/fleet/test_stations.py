@@ -3,6 +3,8 @@ are told to, and give up with one message when nothing connects."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import trio
 
@@ -147,3 +149,39 @@ async def test_the_wind_down_waits_real_seconds_on_a_faster_clock(tmp_path, auto
         await g.csms.wait_until(lambda: fleet.stats.tx_confirmed == 1)
         fleet.stop()
     assert fleet.stats.tx_stop_confirmed == 1 and fleet.stats.open_ids == {}
+
+
+async def test_a_data_dir_holds_each_stations_store_and_configuration(tmp_path, autojump_clock):
+    data = tmp_path / "stations"
+    async with ground() as g:
+        spec = FleetSpec(config=template(tmp_path), count=2, data_dir=data, options=g.options)
+        async with trio.open_nursery() as nursery:
+            fleet = await running_fleet(nursery, spec)
+            await g.csms.wait_until(lambda: fleet.stats.ever_accepted == 2)
+            session = await g.csms.session("cp00002")
+            change = ChangeConfigurationRequest(key="MeterValueSampleInterval", value="15")
+            assert str((await session.call(change)).status) == "Accepted"
+            fleet.stop()
+        assert sorted(p.name for p in data.iterdir()) == ["cp00001", "cp00002"]
+        assert (data / "cp00001" / "cp00001.db").is_file()
+        # (HeartbeatInterval: the interval BootNotification.conf gave, kept as libocpp does)
+        assert json.loads((data / "cp00002" / "user-config.json").read_text()) == {
+            "Core": {"HeartbeatInterval": 300, "MeterValueSampleInterval": 15}
+        }
+        assert json.loads((data / "cp00001" / "user-config.json").read_text()) == {
+            "Core": {"HeartbeatInterval": 300}
+        }
+        # the next run of the fleet: each station has what it kept
+        again = Fleet(spec)
+        assert (
+            again.plan.config(2, data / "cp00002" / "user-config.json").get(
+                "MeterValueSampleInterval"
+            )
+            == 15
+        )
+        assert (
+            again.plan.config(1, data / "cp00001" / "user-config.json").get(
+                "MeterValueSampleInterval"
+            )
+            == 60
+        )

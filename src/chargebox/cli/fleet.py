@@ -200,6 +200,11 @@ def _spec(args: argparse.Namespace) -> FleetSpec:
         raise FleetError(f"--duration {args.duration}: allowed is more than 0 seconds")
     if args.processes is not None and args.processes < 1:
         raise FleetError(f"--processes {args.processes}: allowed is 1 or more")
+    if args.processes is not None and args.processes > 1 and args.shared_db is not None:
+        raise FleetError(
+            "--shared-db with --processes: processes cannot share one SQLite file; run each "
+            "shard with --shard I/N and a file of its own, or use --data-dir"
+        )
     shard = parse_shard(args.shard) if args.shard is not None else Shard()
     options = Options()
     if args.virtual_time:
