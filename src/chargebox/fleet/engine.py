@@ -45,12 +45,20 @@ async def open_station(
         try:
             yield ChargePoint(station)
         finally:
-            # the Central System learns at once that the station went (bounded)
-            with trio.move_on_after(CLOSE_TIMEOUT) as scope:
-                scope.shield = True
-                try:
-                    await station.close()
-                    await station.settle("link")
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass  # the actors are gone already (the engine failed)
+            await close_websocket(station)
             nursery.cancel_scope.cancel()
+
+
+async def close_websocket(station: Station) -> None:
+    """Close the station's websocket properly, so that the Central System learns at once
+    that it went (bounded by CLOSE_TIMEOUT, even in a cancelled scope). Without a websocket
+    there is nothing to close (the engine ends next: no reconnection is tried)."""
+    if not station.endpoint.connected:
+        return
+    with trio.move_on_after(CLOSE_TIMEOUT) as scope:
+        scope.shield = True
+        try:
+            await station.close()
+            await station.settle("link")
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the actors are gone already (the engine failed)

@@ -35,7 +35,7 @@ import trio
 
 from chargebox.actors.context import Options
 from chargebox.errors import StoreError
-from chargebox.fleet.engine import open_station
+from chargebox.fleet.engine import close_websocket, open_station
 from chargebox.fleet.host import CLOSING, RESTART_DELAY, FleetStation
 from chargebox.fleet.plan import FleetError, Plan, Shard, make_plan, ramp_delays
 from chargebox.fleet.profiles import PROFILES, Profile
@@ -160,6 +160,9 @@ class Fleet:
         self._end = trio.Event()
         self._running = 0
         self._all_done = trio.Event()
+        #: stations whose websocket closed in the wind-down, and all of them did
+        self._closed = 0
+        self._all_closed = trio.Event()
         self.closing = False
         self._t0 = time.monotonic()
         self._station_t0 = 0.0
@@ -287,6 +290,13 @@ class Fleet:
                         await station.wind_down(
                             cp, self.spec.drain_timeout * speed, poll=0.05 * speed
                         )
+                        # every websocket closes first, then the engines end together: the
+                        # Central System sees the fleet go at once, and the engines' teardown
+                        # (their tasks' cancellation) does not hold up another's close
+                        await close_websocket(cp.station)
+                        self._closed += 1
+                        self._check_all_closed()
+                        await self._all_closed.wait()
                 if why == CLOSING or station.closing:
                     return
                 kind = station.reset_kind
@@ -304,8 +314,13 @@ class Fleet:
             if isinstance(store, Store):
                 store.close()
             self._running -= 1
+            self._check_all_closed()
             if self._running == 0 and self.closing:
                 self._all_done.set()
+
+    def _check_all_closed(self) -> None:
+        if self.closing and self._closed >= self._running:
+            self._all_closed.set()
 
     def _store(self, station_id: str) -> tuple[Any, Path | None]:
         """The station's store and the file of its accepted configuration changes."""
@@ -342,8 +357,11 @@ class Fleet:
             return
         for station in self.stations:
             station.close()
+        self._check_all_closed()
         with trio.move_on_after(self.spec.shutdown_timeout * self.spec.speed):
+            await self._all_closed.wait()
             await self._all_done.wait()
+        self._all_closed.set()  # (those that did close in time end with the others)
         stations.cancel_scope.cancel()
 
     async def _report(self, progress: Callable[[Progress], None], interval: float) -> None:
