@@ -185,3 +185,20 @@ async def test_a_data_dir_holds_each_stations_store_and_configuration(tmp_path, 
             )
             == 60
         )
+
+
+async def test_a_station_whose_store_is_damaged_is_counted_and_the_others_run(
+    tmp_path, autojump_clock
+):
+    data = tmp_path / "stations"
+    (data / "cp00002").mkdir(parents=True)
+    (data / "cp00002" / "cp00002.db").write_bytes(b"not a database\n" * 100)
+    async with ground() as g:
+        spec = FleetSpec(
+            config=template(tmp_path), count=3, data_dir=data, options=g.options, duration=60
+        )
+        summary = await Fleet(spec).run()
+    assert summary.ever_accepted == 2
+    [(kind, count)] = summary.errors.items()
+    assert count == 1
+    assert "/<station>/<station>.db is not a chargebox database or is damaged" in kind

@@ -39,7 +39,7 @@ from chargebox.fleet.engine import close_websocket, open_station
 from chargebox.fleet.host import CLOSING, RESTART_DELAY, FleetStation
 from chargebox.fleet.plan import FleetError, Plan, Shard, make_plan, ramp_delays
 from chargebox.fleet.profiles import PROFILES, Profile
-from chargebox.fleet.stats import FleetStats, LogCounter, Probe
+from chargebox.fleet.stats import FleetStats, LogCounter, Probe, kind_of
 from chargebox.fleet.summary import Summary, summarize
 from chargebox.store import Store
 from chargebox.store.memory import MemoryStore
@@ -274,6 +274,8 @@ class Fleet:
         connectors = plan.template.number_of_connectors
         station = FleetStation(station_id, connectors, self.spec.profile, self.stats, self._rng)
         self.stations.append(station)
+        if self.closing:  # started as the wind-down began: it winds down at once
+            station.close()
         probe = Probe(self.stats, station_id)
         speed = self.spec.speed
         store: Any = None
@@ -305,10 +307,11 @@ class Fleet:
                 if station.closing:
                     return
         except (FleetError, StoreError) as e:
-            self.stats.error(str(e))
+            self.stats.error(kind_of(str(e).replace(station_id, "<station>")))
         except Exception as e:  # the engine of this station failed: the others go on
             log.debug("station %s failed", station_id, exc_info=True)
-            self.stats.error(f"a station's engine failed: {_first_error(e)}")
+            failure = _first_error(e).replace(station_id, "<station>")
+            self.stats.error(f"a station's engine failed: {kind_of(failure)}")
         finally:
             probe.close()
             if isinstance(store, Store):

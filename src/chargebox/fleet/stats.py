@@ -256,6 +256,12 @@ _MESSAGE_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
+def kind_of(text: str) -> str:
+    """What a message says without what differs from one station to another (its message
+    ids and numbers: `connector N: ...`), at most 160 characters."""
+    return _NUMBER.sub("N", _MESSAGE_ID.sub("<id>", text))[:160]
+
+
 class LogCounter(logging.Handler):
     """Counts the engines' warnings and errors by kind, silently: the message with its
     message ids and numbers left out (`connector N: ...`)."""
@@ -272,6 +278,6 @@ class LogCounter(logging.Handler):
             text = record.getMessage()
         except Exception:  # a record whose arguments do not fit its message
             text = str(record.msg)
-        kind = _NUMBER.sub("N", _MESSAGE_ID.sub("<id>", text))
+        kind = kind_of(text)
         when = "while winding down, " if self.closing else ""
-        self.stats.error(f"{when}{record.levelname.lower()}: {kind[:160]}")
+        self.stats.error(f"{when}{record.levelname.lower()}: {kind}")
