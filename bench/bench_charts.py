@@ -8,8 +8,9 @@ Prints, measured in the same run:
   way (each model added to a Machine, with its bound trigger methods);
 - microseconds per trigger on a connector session, per refused event, per
   trigger of plain transitions on a 3-state machine, and per message through a
-  trio actor; with a calibration line (one empty Python call) so figures from
-  machines of different speed compare.
+  trio actor (a typed event: its fields become the trigger's parameters, which
+  is measured on its own too); with a calibration line (one empty Python call)
+  so figures from machines of different speed compare.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from collections.abc import Callable
 import trio
 from transitions import Machine
 
-from chargebox.actors import Actor, Sync, Trigger, open_actor_group
+from chargebox.actors import Actor, Sync, open_actor_group
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import connector as events
+from chargebox.charts.events import params_of
+from chargebox.charts.events.transaction import IdTagPresented
 from chargebox.charts.models import ConnectorModel
 
 SESSION = (
@@ -34,6 +39,14 @@ SESSION = (
     "resumed_by_ev",
     "transaction_stopped",
     "usage_ended",
+)
+SESSION_EVENTS = (
+    events.UsageInitiated(),
+    events.ChargingStarted(),
+    events.SuspendedByEv(),
+    events.ResumedByEv(),
+    events.TransactionStopped(),
+    events.UsageEnded(),
 )
 
 
@@ -91,10 +104,10 @@ def calibration_ns() -> float:
 async def actor_us_per_message(messages: int) -> float:
     send, receive = trio.open_memory_channel[object](math.inf)
     async with open_actor_group() as group:
-        actor = await group.start(Actor("connector/1", ConnectorModel(1), outlet=send))
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=send))
         start = time.perf_counter()
         for number in range(messages):
-            await actor.inbox.send(Trigger(SESSION[number % len(SESSION)]))
+            await actor.inbox.send(SESSION_EVENTS[number % len(SESSION_EVENTS)])
             if number % 100 == 99:
                 sync = Sync()
                 await actor.inbox.send(sync)
@@ -170,6 +183,15 @@ def main() -> None:
     print(
         f"time: {plain_us:.1f} us per trigger of plain transitions (3 states, bound method, "
         f"no guards or callbacks); ours costs {session_us / plain_us:.2f}x that"
+    )
+
+    event = IdTagPresented(id_tag="04A2B3C4", reservation_id=7, reservation_connector=1)
+    empty = events.ChargingStarted()
+    params_ns = per_call_us(lambda: params_of(event), args.cycles * 10) * 1000
+    empty_ns = per_call_us(lambda: params_of(empty), args.cycles * 10) * 1000
+    print(
+        f"time: {params_ns:.0f} ns per event with 3 fields to its trigger's parameters "
+        f"({empty_ns:.0f} ns without fields) = {params_ns / 1000 / session_us:.1%} of a trigger"
     )
 
     actor_us = trio.run(actor_us_per_message, args.cycles)

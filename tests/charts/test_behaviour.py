@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chargebox.charts import ChartModel
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
     CloseConnection,
@@ -17,8 +18,10 @@ from chargebox.charts.effects import (
     SendRequest,
     SendStatusNotification,
     StartTimer,
-    Trigger,
 )
+from chargebox.charts.events import connector as connector_events
+from chargebox.charts.events import outbox as outbox_events
+from chargebox.charts.events import station as station_events
 from chargebox.charts.models import (
     ConnectorModel,
     LinkModel,
@@ -145,24 +148,24 @@ def test_ev_side_disconnect_stops_and_unlocks_when_configured() -> None:
     assert run(t, "ev_side_disconnected") == ["T13"] and t.state == "Stopping"
     assert t.drain_effects() == [
         HostCommand("stop_transaction", 1, {"reason": "EVDisconnected"}),
-        Send("connector/1", Trigger("transaction_stopped", {"info": "EV side disconnected"})),
+        Send(
+            Address.connector(1),
+            connector_events.TransactionStopped(info="EV side disconnected"),
+        ),
         HostCommand("unlock_connector", 1),
     ]
     run(t, ("transaction_finished", {"meter_stop": 99, "timestamp": "T1"}))
     assert t.drain_effects() == [
         CancelTimer("sample_due"),
-        Send(
-            "outbox",
-            SendRequest(
-                "StopTransaction",
-                {
-                    "transaction_id": 42,
-                    "id_tag": "TAG",
-                    "meter_stop": 99,
-                    "timestamp": "T1",
-                    "reason": "EVDisconnected",
-                },
-            ),
+        SendRequest(
+            "StopTransaction",
+            {
+                "transaction_id": 42,
+                "id_tag": "TAG",
+                "meter_stop": 99,
+                "timestamp": "T1",
+                "reason": "EVDisconnected",
+            },
         ),
     ]
 
@@ -179,7 +182,7 @@ def test_ev_side_disconnect_suspends_when_not_stopping() -> None:
     t = started(stop_transaction_on_ev_side_disconnect=False)
     assert run(t, "ev_side_disconnected") == ["T15"] and t.state == "Suspended"
     assert t.drain_effects() == [
-        Send("connector/1", Trigger("suspended_by_ev", {"info": "EV side disconnected"}))
+        Send(Address.connector(1), connector_events.SuspendedByEv(info="EV side disconnected"))
     ]
     assert run(t, "ev_reconnected") == ["T16"] and t.state == "Active"
 
@@ -192,7 +195,7 @@ def test_invalid_id_stops_or_suspends_by_configuration() -> None:
     t = TransactionModel(1, stop_transaction_on_invalid_id=False)
     run(t, ("transaction_started", {"id_tag": "X", "meter_start": 0}))
     assert run(t, ("start_rejected", {"transaction_id": 7, "status": "Blocked"})) == ["T12"]
-    assert Send("connector/1", Trigger("suspended_by_evse")) in t.drain_effects()
+    assert Send(Address.connector(1), connector_events.SuspendedByEvse()) in t.drain_effects()
     assert not t.fire("ev_reconnected").allowed  # suspended for the id, not for the EV
 
 
@@ -201,20 +204,21 @@ def test_started_offline_waits_for_its_transaction_id() -> None:
     run(t, ("id_tag_presented", {"id_tag": "TAG", "reservation_id": 3}), "authorization_accepted")
     run(t, ("transaction_started", {"meter_start": 5, "timestamp": "T0"}))
     assert t.state == "StartedOffline"
-    start = [e for e in t.drain_effects() if isinstance(e, Send) and e.to == "outbox"]
+    start = [
+        e
+        for e in t.drain_effects()
+        if isinstance(e, SendRequest) and e.action == "StartTransaction"
+    ]
     assert start == [
-        Send(
-            "outbox",
-            SendRequest(
-                "StartTransaction",
-                {
-                    "connector_id": 2,
-                    "id_tag": "TAG",
-                    "meter_start": 5,
-                    "timestamp": "T0",
-                    "reservation_id": 3,
-                },
-            ),
+        SendRequest(
+            "StartTransaction",
+            {
+                "connector_id": 2,
+                "id_tag": "TAG",
+                "meter_start": 5,
+                "timestamp": "T0",
+                "reservation_id": 3,
+            },
         )
     ]
     run(t, ("stop_requested", {"reason": "Remote"}), ("start_accepted", {"transaction_id": 8}))
@@ -227,7 +231,7 @@ def test_remote_start_without_authorization_and_connection_timeout() -> None:
     assert StartTimer("connection_timeout", seconds=30) in t.drain_effects()
     assert run(t, "connection_timeout") == ["T7"] and t.state == "Idle"
     assert (
-        Send("connector/1", Trigger("usage_ended", {"info": "ConnectionTimeout"}))
+        Send(Address.connector(1), connector_events.UsageEnded(info="ConnectionTimeout"))
         in t.drain_effects()
     )
 
@@ -247,12 +251,12 @@ def test_reservation_expires_at_its_expiry_date_and_frees_the_connector() -> Non
     run(r, reserve())
     assert r.drain_effects() == [
         StartTimer("expiry_reached", at=EXPIRY),
-        Send("connector/2", Trigger("reserve_now", {"reservation_id": 7})),
+        Send(Address.connector(2), connector_events.ReserveNow(reservation_id=7)),
     ]
     assert run(r, "expiry_reached") == ["R7"]
     assert r.state == "Idle" and r.reservation_id is None
     assert r.drain_effects() == [
-        Send("connector/2", Trigger("reservation_ended")),
+        Send(Address.connector(2), connector_events.ReservationEnded()),
         HostCommand("cancel_reservation", 2, {"reservation_id": 7}),
     ]
 
@@ -266,7 +270,7 @@ def test_reservation_used_or_cancelled_disarms_the_expiry() -> None:
     r = ReservationModel.example()
     run(r, reserve(), "connector_lost")
     assert r.state == "Idle"
-    assert Send("connector/1", Trigger("reservation_ended")) in r.drain_effects()
+    assert Send(Address.connector(1), connector_events.ReservationEnded()) in r.drain_effects()
 
 
 def test_a_dropped_claim_reserves_the_connector_again_and_stale_ids_are_refused() -> None:
@@ -275,7 +279,10 @@ def test_a_dropped_claim_reserves_the_connector_again_and_stale_ids_are_refused(
     r.drain_effects()
     assert not r.fire("claim_dropped", reservation_id=4).allowed
     assert run(r, ("claim_dropped", {"reservation_id": 5})) == ["R5"] and r.state == "Reserved"
-    assert Send("connector/3", Trigger("reserve_now", {"reservation_id": 5})) in r.drain_effects()
+    assert (
+        Send(Address.connector(3), connector_events.ReserveNow(reservation_id=5))
+        in r.drain_effects()
+    )
 
 
 def test_the_reservation_for_any_connector_reserves_no_particular_one() -> None:
@@ -314,8 +321,8 @@ def test_registration_and_reconnect_without_new_boot() -> None:
     assert link.drain_effects() == [
         CancelTimer("boot_retry_due"),
         StartTimer("heartbeat_due", seconds=600),
-        Send("station", Trigger("registration_accepted", {"heartbeat_interval": 600})),
-        Send("outbox", Trigger("link_accepted")),
+        Send(Address.station(), station_events.RegistrationAccepted(heartbeat_interval=600)),
+        Send(Address.outbox(), outbox_events.LinkAccepted()),
     ]
     assert run(link, "connection_lost", "backoff_elapsed", "connection_opened")[-1] == "L3"
     assert SendRequest("BootNotification") not in link.drain_effects()
@@ -331,7 +338,10 @@ def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
     assert effects[-2:] == [CloseConnection("SecurityProfile changed to 2"), OpenConnection(2)]
     assert run(link, "connection_failed") == ["L4"] and link.state == "Connecting"
     assert link.drain_effects() == [
-        Send("station", Trigger("security_profile_reverted", {"failed": 2, "security_profile": 1})),
+        Send(
+            Address.station(),
+            station_events.SecurityProfileReverted(failed=2, security_profile=1),
+        ),
         OpenConnection(1),
     ]
     assert run(link, "connection_failed") == ["L5"]  # the old profile gets the usual backoff
@@ -344,7 +354,7 @@ def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
     link.drain_effects()
     assert run(link, "connection_opened") == ["L3"] and link.security_profile == 3
     assert (
-        Send("station", Trigger("security_profile_confirmed", {"security_profile": 3}))
+        Send(Address.station(), station_events.SecurityProfileConfirmed(security_profile=3))
         in link.drain_effects()
     )
 

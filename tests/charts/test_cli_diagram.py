@@ -40,6 +40,7 @@ def test_out_dir_writes_the_docs_pages(
             "diagnostics",
             "log",
             "signing",
+            "station",
         ]
     )
     for page in tmp_path.iterdir():

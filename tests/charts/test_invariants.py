@@ -229,6 +229,19 @@ class OutboxInvariants(ChartInvariants):
             assert m.state == "Offline" and m.queued > 0
 
 
+class StationInvariants(ChartInvariants):
+    chart_name = "station"
+
+    @invariant()
+    def counts_and_waits_stay_sane(self) -> None:
+        m = self.model
+        assert m.stops_queued >= 0
+        if m.state in {"Resetting", "Rebooting"}:
+            assert m.reset_kind is not None
+        if m.state != "Recovering":
+            assert m.recovering == ()
+
+
 SETTINGS = settings(
     max_examples=40,
     stateful_step_count=40,
@@ -259,3 +272,5 @@ TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase
 TestOutbox.settings = SETTINGS
+TestStation = StationInvariants.TestCase
+TestStation.settings = SETTINGS

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chargebox.charts import Chart, ChartError, ChartModel
+from chargebox.charts import Chart, ChartError, ChartModel, diagram
 from chargebox.charts.effects import SendRequest
 
 GOOD = """
@@ -250,3 +251,53 @@ def test_error_names_the_repository_path_of_a_shipped_chart(
         "statecharts/connector.yaml: transition C8 (trigger usage_ended): "
         "guard 'foo' is not defined by ConnectorModel"
     )
+
+
+REPORTING = GOOD.replace(
+    "initial: Dark\n",
+    "initial: Dark\nreports:\n  to: station\n  trigger: lamp_changed\n"
+    "  description: Whether the lamp is lit.\n",
+)
+
+
+class ReportingLampModel(LampModel):
+    __slots__ = ()
+
+    def report(self) -> Any:
+        return ("lamp", self.state)
+
+
+def test_a_chart_may_report_to_another(tmp_path: Path) -> None:
+    chart = load(tmp_path, REPORTING.replace("LampModel", "ReportingLampModel"), ReportingLampModel)
+    assert chart.spec.reports is not None
+    assert (chart.spec.reports.to, chart.spec.reports.trigger) == ("station", "lamp_changed")
+    assert "tells `station` `lamp_changed`: Whether the lamp is lit." in diagram.markdown_page(
+        chart.spec, source_link="lamp.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  to: station\n", "", "reports: to must be a non-empty string"),
+        (
+            "  to: station\n",
+            "  to: station\n  when: always\n",
+            "reports has unknown key(s) ['when']",
+        ),
+        (
+            "  trigger: lamp_changed\n",
+            "  trigger: lamp changed\n",
+            "reports: trigger 'lamp changed'",
+        ),
+    ],
+)
+def test_a_broken_report_is_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in REPORTING
+    with pytest.raises(ChartError, match=re.escape(message)):
+        load(tmp_path, REPORTING.replace(old, new))
+
+
+def test_a_reporting_chart_needs_the_models_report(tmp_path: Path) -> None:
+    with pytest.raises(ChartError, match=r"reports: LampModel must define report\(\)"):
+        load(tmp_path, REPORTING)

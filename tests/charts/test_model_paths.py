@@ -25,8 +25,11 @@ def test_paths_replay_step_by_step_on_fresh_models(
 ) -> None:
     loaded = chart(name)
     for path in chart_paths[name]:
-        assert path.steps[0].source == loaded.initial
-        check_path(path, loaded.model_class.example())
+        start = path.start(loaded.model_class)
+        # a fresh model, or a seed of the chart (the station's start at work)
+        assert path.steps[0].source == start.state
+        assert path.seed is not None or start.state == loaded.initial
+        check_path(path, start)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -67,7 +70,7 @@ def test_connector_paths_send_the_status_notification_of_each_status_change(
     """
     loaded = chart(name)
     for path in chart_paths[name]:
-        model = loaded.model_class.example()
+        model = path.start(loaded.model_class)
         for step, outcome, effects in replay(path, model):
             sent = [e for e in effects if isinstance(e, SendStatusNotification)]
             if step.source != step.state:
@@ -84,3 +87,34 @@ def test_connector_paths_send_the_status_notification_of_each_status_change(
                 assert all(e.error_code != "NoError" for e in sent)
             else:
                 assert all(e.error_code == "NoError" for e in sent)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_timer_fires_only_after_its_path_armed_it(
+    name: str, chart_paths: dict[str, list[Path]]
+) -> None:
+    """A timer an actor never armed never fires: the paths do not pretend it does."""
+    loaded = chart(name)
+    for path in chart_paths[name]:
+        armed: set[str] = set()
+        for step in path.steps:
+            if loaded.spec.trigger(step.trigger).is_timer:
+                assert step.trigger in armed, f"{path}: {step.trigger} fires unarmed"
+                armed.discard(step.trigger)
+            for effect in step.effects:
+                if isinstance(effect, StartTimer):
+                    armed.add(effect.name)
+                elif isinstance(effect, CancelTimer):
+                    armed.discard(effect.name)
+
+
+def test_the_station_paths_start_from_its_seeds(chart_paths: dict[str, list[Path]]) -> None:
+    """The joint table's situations lie far apart: its paths start at work, resetting and
+    rebooting too, each from one of the model's seeds."""
+    station = chart("station")
+    seeds = {model.snapshot() for model in station.model_class.seeds()}
+    paths = chart_paths["station"]
+    assert all(path.seed is not None and path.seed.snapshot() in seeds for path in paths)
+    starts = {path.steps[0].source for path in paths}
+    assert starts == {"Recovering", "Running", "Resetting", "Rebooting"}
+    assert max(len(path.steps) for path in paths) <= 3

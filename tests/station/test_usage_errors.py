@@ -106,3 +106,12 @@ async def test_a_transaction_started_twice(tmp_path, autojump_clock):
         stop = await rig.csms.wait_for("StopTransaction")
         assert stop.meter_stop == 50
         assert len(rig.csms.received("CP-1", "StartTransaction")) == 1
+
+
+async def test_an_id_tag_at_a_connector_that_does_not_exist(tmp_path, autojump_clock):
+    """The station's chart names no connector it does not have; the handle says which exist."""
+    async with running(tmp_path, Core={"NumberOfConnectors": 2}) as rig:
+        for connector in (3, 0, "one"):
+            with pytest.raises(StateError, match=r"connectors are 1 to 2 \(NumberOfConnectors\)"):
+                await rig.cp.token_presented("TAG", connector)  # type: ignore[arg-type]
+        await a_session_works(rig, 2)

@@ -1,7 +1,9 @@
 """The actors: the trio runtime of the statecharts, and every actor of a station.
 
-The runtime: actors with inboxes and timers (actor), the messages every actor
-understands (messages), the station clock (clock), groups that own the actors'
+The runtime: actors with inboxes and timers (actor), reached by typed address
+with the typed events of their charts (chargebox.charts.addresses,
+chargebox.charts.events), the messages every actor understands (messages: Ask
+is the request/reply), the station clock (clock), groups that own the actors'
 nurseries and report a failing actor instead of letting it vanish (supervision).
 
 An actor owns one chart model (chargebox.charts) and talks to other actors only
@@ -18,21 +20,22 @@ from __future__ import annotations
 
 from chargebox.actors.actor import Actor, ArmedTimer, Rejected, UnhandledEffect
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired, Trigger
+from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync, TimerExpired
 from chargebox.actors.supervision import ActorFailed, ActorGroup, UnknownAddress, open_actor_group
 
 __all__ = [
     "Actor",
     "ActorFailed",
     "ActorGroup",
+    "Answer",
     "ArmedTimer",
     "Ask",
+    "AskFailed",
     "Rejected",
     "SetInputs",
     "StationClock",
     "Sync",
     "TimerExpired",
-    "Trigger",
     "UnhandledEffect",
     "UnknownAddress",
     "open_actor_group",

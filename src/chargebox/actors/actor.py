@@ -1,11 +1,13 @@
 """The actor: a trio task that owns one chart model and is reached only through its inbox.
 
-Its loop takes one message at a time from the inbox, turns it into a trigger,
-fires it on the model's chart, and then performs the effects the transition's
-actions recorded: arming and cancelling its timers, sending messages to other
-actors, and handing everything else to its outlet (the way out towards the link,
-the queue or the host). Because the actions only record, a transition is never
-interrupted half-way by I/O, and the same chart runs without trio in tests.
+Its loop takes one message at a time from the inbox, a typed event of its
+chart (chargebox.charts.events), fires it on the model's chart, and then
+performs the effects the transition's actions recorded: arming and cancelling
+its timers, sending events to other actors, and handing everything else to its
+outlet (the way out towards the link, the queue or the host). Because the
+actions only record, a transition is never interrupted half-way by I/O, and
+the same chart runs without trio in tests. A timer that expires comes back
+through the inbox as the event of its timer trigger.
 
 An event the chart does not allow is logged and counted, and the loop goes on.
 An effect that cannot be performed for a reason the event's sender must hear
@@ -13,15 +15,24 @@ An effect that cannot be performed for a reason the event's sender must hear
 (the model and its timers go back to what they were before the event) and the
 loop goes on. So that nothing else has seen the transition by then, an action
 records the effect that may be rejected before the effects that reach others.
-Anything else that goes wrong (an action raising, an effect nobody can perform)
-ends the actor with the exception, which its group reports and propagates.
+Anything else that goes wrong (an action raising, an effect nobody can perform,
+an event of another chart) ends the actor with the exception, which its group
+reports and propagates.
 
-A sender that must know what became of its event (the host's handle) sends an
-`Ask`: it learns the outcome (taken, or refused by the chart) or the rejection.
+A sender that must know what became of its event (the host's handle, a
+feature answering the Central System) sends an `Ask`: it learns the outcome
+(taken, or refused by the chart), the transition's `Reply` if it recorded one,
+or the rejection.
 
-A feature actor subclasses Actor, usually overriding `translate` (its typed
-messages to triggers) and `perform` (effects it handles itself), and is bound to
-a chart by the model it is given: `ConnectorActor("connector/1", ConnectorModel(1))`.
+A chart that declares `reports` (its file's `reports`: the station's chart
+mirrors it) has its actor, when built with `report=True`, send the model's
+`report()` to that chart after every event that changed it, once the
+transition's effects are performed (an undone transition tells nothing).
+
+A station's actor subclasses Actor, usually overriding `perform` (effects it
+handles itself), and is bound to a chart by its address and the model it is
+given: `Actor(Address.connector(1), ConnectorModel(1), outlet=...)`; the
+address must name the model's chart.
 """
 
 from __future__ import annotations
@@ -36,10 +47,13 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
-from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired, Trigger
-from chargebox.charts.effects import CancelTimer, Effect, Send, StartTimer
+from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import CancelTimer, Effect, Reply, Send, StartTimer
+from chargebox.charts.events import ChartEvent, events_of, params_of
 from chargebox.charts.machine import NotAllowed, Outcome
 from chargebox.charts.model import ChartModel
+from chargebox.charts.spec import ChartError
 
 if TYPE_CHECKING:
     from chargebox.actors.supervision import ActorGroup
@@ -76,21 +90,30 @@ class ArmedTimer:
 class Actor(Generic[ModelT]):
     """A trio task with an inbox and a chart model.
 
-    `address` names the actor for other actors' `Send` effects; `outlet` receives
-    the effects this actor does not perform itself; `clock` maps `StartTimer(at=...)`
-    deadlines onto trio's clock (created at start when not given).
+    `address` names the actor for other actors' `Send` effects, and the events it
+    takes (those of the model's chart); `outlet` receives the effects this actor
+    does not perform itself; `clock` maps `StartTimer(at=...)` deadlines onto trio's
+    clock (created at start when not given).
     """
 
     def __init__(
         self,
-        address: str,
+        address: Address[Any],
         model: ModelT,
         *,
         clock: StationClock | None = None,
         outlet: trio.MemorySendChannel[Effect] | None = None,
         inbox_size: int = 256,
+        report: bool = False,
     ) -> None:
+        if address.events.chart != model.chart_name:
+            raise ValueError(
+                f"{address} takes the events of chart {address.events.chart}, but its model "
+                f"{type(model).__name__} runs chart {model.chart_name}"
+            )
         self.address = address
+        #: the base class of the events this actor takes
+        self.events: type[ChartEvent] = address.events
         self.model = model
         self.chart = type(model).chart()
         self.clock = clock
@@ -106,6 +129,16 @@ class Actor(Generic[ModelT]):
         self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
         self._generations = itertools.count(1)
         self._nursery: trio.Nursery | None = None
+        #: the Ask being handled (its Reply goes there)
+        self._asking: Ask | None = None
+        reports = self.chart.spec.reports
+        if report and reports is None:
+            raise ValueError(f"{address}: chart {self.chart.name} declares no reports")
+        #: where the chart's report goes (None: not reported), and the last one sent
+        self._report_to: Address[Any] | None = (
+            Address.parse(reports.to) if report and reports else None
+        )
+        self._reported = model.report() if self._report_to is not None else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.address} in {self.model.state}>"
@@ -161,20 +194,29 @@ class Actor(Generic[ModelT]):
                 return None
         # what to go back to if the event is rejected (the effects not yet performed go too)
         before, timers = self.model.clone(), dict(self._timers)
+        self._asking = message
         try:
-            message.outcome = await self.handle(message.trigger)
+            message.outcome = await self.handle(message.event)
             return message.outcome
         except Rejected as rejected:
             self.model = before
             self._restore_timers(timers)
-            log.warning("%s: %s not taken in: %s", self.address, message.trigger, rejected)
+            message.reply = None
+            log.warning("%s: %r not taken in: %s", self.address, message.event, rejected)
             message.error = rejected.error
             return None
         except BaseException as error:
             message.error = error
             raise
         finally:
-            message.done.set()
+            self._asking = None
+            if not self.keeps(message):
+                message.done.set()
+
+    def keeps(self, ask: Ask) -> bool:
+        """The ask is answered later, by a Reply naming its request (the station's actor);
+        here every ask is answered once its event is handled."""
+        return False
 
     def _restore_timers(self, before: dict[str, ArmedTimer]) -> None:
         """The timers as they were before an undone transition (re-armed for their deadline)."""
@@ -192,37 +234,55 @@ class Actor(Generic[ModelT]):
                 self._nursery.start_soon(self._expire, name, timer, name=f"{self.address} timer")
 
     async def handle(self, message: Any) -> Outcome | None:
-        """Handle one message: fire its trigger and perform the effects. Returns the outcome."""
-        if isinstance(message, Sync):
-            message.done.set()
-            return None
-        if isinstance(message, SetInputs):
-            self._set_inputs(message.values)
-            return None
+        """Handle one message: fire its event and perform the effects. Returns the outcome."""
         if isinstance(message, TimerExpired):
             timer = self._timers.get(message.name)
             if timer is None or timer.generation != message.generation:
                 return None  # cancelled or re-armed after it had already expired
             del self._timers[message.name]
-            trigger, params = message.name, {}
-        else:
-            translated = self.translate(message)
-            if translated is None:
-                log.warning("%s: no trigger for message %r; ignored", self.address, message)
-                return None
-            trigger, params = translated
-        outcome = self.chart.fire(self.model, trigger, params)
+            message = self._timer_event(message.name)
+        elif not isinstance(message, self.events):
+            if isinstance(message, Sync):
+                message.done.set()
+            elif isinstance(message, SetInputs):
+                self._set_inputs(message.values)
+            elif isinstance(message, ChartEvent):
+                self.address.check(message)  # an event of another chart: a programming error
+            else:
+                log.warning(
+                    "%s: no trigger for message %r (not an event of its chart); ignored",
+                    self.address,
+                    message,
+                )
+            return None
+        outcome = self.chart.fire(self.model, message.trigger, params_of(message))
         if not outcome.allowed:
             self.on_refused(outcome)
         for effect in self.model.drain_effects():
             await self.perform(effect)
+        if self._report_to is not None and outcome.allowed:
+            await self._report()
         return outcome
 
-    def translate(self, message: Any) -> tuple[str, Mapping[str, Any]] | None:
-        """Map an inbox message to (trigger, params); None if this actor has no use for it."""
-        if isinstance(message, Trigger):
-            return message.name, message.params
-        return None
+    async def _report(self) -> None:
+        """Tell the chart's `reports` address what changed (nothing when nothing did)."""
+        report = self.model.report()
+        if report == self._reported:
+            return
+        self._reported = report
+        if self.group is None:
+            raise UnhandledEffect(f"{self.address}: a report for {self._report_to} but no group")
+        assert self._report_to is not None
+        await self.group.deliver(self._report_to, report)
+
+    def _timer_event(self, name: str) -> ChartEvent:
+        """The event of the timer trigger `name` (a timer is named after its trigger)."""
+        event_class = events_of(self.events).get(name)
+        if event_class is None:
+            raise ChartError(
+                f"{self.address}: timer {name!r} is not a trigger of {self.chart.name}"
+            )
+        return event_class()
 
     def on_refused(self, outcome: NotAllowed) -> None:
         """An event the chart does not allow: nothing changed; it is counted and logged."""
@@ -248,11 +308,19 @@ class Actor(Generic[ModelT]):
         elif isinstance(effect, Send):
             if self.group is None:
                 raise UnhandledEffect(f"{self.address}: {effect} but the actor is in no group")
-            await self.group.deliver(effect.to, effect.message)
+            await self.group.deliver(effect.to, effect.event)
+        elif isinstance(effect, Reply):
+            self.reply(effect)
         elif self.outlet is not None:
             await self.outlet.send(effect)
         else:
             raise UnhandledEffect(f"{self.address}: nobody performs {effect}")
+
+    def reply(self, effect: Reply) -> None:
+        """The transition's answer goes to the ask being handled (nobody hears it when the
+        event was only delivered)."""
+        if self._asking is not None:
+            self._asking.reply = effect.value
 
     def _arm(self, effect: StartTimer) -> None:
         if self._nursery is None or self.clock is None:

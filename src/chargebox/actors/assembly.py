@@ -1,37 +1,45 @@
 """Every actor of one station, built from its context: what the station runs and the
 features are handed.
 
-`Actors(ctx)` builds them before they run: connector 0 and the connectors with
+`Actors(ctx)` builds them before they run: the station's coordinator (its
+mirror of the others as they start), connector 0 and the connectors with
 the availability the store keeps, one transaction actor per connector, the
 link, the outbox, a reservation actor per connector and one for connector 0,
 the firmware, diagnostics, log and signing procedures; and what they share:
 the Authorizer, the meter (whose registers the store keeps as floors) and the
 StatusReporter. `restore()` gives them what the store kept for them (the
 reservations held before a restart). Once `start` has run them in a group,
-they are reached through `deliver`, `settle` and `wait_until`.
+they are reached by typed address (chargebox.charts.addresses) through
+`deliver`, `ask`, `settle` and `wait_until`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-import trio
+import attrs
 
 from chargebox.actors import meter as metering
 from chargebox.actors.actor import Actor
 from chargebox.actors.authorization import Authorizer
-from chargebox.actors.connector import ConnectorActor, StatusReporter
+from chargebox.actors.connector import ConnectorActor, Status, StatusReporter
 from chargebox.actors.context import StationContext
 from chargebox.actors.firmware import FirmwareActor
 from chargebox.actors.link import LinkActor
+from chargebox.actors.messages import Answer
 from chargebox.actors.outbox import OutboxActor
 from chargebox.actors.reservation import ReservationActor, restore_reservations
 from chargebox.actors.signing import SigningActor
+from chargebox.actors.station import StationActor
 from chargebox.actors.supervision import ActorGroup
 from chargebox.actors.transaction import TransactionActor
 from chargebox.actors.transfer import DiagnosticsActor, LogActor
-from chargebox.charts.models import Connector0Model, ConnectorModel
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.models import Connector0Model, ConnectorModel, StationModel
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 class Actors:
@@ -76,22 +84,38 @@ class Actors:
         self.reservations: dict[int, ReservationActor] = {
             c: ReservationActor(ctx, c) for c in range(0, n + 1)
         }
-        self.firmware = FirmwareActor(ctx, self.transactions)
+        self.firmware = FirmwareActor(ctx)
         self.diagnostics = DiagnosticsActor(ctx)
         self.log = LogActor(ctx)
         self.signing = SigningActor(ctx)
+        #: the coordinator (statecharts/station.yaml), mirroring the others as they start
+        self.station = StationActor(
+            ctx,
+            StationModel(
+                n,
+                statuses={c.connector_id: c.model.state for c in self._connector_actors()},
+            ),
+            authorizer=self.authorizer,
+            meter=self.meter,
+            reporter=self.reporter,
+            statuses=self.statuses,
+            refresh_inputs=self.refresh_transaction_inputs,
+        )
         #: the group they run in, once started
         self.group: ActorGroup | None = None
-        #: set (and renewed) whenever a transaction stops or a StopTransaction is delivered
-        self.progress = trio.Event()
+
+    def _connector_actors(self) -> list[ConnectorActor]:
+        return [self.connector0, *self.connectors.values()]
 
     def restore(self) -> None:
         """What the store kept for the actors: the reservations are held again."""
         restore_reservations(self.ctx, self.reservations)
 
     def all(self) -> list[Actor[Any]]:
-        """Every actor, in the order they start (the link last: it connects once told to)."""
+        """Every actor, in the order they start (the station first: the others report to it;
+        the link last: it connects once told to)."""
         return [
+            self.station,
             self.connector0,
             *self.connectors.values(),
             *self.transactions.values(),
@@ -112,11 +136,17 @@ class Actors:
 
     # -- reaching them ------------------------------------------------------------------
 
-    async def deliver(self, address: str, message: Any) -> None:
+    async def deliver(self, address: Address[E], event: E) -> None:
+        """Put `event` into the inbox of the actor at `address`."""
         assert self.group is not None
-        await self.group.deliver(address, message)
+        await self.group.deliver(address, event)
 
-    async def settle(self, address: str) -> None:
+    async def ask(self, address: Address[E], event: E) -> Answer:
+        """Deliver `event` and wait for what became of it (ActorGroup.ask)."""
+        assert self.group is not None
+        return await self.group.ask(address, event)
+
+    async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
         assert self.group is not None
         await self.group.settle(address)
@@ -126,10 +156,26 @@ class Actors:
         assert self.group is not None
         return await self.group.wait_until(predicate)
 
-    def note_progress(self) -> None:
-        """A transaction stopped or a StopTransaction was delivered: whoever waits looks again."""
-        self.progress.set()
-        self.progress = trio.Event()
+    # -- what the station actor is handed --------------------------------------------------
+
+    #: StatusNotification.info of connector 0 while the store cannot be written
+    STORE_FAILURE_INFO = "data store cannot be written"
+
+    def connector0_status(self) -> Status:
+        """Connector 0's status; InternalError while the store cannot be written."""
+        status = self.connector0.status()
+        if self.ctx.store.failure is None:
+            return status
+        return attrs.evolve(status, error_code="InternalError", info=self.STORE_FAILURE_INFO)
+
+    def statuses(self) -> list[Status]:
+        """Every connector's current status, connector 0 first."""
+        return [self.connector0_status()] + [c.status() for c in self.connectors.values()]
+
+    def refresh_transaction_inputs(self) -> None:
+        """The transactions' inputs follow the link and the configuration."""
+        for tx in self.transactions.values():
+            tx.refresh_inputs()
 
     # -- the meter's registers ----------------------------------------------------------
 

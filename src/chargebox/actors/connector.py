@@ -21,6 +21,7 @@ import trio
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SendStatusNotification
 from chargebox.charts.models import Connector0Model, ConnectorModel
 from chargebox.ocpp.v16 import StatusNotificationRequest
@@ -120,7 +121,9 @@ class ConnectorActor(Actor[ConnectorModel]):
     def __init__(
         self, ctx: StationContext, model: ConnectorModel | Connector0Model, reporter: StatusReporter
     ) -> None:
-        super().__init__(f"connector/{model.connector_id}", model, clock=ctx.clock)  # type: ignore[arg-type]
+        c = model.connector_id
+        address = Address.connector0() if c == 0 else Address.connector(c)
+        super().__init__(address, model, clock=ctx.clock, report=True)  # type: ignore[arg-type]
         self.ctx = ctx
         self.reporter = reporter
         #: the vendor of the fault's error code (StatusNotification vendorId)
@@ -132,7 +135,7 @@ class ConnectorActor(Actor[ConnectorModel]):
 
     def status(self) -> Status:
         model = self.model
-        faulted = model.state == "Faulted"
+        faulted = model.faulted
         return Status(
             model.connector_id,
             model.state,

@@ -5,19 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.actors.endpoint import Endpoint
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
 from chargebox.config import ChargePointConfig
 from chargebox.host import Host
 from chargebox.store import Store
 from chargebox.transport import TlsSettings
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=ChartEvent)
+
+
+class Deliver(Protocol):
+    """Puts an event into the inbox of the actor at an address (of that actor's chart)."""
+
+    async def __call__(self, address: Address[E], event: E) -> None: ...
 
 
 @attrs.define
@@ -70,8 +80,8 @@ class StationContext:
     options: Options
     nursery: trio.Nursery
     message_log: Any = None
-    #: address -> inbox of every actor (filled as they start)
-    deliver: Callable[[str, Any], Awaitable[None]] | None = None
+    #: delivers an event to an actor (or to the station's event stream) once they run
+    deliver: Deliver | None = None
     #: False once the Central System answered NotImplemented to SecurityEventNotification
     security_events_to_csms: bool = True
     #: records a security event (Station.security_event)

@@ -3,11 +3,12 @@ SignedUpdateFirmware.
 
 The chart decides; this actor performs: the download attempts on the host's
 firmware port, the check of a signed update's signature (L01.FR.04: SHA256 of
-the whole file, RSA or ECDSA), the wait for running transactions with every
-connector held out of service, the installation and the reboot through the
-host's system port (Hard). Every step's notification is sent in order
-(chargebox.actors.transfer). A transfer, check or wait under way is cancelled
-when a new update replaces the procedure (L01.FR.26).
+the whole file, RSA or ECDSA), holding every connector out of service, the
+installation and the reboot through the host's system port (Hard). Whether
+transactions run, which the installation waits for, the station's chart tells
+the firmware chart (transactions_changed). Every step's notification is sent
+in order (chargebox.actors.transfer). A transfer or check under way is
+cancelled when a new update replaces the procedure (L01.FR.26).
 
 The procedure is kept in the store after every step, so that it survives the
 reboot and a power loss: the actor starts from what the store holds.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,21 +30,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from chargebox.actors.context import StationContext
-from chargebox.actors.transaction import TransactionActor
 from chargebox.actors.transfer import TransferActor
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
-    AwaitNoTransactions,
     Effect,
     HoldConnectors,
     HostCommand,
+    RaiseSecurityEvent,
     SendRequest,
-    Trigger,
 )
+from chargebox.charts.events import firmware as events
+from chargebox.charts.events.connector import BecomeInoperative, BecomeOperative, ConnectorEvent
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import FirmwareModel
 from chargebox.charts.models.firmware import (
     CancelFirmwareTransfer,
-    RaiseSecurityEvent,
     VerifyFirmwareSignature,
 )
 from chargebox.host import ResetKind
@@ -119,7 +119,7 @@ def _restore(data: dict[str, Any] | None, firmware_port: bool) -> FirmwareModel:
 
 
 def _persisted(model: FirmwareModel) -> dict[str, Any] | None:
-    if model.state == "Idle":
+    if model.idle:
         return None
     data = {}
     for name in FirmwareModel.PERSISTED:
@@ -129,33 +129,21 @@ def _persisted(model: FirmwareModel) -> dict[str, Any] | None:
 
 
 class FirmwareActor(TransferActor[FirmwareModel]):
-    """Runs statecharts/firmware.yaml; `transactions` are the connectors' transaction
-    actors, whose states decide whether the installation must wait."""
+    """Runs statecharts/firmware.yaml."""
 
-    def __init__(self, ctx: StationContext, transactions: Mapping[int, TransactionActor]) -> None:
+    def __init__(self, ctx: StationContext) -> None:
         port = ctx.host.firmware
         has_port = port is not None and hasattr(port, "download_firmware")
         stored = ctx.store.firmware_procedure()
-        super().__init__(ctx, "firmware", _restore(stored, has_port))
-        self.transactions = transactions
+        super().__init__(ctx, Address.firmware(), _restore(stored, has_port))
         self._saved = stored
-        #: the transfer, signature check or wait under way (cancelled with the update)
+        #: the transfer or signature check under way (cancelled with the update)
         self._scopes: set[trio.CancelScope] = set()
-        #: the outcome of the last update_requested (how SignedUpdateFirmware is answered)
-        self.last_update: Outcome | None = None
-        if self.model.state != "Idle":
+        if not self.model.idle:
             log.info("firmware update restored from the store in %s", self.model.state)
 
-    def busy(self) -> bool:
-        """A transaction runs, or an authorized idTag waits to start one, on some connector."""
-        return any(tx.active or tx.pending for tx in self.transactions.values())
-
     async def handle(self, message: Any) -> Outcome | None:
-        # the chart's input, kept current: it decides whether the installation must wait
-        self.model.transactions_running = self.busy()
         outcome = await super().handle(message)
-        if isinstance(message, Trigger) and message.name == "update_requested":
-            self.last_update = outcome
         self._save()
         return outcome
 
@@ -177,8 +165,8 @@ class FirmwareActor(TransferActor[FirmwareModel]):
                 self.run_attempt,
                 "download the firmware",
                 lambda: port.download_firmware(location),
-                "download_succeeded",
-                "download_failed",
+                events.DownloadSucceeded(),
+                events.DownloadFailed(),
             )
         elif isinstance(effect, HostCommand) and effect.command == "install_firmware":
             assert port is not None
@@ -186,8 +174,8 @@ class FirmwareActor(TransferActor[FirmwareModel]):
                 self.run_attempt,
                 "install the firmware",
                 port.install_firmware,
-                "install_succeeded",
-                "install_failed",
+                events.InstallSucceeded(),
+                events.InstallFailed(),
             )
         elif isinstance(effect, HostCommand) and effect.command == "reset":
             self._save()  # the reboot finds the procedure in the store
@@ -203,8 +191,6 @@ class FirmwareActor(TransferActor[FirmwareModel]):
             self.ctx.security_event(effect.kind, effect.tech_info)
         elif isinstance(effect, HoldConnectors):
             await self._hold(effect.held)
-        elif isinstance(effect, AwaitNoTransactions):
-            self._cancellable(self._await_idle, effect.then)
         else:
             await super().perform(effect)
 
@@ -240,10 +226,10 @@ class FirmwareActor(TransferActor[FirmwareModel]):
             except OSError as e:
                 problem = f"the firmware file cannot be read: {e}"
         if problem is None:
-            await self.inbox.send(Trigger("signature_verified"))
+            await self.inbox.send(events.SignatureVerified())
         else:
             log.warning("firmware signature not verified: %s", problem)
-            await self.inbox.send(Trigger("signature_invalid", {"reason": problem}))
+            await self.inbox.send(events.SignatureInvalid(reason=problem))
 
     async def _restart(self) -> None:
         system = self.ctx.host.system
@@ -258,15 +244,11 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         assert self.ctx.deliver is not None
         chosen = self.ctx.store.inoperative_connectors()
         for c in range(1, self.ctx.cfg.number_of_connectors + 1):
+            event: ConnectorEvent
             if held:
-                trigger = "become_inoperative"
+                event = BecomeInoperative()
             elif c in chosen or 0 in chosen:
                 continue  # ChangeAvailability made it Inoperative: it stays so
             else:
-                trigger = "become_operative"
-            await self.ctx.deliver(f"connector/{c}", Trigger(trigger))
-
-    async def _await_idle(self, then: str) -> None:
-        assert self.group is not None
-        await self.group.wait_until(lambda: not self.busy())
-        await self.inbox.send(Trigger(then))
+                event = BecomeOperative()
+            await self.ctx.deliver(Address.connector(c), event)

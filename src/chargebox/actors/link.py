@@ -3,7 +3,7 @@
 The chart decides; this actor performs: it opens connections with the
 security profile the chart asks for (chargebox.transport), serves OCPP-J on
 them (chargebox.actors.endpoint), sends BootNotification and Heartbeat and turns
-their answers into triggers, pings the Central System every
+their answers into events of its chart, pings the Central System every
 WebSocketPingInterval and closes a connection whose pong does not come
 within WebsocketPongTimeout.
 """
@@ -23,13 +23,10 @@ from chargebox import transport
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
-from chargebox.charts.effects import (
-    CloseConnection,
-    Effect,
-    OpenConnection,
-    SendRequest,
-    Trigger,
-)
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, SendRequest
+from chargebox.charts.events import link as events
+from chargebox.charts.events.station import LinkStateChanged
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import LinkModel
 from chargebox.config.checks import split_scheme, websocket_scheme
@@ -73,7 +70,7 @@ class LinkActor(Actor[LinkModel]):
             boot_retry_interval=ctx.options.boot_retry_interval,
             jitter=ctx.options.jitter,
         )
-        super().__init__("link", model, clock=ctx.clock, inbox_size=1024)
+        super().__init__(Address.link(), model, clock=ctx.clock, inbox_size=1024)
         self.ctx = ctx
         self._ws: WebSocketConnection | None = None
         # ids of the websockets we close on purpose: `_close` logs their disconnect
@@ -94,12 +91,12 @@ class LinkActor(Actor[LinkModel]):
     async def _follow_state(self) -> None:
         """The endpoint's ACCEPTED gate follows the chart, before any effect of the transition
         runs (whoever hears of the registration must find the gate open)."""
-        accepted = self.model.state == "Accepted"
+        accepted = self.model.accepted
         if accepted != self._accepted:
             self._accepted = accepted
             self.ctx.endpoint.set_accepted(accepted)
             if self.ctx.deliver is not None:
-                await self.ctx.deliver("station", Trigger("link_state", {"accepted": accepted}))
+                await self.ctx.deliver(Address.station(), LinkStateChanged(accepted=accepted))
 
     async def perform(self, effect: Effect) -> None:
         await self._follow_state()
@@ -118,8 +115,8 @@ class LinkActor(Actor[LinkModel]):
         assert self._nursery is not None
         self._nursery.start_soon(fn, *args)
 
-    async def _post(self, trigger: str, **params: Any) -> None:
-        await self.inbox.send(Trigger(trigger, params))
+    async def _post(self, event: events.LinkEvent) -> None:
+        await self.inbox.send(event)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -150,14 +147,14 @@ class LinkActor(Actor[LinkModel]):
                 self.ctx.security_event("FailedToAuthenticateAtCentralSystem", str(e))
             log.warning("connecting to the Central System failed: %s", e)
             self._log_connection(f"{e.kind}_failure", str(e))
-            await self._post("connection_failed")
+            await self._post(events.ConnectionFailed())
             return
         except (ValueError, OSError) as e:
             # settings that cannot work (no key, unreadable certificate): said clearly
             self.last_failure = str(e)
             log.error("cannot connect to the Central System: %s", e)
             self._log_connection("failure", str(e))
-            await self._post("connection_failed")
+            await self._post(events.ConnectionFailed())
             return
         self._ws = ws
         self.connections += 1
@@ -167,7 +164,7 @@ class LinkActor(Actor[LinkModel]):
         # attached before the chart hears of it: its BootNotification must find the link open
         self.ctx.endpoint.attach(ws)
         self._spawn(self._serve, ws)
-        await self._post("connection_opened")
+        await self._post(events.ConnectionOpened())
 
     async def _serve(self, ws: WebSocketConnection) -> None:
         async with trio.open_nursery() as nursery:
@@ -181,7 +178,7 @@ class LinkActor(Actor[LinkModel]):
         self._log_disconnected(closed.code if closed else None, closed.reason if closed else None)
         if self._ws is ws:
             self._ws = None
-        await self._post("connection_lost")
+        await self._post(events.ConnectionLost())
 
     def apply_backoff_settings(self) -> None:
         """RetryBackoff* changed: the next backoff uses them."""
@@ -270,18 +267,18 @@ class LinkActor(Actor[LinkModel]):
             return  # connection_lost follows
         except (CallFailed, CallTimeout) as e:
             log.warning("BootNotification failed: %s", e)
-            await self._post("boot_failed")
+            await self._post(events.BootFailed())
             return
         await self._set_time(response.current_time, trio.current_time() - sent)
         interval = response.interval
         if response.status == RegistrationStatus.Accepted:
             if interval > 0 and interval != cfg.heartbeat_interval:
                 cfg.update("HeartbeatInterval", interval)  # persisted (libocpp does the same)
-            await self._post("boot_accepted", interval=interval)
+            await self._post(events.BootAccepted(interval=interval))
         elif response.status == RegistrationStatus.Pending:
-            await self._post("boot_pending", interval=interval)
+            await self._post(events.BootPending(interval=interval))
         else:
-            await self._post("boot_rejected", interval=interval)
+            await self._post(events.BootRejected(interval=interval))
 
     async def _heartbeat(self) -> None:
         sent = trio.current_time()

@@ -1,8 +1,9 @@
-"""The messages every actor understands, besides the ones its subclass translates.
+"""The messages every actor understands, besides the events of its chart.
 
-Actor inboxes carry frozen attrs values. `Trigger` (from chargebox.charts.effects,
-since chart actions address it to other actors) fires a trigger by name; the
-others here are the runtime's own.
+Actor inboxes carry frozen attrs values: the typed events of the actor's chart
+(chargebox.charts.events), and the runtime's own messages here. `Ask` is the
+request/reply of the runtime: an event whose sender waits for what became of
+it (`ActorGroup.ask` sends one and returns its `Answer`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any
 import attrs
 import trio
 
-from chargebox.charts.effects import Trigger
+from chargebox.charts.events.base import ChartEvent
 from chargebox.charts.machine import Outcome
 
-__all__ = ["Ask", "SetInputs", "Sync", "TimerExpired", "Trigger"]
+__all__ = ["Answer", "Ask", "AskFailed", "SetInputs", "Sync", "TimerExpired"]
 
 
 @attrs.frozen
@@ -41,18 +42,46 @@ class Sync:
     done: trio.Event = attrs.field(factory=trio.Event)
 
 
+@attrs.frozen
+class Answer:
+    """What became of an asked event: the chart took it (`outcome` Fired) or refused it
+    (NotAllowed: nothing changed), and the value of the `Reply` effect its transition
+    recorded, if any (the last one). `outcome` is None when the actor had no use for
+    the event (an answer for an earlier transaction, say)."""
+
+    outcome: Outcome | None
+    reply: Any = None
+
+    @property
+    def allowed(self) -> bool:
+        """The chart took the event."""
+        return self.outcome is not None and self.outcome.allowed
+
+
 @attrs.define(eq=False)
 class Ask:
-    """A trigger whose sender waits for what became of it.
+    """An event whose sender waits for what became of it.
 
-    `done` is set once the actor handled the trigger and performed its effects:
+    `done` is set once the actor handled the event and performed its effects:
     `outcome` then says whether the chart took it (Fired) or refused it
-    (NotAllowed), and `error` holds the reason an effect could not be performed
-    (chargebox.actors.actor.Rejected: the transition was undone), or the error
-    that ended the actor.
+    (NotAllowed), `reply` holds the value of a `Reply` effect, and `error`
+    the reason an effect could not be performed (chargebox.actors.actor.Rejected:
+    the transition was undone), or the error that ended the actor.
     """
 
-    trigger: Trigger
+    event: ChartEvent
     done: trio.Event = attrs.field(factory=trio.Event)
     outcome: Outcome | None = None
+    reply: Any = None
     error: BaseException | None = None
+
+
+class AskFailed(Exception):
+    """An asked event was not taken in: `error` says why (an effect's record could not be
+    written, or the actor failed while handling it)."""
+
+    def __init__(self, address: Any, event: ChartEvent, error: BaseException) -> None:
+        super().__init__(f"{address}: {event.trigger} not taken in: {error}")
+        self.address = address
+        self.event = event
+        self.error = error

@@ -1,7 +1,7 @@
 """The outbox actor: statecharts/outbox.yaml delivering the persisted transaction messages.
 
 The messages live in the store, in order; whoever produces one writes it
-there first and then tells this actor (`enqueued`), so a message the host
+there first and then tells this actor (`Enqueued`), so a message the host
 handed over is on disk before the handle call returns. The chart decides when
 the oldest is transmitted, retried or dropped; this actor transmits it over
 the endpoint and routes the answers: StartTransaction.conf gives the
@@ -18,7 +18,11 @@ from typing import Any
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
-from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import Effect, RemoveQueueHead, SendQueueHead
+from chargebox.charts.events import outbox as events
+from chargebox.charts.events.station import StopTransactionDone
+from chargebox.charts.events.transaction import StartAccepted, StartRejected
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import OutboxModel
 from chargebox.ocpp import codec
@@ -37,7 +41,7 @@ class OutboxActor(Actor[OutboxModel]):
             transaction_message_retry_interval=cfg.transaction_message_retry_interval,
             queued=ctx.store.queue_length(),
         )
-        super().__init__("outbox", model, clock=ctx.clock, inbox_size=4096)
+        super().__init__(Address.outbox(), model, clock=ctx.clock, inbox_size=4096)
         self.ctx = ctx
         self.authorizer = authorizer
         self._head: QueuedMessage | None = None
@@ -53,8 +57,8 @@ class OutboxActor(Actor[OutboxModel]):
         )
 
     async def handle(self, message: Any) -> Outcome | None:
-        if isinstance(message, Trigger) and message.name == "enqueued":
-            in_flight = self.model.state in ("Sending", "AwaitingAnswer", "RetryWait")
+        if isinstance(message, events.Enqueued):
+            in_flight = self.model.in_flight
             self._keep_to_threshold(in_flight)
             # the store is the truth: thinning (MessageQueueSizeThreshold) may have removed some
             self.model.queued = max(self.ctx.store.queue_length() - 1, 1 if in_flight else 0)
@@ -82,7 +86,7 @@ class OutboxActor(Actor[OutboxModel]):
             self._head = head
             if head is None:
                 log.error("the outbox expected a message but the queue is empty")
-                await self.inbox.send(Trigger("unsendable"))
+                await self.inbox.send(events.Unsendable())
                 return
             assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # in line with the CALLs decided before it
@@ -103,7 +107,8 @@ class OutboxActor(Actor[OutboxModel]):
                 )
             if head.action == "StopTransaction" and head.tx_ref is not None:
                 self.ctx.store.forget_transaction(head.tx_ref)
-                await self._tell_station("stop_transaction_done", tx_ref=head.tx_ref)
+                assert self.ctx.deliver is not None
+                await self.ctx.deliver(Address.station(), StopTransactionDone(tx_ref=head.tx_ref))
         else:
             await super().perform(effect)
 
@@ -120,9 +125,9 @@ class OutboxActor(Actor[OutboxModel]):
         except ValidationError as e:
             # e.g. a StopTransaction whose StartTransaction never got an id: it cannot be sent
             log.error("queued %s cannot be sent: %s", head.action, e.description)
-            await self.inbox.send(Trigger("unsendable"))
+            await self.inbox.send(events.Unsendable())
             return
-        await self.inbox.send(Trigger("sent"))
+        await self.inbox.send(events.Sent())
         try:
             response = await self.ctx.endpoint.call(
                 request, unique_id=head.message_id, ticket=ticket
@@ -135,17 +140,17 @@ class OutboxActor(Actor[OutboxModel]):
                 if head.action == "SecurityEventNotification":
                     # a CSMS without the security whitepaper: keep the events in the log only
                     self.ctx.security_events_to_csms = False
-                await self.inbox.send(Trigger("not_implemented"))
+                await self.inbox.send(events.NotImplemented_())
                 return
             log.warning("%s attempt %d failed: %s", head.action, attempt, e)
-            await self.inbox.send(Trigger("failed"))
+            await self.inbox.send(events.Failed())
             return
         except CallTimeout as e:
             log.warning("%s attempt %d failed: %s", head.action, attempt, e)
-            await self.inbox.send(Trigger("failed"))
+            await self.inbox.send(events.Failed())
             return
         await self._answered(head, request, response)
-        await self.inbox.send(Trigger("answered"))
+        await self.inbox.send(events.Answered())
 
     async def _answered(self, head: QueuedMessage, request: Any, response: Any) -> None:
         if head.action == "StartTransaction":
@@ -153,20 +158,16 @@ class OutboxActor(Actor[OutboxModel]):
             self.authorizer.remember(request.id_tag, info)
             if head.tx_ref is not None:
                 self.ctx.store.set_transaction_id(head.tx_ref, response.transaction_id)
-            accepted = info.status == AuthorizationStatus.Accepted
-            await self.ctx.deliver(
-                f"transaction/{request.connector_id}",
-                Trigger(
-                    "start_accepted" if accepted else "start_rejected",
-                    {
-                        "transaction_id": response.transaction_id,
-                        "status": str(info.status),
-                        "tx_ref": head.tx_ref,
-                    },
-                ),
-            )
+            answer: StartAccepted | StartRejected
+            if info.status == AuthorizationStatus.Accepted:
+                answer = StartAccepted(transaction_id=response.transaction_id, tx_ref=head.tx_ref)
+            else:
+                answer = StartRejected(
+                    transaction_id=response.transaction_id,
+                    status=str(info.status),
+                    tx_ref=head.tx_ref,
+                )
+            assert self.ctx.deliver is not None
+            await self.ctx.deliver(Address.transaction(request.connector_id), answer)
         elif head.action == "StopTransaction" and request.id_tag is not None:
             self.authorizer.remember(request.id_tag, response.id_tag_info)
-
-    async def _tell_station(self, name: str, **params: Any) -> None:
-        await self.ctx.deliver("station", Trigger(name, params))

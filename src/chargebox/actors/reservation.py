@@ -5,8 +5,8 @@ connector and ends it at its expiryDate or when it is used or cancelled. This
 actor keeps what the chart holds in the store after every event (a restart
 finds the reservation again), and asks the host's reservation port to end a
 reservation the chart ended. What ReserveNow is answered, and who may use a
-reserved connector, is decided by the Reservation profile
-(chargebox.features.reservation) from the states.
+reserved connector, is decided by the station's chart (statecharts/station.yaml)
+from what every reservation reports.
 
 At start, the stored reservations are held again (`restore_reservations`),
 before any event from the Central System; one that expired or whose connector
@@ -21,7 +21,9 @@ from typing import Any
 
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
-from chargebox.charts.effects import Effect, HostCommand, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import Effect, HostCommand
+from chargebox.charts.events.reservation import Restored
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import ReservationModel
 from chargebox.store import StoredReservation
@@ -34,7 +36,10 @@ class ReservationActor(Actor[ReservationModel]):
 
     def __init__(self, ctx: StationContext, connector_id: int) -> None:
         super().__init__(
-            f"reservation/{connector_id}", ReservationModel(connector_id), clock=ctx.clock
+            Address.reservation(connector_id),
+            ReservationModel(connector_id),
+            clock=ctx.clock,
+            report=True,
         )
         self.ctx = ctx
         self._stored: StoredReservation | None = None
@@ -83,13 +88,10 @@ def restore_reservations(ctx: StationContext, actors: Mapping[int, ReservationAc
             continue
         # handled as soon as the actor runs, before any event from the Central System
         actors[c].inbox.send_nowait(
-            Trigger(
-                "restored",
-                {
-                    "reservation_id": stored.reservation_id,
-                    "id_tag": stored.id_tag,
-                    "parent_id_tag": stored.parent_id_tag,
-                    "expiry_date": stored.expiry_date,
-                },
+            Restored(
+                reservation_id=stored.reservation_id,
+                id_tag=stored.id_tag,
+                parent_id_tag=stored.parent_id_tag,
+                expiry_date=stored.expiry_date,
             )
         )

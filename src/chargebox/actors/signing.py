@@ -21,7 +21,10 @@ import trio
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
-from chargebox.charts.effects import Effect, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import Effect
+from chargebox.charts.events.signing import CsrFailed, RequestSent, Start
+from chargebox.charts.machine import Outcome
 from chargebox.charts.models.signing import (
     AbandonRequest,
     RequestCertificate,
@@ -37,7 +40,7 @@ class SigningActor(Actor[SigningModel]):
     """Runs statecharts/signing.yaml: each request (CSR + SignCertificate) in a task of its own."""
 
     def __init__(self, ctx: StationContext) -> None:
-        super().__init__("signing", SigningModel(), clock=ctx.clock)
+        super().__init__(Address.signing(), SigningModel(), clock=ctx.clock)
         self.ctx = ctx
         #: called with the SigningEnded effect when a procedure ends
         self.ended_observers: list[Callable[[SigningEnded], None]] = []
@@ -49,17 +52,17 @@ class SigningActor(Actor[SigningModel]):
     def start(self, *, wait: float | None, repeats: int | None) -> None:
         """Queue a start of the procedure (from synchronous code: the renewal, a trigger)."""
         self._starts_pending += 1
-        self.inbox.send_nowait(Trigger("start", {"wait": wait, "repeats": repeats}))
+        self.inbox.send_nowait(Start(wait=wait, repeats=repeats))
 
     @property
     def busy(self) -> bool:
         """A procedure is under way, or a start waits in the inbox."""
-        return self._starts_pending > 0 or self.model.state != "Idle"
+        return self._starts_pending > 0 or not self.model.idle
 
-    def translate(self, message: Any) -> tuple[str, Any] | None:
-        if isinstance(message, Trigger) and message.name == "start":
+    async def handle(self, message: Any) -> Outcome | None:
+        if isinstance(message, Start):
             self._starts_pending -= 1
-        return super().translate(message)
+        return await super().handle(message)
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, RequestCertificate):
@@ -93,8 +96,8 @@ class SigningActor(Actor[SigningModel]):
                 except Exception:
                     log.exception("SignCertificate: request %d failed", request)
                     sent = False
-                trigger = "request_sent" if sent else "csr_failed"
-                await self.inbox.send(Trigger(trigger, {"request": request}))
+                outcome = RequestSent(request=request) if sent else CsrFailed(request=request)
+                await self.inbox.send(outcome)
             if self._requests.get(request) is scope:
                 del self._requests[request]
 

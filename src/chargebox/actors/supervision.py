@@ -6,6 +6,11 @@ callback (the station tells its host), and re-raises the failure as
 ActorFailed naming the actor: the nursery then cancels the other actors and the
 error leaves `open_actor_group`. Nothing is swallowed.
 
+Actors are reached by typed address (chargebox.charts.addresses): `deliver`
+puts an event into an actor's inbox, `ask` also waits for what became of it
+(the outcome and the transition's Reply). Both refuse an event of another
+chart than the address's with a ValueError.
+
 The group also lets a task wait for its actors: until one of them handled
 everything sent to it so far (`settle`), or until a condition over their
 states holds (`wait_until`, checked after every message any of them handled).
@@ -16,12 +21,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
 from chargebox.actors.actor import Actor
-from chargebox.actors.messages import Sync
+from chargebox.actors.messages import Answer, Ask, AskFailed, Sync
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
+
+E = TypeVar("E", bound=ChartEvent)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +38,7 @@ log = logging.getLogger(__name__)
 class ActorFailed(RuntimeError):
     """An actor ended with an exception (attached as __cause__)."""
 
-    def __init__(self, address: str, error: BaseException) -> None:
+    def __init__(self, address: Address[Any], error: BaseException) -> None:
         super().__init__(f"actor {address} failed: {type(error).__name__}: {error}")
         self.address = address
 
@@ -48,15 +57,16 @@ class ActorGroup:
     ) -> None:
         self._nursery = nursery
         self._on_failure = on_failure
-        self._inboxes: dict[str, trio.MemorySendChannel[Any]] = {}
-        self.actors: dict[str, Actor[Any]] = {}
+        self._inboxes: dict[Address[Any], trio.MemorySendChannel[Any]] = {}
+        self.actors: dict[Address[Any], Actor[Any]] = {}
         #: set (and renewed) after every message any actor of the group handled
         self._changed = trio.Event()
 
-    def register(self, address: str, inbox: trio.MemorySendChannel[Any]) -> None:
-        """Make a channel reachable at `address` (an actor outside the group, or a test's sink)."""
+    def register(self, address: Address[Any], inbox: trio.MemorySendChannel[Any]) -> None:
+        """Make a channel reachable at `address` (a consumer outside the group, such as the
+        station's event stream, or a test's sink)."""
         if address in self._inboxes:
-            raise ValueError(f"the address {address!r} is already taken")
+            raise ValueError(f"the address {address} is already taken")
         self._inboxes[address] = inbox
 
     async def start(self, actor: Actor[Any]) -> Actor[Any]:
@@ -68,19 +78,37 @@ class ActorGroup:
         await self._nursery.start(self._supervise, actor, name=f"actor {actor.address}")
         return actor
 
-    async def deliver(self, address: str, message: Any) -> None:
-        """Put `message` into the inbox at `address` (waits while that inbox is full)."""
-        try:
-            inbox = self._inboxes[address]
-        except KeyError:
-            raise UnknownAddress(f"no actor at {address!r} for {message!r}") from None
-        await inbox.send(message)
+    async def deliver(self, address: Address[E], event: E) -> None:
+        """Put `event` into the inbox at `address` (waits while that inbox is full)."""
+        address.check(event)
+        await self._inbox(address, event).send(event)
 
-    async def settle(self, address: str) -> None:
+    async def ask(self, address: Address[E], event: E) -> Answer:
+        """Deliver `event` and wait until the actor handled it and performed its effects.
+
+        Returns the outcome (the chart took it, or refused it: nothing changed) and
+        the value of the Reply its transition recorded. Raises AskFailed when the
+        event could not be taken in (the transition was undone) or the actor failed.
+        """
+        address.check(event)
+        ask = Ask(event)
+        await self._inbox(address, event).send(ask)
+        await ask.done.wait()
+        if ask.error is not None:
+            raise AskFailed(address, event, ask.error) from ask.error
+        return Answer(ask.outcome, ask.reply)
+
+    async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
         sync = Sync()
-        await self.deliver(address, sync)
+        await self._inbox(address, sync).send(sync)
         await sync.done.wait()
+
+    def _inbox(self, address: Address[Any], message: Any) -> trio.MemorySendChannel[Any]:
+        try:
+            return self._inboxes[address]
+        except KeyError:
+            raise UnknownAddress(f"no actor at {address} for {message!r}") from None
 
     async def wait_until(self, predicate: Callable[[], Any]) -> Any:
         """Wait until `predicate()` is truthy, checked after every message an actor handled."""

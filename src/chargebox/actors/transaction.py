@@ -28,13 +28,18 @@ from chargebox.actors import meter as metering
 from chargebox.actors.actor import Actor, Rejected
 from chargebox.actors.connector import host_command
 from chargebox.actors.context import StationContext
-from chargebox.charts.effects import (
-    Effect,
-    HostCommand,
-    SampleMeterValues,
-    Send,
-    SendRequest,
-    Trigger,
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import Effect, HostCommand, SampleMeterValues, SendRequest
+from chargebox.charts.events.outbox import Enqueued
+from chargebox.charts.events.transaction import (
+    AuthorizationAccepted,
+    AuthorizationRejected,
+    IdTagPresented,
+    RemoteStart,
+    Resume,
+    StartAccepted,
+    StartRejected,
+    TransactionStarted,
 )
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
@@ -50,14 +55,19 @@ from chargebox.ocpp.v16 import (
 
 log = logging.getLogger(__name__)
 
-# triggers that begin a new transaction: a finished model is replaced before them
-_BEGINNINGS = frozenset({"id_tag_presented", "remote_start", "transaction_started"})
+# events that begin a new transaction: a finished model is replaced before them
+_BEGINNINGS = (IdTagPresented, RemoteStart, TransactionStarted)
+# the transaction messages: stored, then queued for the Central System (the outbox)
+_QUEUED = frozenset({"StartTransaction", "StopTransaction"})
 
 
 class TransactionActor(Actor[TransactionModel]):
     def __init__(self, ctx: StationContext, connector_id: int, authorizer: Any, meter: Any) -> None:
         super().__init__(
-            f"transaction/{connector_id}", self._fresh(ctx, connector_id), clock=ctx.clock
+            Address.transaction(connector_id),
+            self._fresh(ctx, connector_id),
+            clock=ctx.clock,
+            report=True,
         )
         self.ctx = ctx
         self.connector_id = connector_id
@@ -99,27 +109,30 @@ class TransactionActor(Actor[TransactionModel]):
     @property
     def active(self) -> bool:
         """A transaction runs (started, not yet stopped)."""
-        return self.model.state in ("Starting", "StartedOffline", "Active", "Suspended", "Stopping")
+        return self.model.active
 
     @property
     def pending(self) -> bool:
         """An idTag is being authorized or waits for the transaction to start."""
-        return self.model.state in ("Authorizing", "Authorized")
+        return self.model.pending
 
     async def handle(self, message: Any) -> Outcome | None:
-        if isinstance(message, Trigger):
-            if message.name in _BEGINNINGS and self.model.state == "Stopped":
-                self.model = self._fresh(self.ctx, self.connector_id)
-                self.ref = None
-                self.stop_id_tag = None
-            if message.name in ("start_accepted", "start_rejected"):
-                tx_ref = message.params.get("tx_ref")
-                if tx_ref is not None and tx_ref != self.ref:
-                    return None  # the answer for an earlier transaction: the store has its id
-        before = self.model.state
+        if isinstance(message, _BEGINNINGS) and self.model.stopped:
+            self.model = self._fresh(self.ctx, self.connector_id)
+            self.ref = None
+            self.stop_id_tag = None
+        elif (
+            isinstance(message, StartAccepted | StartRejected)
+            and message.tx_ref is not None
+            and message.tx_ref != self.ref
+        ):
+            return None  # the answer for an earlier transaction: the store has its id
         outcome = await super().handle(message)
-        if self.model.state == "Stopped" and before != "Stopped":
-            await self.ctx.deliver("station", Trigger("transaction_stopped", {}))
+        if isinstance(message, Resume) and outcome is not None and outcome.allowed:
+            # the stored record is this transaction's from now on
+            self.ref = message.tx_ref
+            self.session_id = message.session_id
+            log.info("connector %d: transaction resumed after restart", self.connector_id)
         return outcome
 
     async def perform(self, effect: Effect) -> None:
@@ -129,9 +142,9 @@ class TransactionActor(Actor[TransactionModel]):
             self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
         elif isinstance(effect, HostCommand):
             await host_command(self.ctx, effect)
-        elif isinstance(effect, Send) and effect.to == "outbox":
+        elif isinstance(effect, SendRequest) and effect.action in _QUEUED:
             try:
-                await self._queue(effect.message)
+                await self._queue(effect)
             except StoreWriteError as e:
                 raise Rejected(e) from e
         elif isinstance(effect, SampleMeterValues):
@@ -144,8 +157,9 @@ class TransactionActor(Actor[TransactionModel]):
             outcome = await self.authorizer.authorize(id_tag, ticket=ticket)
         finally:
             self.ctx.endpoint.release(ticket)
-        name = "authorization_accepted" if outcome.accepted else "authorization_rejected"
-        await self.inbox.send(Trigger(name, {"status": outcome.status}))
+        await self.inbox.send(
+            AuthorizationAccepted() if outcome.accepted else AuthorizationRejected()
+        )
 
     # -- the transaction messages -----------------------------------------------------
 
@@ -192,7 +206,8 @@ class TransactionActor(Actor[TransactionModel]):
                 timestamp=when,
                 transaction_id=record.transaction_id if record and record.transaction_id else 0,
                 reason=p.get("reason"),
-                id_tag=self.stop_id_tag,
+                # the idTag the host reported, else the one a user presented to stop it
+                id_tag=self.stop_id_tag if self.stop_id_tag is not None else self.model.stop_id_tag,
                 transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
             payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
@@ -217,7 +232,8 @@ class TransactionActor(Actor[TransactionModel]):
                 log.warning(
                     "MessageQueueSizeThreshold %d passed: %d messages dropped", threshold, removed
                 )
-        await self.ctx.deliver("outbox", Trigger("enqueued"))
+        assert self.ctx.deliver is not None
+        await self.ctx.deliver(Address.outbox(), Enqueued())
 
     def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
         """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""

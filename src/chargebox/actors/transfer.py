@@ -7,7 +7,7 @@ notifications they send (SendRequest) and the transfers the host performs
 order the chart gave them, through the ACCEPTED gate (offline, a notification
 is dropped: it describes a moment that is over), and runs each transfer
 attempt in a task of its own, so that a download of many minutes never holds
-the chart up; the attempt's outcome comes back as a trigger.
+the chart up; the attempt's outcome comes back as an event of the chart.
 
 The log actor's attempts can be cancelled: a new GetLog cancels the upload in
 progress (N01.FR.11). An attempt ends with the host's answer: True, or why it
@@ -27,7 +27,11 @@ import trio
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
-from chargebox.charts.effects import Effect, HostCommand, SendRequest, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import Effect, HostCommand, SendRequest
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.events import diagnostics as diagnostics_events
+from chargebox.charts.events import log as log_events
 from chargebox.charts.model import ChartModel
 from chargebox.charts.models import DiagnosticsModel, LogModel
 from chargebox.host import LogUploadFailure
@@ -53,7 +57,7 @@ NOTIFICATIONS: dict[str, Any] = {
 class TransferActor(Actor[ModelT]):
     """An actor of a file-transfer procedure (firmware update, diagnostics upload)."""
 
-    def __init__(self, ctx: StationContext, address: str, model: ModelT) -> None:
+    def __init__(self, ctx: StationContext, address: Address[Any], model: ModelT) -> None:
         super().__init__(address, model, clock=ctx.clock)
         self.ctx = ctx
         self._work_send, self._work_receive = trio.open_memory_channel[
@@ -85,28 +89,36 @@ class TransferActor(Actor[ModelT]):
         self.in_order(send)
 
     def attempt(
-        self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
+        self,
+        what: str,
+        make: Callable[[], Awaitable[Any]],
+        succeeded: ChartEvent,
+        failed: ChartEvent,
     ) -> None:
-        """One transfer attempt by the host, in a task of its own; its outcome is a trigger."""
+        """One transfer attempt by the host, in a task of its own; its outcome is an event."""
         assert self._nursery is not None
         self._nursery.start_soon(self.run_attempt, what, make, succeeded, failed)
 
     async def run_attempt(
-        self, what: str, make: Callable[[], Awaitable[Any]], succeeded: str, failed: str
+        self,
+        what: str,
+        make: Callable[[], Awaitable[Any]],
+        succeeded: ChartEvent,
+        failed: ChartEvent,
     ) -> None:
-        """The attempt itself: the host's answer becomes the trigger `succeeded` or `failed`."""
+        """The attempt itself: the host's answer becomes the event `succeeded` or `failed`."""
         # a port that raises is logged by call_host and counts as a failed attempt
         done = bool(await self.ctx.call_host(what, make()))
         if not done:
             log.warning("%s: the host could not %s", self.address, what)
-        await self.inbox.send(Trigger(succeeded if done else failed))
+        await self.inbox.send(succeeded if done else failed)
 
 
 class DiagnosticsActor(TransferActor[DiagnosticsModel]):
     """Runs statecharts/diagnostics.yaml: the upload of the file GetDiagnostics named."""
 
     def __init__(self, ctx: StationContext) -> None:
-        super().__init__(ctx, "diagnostics", DiagnosticsModel())
+        super().__init__(ctx, Address.diagnostics(), DiagnosticsModel())
 
     async def perform(self, effect: Effect) -> None:
         port = self.ctx.host.diagnostics
@@ -120,7 +132,12 @@ class DiagnosticsActor(TransferActor[DiagnosticsModel]):
                 # a LogUploadFailure (a str) says why it failed: for GetDiagnostics, UploadFailed
                 return await port.upload_diagnostics(location, file_name) is True
 
-            self.attempt("upload the diagnostics", upload, "upload_succeeded", "upload_failed")
+            self.attempt(
+                "upload the diagnostics",
+                upload,
+                diagnostics_events.UploadSucceeded(),
+                diagnostics_events.UploadFailed(),
+            )
         else:
             await super().perform(effect)
 
@@ -140,7 +157,7 @@ class LogActor(TransferActor[LogModel]):
     """Runs statecharts/log.yaml: notifications in order, one cancellable task per attempt."""
 
     def __init__(self, ctx: StationContext) -> None:
-        super().__init__(ctx, "log", LogModel())
+        super().__init__(ctx, Address.log(), LogModel())
         #: upload number -> the cancel scope of its running attempt
         self._attempts: dict[int, trio.CancelScope] = {}
 
@@ -180,12 +197,10 @@ class LogActor(TransferActor[LogModel]):
                 result = await self.ctx.call_host(f"upload the {log_type}", upload_coro)
                 failure = attempt_outcome(result)
                 if failure is None:
-                    await self.inbox.send(Trigger("upload_succeeded", {"upload": upload}))
+                    await self.inbox.send(log_events.UploadSucceeded(upload=upload))
                 else:
                     log.warning("log upload %d: the host could not upload (%s)", upload, failure)
-                    await self.inbox.send(
-                        Trigger("upload_failed", {"upload": upload, "status": failure})
-                    )
+                    await self.inbox.send(log_events.UploadFailed(upload=upload, status=failure))
             if self._attempts.get(upload) is scope:
                 del self._attempts[upload]
 

@@ -6,6 +6,9 @@ Pure: no trio, no network. The chart format is described in docs/statecharts.md.
   chart file by its `chart_name`; `model.fire(trigger, **params)` returns
   `Fired` or `NotAllowed`; actions record `effects` that `drain_effects()` hands over.
 - `Chart`: a loaded chart with the one `transitions` Machine its models share.
+- `events`: one frozen attrs class per trigger of every chart (what actors send
+  each other); `addresses`: `Address[E]`, where an actor is reached and which
+  chart's events it takes; `effects`: what actions record (`Send`, `Reply`, ...).
 - `catalog`: the shipped charts; `diagram`: Mermaid, dot and Markdown;
   `paths`: event paths covering every transition; `coverage`: which transitions ran.
 """
@@ -18,6 +21,7 @@ from chargebox.charts.model import ChartModel
 from chargebox.charts.spec import (
     ChartError,
     ChartSpec,
+    ReportSpec,
     StateSpec,
     TransitionSpec,
     TriggerSpec,
@@ -32,6 +36,7 @@ __all__ = [
     "Fired",
     "NotAllowed",
     "Outcome",
+    "ReportSpec",
     "StateSpec",
     "TransitionSpec",
     "TriggerSpec",

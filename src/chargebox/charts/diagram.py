@@ -110,6 +110,15 @@ def markdown_page(spec: ChartSpec, *, source_link: str) -> str:
         + (f"; on entering any state: {_names(spec.on_enter)}" if spec.on_enter else "")
         + ".",
         "",
+        *(
+            [
+                f"After every event that changes it, the actor tells `{spec.reports.to}` "
+                f"`{spec.reports.trigger}`: {spec.reports.description.strip()}",
+                "",
+            ]
+            if spec.reports
+            else []
+        ),
         "```mermaid",
         mermaid(spec).rstrip("\n"),
         "```",

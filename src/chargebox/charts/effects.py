@@ -5,29 +5,27 @@ must happen next with these small frozen values; the actor that owns the model
 performs them once the transition is complete (chargebox.actors). A test can
 drive a bare model and look at the same values.
 
-OCPP values (statuses, error codes, action names) are the OCPP strings, so this
-module depends on nothing but attrs.
+OCPP values (statuses, error codes, action names) are the OCPP strings; a
+message for another actor is a typed event (chargebox.charts.events) sent to a
+typed address (chargebox.charts.addresses).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
+
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.base import ChartEvent
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 def _frozen_params(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return dict(value or {})
-
-
-@attrs.frozen
-class Trigger:
-    """A message to an actor: fire `name` on its chart with `params`."""
-
-    name: str
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_params, hash=False)
 
 
 @attrs.frozen
@@ -66,11 +64,25 @@ class SampleMeterValues(Effect):
 
 
 @attrs.frozen
-class Send(Effect):
-    """Deliver `message` to the actor registered under the address `to`."""
+class Send(Effect, Generic[E]):
+    """Deliver `event` to the actor at `to` (an event of the chart that address runs)."""
 
-    to: str
-    message: Any
+    to: Address[E]
+    event: E
+
+
+@attrs.frozen
+class Reply(Effect):
+    """The answer of the transition to whoever asked for the event (an `Ask`): a verdict
+    the chart decides, such as the status of a Central System's request. Nobody hears
+    it when the event was only delivered.
+
+    `request` names the ask a later transition answers: a model that must wait for
+    something before it can answer (the host, an Authorize.conf) keeps the request's
+    number and replies with it; the actor maps the number to the waiting ask."""
+
+    value: Any
+    request: int | None = None
 
 
 @attrs.frozen
@@ -152,7 +164,8 @@ class HoldConnectors(Effect):
 
 
 @attrs.frozen
-class AwaitNoTransactions(Effect):
-    """Fire the trigger `then` once no transaction runs, or waits to start, on any connector."""
+class RaiseSecurityEvent(Effect):
+    """Record a security event (whitepaper section 8), e.g. InvalidFirmwareSignature."""
 
-    then: str
+    kind: str
+    tech_info: str | None = None

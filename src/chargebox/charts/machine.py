@@ -210,6 +210,13 @@ def check_model(spec: ChartSpec, model_class: type[ChartModel]) -> None:
             raise ChartError(f"{where}: input {name!r} is not an attribute of {owner}")
     for name in spec.on_enter:
         _check_action(model_class, name, f"{where}: on_enter: action {name!r}")
+    from chargebox.charts.model import ChartModel
+
+    if spec.reports is not None and model_class.report is ChartModel.report:
+        raise ChartError(
+            f"{where}: reports: {owner} must define report() (the {spec.reports.trigger} "
+            f"event for {spec.reports.to})"
+        )
     for state in spec.states:
         for name in state.on_enter + state.on_exit:
             _check_action(model_class, name, f"{where}: state {state.name}: action {name!r}")

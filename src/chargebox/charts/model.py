@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from chargebox.charts.effects import Effect
+from chargebox.charts.events.base import ChartEvent
 
 if TYPE_CHECKING:
     from chargebox.charts.machine import Chart, Outcome
@@ -48,6 +49,17 @@ class ChartModel:
     def example(cls) -> Self:
         """A model configured for generated tests and benchmarks (subclasses override)."""
         return cls()
+
+    @classmethod
+    def seeds(cls) -> list[Self]:
+        """The models generated paths start from (chargebox.charts.paths): the example,
+        unless a chart's situations are better reached from several starting points."""
+        return [cls.example()]
+
+    def report(self) -> ChartEvent | None:
+        """The event a chart that declares `reports` sends after every change (the view
+        another chart mirrors); charts that declare it override this."""
+        return None
 
     def fire(self, trigger: str, **params: Any) -> Outcome:
         """Fire `trigger` on this model; an event the chart does not allow changes nothing."""

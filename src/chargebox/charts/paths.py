@@ -1,8 +1,11 @@
 """Event paths derived from a chart that, together, run every declared transition.
 
-The generator explores the chart by executing it: breadth first from a fresh
-model, it fires every trigger the current state accepts, with each example
-parameter set of the trigger and each combination of the inputs its guards read.
+The generator explores the chart by executing it: breadth first from the
+model's seeds (`ChartModel.seeds()`: a fresh model, or for a chart whose
+situations lie far apart, such as the station's, several models in those
+situations), it fires every trigger the current state accepts, with each
+example parameter set of the trigger and each combination of the inputs its
+guards read; a timer's trigger only once the path armed that timer.
 Executing (rather than walking the graph) gets the model's memory right: the
 return from Faulted depends on what was remembered, a queue's retries on how
 many attempts were made. Each (label, source) pair keeps the first, hence
@@ -23,7 +26,7 @@ from typing import Any
 import attrs
 
 from chargebox.charts import coverage
-from chargebox.charts.effects import Effect
+from chargebox.charts.effects import CancelTimer, Effect, StartTimer
 from chargebox.charts.machine import Chart, Outcome
 from chargebox.charts.model import ChartModel
 from chargebox.charts.spec import ChartError
@@ -57,14 +60,19 @@ class Step:
 
 @attrs.frozen
 class Path:
-    """A sequence of steps from a fresh model."""
+    """A sequence of steps from a fresh model (`seed`, or the model class's example)."""
 
     chart: str
     steps: tuple[Step, ...]
+    seed: ChartModel | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def covers(self) -> set[tuple[str, str]]:
         return {step.key for step in self.steps}
+
+    def start(self, model_class: type[ChartModel]) -> ChartModel:
+        """A fresh copy of the model the path starts from."""
+        return self.seed.clone() if self.seed is not None else model_class.example()
 
     def __str__(self) -> str:
         return f"{self.chart}: " + " ; ".join(str(step) for step in self.steps)
@@ -92,22 +100,28 @@ def generate_paths(
     factory: Callable[[], ChartModel] | None = None,
     max_configurations: int = 50_000,
 ) -> list[Path]:
-    """Paths from a fresh model (`factory`, default the model's example) covering every transition.
+    """Paths from fresh models (`factory`, default the model's seeds) covering every transition.
 
     Raises ChartError naming the transitions no path reaches, or when the
     exploration grows beyond `max_configurations` distinct model configurations.
     """
-    make = factory or chart.model_class.example
+    seeds = [factory()] if factory is not None else chart.model_class.seeds()
     declared = chart.transition_keys()
-    first: dict[tuple[str, str], tuple[Step, ...]] = {}
-    start = make()
-    seen = {start.snapshot()}
-    queue: deque[tuple[ChartModel, tuple[Step, ...]]] = deque([(start, ())])
+    first: dict[tuple[str, str], tuple[int, tuple[Step, ...]]] = {}
+    seen: set[tuple[Any, frozenset[str]]] = set()
+    queue: deque[tuple[int, ChartModel, tuple[Step, ...], frozenset[str]]] = deque()
+    for number, seed in enumerate(seeds):
+        if (seed.snapshot(), frozenset()) not in seen:
+            seen.add((seed.snapshot(), frozenset()))
+            queue.append((number, seed, (), frozenset()))
     with coverage.paused():
         while queue and len(first) < len(declared):
-            model, steps = queue.popleft()
+            number, model, steps, armed = queue.popleft()
             for trigger in chart.allowed_triggers(model.state):
-                for params in chart.spec.trigger(trigger).examples:
+                spec = chart.spec.trigger(trigger)
+                if spec.is_timer and trigger not in armed:
+                    continue  # a timer fires only once armed
+                for params in spec.examples:
                     for inputs in _input_choices(chart, trigger, model.state):
                         twin = model.clone()
                         for name, value in inputs.items():
@@ -125,11 +139,12 @@ def generate_paths(
                             effects=tuple(twin.drain_effects()),
                         )
                         path = (*steps, step)
-                        first.setdefault(step.key, path)
-                        snapshot = twin.snapshot()
-                        if snapshot not in seen:
-                            seen.add(snapshot)
-                            queue.append((twin, path))
+                        first.setdefault(step.key, (number, path))
+                        now_armed = _armed_after(armed, step, spec.is_timer)
+                        key = (twin.snapshot(), now_armed)
+                        if key not in seen:
+                            seen.add(key)
+                            queue.append((number, twin, path, now_armed))
             if len(seen) > max_configurations:
                 raise ChartError(
                     f"{chart.spec.where}: path generation explored {len(seen)} configurations "
@@ -140,9 +155,27 @@ def generate_paths(
             f"{chart.spec.where}: no event path reaches {_missing(declared, first)} "
             "(a guard that can never hold, or a transition shadowed by an earlier one)"
         )
-    chosen = sorted(set(first.values()), key=len)
-    kept = [p for p in chosen if not any(len(q) > len(p) and q[: len(p)] == p for q in chosen)]
-    return [Path(chart.name, steps) for steps in kept]
+    chosen = sorted(set(first.values()), key=lambda found: len(found[1]))
+    kept = [
+        (n, p)
+        for n, p in chosen
+        if not any(m == n and len(q) > len(p) and q[: len(p)] == p for m, q in chosen)
+    ]
+    one_seed = factory is None and len(seeds) == 1
+    return [Path(chart.name, p, None if one_seed else seeds[n]) for n, p in kept]
+
+
+def _armed_after(armed: frozenset[str], step: Step, is_timer: bool) -> frozenset[str]:
+    """The timers armed after the step: its own timer fired, then its Start/CancelTimer."""
+    now = set(armed)
+    if is_timer:
+        now.discard(step.trigger)
+    for effect in step.effects:
+        if isinstance(effect, StartTimer):
+            now.add(effect.name)
+        elif isinstance(effect, CancelTimer):
+            now.discard(effect.name)
+    return frozenset(now)
 
 
 def _missing(declared: list[tuple[str, str]], first: Mapping[tuple[str, str], Any]) -> str:

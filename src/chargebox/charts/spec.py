@@ -91,6 +91,17 @@ class TransitionSpec:
 
 
 @attrs.frozen
+class ReportSpec:
+    """What the chart's actor tells another actor after every event that changed it:
+    the event of `trigger` (a trigger of the chart at `to`, e.g. the station's), built
+    by the model's `report()`. The station's chart mirrors the other actors this way."""
+
+    to: str
+    trigger: str
+    description: str
+
+
+@attrs.frozen
 class ChartSpec:
     """A whole chart as read from its file."""
 
@@ -103,6 +114,7 @@ class ChartSpec:
     transitions: tuple[TransitionSpec, ...]
     inputs: Mapping[str, str] = attrs.field(factory=dict)
     on_enter: tuple[str, ...] = ()
+    reports: ReportSpec | None = None
     path: Path | None = None
 
     @property
@@ -139,11 +151,13 @@ _TOP_KEYS = {
     "initial",
     "inputs",
     "on_enter",
+    "reports",
     "states",
     "triggers",
     "transitions",
 }
 _STATE_KEYS = {"description", "on_enter", "on_exit"}
+_REPORT_KEYS = {"to", "trigger", "description"}
 _TRIGGER_KEYS = {"from", "description", "params", "examples"}
 _TRANSITION_KEYS = {
     "label",
@@ -206,6 +220,7 @@ def parse_spec(raw: Any, *, path: Path | None = None) -> ChartSpec:
         transitions=tuple(transitions),
         inputs=inputs,
         on_enter=_names(raw.get("on_enter"), where, "on_enter"),
+        reports=_parse_reports(raw.get("reports"), where),
         path=path,
     )
     _check_triggers(spec, where)
@@ -270,6 +285,20 @@ def _parse_states(raw: Any, where: str) -> list[StateSpec]:
             )
         )
     return states
+
+
+def _parse_reports(raw: Any, where: str) -> ReportSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ChartError(f"{where}: reports must be a mapping with keys {sorted(_REPORT_KEYS)}")
+    _no_unknown_keys(raw, _REPORT_KEYS, where, "reports")
+    to = _string(raw.get("to"), where, "reports: to")
+    trigger = _string(raw.get("trigger"), where, "reports: trigger")
+    for what, name in (("to", to), ("trigger", trigger)):
+        if not _NAME.match(name):
+            raise ChartError(f"{where}: reports: {what} {name!r} must be an identifier")
+    return ReportSpec(to, trigger, _string(raw.get("description"), where, "reports: description"))
 
 
 def _parse_inputs(raw: Any, where: str) -> dict[str, str]:

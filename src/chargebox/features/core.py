@@ -1,9 +1,11 @@
 """Core profile: the Central System's Core operations, answered from the actors' charts.
 
-Each handler decides its answer from the current states (read, never written,
-here) and then sends the triggers that make the charts act: the behaviour
-itself is in the charts. Handlers answer at once; whatever takes longer
-(stopping transactions before a Reset, say) continues in the background.
+What needs the state of several actors (ChangeAvailability,
+RemoteStartTransaction, RemoteStopTransaction, Reset) is the station's chart
+to decide (statecharts/station.yaml): the handler asks the station's actor
+with the request's typed event and turns its verdict into the response.
+Handlers answer at once; whatever takes longer (stopping transactions before a
+Reset, say) continues in the station's chart.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ import trio
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.link import tls_settings
-from chargebox.charts.effects import CancelTimer, StartTimer, Trigger
-from chargebox.charts.models.connector import SESSION_STATUSES
+from chargebox.actors.messages import AskFailed
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import CancelTimer, StartTimer
+from chargebox.charts.events import link as link_events
+from chargebox.charts.events import station as station_events
+from chargebox.charts.events.transaction import StopRequested
+from chargebox.charts.models.station import Verdict
 from chargebox.charts.models.transaction import SAMPLE
 from chargebox.config.spec import Effect
 from chargebox.features import Handler
-from chargebox.features.reservation import Reservations
 from chargebox.features.smartcharging import SmartCharging
-from chargebox.host import ResetKind, UnlockResult
+from chargebox.host import UnlockResult
 from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import (
     AvailabilityStatus,
@@ -39,27 +45,22 @@ from chargebox.ocpp.v16 import (
 
 log = logging.getLogger(__name__)
 
-# statuses in which a connector can take a new user
-_FREE = frozenset({"Available", "Preparing"})
-
 
 class Core:
-    """The Core profile. `reservations` and `smart_charging` decide who may start where and
-    with which TxProfile; `rearm_aligned` starts the clock-aligned meter values over."""
+    """The Core profile. `smart_charging` takes the TxProfile of a RemoteStartTransaction;
+    `rearm_aligned` starts the clock-aligned meter values over."""
 
     def __init__(
         self,
         ctx: StationContext,
         actors: Actors,
         *,
-        reservations: Reservations,
         smart_charging: SmartCharging,
         rearm_aligned: Callable[[], None],
     ) -> None:
         self.ctx = ctx
         self.cfg = ctx.cfg
         self.actors = actors
-        self.reservations = reservations
         self.smart_charging = smart_charging
         self.rearm_aligned = rearm_aligned
 
@@ -124,7 +125,8 @@ class Core:
         await trio.sleep(0)  # let the answer go first
         if effect is Effect.REARM_HEARTBEAT:
             await actors.deliver(
-                "link", Trigger("heartbeat_interval_changed", {"interval": cfg.heartbeat_interval})
+                Address.link(),
+                link_events.HeartbeatIntervalChanged(interval=cfg.heartbeat_interval),
             )
         elif effect is Effect.REARM_SAMPLED_METER_VALUES:
             # the sample timer of each running transaction starts over with the new interval
@@ -150,12 +152,12 @@ class Core:
                 )
         elif effect is Effect.SECURITY_PROFILE:
             await actors.deliver(
-                "link", Trigger("security_profile_changed", {"security_profile": result.value})
+                Address.link(), link_events.SecurityProfileChanged(security_profile=result.value)
             )
         elif effect is Effect.AUTHORIZATION_KEY:
             if actors.link.model.security_profile in (1, 2):
                 # the new password applies to the next connection: reconnect now
-                await actors.deliver("link", Trigger("reconnect"))
+                await actors.deliver(Address.link(), link_events.Reconnect())
         elif effect is Effect.RETRY_BACKOFF:
             actors.link.apply_backoff_settings()
         elif effect is Effect.PING_INTERVAL:
@@ -165,35 +167,24 @@ class Core:
 
     # -- availability ---------------------------------------------------------------------
 
+    async def _decide(self, event: station_events.StationEvent) -> Verdict:
+        """The station's verdict on a request (Rejected while the station reboots)."""
+        try:
+            answer = await self.actors.ask(Address.station(), event)
+        except AskFailed as failed:
+            raise failed.error from failed.error.__cause__
+        if not answer.allowed:
+            return Verdict("Rejected")
+        verdict: Verdict = answer.reply
+        return verdict
+
     async def change_availability(self, req: v16.ChangeAvailabilityRequest) -> Any:
-        actors = self.actors
-        c = req.connector_id
-        if c != 0 and c not in actors.connectors:
-            return v16.ChangeAvailabilityResponse(status=AvailabilityStatus.Rejected)
-        operative = req.type == AvailabilityType.Operative
-        targets = list(actors.connectors) if c == 0 else [c]
-        if not operative and any(actors.connectors[t].model.state == "Preparing" for t in targets):
-            # no Preparing -> Unavailable in the spec's table (4.9), nor a transaction to wait for
-            return v16.ChangeAvailabilityResponse(status=AvailabilityStatus.Rejected)
-        busy = any(
-            actors.connectors[t].model.state in SESSION_STATUSES
-            or (
-                actors.connectors[t].model.state == "Faulted"
-                and actors.connectors[t].model.before_fault in SESSION_STATUSES
+        verdict = await self._decide(
+            station_events.ChangeAvailability(
+                connector_id=req.connector_id, operative=req.type == AvailabilityType.Operative
             )
-            for t in targets
         )
-        for key in [0, *targets] if c == 0 else [c]:
-            self.ctx.store.set_operative(key, operative)
-        trigger = Trigger("become_operative" if operative else "become_inoperative")
-        if c == 0:
-            await actors.deliver("connector/0", trigger)
-        for t in targets:
-            await actors.deliver(f"connector/{t}", trigger)
-        status = (
-            AvailabilityStatus.Scheduled if busy and not operative else AvailabilityStatus.Accepted
-        )
-        return v16.ChangeAvailabilityResponse(status=status)
+        return v16.ChangeAvailabilityResponse(status=AvailabilityStatus(verdict.status))
 
     # -- authorization cache ----------------------------------------------------------------
 
@@ -219,94 +210,37 @@ class Core:
 
     # -- transactions ---------------------------------------------------------------------
 
-    def _remote_start_connector(self, req: v16.RemoteStartTransactionRequest) -> int | None:
-        actors = self.actors
-        reservations = self.reservations
-        if req.connector_id is not None:
-            candidates = [req.connector_id]
-        else:
-            candidates = list(actors.connectors)
-            reserved = reservations.reserved_connector_for(req.id_tag)
-            if reserved is not None:
-                # the idTag's own reservation first, so that it is used rather than left waiting
-                candidates.remove(reserved)
-                candidates.insert(0, reserved)
-        for c in candidates:
-            connector = actors.connectors.get(c)
-            if connector is None or c == 0:
-                continue
-            state = connector.model.state
-            tx = actors.transactions[c]
-            if tx.active or tx.pending:
-                continue
-            # a Reserved connector only for its reservation's identity (spec 5.13)
-            if (state in _FREE or state == "Reserved") and reservations.admit_now(
-                c, req.id_tag
-            ).allowed:
-                return c
-        return None
-
     async def remote_start_transaction(self, req: v16.RemoteStartTransactionRequest) -> Any:
-        actors = self.actors
-        if actors.link.model.state != "Accepted":
-            # registration Pending: remote start and stop are refused (spec 4.2.1)
-            return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
-        c = self._remote_start_connector(req)
-        if c is None:
-            return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         profile = req.charging_profile
-        # only a TxProfile may come with RemoteStartTransaction (spec 5.11)
-        if profile is not None and (
-            profile.charging_profile_purpose != "TxProfile"
-            or "SmartCharging" not in self.cfg.supported_feature_profiles
-            or not self.smart_charging.accept_remote_start_profile(c, profile)
-        ):
-            return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
-        params: dict[str, Any] = {"id_tag": req.id_tag}
-        params.update(self.reservations.admit_now(c, req.id_tag).params)
-        await actors.deliver(f"transaction/{c}", Trigger("remote_start", params))
-        return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Accepted)
+        c = req.connector_id
+        if profile is not None:
+            # the connector first: the TxProfile is installed on it (spec 5.11: only a
+            # TxProfile may come with RemoteStartTransaction)
+            chosen = await self._decide(
+                station_events.RemoteStartConnector(id_tag=req.id_tag, connector_id=c)
+            )
+            c = chosen.connector_id
+            if (
+                c is None
+                or profile.charging_profile_purpose != "TxProfile"
+                or "SmartCharging" not in self.cfg.supported_feature_profiles
+                or not self.smart_charging.accept_remote_start_profile(c, profile)
+            ):
+                return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
+        verdict = await self._decide(station_events.RemoteStart(id_tag=req.id_tag, connector_id=c))
+        return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus(verdict.status))
 
     async def remote_stop_transaction(self, req: v16.RemoteStopTransactionRequest) -> Any:
-        actors = self.actors
-        if actors.link.model.state != "Accepted":
-            return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Rejected)
-        for c, tx in actors.transactions.items():
-            if tx.active and tx.model.transaction_id == req.transaction_id:
-                await actors.deliver(
-                    f"transaction/{c}", Trigger("stop_requested", {"reason": "Remote"})
-                )
-                return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Accepted)
-        return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus.Rejected)
+        verdict = await self._decide(station_events.RemoteStop(transaction_id=req.transaction_id))
+        return v16.RemoteStopTransactionResponse(status=RemoteStartStopStatus(verdict.status))
 
     # -- reset ----------------------------------------------------------------------------
 
     async def reset(self, req: v16.ResetRequest) -> Any:
-        system = self.ctx.host.system
-        if system is None or not hasattr(system, "reset"):
-            return v16.ResetResponse(status=ResetStatus.Rejected)
-        kind = ResetKind(str(req.type))
-        self.ctx.spawn(self._reset, kind, name="Reset")
-        return v16.ResetResponse(status=ResetStatus.Accepted)
-
-    async def _reset(self, kind: ResetKind) -> None:
-        """Stop every transaction (SoftReset/HardReset), wait for their StopTransaction.conf
-        up to WaitForStopTransactionsOnResetTimeout, then let the host reset."""
-        actors = self.actors
-        reason = "SoftReset" if kind is ResetKind.Soft else "HardReset"
-        for c, tx in actors.transactions.items():
-            if tx.active:
-                await actors.deliver(
-                    f"transaction/{c}", Trigger("stop_requested", {"reason": reason})
-                )
-        timeout = self.cfg.get("WaitForStopTransactionsOnResetTimeout", 60)
-        with trio.move_on_after(timeout):
-            while any(tx.active for tx in actors.transactions.values()) or any(
-                m.action == "StopTransaction" for m in self.ctx.store.queued()
-            ):
-                await actors.progress.wait()
-        self.ctx.security_event("ResetOrReboot", f"{kind} reset requested by the Central System")
-        await self.ctx.call_host("reset", self.ctx.host.system.reset(kind))
+        """Accepted: the station's chart stops every transaction, waits for them (at most
+        WaitForStopTransactionsOnResetTimeout) and has the host reset."""
+        verdict = await self._decide(station_events.Reset(kind=str(req.type)))
+        return v16.ResetResponse(status=ResetStatus(verdict.status))
 
     # -- unlock ---------------------------------------------------------------------------
 
@@ -320,10 +254,9 @@ class Core:
         can_unlock = hasattr(evse, "unlock")
         stop_first = can_unlock or self.cfg.get("StopTransactionIfUnlockNotSupported", False)
         if tx.active and stop_first:
-            await actors.deliver(
-                f"transaction/{c}", Trigger("stop_requested", {"reason": "UnlockCommand"})
-            )
-            await actors.settle(f"transaction/{c}")  # its stop command is queued before the unlock
+            await actors.deliver(Address.transaction(c), StopRequested(reason="UnlockCommand"))
+            # its stop command is queued before the unlock
+            await actors.settle(Address.transaction(c))
         if not can_unlock:
             return v16.UnlockConnectorResponse(status=UnlockStatus.NotSupported)
         result = await self.ctx.host_in_order("unlock", lambda: evse.unlock(c))

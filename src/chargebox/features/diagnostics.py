@@ -16,7 +16,8 @@ from typing import Any
 
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
-from chargebox.charts.effects import Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.diagnostics import UploadRequested
 from chargebox.features import Handler
 from chargebox.ocpp import v16
 
@@ -45,7 +46,7 @@ class Diagnostics:
         if port is None:
             log.info("GetDiagnostics, but the host has no diagnostics port: no file")
             return v16.GetDiagnosticsResponse()
-        if self.actor.model.state != "Idle":
+        if not self.actor.model.idle:
             log.warning("GetDiagnostics while an upload is in progress: no second upload")
             return v16.GetDiagnosticsResponse()
         file_name = await self.ctx.call_host(
@@ -58,15 +59,12 @@ class Diagnostics:
             # the host still uploads (and names) its file; only the answer is shortened
             log.warning("the diagnostics file name is cut to %d characters", MAX_FILE_NAME)
         await actors.deliver(
-            self.actor.address,
-            Trigger(
-                "upload_requested",
-                {
-                    "location": req.location,
-                    "file_name": file_name,
-                    "retries": req.retries,
-                    "retry_interval": req.retry_interval,
-                },
+            Address.diagnostics(),
+            UploadRequested(
+                location=req.location,
+                file_name=file_name,
+                retries=req.retries,
+                retry_interval=req.retry_interval,
             ),
         )
         return v16.GetDiagnosticsResponse(file_name=file_name[:MAX_FILE_NAME])

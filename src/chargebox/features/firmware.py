@@ -32,8 +32,9 @@ from cryptography.exceptions import InvalidSignature
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import Gate
-from chargebox.charts.effects import Trigger
-from chargebox.charts.machine import Outcome
+from chargebox.actors.messages import Answer
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.firmware import RegistrationAccepted, Restarted, UpdateRequested
 from chargebox.features import Handler, Service
 from chargebox.host import CertificateUse, InvalidCertificate
 from chargebox.ocpp import v16
@@ -101,33 +102,31 @@ class Firmware:
         """A procedure restored from the store goes on once the registration is Accepted:
         its notifications (Installed after the reboot, DownloadFailed or InstallationFailed
         after a power loss) could not be sent before."""
-        restored = self.actor.model.state
-        if restored == "Idle":
+        model = self.actor.model
+        if model.idle:
             return
+        rebooting = model.rebooting
         await self.ctx.endpoint.wait_open(Gate.ACCEPTED)
-        await self.actors.deliver(self.actor.address, Trigger("restarted"))
-        if restored == "Rebooting":
-            await self.actors.deliver(self.actor.address, Trigger("registration_accepted"))
+        await self.actors.deliver(Address.firmware(), Restarted())
+        if rebooting:
+            await self.actors.deliver(Address.firmware(), RegistrationAccepted())
 
-    async def _request(self, params: dict[str, Any]) -> Outcome | None:
+    async def _request(self, update: UpdateRequested) -> Answer:
         if not self.actor.model.firmware_port:
             log.warning(
                 "firmware update, but the host has no firmware port: DownloadFailed will be "
                 "reported at the retrieve date"
             )
-        self.actor.last_update = None
-        await self.actors.deliver(self.actor.address, Trigger("update_requested", params))
-        await self.actors.settle(self.actor.address)
-        return self.actor.last_update
+        return await self.actors.ask(Address.firmware(), update)
 
     async def update_firmware(self, req: v16.UpdateFirmwareRequest) -> Any:
         await self._request(
-            {
-                "location": req.location,
-                "retrieve_date": req.retrieve_date,
-                "retries": req.retries,
-                "retry_interval": req.retry_interval,
-            }
+            UpdateRequested(
+                location=req.location,
+                retrieve_date=req.retrieve_date,
+                retries=req.retries,
+                retry_interval=req.retry_interval,
+            )
         )
         return v16.UpdateFirmwareResponse()
 
@@ -141,27 +140,23 @@ class Firmware:
             log.warning("SignedUpdateFirmware %s: %s", req.request_id, e)
             self.ctx.security_event("InvalidFirmwareSigningCertificate", str(e))
             return v16.SignedUpdateFirmwareResponse(status="InvalidCertificate")
-        before = self.actor.model.state
-        outcome = await self._request(
-            {
-                "location": fw.location,
-                "retrieve_date": fw.retrieve_date_time,
-                "retries": req.retries,
-                "retry_interval": req.retry_interval,
-                "scheduled": fw.retrieve_date_time > self._now(),
-                "signed": True,
-                "request_id": req.request_id,
-                "install_date": fw.install_date_time,
-                "signing_certificate": fw.signing_certificate,
-                "signature": fw.signature,
-            }
+        answer = await self._request(
+            UpdateRequested(
+                location=fw.location,
+                retrieve_date=fw.retrieve_date_time,
+                retries=req.retries,
+                retry_interval=req.retry_interval,
+                scheduled=fw.retrieve_date_time > self._now(),
+                signed=True,
+                request_id=req.request_id,
+                install_date=fw.install_date_time,
+                signing_certificate=fw.signing_certificate,
+                signature=fw.signature,
+            )
         )
-        if outcome is None or not outcome.allowed:
-            status = "Rejected"  # installing, or rebooting into new firmware (L01.FR.27)
-        elif before == "Idle":
-            status = "Accepted"
-        else:
-            status = "AcceptedCanceled"  # the update under way was cancelled (L01.FR.26)
+        # the chart's Reply: Accepted, or AcceptedCanceled when it cancelled the update under
+        # way (L01.FR.26); refused while installing or rebooting into new firmware (L01.FR.27)
+        status = answer.reply if answer.allowed else "Rejected"
         return v16.SignedUpdateFirmwareResponse(status=status)
 
     def _now(self) -> datetime:

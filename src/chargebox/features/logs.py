@@ -33,7 +33,8 @@ import trio
 
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
-from chargebox.charts.effects import Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.log import LogRequested
 from chargebox.features import Handler, Service
 from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import parse_datetime
@@ -94,30 +95,23 @@ class Logs:
             file_name = path.name if path is not None else None
         if file_name is None:
             return v16.GetLogResponse(status=LogStatusEnumType.Rejected)
-        await self.actors.deliver(
-            self.actor.address,
-            Trigger(
-                "log_requested",
-                {
-                    "log_type": str(log_type),
-                    "request_id": req.request_id,
-                    "location": req.log.remote_location,
-                    "file_name": file_name,
-                    "path": None if path is None else str(path),
-                    "retries": req.retries,
-                    "retry_interval": req.retry_interval,
-                },
+        answer = await self.actors.ask(
+            Address.log(),
+            LogRequested(
+                log_type=str(log_type),
+                request_id=req.request_id,
+                location=req.log.remote_location,
+                file_name=file_name,
+                path=None if path is None else str(path),
+                retries=req.retries,
+                retry_interval=req.retry_interval,
             ),
         )
-        await self.actors.settle(self.actor.address)
-        model = self.actor.model
-        cancelled = model.replaced_by is not None and model.replaced_by == model.upload
         if len(file_name) > MAX_FILE_NAME:
             log.warning("the log file name is cut to %d characters", MAX_FILE_NAME)
-        return v16.GetLogResponse(
-            status=LogStatusEnumType.AcceptedCanceled if cancelled else LogStatusEnumType.Accepted,
-            filename=file_name[:MAX_FILE_NAME],
-        )
+        # the chart's Reply: AcceptedCanceled when the upload cancelled one in progress
+        status = LogStatusEnumType(answer.reply or LogStatusEnumType.Accepted)
+        return v16.GetLogResponse(status=status, filename=file_name[:MAX_FILE_NAME])
 
     async def _security_log(
         self, request_id: int, oldest: datetime | None, latest: datetime | None

@@ -2,7 +2,7 @@
 
 `build_features(ctx, actors, ...)` builds every feature once, in the order
 their dependencies need: a feature that asks another is given it as a
-constructor argument (Core asks the reservations and smart charging,
+constructor argument (Core asks smart charging,
 RemoteTrigger the firmware and diagnostics statuses, the security profile
 RemoteTrigger, firmware and logs). `Features.handlers()` maps every action the
 Central System may call to the handler that answers it; `Features.services()`
@@ -86,13 +86,7 @@ def build_features(
     meter values over (ChangeConfiguration of ClockAlignedDataInterval)."""
     smart_charging = SmartCharging(ctx, actors)
     reservations = Reservations(ctx, actors)
-    core = Core(
-        ctx,
-        actors,
-        reservations=reservations,
-        smart_charging=smart_charging,
-        rearm_aligned=rearm_aligned,
-    )
+    core = Core(ctx, actors, smart_charging=smart_charging, rearm_aligned=rearm_aligned)
     firmware = Firmware(ctx, actors)
     diagnostics = Diagnostics(ctx, actors)
     logs = Logs(ctx, actors)

@@ -51,7 +51,8 @@ from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.certstore import issued_by, load_pem_chain
-from chargebox.charts.effects import Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.signing import CertificateAccepted
 from chargebox.charts.models.signing import SigningEnded
 from chargebox.features import Handler, Service
 from chargebox.features.firmware import Firmware
@@ -293,8 +294,7 @@ class Certificates:
             return v16.CertificateSignedResponse(status=CertificateSignedStatusEnumType.Rejected)
         log.info("CertificateSigned: the new charge point certificate is installed")
         # ends the signing procedure: no more SignCertificate
-        await self.actors.deliver(self.signing_actor.address, Trigger("certificate_accepted"))
-        await self.actors.settle(self.signing_actor.address)
+        await self.actors.ask(Address.signing(), CertificateAccepted())
         self._unsigned_at = None
         self.rearm()
         self.ctx.security_event(
@@ -406,7 +406,7 @@ class Certificates:
             self._rearm.cancel()
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
-        accepted = actor.model.state == "Accepted"
+        accepted = actor.model.accepted
         if accepted != self._accepted:
             self._accepted = accepted
             self.rearm()

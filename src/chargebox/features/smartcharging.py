@@ -84,6 +84,8 @@ class SmartCharging:
         self._load()
         for tx in actors.transactions.values():
             tx.observers.append(self._transaction_changed)
+        # a transaction the power-loss recovery stops never ran in this start
+        actors.station.power_loss_stops.append(self.transaction_ended)
         actors.link.observers.append(self._link_changed)
         ctx.clock.observers.append(self.limits_changed)
 
@@ -237,7 +239,7 @@ class SmartCharging:
             self.limits_changed()
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
-        accepted = actor.model.state == "Accepted"
+        accepted = actor.model.accepted
         if accepted != self._accepted:
             self._accepted = accepted
             self.limits_changed()  # IgnoredProfilePurposesOffline

@@ -37,7 +37,8 @@ from chargebox.actors import meter as metering
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
-from chargebox.charts.effects import Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.link import BootTriggered
 from chargebox.features import Handler
 from chargebox.features.diagnostics import Diagnostics
 from chargebox.features.firmware import Firmware
@@ -45,9 +46,6 @@ from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import TriggerMessageStatus
 
 log = logging.getLogger(__name__)
-
-#: link states in which a BootNotification may be triggered: connected, and not Rejected
-_BOOT_TRIGGERABLE = frozenset({"Connected", "Registering", "Pending", "Accepted"})
 
 
 class RemoteTrigger:
@@ -102,9 +100,9 @@ class RemoteTrigger:
     # -- the messages -------------------------------------------------------------------
 
     async def _boot_notification(self, c: int | None) -> TriggerMessageStatus:
-        if self.actors.link.model.state not in _BOOT_TRIGGERABLE:
+        if not self.actors.link.model.boot_triggerable:
             return TriggerMessageStatus.Rejected
-        await self.actors.deliver("link", Trigger("boot_triggered"))
+        await self.actors.deliver(Address.link(), BootTriggered())
         return TriggerMessageStatus.Accepted
 
     async def _heartbeat(self, c: int | None) -> TriggerMessageStatus:

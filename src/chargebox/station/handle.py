@@ -10,8 +10,10 @@ A call the engine cannot take in raises, and changes nothing: StateError when
 it does not fit (an unknown connector, an event the connector's or the
 transaction's chart refuses in its state), StoreWriteError when what it hands
 over cannot be written. The engine runs on; the next call that fits works.
-Every method delivers its event the same way (`_event`): as an Ask, whose
-answer says whether the chart took it.
+Every method delivers its typed event the same way (`_event`): it asks the
+actor (ActorGroup.ask), whose answer says whether the chart took it. A presented
+idTag is the station's to route (statecharts/station.yaml): the handle asks the
+station's actor and logs what it decided.
 
     async with open_charge_point(config, host, data_dir=path) as cp:
         await cp.session_started(1)                   # cable plugged in
@@ -31,14 +33,20 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.actors.context import Options
-from chargebox.actors.messages import Ask, Sync
-from chargebox.charts.effects import Trigger
+from chargebox.actors.messages import AskFailed
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.events import connector as connector_events
+from chargebox.charts.events import station as station_events
+from chargebox.charts.events import transaction as transaction_events
+from chargebox.charts.events.connector import ConnectorEvent
+from chargebox.charts.events.transaction import TransactionEvent
 from chargebox.charts.machine import NotAllowed
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StateError, StationError
@@ -48,6 +56,8 @@ from chargebox.station.station import Station
 from chargebox.store import Store
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 class ChargePoint:
@@ -111,29 +121,32 @@ class ChargePoint:
 
     # -- delivering events --------------------------------------------------------------
 
-    async def _event(self, address: str, name: str, **params: Any) -> None:
-        """Deliver the trigger of a handle call and wait until it is handled.
+    async def _event(self, address: Address[E], event: E) -> Any:
+        """Deliver the event of a handle call and wait until it is handled; returns the
+        transition's Reply.
 
         Raises StateError when the chart refuses it (nothing changed), or the
         error that kept it from being taken in (StoreWriteError: the transition
         was undone).
         """
-        ask = Ask(Trigger(name, params))
-        await self._station.deliver(address, ask)
-        await ask.done.wait()
-        if ask.error is not None:
-            if isinstance(ask.error, StationError):
-                raise ask.error
+        try:
+            answer = await self._station.actors.ask(address, event)
+        except AskFailed as failed:
+            if isinstance(failed.error, StationError):
+                raise failed.error from failed.error.__cause__
             raise StationError(
-                f"{address}: the engine failed while handling {name}: {ask.error}"
-            ) from ask.error
-        if isinstance(ask.outcome, NotAllowed):
-            raise StateError(self._refusal(address, ask.outcome))
+                f"{address}: the engine failed while handling {event.trigger}: {failed.error}"
+            ) from failed.error
+        if isinstance(answer.outcome, NotAllowed):
+            raise StateError(self._refusal(address, answer.outcome))
+        return answer.reply
 
-    def _refusal(self, address: str, refused: NotAllowed) -> str:
+    def _refusal(self, address: Address[Any], refused: NotAllowed) -> str:
         """What a refused call says: the connector, the state, and what the event needs."""
-        kind, _, number = address.partition("/")
-        subject = "the Charge Point" if number == "0" else f"connector {number}"
+        kind = address.kind
+        subject = (
+            "the Charge Point" if address.number in (0, None) else f"connector {address.number}"
+        )
         expected = _EXPECTED.get(refused.trigger)
         if expected is None:
             assert self._station.group is not None
@@ -145,16 +158,17 @@ class ChargePoint:
         call = _CALLS.get(refused.trigger, refused.trigger)
         return f"{subject}: {call} is not possible while the {kind} is {refused.state}; {expected}"
 
-    async def _to(self, address: str, name: str, **params: Any) -> None:
-        """Deliver a trigger that follows the call's own event; a refusal is only logged."""
-        await self._station.deliver(address, Trigger(name, params))
+    async def _to(self, address: Address[E], event: E) -> None:
+        """Deliver an event that follows the call's own event; a refusal is only logged."""
+        await self._station.deliver(address, event)
 
-    async def settled(self, *addresses: str) -> None:
-        """Wait until the actors at `addresses` handled everything sent to them so far."""
+    async def settled(self, *addresses: Address[Any] | str) -> None:
+        """Wait until the actors at `addresses` handled everything sent to them so far
+        (an address, or its text: "transaction/1")."""
         for address in addresses:
-            sync = Sync()
-            await self._station.deliver(address, sync)
-            await sync.done.wait()
+            await self._station.settle(
+                Address.parse(address) if isinstance(address, str) else address
+            )
 
     async def drain(self, timeout: float) -> bool:
         """Wait, at most `timeout` seconds, until everything decided so far was delivered:
@@ -164,19 +178,19 @@ class ChargePoint:
         station = self._station
         with trio.move_on_after(timeout):
             while station.endpoint.accepted:
-                await station.settle("outbox")
+                await station.settle(Address.outbox())
                 if station.endpoint.idle and station.ctx.store.queue_length() == 0:
                     return True
                 await trio.sleep(0.05)
         return False
 
-    async def _connector_event(self, connector_id: int, name: str, **params: Any) -> None:
+    async def _connector_event(self, connector_id: int, event: ConnectorEvent) -> None:
         self._connector(connector_id)
-        await self._event(f"connector/{connector_id}", name, **params)
+        await self._event(Address.connector(connector_id), event)
 
-    async def _transaction_event(self, connector_id: int, name: str, **params: Any) -> None:
+    async def _transaction_event(self, connector_id: int, event: TransactionEvent) -> None:
         self._connector(connector_id)
-        await self._event(f"transaction/{connector_id}", name, **params)
+        await self._event(Address.transaction(connector_id), event)
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -185,7 +199,7 @@ class ChargePoint:
     ) -> None:
         """A user started using the connector (cable plugged in, bay occupied)."""
         tx = self._station.transactions[self._connector(connector_id).connector_id]
-        await self._connector_event(connector_id, "usage_initiated")
+        await self._connector_event(connector_id, connector_events.UsageInitiated())
         tx.session_id = session_id
         if log_folder is not None and self._station.ctx.message_log is not None:
             self._station.ctx.message_log.session_started(
@@ -198,88 +212,43 @@ class ChargePoint:
         if tx.pending:
             # the connector first: a reservation the idTag had claimed then finds it
             # Available and reserves it again (B1, then A7)
-            await self._connector_event(connector_id, "usage_ended")
-            await self._to(f"transaction/{connector_id}", "session_cancelled")
-            await self.settled(f"transaction/{connector_id}")
+            await self._connector_event(connector_id, connector_events.UsageEnded())
+            transaction = Address.transaction(connector_id)
+            await self._to(transaction, transaction_events.SessionCancelled())
+            await self.settled(transaction)
         else:
             if tx.active:
                 # the cable is gone: StopTransactionOnEVSideDisconnect decides (a transaction
                 # already stopping or suspended goes on as it is)
-                await self._to(f"transaction/{connector_id}", "ev_side_disconnected")
-                await self.settled(f"transaction/{connector_id}")
-            await self._connector_event(connector_id, "usage_ended")
+                transaction = Address.transaction(connector_id)
+                await self._to(transaction, transaction_events.EvSideDisconnected())
+                await self.settled(transaction)
+            await self._connector_event(connector_id, connector_events.UsageEnded())
         log_ = self._station.ctx.message_log
         if log_ is not None and tx.session_id is not None:
             log_.session_stopped(session_id=tx.session_id)
 
     async def plugin_timeout(self, connector_id: int) -> None:
         """A cable was plugged in but no authorization came within ConnectionTimeOut."""
-        await self._connector_event(connector_id, "connection_timeout", info="ConnectionTimeout")
+        await self._connector_event(
+            connector_id, connector_events.ConnectionTimeout(info="ConnectionTimeout")
+        )
 
     async def token_presented(self, id_tag: str, connector_id: int | None = None) -> None:
         """An idTag was presented (RFID card, app, PIN).
 
         It stops the transaction it (or an idTag of its group) started; otherwise it
-        is authorized for the given connector, or for the one a user is at.
+        is authorized for the given connector, or for the one a user is at. The
+        station's chart decides (statecharts/station.yaml); returns once it has.
         """
-        st = self._station
-        for c, tx in st.transactions.items():
-            if tx.active and await self._may_stop(tx, id_tag):
-                if tx.model.state == "Stopping":
-                    log.info("connector %d: the transaction is already stopping", c)
-                    return
-                tx.stop_id_tag = id_tag
-                await self._event(f"transaction/{c}", "stop_requested", reason="Local")
-                return
-        reservations = st.features.reservations
-        c = connector_id
-        if c is None:
-            c = reservations.reserved_connector_for(id_tag)
-        if c is None:
-            c = self._connector_for_token()
-        if c is None:
-            log.info("an idTag was presented, but no connector is free for it")
-            return
-        tx = st.transactions[self._connector(c).connector_id]
-        if tx.active or tx.pending:
-            log.info("connector %d is busy; the idTag is ignored", c)
-            return
-        if self.status(c) in ("Unavailable", "Faulted") or self.status(0) != "Available":
-            log.info("connector %d is %s; the idTag is refused", c, self.status(c))
-            return
-        params: dict[str, Any] = {"id_tag": id_tag}
-        # a reserved connector only for the reservation's idTag or group (spec 5.13)
-        admission = await reservations.admit(c, id_tag)
-        if not admission.allowed:
-            log.info("connector %d is reserved for another idTag; the idTag is refused", c)
-            return
-        params.update(admission.params)
-        await self._event(f"transaction/{c}", "id_tag_presented", **params)
-
-    async def _may_stop(self, tx: Any, id_tag: str) -> bool:
-        """The presenter may stop a transaction: same idTag, or the same parentIdTag (3.5.5)."""
-        started_by = tx.model.id_tag
-        if started_by is None:
-            return False
-        if started_by.lower() == id_tag.lower():
-            return True
-        authorizer = self._station.authorizer
-        parent = authorizer.known_parent(started_by)
-        if parent is None:
-            return False
-        mine = authorizer.known_parent(id_tag)
-        if mine is None:
-            mine = (await authorizer.authorize(id_tag)).parent_id_tag
-        return mine is not None and mine.lower() == parent.lower()
-
-    def _connector_for_token(self) -> int | None:
-        st = self._station
-        for state in ("Preparing", "Available"):
-            for c, connector in st.connectors.items():
-                tx = st.transactions[c]
-                if connector.model.state == state and not (tx.active or tx.pending):
-                    return c
-        return None
+        verdict = await self._event(
+            Address.station(),
+            station_events.TokenPresented(id_tag=id_tag, connector_id=connector_id),
+        )
+        if verdict.status == "Unknown":
+            self._connector(verdict.connector_id)  # raises: names the connectors there are
+        if verdict.why is not None:
+            log.info("%s", verdict.why)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -300,12 +269,15 @@ class ChargePoint:
         """
         self._connector(connector_id)
         when = timestamp or self.clock.now()
-        params: dict[str, Any] = {"meter_start": meter_start, "timestamp": format_datetime(when)}
-        if id_tag is not None:
-            params["id_tag"] = id_tag
-        if reservation_id is not None:
-            params["reservation_id"] = reservation_id
-        await self._transaction_event(connector_id, "transaction_started", **params)
+        await self._transaction_event(
+            connector_id,
+            transaction_events.TransactionStarted(
+                meter_start=meter_start,
+                timestamp=format_datetime(when),
+                id_tag=id_tag,
+                reservation_id=reservation_id,
+            ),
+        )
 
     async def transaction_stopped(
         self,
@@ -322,47 +294,44 @@ class ChargePoint:
         if id_tag is not None:
             tx.stop_id_tag = id_tag
         when = timestamp or self.clock.now()
-        params: dict[str, Any] = {"meter_stop": meter_stop, "timestamp": format_datetime(when)}
-        if reason is not None:
-            params["reason"] = reason
+        finished = transaction_events.TransactionFinished(
+            meter_stop=meter_stop, timestamp=format_datetime(when), reason=reason
+        )
         try:
-            await self._transaction_event(connector_id, "transaction_finished", **params)
+            await self._transaction_event(connector_id, finished)
         except StationError:
             tx.stop_id_tag = stop_id_tag
             raise
         if reason != "EVDisconnected":
-            await self._to(f"connector/{connector_id}", "transaction_stopped")
-            await self.settled(f"connector/{connector_id}")
+            connector = Address.connector(connector_id)
+            await self._to(connector, connector_events.TransactionStopped())
+            await self.settled(connector)
 
     async def ev_disconnected(self, connector_id: int) -> None:
         """The cable was disconnected at the EV during a transaction."""
-        await self._transaction_event(connector_id, "ev_side_disconnected")
+        await self._transaction_event(connector_id, transaction_events.EvSideDisconnected())
 
     async def ev_reconnected(self, connector_id: int) -> None:
         """The cable is back at the EV after `ev_disconnected` (the transaction went on)."""
-        await self._transaction_event(connector_id, "ev_reconnected")
-        await self._to(f"connector/{connector_id}", "resumed_by_ev")
-        await self.settled(f"connector/{connector_id}")
+        await self._transaction_event(connector_id, transaction_events.EvReconnected())
+        connector = Address.connector(connector_id)
+        await self._to(connector, connector_events.ResumedByEv())
+        await self.settled(connector)
 
     # -- energy ---------------------------------------------------------------------------
 
     async def resumed(self, connector_id: int) -> None:
         """Energy flows (charging started or resumed)."""
-        self._connector(connector_id)
-        state = self.status(connector_id)
-        trigger = {
-            "SuspendedEV": "resumed_by_ev",
-            "SuspendedEVSE": "resumed_by_evse",
-        }.get(state, "charging_started")
-        await self._connector_event(connector_id, trigger)
+        connector = self._connector(connector_id)
+        await self._connector_event(connector_id, connector.model.resume_event())
 
     async def suspended_ev(self, connector_id: int) -> None:
         """The EV does not take the energy offered."""
-        await self._connector_event(connector_id, "suspended_by_ev")
+        await self._connector_event(connector_id, connector_events.SuspendedByEv())
 
     async def suspended_evse(self, connector_id: int) -> None:
         """The EVSE offers no energy (a limit, a pause)."""
-        await self._connector_event(connector_id, "suspended_by_evse")
+        await self._connector_event(connector_id, connector_events.SuspendedByEvse())
 
     async def meter_values(
         self,
@@ -421,11 +390,10 @@ class ChargePoint:
         if is_fault:
             connector.vendor_id = vendor_id
             await self._event(
-                f"connector/{connector_id}",
-                "fault_detected",
-                error_code=error_code,
-                info=info,
-                vendor_error_code=vendor_error_code,
+                Address.any_connector(connector_id),
+                connector_events.FaultDetected(
+                    error_code=error_code, info=info, vendor_error_code=vendor_error_code
+                ),
             )
         else:
             self._report_error(connector, error_code, *details)
@@ -474,7 +442,7 @@ class ChargePoint:
         if any(faults.values()) or not cleared:
             return  # still Faulted, or nothing was active
         if any(cleared.values()):
-            await self._event(f"connector/{connector_id}", "fault_cleared")
+            await self._event(Address.any_connector(connector_id), connector_events.FaultCleared())
         else:
             connector = (
                 self._station.connector0 if connector_id == 0 else self._connector(connector_id)
@@ -487,11 +455,11 @@ class ChargePoint:
 
     async def enabled(self, connector_id: int) -> None:
         """The host made the connector operative again."""
-        await self._connector_event(connector_id, "become_operative")
+        await self._connector_event(connector_id, connector_events.BecomeOperative())
 
     async def disabled(self, connector_id: int) -> None:
         """The host took the connector out of service."""
-        await self._connector_event(connector_id, "become_inoperative")
+        await self._connector_event(connector_id, connector_events.BecomeInoperative())
 
 
 # The handle method that delivers each trigger (for the message of a refused call).
@@ -566,7 +534,7 @@ async def open_charge_point(
                     scope.shield = True
                     try:
                         await station.close()
-                        await station.settle("link")
+                        await station.settle(Address.link())
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         pass  # the actors are already gone (the engine failed): nothing to close
                 nursery.cancel_scope.cancel()

@@ -10,7 +10,8 @@ Startup follows the order of EVerest's OCPP module: the configuration (with
 the user overlay) is loaded, the store opened, the persisted availability
 restored, unfinished transactions closed with reason PowerLoss (unless the
 host resumes them), and only then does the link connect and send
-BootNotification.
+BootNotification. The station's chart (statecharts/station.yaml) does the
+recovery: it is told what the store holds, and the handle opens once it runs.
 
 While the store cannot be written (a full disk), the Central System hears it:
 connector 0's StatusNotification carries errorCode InternalError (its status
@@ -21,19 +22,17 @@ write that works again clears the error (NoError).
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-import attrs
 import trio
 
 from chargebox.actors import meter as metering
 from chargebox.actors.assembly import Actors
 from chargebox.actors.clock import StationClock
-from chargebox.actors.connector import Status, host_command
+from chargebox.actors.connector import Status
 from chargebox.actors.context import Options, StationContext
 from chargebox.actors.endpoint import (
     CallFailed,
@@ -45,8 +44,11 @@ from chargebox.actors.endpoint import (
     not_supported,
 )
 from chargebox.actors.supervision import ActorGroup, open_actor_group
-from chargebox.actors.transaction import fit
-from chargebox.charts.effects import HostCommand, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.events import ChartEvent
+from chargebox.charts.events import station as events
+from chargebox.charts.events.link import Close
+from chargebox.charts.events.outbox import Enqueued
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
 from chargebox.features import Handler
@@ -58,14 +60,14 @@ from chargebox.ocpp.v16 import (
     ACTIONS,
     ActionSpec,
     FeatureProfile,
-    MeterValue,
     MeterValuesRequest,
     SecurityEventNotificationRequest,
-    StopTransactionRequest,
 )
 from chargebox.store import Store
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=ChartEvent)
 
 
 class Station:
@@ -110,8 +112,9 @@ class Station:
         self.transactions = actors.transactions
         self.link = actors.link
         self.outbox = actors.outbox
+        #: the coordinator (statecharts/station.yaml)
+        self.coordinator = actors.station
         self.group: ActorGroup | None = None
-        self._station_send, self._station_receive = trio.open_memory_channel[Any](256)
         self._aligned_scope: trio.CancelScope | None = None
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
@@ -124,29 +127,41 @@ class Station:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with open_actor_group() as group:
             self.group = group
-            group.register("station", self._station_send)
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.reporter.run)
                 nursery.start_soon(self.ctx.run_host_queue)
-                nursery.start_soon(self._station_events)
                 nursery.start_soon(self._aligned_loop)
                 for service in self.features.services():
                     nursery.start_soon(service)
-                await self.recover()
-                # connectors restored Unavailable: the host learns they are out of service
-                for connector in (self.connector0, *self.connectors.values()):
-                    if connector.model.state == "Unavailable":
-                        await host_command(
-                            self.ctx, HostCommand("disable", connector.model.connector_id)
-                        )
-                self.security_event("StartupOfTheDevice")
-                await self.deliver("link", Trigger("connect"))
+                await self._recover()
                 task_status.started()
                 await trio.sleep_forever()
 
-    async def deliver(self, address: str, message: Any) -> None:
-        await self.actors.deliver(address, message)
+    async def _recover(self) -> None:
+        """The station's chart hears what the store kept (transactions a power loss
+        interrupted, StopTransactions queued); the handle opens once the recovery is done
+        (the station runs, the link connects)."""
+        store = self.ctx.store
+        station = Address.station()
+        for record in store.open_transactions():
+            await self.deliver(
+                station,
+                events.OpenTransactionFound(
+                    tx_ref=record.ref,
+                    connector_id=record.connector,
+                    id_tag=record.id_tag,
+                    session_id=record.session_id,
+                    transaction_id=record.transaction_id,
+                ),
+            )
+        stops = sum(1 for m in store.queued() if m.action == "StopTransaction")
+        await self.deliver(station, events.RecoveryListed(stops_queued=stops))
+        await self.wait_until(lambda: self.coordinator.model.recovered)
+
+    async def deliver(self, address: Address[E], event: E) -> None:
+        """Put `event` into the inbox of the actor at `address` (or the station's own)."""
+        await self.actors.deliver(address, event)
 
     def security_event(self, kind: str, tech_info: str | None = None) -> None:
         """A security event (whitepaper 2.7 / SecurityEventNotification): logged to the
@@ -174,7 +189,7 @@ class Station:
             )
             self.ctx.spawn(self._send_now, request, name="security event")
             return
-        self.ctx.spawn(self.deliver, "outbox", Trigger("enqueued"), name="security event")
+        self.ctx.spawn(self.deliver, Address.outbox(), Enqueued(), name="security event")
 
     async def _send_now(self, request: Any) -> None:
         """A message that could not be queued: sent if the link is up, else lost (logged)."""
@@ -186,7 +201,7 @@ class Station:
     # -- the store ------------------------------------------------------------------------
 
     #: StatusNotification.info of connector 0 while the store cannot be written
-    STORE_FAILURE_INFO = "data store cannot be written"
+    STORE_FAILURE_INFO = Actors.STORE_FAILURE_INFO
 
     def _store_failure_changed(self, failure: str | None) -> None:
         """The store stopped (or resumed) taking writes: the Central System hears it.
@@ -197,124 +212,23 @@ class Station:
         knows). MemoryExhaustion is the security whitepaper's critical event for a
         flash that is full; it goes once per episode, directly.
         """
-        self.reporter.notify(self._connector0_status())
+        self.reporter.notify(self.actors.connector0_status())
         if failure is not None:
             self.security_event("MemoryExhaustion", f"data store: {failure}")
-
-    def _connector0_status(self) -> Status:
-        status = self.connector0.status()
-        if self.ctx.store.failure is None:
-            return status
-        return attrs.evolve(status, error_code="InternalError", info=self.STORE_FAILURE_INFO)
 
     async def wait_until(self, predicate: Callable[[], Any]) -> Any:
         """Wait until `predicate()` is truthy, checked after every message an actor handled."""
         return await self.actors.wait_until(predicate)
 
-    async def settle(self, address: str) -> None:
+    async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
         await self.actors.settle(address)
 
     async def close(self) -> None:
-        await self.deliver("link", Trigger("close"))
-
-    # -- power-loss recovery ----------------------------------------------------------------
-
-    async def recover(self) -> None:
-        """Stop transactions a power loss interrupted (reason PowerLoss), with the last meter value.
-
-        The host may resume a session instead (SystemPort.resume_session returning
-        True); then the transaction continues on its connector.
-        """
-        store = self.ctx.store
-        for record in store.open_transactions():
-            tx = self.transactions.get(record.connector)
-            resume = getattr(self.host.system, "resume_session", None)
-            resumed = False
-            if tx is not None and resume is not None:
-                answer = resume(record.connector, record.session_id)
-                resumed = bool(await answer if inspect.isawaitable(answer) else answer)
-            if resumed:
-                tx.ref = record.ref
-                tx.session_id = record.session_id
-                tx.model.id_tag = record.id_tag
-                tx.model.transaction_id = record.transaction_id
-                tx.model.state = "Active" if record.transaction_id else "StartedOffline"
-                log.info("connector %d: transaction resumed after restart", record.connector)
-                continue
-            # the highest register the connector reported: a PowerLoss meterStop is never
-            # below a reading the Central System has seen
-            meter_stop = max(record.last_meter, self.meter.floor(record.connector) or 0)
-            end = metering.energy_value(meter_stop, "Transaction.End", record.last_meter_time)
-            data = list(record.tx_data)
-            kept = metering.filter_wire(
-                metering.wire(end), metering.selectors(self.cfg.get("StopTxnSampledData"))
-            )
-            if kept is not None:
-                data.append(kept)
-            message = StopTransactionRequest(
-                meter_stop=meter_stop,
-                timestamp=record.last_meter_time,
-                transaction_id=record.transaction_id or 0,
-                reason="PowerLoss",
-                transaction_data=[codec.decode(MeterValue, v) for v in data] or None,
-            )
-            payload = fit(codec.encode(message), self.cfg.get("MaxMessageSize", 65000))
-            if record.transaction_id is None:
-                payload.pop("transactionId", None)
-            try:
-                store.end_transaction(
-                    record.ref, record.last_meter_time, "PowerLoss", payload, meter_stop=meter_stop
-                )
-            except StoreWriteError as e:
-                log.error(
-                    "connector %d: the transaction a power loss interrupted stays open until "
-                    "the next start: %s",
-                    record.connector,
-                    e,
-                )
-                continue
-            # its TxProfiles go with it (spec 3.13.4)
-            self.features.smart_charging.transaction_ended(record.connector, record.transaction_id)
-            log.warning(
-                "connector %d: transaction interrupted by a power loss; stopped (PowerLoss) at "
-                "%d Wh",
-                record.connector,
-                meter_stop,
-            )
-        self.outbox.model.queued = store.queue_length()
-
-    # -- station events (from the link and the outbox) ---------------------------------------
-
-    async def _station_events(self) -> None:
-        async for message in self._station_receive:
-            name = message.name if isinstance(message, Trigger) else None
-            if name in ("registration_accepted", "reconnected"):
-                self.reporter.send_all(self.statuses())
-                await self._link_state_changed()
-            elif name == "security_profile_confirmed":
-                self.cfg.confirm_security_profile(message.params["security_profile"])
-                self.security_event(
-                    "ReconfigurationOfSecurityParameters",
-                    f"SecurityProfile {message.params['security_profile']}",
-                )
-            elif name == "security_profile_reverted":
-                log.warning(
-                    "SecurityProfile %s failed its connection attempt; back to %s",
-                    message.params["failed"],
-                    message.params["security_profile"],
-                )
-            elif name in ("stop_transaction_done", "transaction_stopped"):
-                self.actors.note_progress()
-            elif name == "link_state":
-                await self._link_state_changed()
-
-    async def _link_state_changed(self) -> None:
-        for tx in self.transactions.values():
-            tx.refresh_inputs()
+        await self.deliver(Address.link(), Close())
 
     def statuses(self) -> list[Status]:
-        return [self._connector0_status()] + [c.status() for c in self.connectors.values()]
+        return self.actors.statuses()
 
     # -- clock-aligned meter values ---------------------------------------------------------
 
@@ -359,7 +273,7 @@ class Station:
     # -- the Central System's calls -----------------------------------------------------------
 
     async def route(self, spec: ActionSpec, request: Any) -> Any:
-        if self.link.model.state == "Rejected":
+        if self.link.model.rejected:
             # spec 4.2.1: while Rejected, the Charge Point does not respond to the Central System
             raise Unanswered(f"{spec.action} while the registration is Rejected")
         profile = spec.profile

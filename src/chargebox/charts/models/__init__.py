@@ -10,6 +10,7 @@ from chargebox.charts.models.log import LogModel
 from chargebox.charts.models.outbox import OutboxModel
 from chargebox.charts.models.reservation import ReservationModel
 from chargebox.charts.models.signing import SigningModel
+from chargebox.charts.models.station import StationModel
 from chargebox.charts.models.transaction import TransactionModel
 
 #: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
@@ -26,6 +27,7 @@ MODELS: dict[str, type[ChartModel]] = {
         DiagnosticsModel,
         LogModel,
         SigningModel,
+        StationModel,
     )
 }
 
@@ -40,5 +42,6 @@ __all__ = [
     "OutboxModel",
     "ReservationModel",
     "SigningModel",
+    "StationModel",
     "TransactionModel",
 ]

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from chargebox.charts.effects import HostCommand, Send, SendStatusNotification, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import HostCommand, Send, SendStatusNotification
+from chargebox.charts.events.connector import (
+    ChargingStarted,
+    ConnectorEvent,
+    ResumedByEv,
+    ResumedByEvse,
+)
+from chargebox.charts.events.reservation import ConnectorLost
+from chargebox.charts.events.station import ConnectorChanged
 from chargebox.charts.model import ChartModel
 
 #: ChargePointErrorCode (spec 7.6).
@@ -39,6 +48,14 @@ CHARGE_POINT_ERROR_CODES = frozenset(
 
 #: Statuses in which a session keeps a ChangeAvailability to Inoperative waiting (Scheduled).
 SESSION_STATUSES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved"})
+
+
+_FREE = frozenset({"Available", "Preparing"})
+_OUT_OF_SERVICE = frozenset({"Unavailable", "Faulted"})
+_RESUMES: dict[str, ConnectorEvent] = {
+    "SuspendedEV": ResumedByEv(),
+    "SuspendedEVSE": ResumedByEvse(),
+}
 
 
 def _fault_over(status: str) -> Any:
@@ -97,6 +114,63 @@ class ConnectorModel(ChartModel):
     @classmethod
     def example(cls) -> Self:
         return cls(1)
+
+    # -- what the state says (read by the station, the features and the handle) ------------
+
+    @property
+    def available(self) -> bool:
+        """Available: free, nobody at the connector."""
+        return self.state == "Available"
+
+    @property
+    def preparing(self) -> bool:
+        """Preparing: a user is at the connector, no transaction yet."""
+        return self.state == "Preparing"
+
+    @property
+    def free(self) -> bool:
+        """The connector can take a new user (Available or Preparing)."""
+        return self.state in _FREE
+
+    @property
+    def reserved(self) -> bool:
+        """Reserved: a reservation holds the connector."""
+        return self.state == "Reserved"
+
+    @property
+    def unavailable(self) -> bool:
+        """Unavailable: out of service (ChangeAvailability, or the host)."""
+        return self.state == "Unavailable"
+
+    @property
+    def faulted(self) -> bool:
+        """Faulted: a fault is active."""
+        return self.state == "Faulted"
+
+    @property
+    def out_of_service(self) -> bool:
+        """Unavailable or Faulted: no session can begin."""
+        return self.state in _OUT_OF_SERVICE
+
+    @property
+    def in_session(self) -> bool:
+        """A session holds the connector (a status of SESSION_STATUSES), also under a fault:
+        a ChangeAvailability to Inoperative waits for its end (Scheduled)."""
+        return self.state in SESSION_STATUSES or (
+            self.state == "Faulted" and self.before_fault in SESSION_STATUSES
+        )
+
+    def report(self) -> ConnectorChanged:
+        """What the station's chart mirrors of this connector (the chart's `reports`)."""
+        return ConnectorChanged(
+            connector_id=self.connector_id, status=self.state, in_session=self.in_session
+        )
+
+    def resume_event(self) -> ConnectorEvent:
+        """The event that says energy flows (again) in the current status: the EV or the
+        EVSE resumes from its suspension, else charging starts."""
+        event = _RESUMES.get(self.state)
+        return event if event is not None else ChargingStarted()
 
     # -- guards ---------------------------------------------------------------------------
 
@@ -164,7 +238,7 @@ class ConnectorModel(ChartModel):
 
     def lose_reservation(self, **_event: Any) -> None:
         """A fault ends the reservation this connector holds (spec 5.13): its chart is told."""
-        self.record(Send(f"reservation/{self.connector_id}", Trigger("connector_lost")))
+        self.record(Send(Address.reservation(self.connector_id), ConnectorLost()))
 
     def schedule_inoperative(self, **_event: Any) -> None:
         """ChangeAvailability(Inoperative) during a session: apply it when the session ends."""

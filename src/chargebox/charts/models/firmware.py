@@ -14,11 +14,12 @@ from typing import Any, ClassVar, Self
 import attrs
 
 from chargebox.charts.effects import (
-    AwaitNoTransactions,
     CancelTimer,
     Effect,
     HoldConnectors,
     HostCommand,
+    RaiseSecurityEvent,
+    Reply,
     SendRequest,
     StartTimer,
 )
@@ -45,14 +46,6 @@ class VerifyFirmwareSignature(Effect):
 @attrs.frozen
 class CancelFirmwareTransfer(Effect):
     """Abandon the download or installation under way and the wait for transactions."""
-
-
-@attrs.frozen
-class RaiseSecurityEvent(Effect):
-    """Record a security event (whitepaper section 8), e.g. InvalidFirmwareSignature."""
-
-    kind: str
-    tech_info: str | None = None
 
 
 #: The statuses FirmwareStatusNotification (OCPP 1.6, 7.25) has; a plain UpdateFirmware
@@ -120,7 +113,7 @@ class FirmwareModel(TransferModel):
         super().__init__(state=state)
         #: The host offers a firmware port; without one a download cannot happen.
         self.firmware_port = firmware_port
-        #: A transaction runs or waits to start (kept current by the owner).
+        #: A transaction runs or waits to start on some connector (the station says so).
         self.transactions_running = transactions_running
         self.retrieve_date: datetime | None = None
         #: a SignedUpdateFirmware (security whitepaper L01) rather than an UpdateFirmware
@@ -146,6 +139,12 @@ class FirmwareModel(TransferModel):
         elif status in FIRMWARE_STATUS:
             self.record(SendRequest("FirmwareStatusNotification", {"status": status}))
 
+    @property
+    def rebooting(self) -> bool:
+        """The station restarts into the new firmware (Rebooting): Installed is reported
+        once the new firmware has registered."""
+        return self.state == "Rebooting"
+
     def signed_status(self) -> tuple[str, int | None]:
         """(status, requestId) an ExtendedTriggerMessage reports (L01.FR.28, L01.FR.29)."""
         if self.last_status is None or self.last_status == "Installed":
@@ -153,6 +152,10 @@ class FirmwareModel(TransferModel):
         return self.last_status, self.request_id
 
     # -- guards ---------------------------------------------------------------------------
+
+    def none_running(self, *, running: bool, **_event: Any) -> bool:
+        """The station says no transaction runs or waits to start any more."""
+        return not running
 
     def install_scheduled(self, **_event: Any) -> bool:
         """A signed update gave installDateTime."""
@@ -177,6 +180,8 @@ class FirmwareModel(TransferModel):
         for name, moment in (("retrieveDate", retrieve_date), ("installDateTime", install_date)):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError(f"{name} {moment.isoformat()} must carry a time zone")
+        # SignedUpdateFirmware's answer: an update under way is cancelled (L01.FR.26)
+        self.record(Reply("Accepted" if self.idle else "AcceptedCanceled"))
         self.location = location
         self.retrieve_date = retrieve_date.astimezone(UTC)
         self._remember_attempts(retries, retry_interval)
@@ -244,8 +249,9 @@ class FirmwareModel(TransferModel):
         self.held = True
         self.record(HoldConnectors(held=True))
 
-    def await_transactions(self, **_event: Any) -> None:
-        self.record(AwaitNoTransactions("transactions_ended"))
+    def note_transactions(self, *, running: bool, **_event: Any) -> None:
+        """What the station said: a transaction runs, or waits to start, somewhere."""
+        self.transactions_running = running
 
     def start_install(self, **_event: Any) -> None:
         self._status("Installing")

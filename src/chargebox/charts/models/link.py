@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Self
 
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
     CloseConnection,
@@ -17,7 +18,13 @@ from chargebox.charts.effects import (
     Send,
     SendRequest,
     StartTimer,
-    Trigger,
+)
+from chargebox.charts.events.outbox import LinkAccepted, LinkLost
+from chargebox.charts.events.station import (
+    Reconnected,
+    RegistrationAccepted,
+    SecurityProfileConfirmed,
+    SecurityProfileReverted,
 )
 from chargebox.charts.model import ChartModel
 
@@ -75,6 +82,25 @@ class LinkModel(ChartModel):
     def example(cls) -> Self:
         return cls(security_profile=1, heartbeat_interval=300, jitter=lambda: 0.5)
 
+    # -- what the state says (read by the station, the features and the endpoint) --------
+
+    @property
+    def accepted(self) -> bool:
+        """The Central System accepted the registration and the link is up (Accepted)."""
+        return self.state == "Accepted"
+
+    @property
+    def rejected(self) -> bool:
+        """The Central System rejected the registration (Rejected): the Charge Point does not
+        answer it (spec 4.2.1)."""
+        return self.state == "Rejected"
+
+    @property
+    def boot_triggerable(self) -> bool:
+        """A TriggerMessage(BootNotification) is taken now: the chart has a transition for
+        boot_triggered out of this state (connected, and not Rejected)."""
+        return "boot_triggered" in type(self).chart().allowed_triggers(self.state)
+
     # -- guards ---------------------------------------------------------------------------
 
     def trying_new_profile(self, **_event: Any) -> bool:
@@ -107,14 +133,8 @@ class LinkModel(ChartModel):
         self.backoff_attempt = 0
         if self.previous_security_profile is not None:
             self.previous_security_profile = None
-            self.record(
-                Send(
-                    "station",
-                    Trigger(
-                        "security_profile_confirmed", {"security_profile": self.security_profile}
-                    ),
-                )
-            )
+            confirmed = SecurityProfileConfirmed(security_profile=self.security_profile)
+            self.record(Send(Address.station(), confirmed))
 
     def send_boot_notification(self, **_event: Any) -> None:
         self.record(SendRequest("BootNotification"))
@@ -143,7 +163,7 @@ class LinkModel(ChartModel):
         if interval > 0:
             self.heartbeat_interval = interval
         self.record(CancelTimer(BOOT_RETRY))
-        self._online("registration_accepted")
+        self._online(RegistrationAccepted)
 
     def registration_renewed(self, *, interval: int = 0, **_event: Any) -> None:
         """A triggered BootNotification is Accepted while registered: nothing is sent again,
@@ -161,17 +181,17 @@ class LinkModel(ChartModel):
         """
         self.registered = False
         self.record(CancelTimer(HEARTBEAT))
-        self.record(Send("outbox", Trigger("link_lost")))
+        self.record(Send(Address.outbox(), LinkLost()))
 
     def registration_resumed(self, **_event: Any) -> None:
         """Reconnected while Accepted: no new BootNotification, statuses are sent again."""
-        self._online("reconnected")
+        self._online(Reconnected)
 
-    def _online(self, news: str) -> None:
+    def _online(self, news: type[RegistrationAccepted | Reconnected]) -> None:
         if self.heartbeat_interval > 0:
             self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
-        self.record(Send("station", Trigger(news, {"heartbeat_interval": self.heartbeat_interval})))
-        self.record(Send("outbox", Trigger("link_accepted")))
+        self.record(Send(Address.station(), news(heartbeat_interval=self.heartbeat_interval)))
+        self.record(Send(Address.outbox(), LinkAccepted()))
 
     def remember_heartbeat_interval(self, *, interval: int, **_event: Any) -> None:
         self.heartbeat_interval = interval
@@ -192,7 +212,7 @@ class LinkModel(ChartModel):
     def link_lost(self, **_event: Any) -> None:
         self.record(CancelTimer(HEARTBEAT))
         self.record(CancelTimer(BOOT_RETRY))
-        self.record(Send("outbox", Trigger("link_lost")))
+        self.record(Send(Address.outbox(), LinkLost()))
 
     def switch_security_profile(self, *, security_profile: int, **_event: Any) -> None:
         """Disconnect and make one attempt with the new profile, keeping the old one."""
@@ -212,15 +232,8 @@ class LinkModel(ChartModel):
         if previous is None:
             return
         failed, self.security_profile = self.security_profile, previous
-        self.record(
-            Send(
-                "station",
-                Trigger(
-                    "security_profile_reverted",
-                    {"failed": failed, "security_profile": self.security_profile},
-                ),
-            )
-        )
+        reverted = SecurityProfileReverted(failed=failed, security_profile=self.security_profile)
+        self.record(Send(Address.station(), reverted))
 
 
 def _random() -> float:

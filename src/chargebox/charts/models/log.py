@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from chargebox.charts.effects import CancelTimer, HostCommand, SendRequest
+from chargebox.charts.effects import CancelTimer, HostCommand, Reply, SendRequest
 from chargebox.charts.models.transfer import RETRY, TransferModel
 
 #: UploadLogStatusEnumType values that say why an upload failed (N01.FR.10).
@@ -90,6 +90,9 @@ class LogModel(TransferModel):
         self._remember_attempts(retries, retry_interval)
         self.failure = "UploadFailure"
         self.upload += 1
+        # GetLog's answer: AcceptedCanceled when this upload cancelled one in progress
+        cancelled = self.replaced_by is not None and self.replaced_by == self.upload
+        self.record(Reply("AcceptedCanceled" if cancelled else "Accepted"))
         self._status("Uploading")
         self._attempt()
 

@@ -15,6 +15,8 @@ from chargebox.charts.model import ChartModel
 
 RETRY = "retry_due"
 
+_IN_FLIGHT = frozenset({"Sending", "AwaitingAnswer", "RetryWait"})
+
 
 class OutboxModel(ChartModel):
     """The transaction-message queue (StartTransaction, StopTransaction, MeterValues of a
@@ -50,6 +52,11 @@ class OutboxModel(ChartModel):
     @classmethod
     def example(cls) -> Self:
         return cls(transaction_message_attempts=2, transaction_message_retry_interval=10)
+
+    @property
+    def in_flight(self) -> bool:
+        """The oldest message is being transmitted, awaits its answer or waits for a retry."""
+        return self.state in _IN_FLIGHT
 
     # -- guards ---------------------------------------------------------------------------
 

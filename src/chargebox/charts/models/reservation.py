@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from chargebox.charts.effects import CancelTimer, HostCommand, Send, StartTimer, Trigger
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import CancelTimer, HostCommand, Send, StartTimer
+from chargebox.charts.events.connector import ConnectorEvent, ReservationEnded, ReserveNow
+from chargebox.charts.events.station import ReservationChanged
 from chargebox.charts.model import ChartModel
 
 EXPIRY = "expiry_reached"
@@ -35,15 +38,37 @@ class ReservationModel(ChartModel):
     def example(cls) -> Self:
         return cls(1)
 
+    # -- what the state says (read by the Reservation profile and the handle) -------------
+
     @property
     def holding(self) -> bool:
         """A reservation is held (Reserved or Claimed)."""
         return self.state != "Idle"
 
     @property
-    def _connector(self) -> str | None:
+    def waiting(self) -> bool:
+        """A reservation is held and waits for its identity (Reserved, not yet claimed)."""
+        return self.state == "Reserved"
+
+    @property
+    def claimed(self) -> bool:
+        """The reservation's identity is authorized at a connector (Claimed)."""
+        return self.state == "Claimed"
+
+    def report(self) -> ReservationChanged:
+        """What the station's chart mirrors of this reservation (the chart's `reports`)."""
+        return ReservationChanged(
+            connector_id=self.connector_id,
+            state=self.state,
+            reservation_id=self.reservation_id,
+            id_tag=self.id_tag,
+            parent_id_tag=self.parent_id_tag,
+        )
+
+    def _to_connector(self, event: ConnectorEvent) -> None:
         # connector 0 reserves no particular connector: there is no status to change
-        return f"connector/{self.connector_id}" if self.connector_id > 0 else None
+        if self.connector_id > 0:
+            self.record(Send(Address.connector(self.connector_id), event))
 
     # -- guards ---------------------------------------------------------------------------
 
@@ -72,13 +97,7 @@ class ReservationModel(ChartModel):
         """Arm the expiry at expiryDate and make the connector Reserved (A7)."""
         assert self.expiry_date is not None
         self.record(StartTimer(EXPIRY, at=self.expiry_date))
-        if self._connector is not None:
-            self.record(
-                Send(
-                    self._connector,
-                    Trigger("reserve_now", {"reservation_id": self.reservation_id}),
-                )
-            )
+        self._to_connector(ReserveNow(reservation_id=self.reservation_id))
 
     def replace(
         self,
@@ -99,8 +118,7 @@ class ReservationModel(ChartModel):
 
     def release_connector(self, **_event: Any) -> None:
         """The connector is free again (G1, or G8 when Unavailable was scheduled)."""
-        if self._connector is not None:
-            self.record(Send(self._connector, Trigger("reservation_ended")))
+        self._to_connector(ReservationEnded())
 
     def end(self, **_event: Any) -> None:
         """The reservation is over: the host's reservation port hears of it; the slot is free."""

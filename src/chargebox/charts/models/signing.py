@@ -75,6 +75,11 @@ class SigningModel(ChartModel):
     def example(cls) -> Self:
         return cls()
 
+    @property
+    def idle(self) -> bool:
+        """No procedure is under way (Idle)."""
+        return self.state == "Idle"
+
     # -- guards ---------------------------------------------------------------------------
 
     def current_request(self, *, request: int, **_event: Any) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
     HostCommand,
@@ -18,12 +19,32 @@ from chargebox.charts.effects import (
     Send,
     SendRequest,
     StartTimer,
-    Trigger,
 )
+from chargebox.charts.events import reservation as reservation_events
+from chargebox.charts.events.connector import (
+    ConnectorEvent,
+    SuspendedByEv,
+    SuspendedByEvse,
+    TransactionStopped,
+    UsageEnded,
+    UsageInitiated,
+)
+from chargebox.charts.events.station import TransactionChanged
 from chargebox.charts.model import ChartModel
 
 CONNECTION_TIMEOUT = "connection_timeout"
 SAMPLE = "sample_due"
+
+#: the states in which a transaction runs (started, not yet stopped)
+ACTIVE_STATES = frozenset({"Starting", "StartedOffline", "Active", "Suspended", "Stopping"})
+#: the states in which an idTag is being authorized or waits for the transaction to start
+PENDING_STATES = frozenset({"Authorizing", "Authorized"})
+#: what a transaction tells the reservation it uses
+_ReservationNews = (
+    reservation_events.Claimed
+    | reservation_events.ClaimDropped
+    | reservation_events.TransactionStarted
+)
 
 
 class TransactionModel(ChartModel):
@@ -39,6 +60,7 @@ class TransactionModel(ChartModel):
         "reservation_claimed",
         "reservation_connector",
         "reservation_id",
+        "stop_id_tag",
         "stop_reason",
         "stop_transaction_on_ev_side_disconnect",
         "stop_transaction_on_invalid_id",
@@ -83,20 +105,57 @@ class TransactionModel(ChartModel):
         #: Why energy is suspended while Suspended: "EVDisconnected" or "DeAuthorized".
         self.suspended_for: str | None = None
         self.stop_reason: str | None = None
+        #: The idTag a user presented to stop the transaction (StopTransaction.idTag).
+        self.stop_id_tag: str | None = None
 
     @classmethod
     def example(cls) -> Self:
         return cls(1, connection_timeout=60, meter_value_sample_interval=60)
 
+    # -- what the state says (read by the actors, the features and the handle) ------------
+
     @property
-    def _connector(self) -> str:
-        return f"connector/{self.connector_id}"
+    def active(self) -> bool:
+        """A transaction runs: started, not yet stopped."""
+        return self.state in ACTIVE_STATES
+
+    @property
+    def pending(self) -> bool:
+        """An idTag is being authorized or waits for the transaction to start."""
+        return self.state in PENDING_STATES
+
+    @property
+    def stopping(self) -> bool:
+        """The stop is decided; the host has not ended the transaction yet."""
+        return self.state == "Stopping"
+
+    @property
+    def stopped(self) -> bool:
+        """The transaction is over (its StopTransaction is queued); the next one needs a
+        fresh model."""
+        return self.state == "Stopped"
+
+    def report(self) -> TransactionChanged:
+        """What the station's chart mirrors of this transaction (the chart's `reports`)."""
+        return TransactionChanged(
+            connector_id=self.connector_id,
+            state=self.state,
+            id_tag=self.id_tag,
+            transaction_id=self.transaction_id,
+        )
+
+    def _to_connector(self, event: ConnectorEvent) -> None:
+        self.record(Send(Address.connector(self.connector_id), event))
 
     # -- guards ---------------------------------------------------------------------------
 
     def id_tag_known(self, *, id_tag: str | None = None, **_event: Any) -> bool:
         """An idTag is authorized here, or the host names one (a transaction it authorized)."""
         return self.id_tag is not None or id_tag is not None
+
+    def transaction_id_given(self, *, transaction_id: int | None = None, **_event: Any) -> bool:
+        """The resumed transaction got its transactionId before the power loss."""
+        return transaction_id is not None
 
     def suspended_for_ev_disconnect(self, **_event: Any) -> bool:
         """Suspended because the EV side disconnected (not because the idTag was refused)."""
@@ -122,18 +181,19 @@ class TransactionModel(ChartModel):
     def forget_id_tag(self, **_event: Any) -> None:
         """No transaction for this idTag: a claimed reservation holds its connector again."""
         if self.reservation_claimed:
-            self._tell_reservation("claim_dropped")
+            self._tell_reservation(reservation_events.ClaimDropped)
         self.id_tag = None
         self.reservation_id = None
         self.reservation_connector = None
         self.reservation_claimed = False
         self.record(CancelTimer(CONNECTION_TIMEOUT))
 
-    def _tell_reservation(self, trigger: str) -> None:
+    def _tell_reservation(self, event: type[_ReservationNews]) -> None:
+        assert self.reservation_connector is not None
         self.record(
             Send(
-                f"reservation/{self.reservation_connector}",
-                Trigger(trigger, {"reservation_id": self.reservation_id}),
+                Address.reservation(self.reservation_connector),
+                event(reservation_id=self.reservation_id),
             )
         )
 
@@ -146,19 +206,16 @@ class TransactionModel(ChartModel):
         With a reservation the connector leaves Reserved (G2) and the reservation is claimed.
         """
         self.record(HostCommand("authorize", self.connector_id, {"id_tag": self.id_tag}))
-        if self.reservation_id is None:
-            self.record(Send(self._connector, Trigger("usage_initiated")))
-        else:
-            usage = Trigger("usage_initiated", {"reservation_id": self.reservation_id})
-            self.record(Send(self._connector, usage))
-            self._tell_reservation("claimed")
+        self._to_connector(UsageInitiated(reservation_id=self.reservation_id))
+        if self.reservation_id is not None:
+            self._tell_reservation(reservation_events.Claimed)
             self.reservation_claimed = True
         self.record(StartTimer(CONNECTION_TIMEOUT, seconds=self.connection_timeout))
 
     def give_up_waiting(self, **_event: Any) -> None:
         """ConnectionTimeOut passed without a transaction: the connector's usage ends (B1)."""
         self.record(HostCommand("withdraw_authorization", self.connector_id))
-        self.record(Send(self._connector, Trigger("usage_ended", {"info": "ConnectionTimeout"})))
+        self._to_connector(UsageEnded(info="ConnectionTimeout"))
 
     def send_start_transaction(
         self,
@@ -184,10 +241,10 @@ class TransactionModel(ChartModel):
         }
         if self.reservation_id is not None:
             payload["reservation_id"] = self.reservation_id
-        self.record(Send("outbox", SendRequest("StartTransaction", payload)))
+        self.record(SendRequest("StartTransaction", payload))
         if self.reservation_claimed:
             # the reservation ends by being used (spec 5.13)
-            self._tell_reservation("transaction_started")
+            self._tell_reservation(reservation_events.TransactionStarted)
             self.reservation_claimed = False
         self._arm_sample()
 
@@ -212,14 +269,12 @@ class TransactionModel(ChartModel):
         """StopTransactionOnInvalidId false: the transaction runs on without energy (C5)."""
         self.suspended_for = "DeAuthorized"
         self.record(HostCommand("pause_charging", self.connector_id))
-        self.record(Send(self._connector, Trigger("suspended_by_evse")))
+        self._to_connector(SuspendedByEvse())
 
     def stop_for_ev_side_disconnect(self, **_event: Any) -> None:
         """StopTransactionOnEVSideDisconnect: stop; the connector goes Finishing (C6)."""
         self._request_stop("EVDisconnected")
-        self.record(
-            Send(self._connector, Trigger("transaction_stopped", {"info": "EV side disconnected"}))
-        )
+        self._to_connector(TransactionStopped(info="EV side disconnected"))
 
     def unlock_connector(self, **_event: Any) -> None:
         """UnlockConnectorOnEVSideDisconnect: release the cable at the Charge Point."""
@@ -228,9 +283,7 @@ class TransactionModel(ChartModel):
     def suspend_for_ev_side_disconnect(self, **_event: Any) -> None:
         """StopTransactionOnEVSideDisconnect false: keep the transaction and the lock (C4)."""
         self.suspended_for = "EVDisconnected"
-        self.record(
-            Send(self._connector, Trigger("suspended_by_ev", {"info": "EV side disconnected"}))
-        )
+        self._to_connector(SuspendedByEv(info="EV side disconnected"))
 
     def resume_after_reconnect(self, **_event: Any) -> None:
         self.suspended_for = None
@@ -238,6 +291,24 @@ class TransactionModel(ChartModel):
     def request_stop(self, *, reason: str = "Remote", **_event: Any) -> None:
         """Stop asked by the Central System or the engine: the host ends the transaction."""
         self._request_stop(reason)
+
+    def remember_stop_id_tag(self, *, id_tag: str, **_event: Any) -> None:
+        self.stop_id_tag = id_tag
+
+    def request_local_stop(self, **_event: Any) -> None:
+        """A user presented an idTag that may end the transaction: the host stops it."""
+        self._request_stop("Local")
+
+    def take_up(
+        self,
+        *,
+        id_tag: str,
+        transaction_id: int | None = None,
+        **_event: Any,
+    ) -> None:
+        """A transaction a power loss interrupted goes on: its idTag and transactionId."""
+        self.id_tag = id_tag
+        self.transaction_id = transaction_id
 
     def _request_stop(self, reason: str) -> None:
         self.stop_reason = reason
@@ -262,4 +333,4 @@ class TransactionModel(ChartModel):
         if final_reason is not None:
             payload["reason"] = final_reason
         self.record(CancelTimer(SAMPLE))
-        self.record(Send("outbox", SendRequest("StopTransaction", payload)))
+        self.record(SendRequest("StopTransaction", payload))

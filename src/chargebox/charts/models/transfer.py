@@ -35,6 +35,11 @@ class TransferModel(ChartModel):
         #: Attempts made at the current transfer (the first is 1).
         self.attempt = 0
 
+    @property
+    def idle(self) -> bool:
+        """No procedure is under way (Idle)."""
+        return self.state == "Idle"
+
     def reported_status(self) -> str:
         """The status a TriggerMessage for this procedure's notification reports now."""
         return self.REPORTED[self.state]
