@@ -17,6 +17,7 @@ import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.actors.context import Options
+from chargebox.charts.addresses import Address
 from chargebox.config import ChargePointConfig
 from chargebox.host import Host
 from chargebox.station.handle import ChargePoint
@@ -59,6 +60,6 @@ async def close_websocket(station: Station) -> None:
         scope.shield = True
         try:
             await station.close()
-            await station.settle("link")
+            await station.settle(Address.link())
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the actors are gone already (the engine failed)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from chargebox.charts.addresses import Address
 from chargebox.errors import StationError
 from chargebox.fleet.profiles import Profile
 from chargebox.host import Host, ResetKind, UnlockResult
@@ -358,7 +359,7 @@ async def _drain(cp: ChargePoint, poll: float) -> bool:
     which ten thousand stations would spend their CPU on)."""
     station = cp.station
     while station.endpoint.accepted:
-        await cp.settled("outbox")
+        await cp.settled(Address.outbox())
         if station.endpoint.idle and station.ctx.store.queue_length() == 0:
             return True
         await trio.sleep(poll)
