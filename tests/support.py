@@ -22,13 +22,17 @@ SEED = REPO / "config" / "ocpp-config.json"
 
 
 def config_file(folder: Path, url: str, **sections: dict[str, Any]) -> Path:
-    """The seed's configuration, pointed at `url`, profile 0, with `sections` merged in."""
+    """The seed's configuration, pointed at `url`, profile 0, with `sections` merged in (a
+    key set to None is left out; a section set to None too)."""
     document = json.loads(SEED.read_text())
     document["Internal"]["CentralSystemURI"] = url
     document["Internal"]["ChargePointId"] = "CP-1"
     document["Security"]["SecurityProfile"] = 0
     document["Core"]["WebSocketPingInterval"] = document["Core"].pop("WebsocketPingInterval", 0)
     for name, values in sections.items():
+        if values is None:
+            document.pop(name, None)  # the section left out altogether
+            continue
         section = document.setdefault(name, {})
         for key, value in values.items():
             if value is None:

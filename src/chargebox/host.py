@@ -400,6 +400,78 @@ class Iso15118CertificateStore(CertificateStore, Protocol):
         None when there is none."""
 
 
+# -- Plug&Charge: the ISO 15118 stack (EVerest: iso15118_charger, evse_manager) --------------
+
+
+@attrs.frozen
+class ContractAuthorization:
+    """The verdict on a contract an EV presented (Plug&Charge), as OCPP 2.0.1's
+    AuthorizeResponse says it: what the ISO 15118 stack answers the EV (AuthorizationRes).
+
+    `status` is an AuthorizationStatusEnumType value (Accepted, Invalid, Expired,
+    NotAtThisTime, Unknown, ...); `certificate_status` an
+    AuthorizeCertificateStatusEnumType value (Accepted, CertificateExpired,
+    CertificateRevoked, CertChainError, ...) when a certificate was checked.
+    `source` says who decided: "csms" (DataTransfer Authorize), "local" (the
+    contract validated by the station offline, the eMAID looked up in the local
+    list and cache) or "station" (refused before anything was checked: Plug&Charge
+    disabled, no certificate, offline without ContractValidationOffline).
+    `reason` says why, in one line.
+    """
+
+    emaid: str
+    status: str
+    certificate_status: str | None = None
+    source: str = "csms"
+    reason: str = ""
+    #: the eMAID's group (idTokenInfo.groupIdToken), when the Central System gave one
+    group_id_token: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """The EV may charge: the eMAID Accepted, and its certificate too when it was checked."""
+        return self.status == "Accepted" and self.certificate_status in (None, "Accepted")
+
+
+@attrs.frozen
+class EvCertificateResponse:
+    """The Central System's answer to an EV's certificate request (Get15118EVCertificate):
+    `status` Accepted or Failed, `exi_response` the base64 of the
+    CertificateInstallationRes (or CertificateUpdateRes) to hand to the EV (empty when
+    there is none), `reason` why it failed, in one line."""
+
+    status: str
+    exi_response: str = ""
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "Accepted"
+
+
+@runtime_checkable
+class Iso15118Port(Protocol):
+    """The station's ISO 15118 stack (EVerest: iso15118_charger), told what the engine
+    decided for the requests it made through the handle (`contract_presented`,
+    `ev_certificate_requested`). Each method is optional; the engine logs what it could
+    not tell."""
+
+    async def authorization_response(
+        self, connector_id: int, result: ContractAuthorization
+    ) -> None:
+        """The verdict on the contract presented at `connector_id` (AuthorizationRes). An
+        Accepted contract also authorizes the connector (`EvseControl.authorize` with the
+        eMAID as idTag)."""
+
+    async def certificate_response(
+        self, connector_id: int, response: EvCertificateResponse
+    ) -> None:
+        """The answer to the EV's CertificateInstallationReq or CertificateUpdateReq."""
+
+    async def v2g_certificate_changed(self, chain: Path, key: Path) -> None:
+        """A new V2G (SECC) certificate is installed: the files its TLS uses from now on."""
+
+
 @runtime_checkable
 class EnergySink(Protocol):
     """Where the smart-charging limits go (EVerest: external energy limits)."""
@@ -502,6 +574,8 @@ class Host:
     firmware: FirmwarePort | None = None
     diagnostics: DiagnosticsPort | None = None
     certificates: CertificateStore | None = None
+    #: the ISO 15118 stack (Plug&Charge), told the engine's answers to its requests
+    iso15118: Iso15118Port | None = None
 
 
 @attrs.frozen

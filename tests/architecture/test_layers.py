@@ -9,7 +9,7 @@ The layers, lowest first (docs/architecture.md draws them):
     actors      the trio runtime and every actor
     features    the feature profiles and their registry
     station     open_charge_point, the handle, the assembly
-    hosts       sim, csms
+    hosts       sim, csms, fleet
     cli         the command line
 
 Every import counts, wherever it is: inside a function, under TYPE_CHECKING.
@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("actors", frozenset({"actors"})),
     ("features", frozenset({"features"})),
     ("station", frozenset({"station"})),
-    ("hosts", frozenset({"sim", "csms"})),
+    ("hosts", frozenset({"sim", "csms", "fleet"})),
     ("cli", frozenset({"cli", "__main__"})),
 ]
 

@@ -10,8 +10,10 @@ from chargebox.charts.events import (
     ConnectorEvent,
     LinkEvent,
     ReservationEvent,
+    SigningEvent,
     StationEvent,
     TransactionEvent,
+    V2gEvent,
 )
 from chargebox.charts.events.connector import FaultDetected, UsageInitiated
 from chargebox.charts.events.link import Connect
@@ -29,6 +31,8 @@ ALL = [
     Address.diagnostics(),
     Address.log(),
     Address.signing(),
+    Address.v2g_signing(),
+    Address.v2g(),
     Address.station(),
 ]
 
@@ -46,6 +50,8 @@ def test_an_address_reads_as_the_actor_it_names():
         "diagnostics",
         "log",
         "signing",
+        "v2g-signing",
+        "v2g",
         "station",
     ]
 
@@ -69,6 +75,9 @@ def test_each_address_takes_its_charts_events():
     assert Address.transaction(1).events is TransactionEvent
     assert Address.reservation(0).events is ReservationEvent
     assert Address.link().events is LinkEvent
+    assert Address.signing().events is SigningEvent
+    assert Address.v2g_signing().events is SigningEvent  # the same chart, another actor
+    assert Address.v2g().events is V2gEvent
     assert Address.station().events is StationEvent
 
 

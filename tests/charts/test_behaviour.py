@@ -34,7 +34,7 @@ from chargebox.charts.models import (
 )
 from chargebox.charts.models.calls import CallLost, RefuseCall, TransmitCall
 from chargebox.charts.models.link import DropUnresponsiveConnection, SendPing
-from chargebox.charts.models.transaction import NewTransaction
+from chargebox.charts.models.transaction import AuthorizeContract, NewTransaction
 
 
 def run(model: ChartModel, *events: str | tuple[str, dict[str, Any]]) -> list[str]:
@@ -251,7 +251,7 @@ def test_the_next_transaction_begins_from_stopped_with_a_clean_memory() -> None:
     t.drain_effects()
     # a host that starts the next one itself must name its idTag: none is authorized here
     assert not t.fire("transaction_started", meter_start=100).allowed
-    assert run(t, ("id_tag_presented", {"id_tag": "NEXT"})) == ["T24"]
+    assert run(t, ("id_tag_presented", {"id_tag": "NEXT"})) == ["T33"]
     assert t.drain_effects() == [NewTransaction(), SendRequest("Authorize", {"id_tag": "NEXT"})]
     assert (t.id_tag, t.transaction_id, t.stop_id_tag, t.stop_reason) == ("NEXT", None, None, None)
     assert t.session_id == "S-7"  # the session outlives its transactions
@@ -261,8 +261,14 @@ def test_the_next_transaction_begins_from_stopped_with_a_clean_memory() -> None:
     run(t, ("transaction_finished", {"meter_stop": 150, "timestamp": "T2"}))
     (stop,) = [e for e in t.drain_effects() if isinstance(e, SendRequest)]
     assert "stop_id_tag" not in stop.payload  # the last transaction's stopper is forgotten
-    assert run(t, ("transaction_started", {"meter_start": 0, "id_tag": "FREE"})) == ["T27"]
+    assert run(t, ("transaction_started", {"meter_start": 0, "id_tag": "FREE"})) == ["T37"]
     assert t.drain_effects()[0] == NewTransaction() and t.id_tag == "FREE"
+    # an EV's contract (Plug&Charge) begins the next one as an idTag does
+    run(t, ("transaction_finished", {"meter_stop": 10, "timestamp": "T3"}))
+    t.drain_effects()
+    assert run(t, ("contract_presented", {"id_tag": "DEFRAC1"})) == ["T34"]
+    assert t.drain_effects() == [NewTransaction(), AuthorizeContract(1, "DEFRAC1")]
+    assert (t.id_tag, t.transaction_id) == ("DEFRAC1", None)
 
 
 def test_the_stop_id_tag_goes_with_stop_transaction() -> None:
@@ -279,11 +285,11 @@ def test_the_stop_id_tag_goes_with_stop_transaction() -> None:
 
 def test_a_new_sample_interval_rearms_only_a_running_transaction() -> None:
     t = TransactionModel(1, meter_value_sample_interval=60)
-    assert run(t, ("sample_interval_changed", {"interval": 30})) == ["T34"]
+    assert run(t, ("sample_interval_changed", {"interval": 30})) == ["T41"]
     assert t.drain_effects() == [] and t.meter_value_sample_interval == 30
     run(t, ("transaction_started", {"meter_start": 0, "id_tag": "X"}))
     assert StartTimer("sample_due", seconds=30) in t.drain_effects()
-    assert run(t, ("sample_interval_changed", {"interval": 15})) == ["T33"]
+    assert run(t, ("sample_interval_changed", {"interval": 15})) == ["T40"]
     assert t.drain_effects() == [StartTimer("sample_due", seconds=15)]
     run(t, ("sample_interval_changed", {"interval": 0}))
     assert t.drain_effects() == [CancelTimer("sample_due")]

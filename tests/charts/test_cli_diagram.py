@@ -41,6 +41,7 @@ def test_out_dir_writes_the_docs_pages(
             "log",
             "signing",
             "station",
+            "v2g",
             "status",
             "calls",
         ]

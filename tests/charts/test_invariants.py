@@ -205,6 +205,17 @@ class SigningInvariants(ChartInvariants):
             assert self.model.in_flight is None
 
 
+class V2gInvariants(ChartInvariants):
+    chart_name = "v2g"
+
+    @invariant()
+    def a_round_in_flight_only_while_working(self) -> None:
+        if self.model.state == "Working":
+            assert self.model.in_flight == self.model.round >= 1
+        else:
+            assert self.model.in_flight is None and not self.model.again
+
+
 class LinkInvariants(ChartInvariants):
     chart_name = "link"
 
@@ -302,6 +313,8 @@ TestLog = LogInvariants.TestCase
 TestLog.settings = SETTINGS
 TestSigning = SigningInvariants.TestCase
 TestSigning.settings = SETTINGS
+TestV2g = V2gInvariants.TestCase
+TestV2g.settings = SETTINGS
 TestLink = LinkInvariants.TestCase
 TestLink.settings = SETTINGS
 TestOutbox = OutboxInvariants.TestCase

@@ -27,6 +27,7 @@ from chargebox.charts.models import (
     SigningModel,
     StatusModel,
     TransactionModel,
+    V2gModel,
 )
 
 #: (model class, predicate) -> the states in which it holds
@@ -66,6 +67,7 @@ TABLE: dict[tuple[type[ChartModel], str], set[str]] = {
     (SigningModel, "idle"): {"Idle"},
     (StatusModel, "holding"): {"Holding"},
     (CallsModel, "open"): {"Idle", "Answering", "AwaitingAnswer"},
+    (V2gModel, "running"): {"Idle", "Working"},
 }
 
 

@@ -1,9 +1,12 @@
-"""The development CSMS's Plug&Charge against a charge point built on the `ocpp` package.
+"""Plug&Charge against peers built on the `ocpp` package, each in its own asyncio process.
 
-The charge point (tests/interop/ocpp_pnc_station.py, its own asyncio process)
-makes every PnC payload with the `ocpp` package's OCPP 2.0.1 classes and checks
-each one, both ways, with that package's 2.0.1 schemas: what the development
-CSMS answers and sends must pass a validator that is not chargebox's.
+- A charge point on the `ocpp` package (tests/interop/ocpp_pnc_station.py) against the
+  development CSMS: it makes every PnC payload with the package's OCPP 2.0.1 classes and
+  checks each one, both ways, with that package's 2.0.1 schemas, so what the development
+  CSMS answers and sends must pass a validator that is not chargebox's.
+- chargebox's station (`chargebox sim --pnc`) against a Central System on the `ocpp`
+  package (tests/interop/ocpp_pnc_csms.py), which checks what the station sends and
+  answers the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from chargebox.ocpp.pnc import GetInstalledCertificateIdsResponse
 from chargebox.pki import ev_certificate as ev
 from chargebox.pki.ocsp import CertId, CertStatus, decode_result, ocsp_request_data, read_response
 
-from .processes import Process
+from .processes import CHARGEBOX, Process
+from .support import station_config
 
 HERE = Path(__file__).resolve().parent
 EMAID = "DEFRAC123456789"
@@ -113,3 +117,89 @@ async def test_pnc_with_a_charge_point_on_the_ocpp_package(tmp_path):
     assert [str(r.status) for r in sent] == ["Accepted", "NotFound", "Accepted", "Accepted"]
     assert isinstance(sent[2], GetInstalledCertificateIdsResponse)
     assert str(sent[2].certificate_hash_data_chain[0].certificate_type) == "V2GRootCertificate"
+
+
+PNC_SCRIPT = """\
+wait-online 20
+plug 1
+wait 1 Charging 20
+sleep 2
+unplug 1
+wait 1 Available 20
+sleep 5
+quit
+"""
+
+
+def test_a_pnc_station_against_the_ocpp_package_csms(tmp_path):
+    """chargebox's station (`chargebox sim --pnc`) against a Central System on the `ocpp`
+    package: every PnC payload both ways passes that package's 2.0.1 schemas."""
+    config = station_config(tmp_path, "PNC-1")
+    document = json.loads(config.read_text())
+    document["PnC"] = {
+        "ISO15118PnCEnabled": True,
+        "ISO15118CertificateManagementEnabled": True,
+        "ContractValidationOffline": True,
+    }
+    config.write_text(json.dumps(document))
+    (tmp_path / "pnc-session.txt").write_text(PNC_SCRIPT)
+    with Process([sys.executable, str(HERE / "ocpp_pnc_csms.py")]) as peer:
+        port = peer.wait_event("listening", 20)["port"]
+        station = Process(
+            [
+                *CHARGEBOX,
+                "sim",
+                "--config",
+                str(config),
+                "--csms",
+                f"ws://127.0.0.1:{port}/ocpp/",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--pnc",
+                "--script",
+                str(tmp_path / "pnc-session.txt"),
+            ]
+        )
+        try:
+            result = peer.wait_event("result", PEER_TIMEOUT)
+            status = station.wait_exit(PEER_TIMEOUT)
+        finally:
+            station.stop()
+    assert result["ok"], f"{result.get('error')}\n{peer.output()}\n{station.output()}"
+    assert status == 0, station.output()
+    pnc = [(e["direction"], e["action"]) for e in peer.events() if e["event"] == "pnc"]
+    for expected in (
+        ("out", "InstallCertificate"),
+        ("out", "GetInstalledCertificateIds"),
+        ("out", "TriggerMessage"),
+        ("in", "SignCertificate"),
+        ("out", "CertificateSigned"),
+        ("in", "GetCertificateStatus"),
+        ("in", "Get15118EVCertificate"),
+        ("in", "Authorize"),
+    ):
+        assert expected in pnc, pnc
+    # the V2G certificate: triggered, signed, installed, its OCSP answers asked for
+    order = [
+        pnc.index(step)
+        for step in (
+            ("out", "TriggerMessage"),
+            ("in", "SignCertificate"),
+            ("out", "CertificateSigned"),
+            ("in", "GetCertificateStatus"),
+        )
+    ]
+    assert order == sorted(order), pnc
+    # the EV's contract: installed, then presented
+    assert pnc.index(("in", "Get15118EVCertificate")) < pnc.index(("in", "Authorize"))
+    answers = {e["action"]: e for e in peer.events() if e["event"] == "pnc"}
+    assert answers["CertificateSigned"]["status"] == "Accepted"
+    assert answers["InstallCertificate"]["status"] == "Accepted"
+    assert answers["TriggerMessage"]["status"] == "Accepted"
+    listed = answers["GetInstalledCertificateIds"]["data"]["certificateHashDataChain"]
+    # the root --pnc provisioned and the one installed (the same key and name) are listed
+    assert {c["certificateType"] for c in listed} == {"V2GRootCertificate"}
+    authorize = answers["Authorize"]
+    assert authorize["answer"]["idTokenInfo"]["status"] == "Accepted"
+    assert authorize["data"]["iso15118CertificateHashData"]
+    assert any("contract DECBXSIMEV0001: Accepted" in line for line in station.out)

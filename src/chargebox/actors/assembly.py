@@ -5,10 +5,12 @@ features are handed.
 mirror of the others as they start), connector 0 and the connectors with
 the availability the store keeps, one transaction actor per connector, the
 link, the outbox, a reservation actor per connector and one for connector 0,
-the firmware, diagnostics, log and signing procedures; and what they share:
-the Authorizer, the meter (whose registers the store keeps as floors) and the
-StatusReporter. `restore()` gives them what the store kept for them (the
-reservations held before a restart). Once `start` has run them in a group,
+the firmware, diagnostics, log and signing procedures, Plug&Charge's V2G
+certificate (its signing, its OCSP refresh and renewal check); and what they
+share: the Authorizer and the ContractAuthorizer (Plug&Charge), the meter
+(whose registers the store keeps as floors) and the StatusReporter.
+`restore()` gives them what the store kept for them (the reservations held
+before a restart). Once `start` has run them in a group,
 they are reached by typed address (chargebox.charts.addresses) through
 `deliver`, `ask`, `set_inputs`, `settle` and `wait_until`.
 """
@@ -26,15 +28,17 @@ from chargebox.actors.authorization import Authorizer
 from chargebox.actors.connector import ConnectorActor, Status, StatusReporter
 from chargebox.actors.context import StationContext
 from chargebox.actors.firmware import FirmwareActor
+from chargebox.actors.iso15118 import ContractAuthorizer
 from chargebox.actors.link import LinkActor
 from chargebox.actors.messages import Answer
 from chargebox.actors.outbox import OutboxActor
 from chargebox.actors.reservation import ReservationActor, restore_reservations
-from chargebox.actors.signing import SigningActor
+from chargebox.actors.signing import SigningActor, V2gSigningActor
 from chargebox.actors.station import StationActor
 from chargebox.actors.supervision import ActorGroup
 from chargebox.actors.transaction import TransactionActor, configured_inputs
 from chargebox.actors.transfer import DiagnosticsActor, LogActor
+from chargebox.actors.v2g import V2gActor
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.charts.models import Connector0Model, ConnectorModel, StationModel
@@ -56,6 +60,8 @@ class Actors:
         self._reported_registers = dict(floors)
         self.meter = metering.Meter(floors, on_reported=self._register_reported)
         self.authorizer = Authorizer(ctx)
+        #: decides on the contracts EVs present (Plug&Charge)
+        self.contracts = ContractAuthorizer(ctx, self.authorizer)
         n = ctx.cfg.number_of_connectors
         self.reporter = StatusReporter(ctx, range(0, n + 1))
         inoperative = store.inoperative_connectors()
@@ -76,7 +82,8 @@ class Actors:
             for c in range(1, n + 1)
         }
         self.transactions: dict[int, TransactionActor] = {
-            c: TransactionActor(ctx, c, self.authorizer, self.meter) for c in range(1, n + 1)
+            c: TransactionActor(ctx, c, self.authorizer, self.meter, self.contracts)
+            for c in range(1, n + 1)
         }
         self.link = LinkActor(ctx)
         self.outbox = OutboxActor(ctx, self.authorizer)
@@ -101,6 +108,9 @@ class Actors:
             statuses=self.statuses,
             refresh_inputs=self.refresh_transaction_inputs,
         )
+        #: Plug&Charge: the V2G certificate's signing, its OCSP refresh and renewal check
+        self.v2g_signing = V2gSigningActor(ctx)
+        self.v2g = V2gActor(ctx, self.v2g_signing)
         #: the group they run in, once started
         self.group: ActorGroup | None = None
 
@@ -124,6 +134,8 @@ class Actors:
             self.diagnostics,
             self.log,
             self.signing,
+            self.v2g_signing,
+            self.v2g,
             self.outbox,
             self.link,
         ]

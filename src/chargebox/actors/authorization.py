@@ -121,6 +121,11 @@ class Authorizer:
                 )
         return self._offline(id_tag, local)
 
+    def decide_offline(self, id_tag: str) -> Authorization:
+        """The verdict without the Central System (3.5.4): the list and the cache as
+        LocalAuthorizeOffline allows, else AllowOfflineTxForUnknownId decides."""
+        return self._offline(id_tag, self._entry(id_tag, self.ctx.clock.now()))
+
     def _offline(self, id_tag: str, local: Authorization | None) -> Authorization:
         if local is not None:
             if not local.accepted:

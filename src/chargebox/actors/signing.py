@@ -1,13 +1,22 @@
-"""The signing actor: statecharts/signing.yaml, the charge point certificate's signing procedure.
+"""The signing actors: statecharts/signing.yaml, a certificate's signing procedure, run twice.
 
-Every SignCertificate (one the Central System triggered, A02, or the station's
-own renewal, A03) is repeated while no CertificateSigned is Accepted:
+Every SignCertificate is repeated while no CertificateSigned is Accepted:
 CertSigningWaitMinimum seconds after the first, the wait doubling each time,
-at most CertSigningRepeatTimes times. The chart keeps that count; this actor
+at most CertSigningRepeatTimes times. The chart keeps that count; an actor
 performs its effects: each request (a new key and CSR from the host's
 certificate store, then SignCertificate) in a task of its own, the abandon of a
 request the procedure replaced, and the end of the procedure, which its
-observers hear (the Security profile re-arms the renewal, chargebox.features.security).
+observers hear.
+
+- `SigningActor` (address `signing`): the charge point certificate (security
+  whitepaper A02, triggered by the Central System, and A03, the station's own
+  renewal): CN ChargePointId, O CpoName, the 1.6 SignCertificate. Its end
+  re-arms the renewal (chargebox.features.security).
+- `V2gSigningActor` (address `v2g-signing`): the V2G (SECC) certificate of
+  Plug&Charge: CN SeccLeafSubjectCommonName (else ChargeBoxSerialNumber), O
+  SeccLeafSubjectOrganization (else CpoName), C SeccLeafSubjectCountry (else
+  DE), and SignCertificate with certificateType V2GCertificate in DataTransfer
+  (chargebox.actors.iso15118).
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ import trio
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+from chargebox.actors.iso15118 import PncCallFailed, iso15118_store, pnc_call
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect
-from chargebox.charts.events.signing import CsrFailed, RequestSent, Start
+from chargebox.charts.events.signing import CsrFailed, RequestSent, SigningEvent, Start
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models.signing import (
     AbandonRequest,
@@ -32,15 +42,20 @@ from chargebox.charts.models.signing import (
     SigningModel,
 )
 from chargebox.ocpp import v16
+from chargebox.ocpp.pnc import CertificateSigningUseEnumType, SignCertificateRequest
 
 log = logging.getLogger(__name__)
 
 
 class SigningActor(Actor[SigningModel]):
-    """Runs statecharts/signing.yaml: each request (CSR + SignCertificate) in a task of its own."""
+    """Runs statecharts/signing.yaml for the charge point certificate: each request (CSR +
+    SignCertificate) in a task of its own."""
 
-    def __init__(self, ctx: StationContext) -> None:
-        super().__init__(Address.signing(), SigningModel(), clock=ctx.clock)
+    #: what the log lines call the certificate
+    certificate = "charge point certificate"
+
+    def __init__(self, ctx: StationContext, address: Address[SigningEvent] | None = None) -> None:
+        super().__init__(address or Address.signing(), SigningModel(), clock=ctx.clock)
         self.ctx = ctx
         #: called with the SigningEnded effect when a procedure ends
         self.ended_observers: list[Callable[[SigningEnded], None]] = []
@@ -68,7 +83,8 @@ class SigningActor(Actor[SigningModel]):
         if isinstance(effect, RequestCertificate):
             if effect.repeat:
                 log.info(
-                    "SignCertificate: no certificate after %d s; repeat %d of %d",
+                    "SignCertificate (%s): no certificate after %d s; repeat %d of %d",
+                    self.certificate,
                     effect.waited,
                     effect.repeat,
                     effect.repeats,
@@ -77,7 +93,9 @@ class SigningActor(Actor[SigningModel]):
         elif isinstance(effect, AbandonRequest):
             scope = self._requests.pop(effect.request, None)
             if scope is not None:
-                log.info("SignCertificate: request %d abandoned", effect.request)
+                log.info(
+                    "SignCertificate (%s): request %d abandoned", self.certificate, effect.request
+                )
                 scope.cancel()
         elif isinstance(effect, SigningEnded):
             for observer in self.ended_observers:
@@ -94,7 +112,9 @@ class SigningActor(Actor[SigningModel]):
                 try:
                     sent = await self.send_sign_certificate()
                 except Exception:
-                    log.exception("SignCertificate: request %d failed", request)
+                    log.exception(
+                        "SignCertificate (%s): request %d failed", self.certificate, request
+                    )
                     sent = False
                 outcome = RequestSent(request=request) if sent else CsrFailed(request=request)
                 await self.inbox.send(outcome)
@@ -126,4 +146,51 @@ class SigningActor(Actor[SigningModel]):
             return True
         if str(answer.status) != "Accepted":
             log.warning("SignCertificate: the Central System answered %s", answer.status)
+        return True
+
+
+class V2gSigningActor(SigningActor):
+    """Runs statecharts/signing.yaml for the V2G certificate (Plug&Charge)."""
+
+    certificate = "V2G certificate"
+
+    def __init__(self, ctx: StationContext) -> None:
+        super().__init__(ctx, Address.v2g_signing())
+
+    def start(self, *, wait: float | None, repeats: int | None) -> None:
+        log.info("SignCertificate (V2G certificate): the signing procedure starts")
+        super().start(wait=wait, repeats=repeats)
+
+    async def send_sign_certificate(self) -> bool:
+        """A new V2G key, and SignCertificate V2GCertificate with its CSR in DataTransfer;
+        False when no CSR could be made."""
+        cfg = self.ctx.cfg
+        store = iso15118_store(self.ctx)
+        organization = cfg.get("SeccLeafSubjectOrganization") or cfg.get("CpoName")
+        if store is None or not organization:
+            log.warning(
+                "SignCertificate (V2G certificate): no ISO 15118 certificate store, or neither "
+                "SeccLeafSubjectOrganization nor CpoName is set; not sent"
+            )
+            return False
+        common_name = cfg.get("SeccLeafSubjectCommonName") or cfg.get("ChargeBoxSerialNumber")
+        country = cfg.get("SeccLeafSubjectCountry") or "DE"
+        csr = await self.ctx.call_host(
+            "make a V2G certificate signing request",
+            store.v2g_certificate_signing_request(common_name, organization, country),
+        )
+        if not csr:
+            return False
+        request = SignCertificateRequest(
+            csr=csr, certificate_type=CertificateSigningUseEnumType.V2GCertificate
+        )
+        try:
+            answer = await pnc_call(self.ctx, request)
+        except PncCallFailed as e:
+            log.info("SignCertificate (V2G certificate) not delivered: %s", e)
+            return True
+        if str(answer.status) != "Accepted":
+            log.warning(
+                "SignCertificate (V2G certificate): the Central System answered %s", answer.status
+            )
         return True

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 #: the events to which the actor adds the parentIdTag known for their idTag
 _WITH_PARENT = (
     events.TokenPresented,
+    events.ContractPresented,
     events.RemoteStart,
     events.RemoteStartConnector,
     events.TransactionChanged,

@@ -43,9 +43,10 @@ from chargebox.charts.events.transaction import (
 )
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
-from chargebox.charts.models.transaction import NewTransaction
+from chargebox.charts.models.transaction import AuthorizeContract, NewTransaction
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
+from chargebox.host import ContractAuthorization
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import (
@@ -77,7 +78,14 @@ def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
 
 
 class TransactionActor(Actor[TransactionModel]):
-    def __init__(self, ctx: StationContext, connector_id: int, authorizer: Any, meter: Any) -> None:
+    def __init__(
+        self,
+        ctx: StationContext,
+        connector_id: int,
+        authorizer: Any,
+        meter: Any,
+        contracts: Any = None,
+    ) -> None:
         model = TransactionModel(
             connector_id,
             online=ctx.endpoint.accepted,
@@ -89,6 +97,8 @@ class TransactionActor(Actor[TransactionModel]):
         self.ctx = ctx
         self.connector_id = connector_id
         self.authorizer = authorizer
+        #: decides on the contracts EVs present (chargebox.actors.iso15118.ContractAuthorizer)
+        self.contracts = contracts
         self.meter = meter
         #: the store's reference of the current transaction (None before it starts)
         self.ref: int | None = None
@@ -125,6 +135,9 @@ class TransactionActor(Actor[TransactionModel]):
             assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # Authorize.req keeps its place among our CALLs
             self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
+        elif isinstance(effect, AuthorizeContract):
+            assert self._nursery is not None
+            self._nursery.start_soon(self._authorize_contract, effect)
         elif isinstance(effect, HostCommand):
             await host_command(self.ctx, effect)
         elif isinstance(effect, SendRequest) and effect.action in _QUEUED:
@@ -144,6 +157,36 @@ class TransactionActor(Actor[TransactionModel]):
             self.ctx.endpoint.release(ticket)
         await self.inbox.send(
             AuthorizationAccepted() if outcome.accepted else AuthorizationRejected()
+        )
+
+    async def _authorize_contract(self, effect: AuthorizeContract) -> None:
+        """Plug&Charge: the verdict on the contract goes to the ISO 15118 stack first (it
+        answers the EV), then to the chart (Accepted authorizes the connector)."""
+        try:
+            result = await self.contracts.authorize(effect.emaid, effect.certificate, effect.ocsp)
+        except Exception as e:
+            # the contract is refused, the engine goes on (the transaction chart is Idle again)
+            log.exception("connector %d: the contract could not be decided on", self.connector_id)
+            result = ContractAuthorization(
+                effect.emaid, "Invalid", source="station", reason=f"the engine failed: {e}"
+            )
+        log.info(
+            "connector %d: contract %s: %s (certificate %s; %s)",
+            self.connector_id,
+            result.emaid,
+            result.status,
+            result.certificate_status,
+            result.reason,
+        )
+        port = self.ctx.host.iso15118
+        tell = getattr(port, "authorization_response", None)
+        if tell is not None:
+            self.ctx.host_later(
+                "tell the ISO 15118 stack the contract's verdict",
+                lambda: tell(self.connector_id, result),
+            )
+        await self.inbox.send(
+            AuthorizationAccepted() if result.accepted else AuthorizationRejected()
         )
 
     # -- the transaction messages -----------------------------------------------------

@@ -31,6 +31,7 @@ from chargebox.charts.events.reservation import ReservationEvent
 from chargebox.charts.events.signing import SigningEvent
 from chargebox.charts.events.station import StationEvent
 from chargebox.charts.events.transaction import TransactionEvent
+from chargebox.charts.events.v2g import V2gEvent
 
 E = TypeVar("E", bound=ChartEvent)
 
@@ -112,7 +113,18 @@ class Address(Generic[E]):
 
     @staticmethod
     def signing() -> Address[SigningEvent]:
+        """The charge point certificate's signing procedure: statecharts/signing.yaml."""
         return _address("signing", None, SigningEvent)
+
+    @staticmethod
+    def v2g_signing() -> Address[SigningEvent]:
+        """The V2G certificate's signing procedure (Plug&Charge): statecharts/signing.yaml too."""
+        return _address("v2g-signing", None, SigningEvent)
+
+    @staticmethod
+    def v2g() -> Address[V2gEvent]:
+        """The V2G certificate's OCSP refresh and renewal check: statecharts/v2g.yaml."""
+        return _address("v2g", None, V2gEvent)
 
     @staticmethod
     def station() -> Address[StationEvent]:
@@ -149,5 +161,7 @@ _SINGLE: dict[str, Callable[[], Address[Any]]] = {
     "diagnostics": Address.diagnostics,
     "log": Address.log,
     "signing": Address.signing,
+    "v2g-signing": Address.v2g_signing,
+    "v2g": Address.v2g,
     "station": Address.station,
 }

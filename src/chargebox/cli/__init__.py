@@ -8,7 +8,7 @@ import sys
 
 # Each module defines `register(subparsers)`, which adds its subcommand and sets
 # `func` on the parser; `func(args)` returns the exit status.
-SUBCOMMANDS = ("diagram", "config", "sim", "csms", "demo")
+SUBCOMMANDS = ("diagram", "config", "sim", "csms", "demo", "fleet")
 
 
 def build_parser() -> argparse.ArgumentParser:

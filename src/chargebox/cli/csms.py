@@ -81,6 +81,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="require client certificates signed by this CA (security profile 3)",
     )
     parser.add_argument("--quiet", action="store_true", help="print actions without their payloads")
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="for load tests (chargebox fleet): no line per message or connection, no message "
+        "history kept; a line of counts every --report seconds instead",
+    )
+    parser.add_argument(
+        "--report",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="with --load: seconds between two lines of counts (default 10)",
+    )
     parser.set_defaults(func=csms_command)
 
 
@@ -95,6 +108,7 @@ def settings_from(args: argparse.Namespace) -> CsmsSettings:
             cp_id, sep, key = entry.partition(":")
             known[cp_id] = key if sep else None
     return CsmsSettings(
+        keep_exchanges=0 if getattr(args, "load", False) else None,
         boot_status=args.boot,
         heartbeat_interval=args.interval,
         pending_boots=args.pending_boots,
@@ -113,6 +127,9 @@ def csms_command(args: argparse.Namespace) -> int:
     except OptionError as e:
         print(f"chargebox csms: {e}", file=sys.stderr)
         return 2
+    if not args.report > 0:
+        print(f"chargebox csms: --report {args.report}: allowed is more than 0", file=sys.stderr)
+        return 2
     if (args.tls_cert is None) != (args.tls_key is None):
         print("chargebox csms: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
@@ -130,7 +147,13 @@ async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: o
     printer = console.ExchangePrinter(
         sys.stdout, lambda: datetime.now(UTC), payloads=not args.quiet
     )
-    csms = CentralSystem(settings, ssl_context=ssl_context, on_exchange=printer)  # type: ignore[arg-type]
+    csms = CentralSystem(
+        settings,
+        ssl_context=ssl_context,
+        on_exchange=None if args.load else printer,  # type: ignore[arg-type]
+    )
+    if not args.load:
+        csms.on_close = printer.disconnected
     async with trio.open_nursery() as nursery:
         try:
             port = await nursery.start(csms.serve, args.host, args.port)
@@ -146,7 +169,8 @@ async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: o
             f"chargebox csms: listening on {base} (charge points: {base}{STEVE_PATH}<id>)",
             flush=True,
         )
-        nursery.start_soon(_watch_disconnects, csms, printer)
+        if args.load:
+            nursery.start_soon(_counts, csms, printer, args.report)
         nursery.start_soon(_commands, csms, printer, nursery.cancel_scope)
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
@@ -155,17 +179,24 @@ async def _main(args: argparse.Namespace, settings: CsmsSettings, ssl_context: o
     return 0
 
 
-async def _watch_disconnects(csms: CentralSystem, printer: console.ExchangePrinter) -> None:
-    """Say when a charge point's connection ends."""
-    reported: set[int] = set()
-
-    def newly_closed() -> list[object]:
-        return [s for s in csms.all_sessions if s.closed.is_set() and id(s) not in reported]
-
+async def _counts(csms: CentralSystem, printer: console.ExchangePrinter, every: float) -> None:
+    """With --load: a line of counts every `every` seconds, when something changed."""
+    last = None
     while True:
-        for session in await csms.wait_until(newly_closed):
-            reported.add(id(session))
-            printer.disconnected(session)  # type: ignore[arg-type]
+        await trio.sleep(every)
+        c = csms.counts
+        now = (c.open, c.connections, c.received, c.sent, c.accepted, c.started, c.stopped)
+        if now == last:
+            continue
+        rate = (c.received + c.sent - (last[2] + last[3] if last else 0)) / every
+        last = now
+        tasks = trio.lowlevel.current_statistics().tasks_living
+        printer.line(
+            f"{c.open:,} charge points connected ({c.connections:,} connections in all), "
+            f"{c.accepted:,} BootNotifications Accepted, {c.started:,} transactions started, "
+            f"{c.stopped:,} stopped, {c.received:,} messages in, {c.sent:,} out, "
+            f"{rate:,.0f} messages/s, {tasks:,} tasks"
+        )
 
 
 async def _commands(

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a simulated charging station against a Central System",
         description="Run a simulated OCPP 1.6J charging station (EVSE, EV, meter, RFID reader) "
         "built on the chargebox engine. Commands, one per line: plug <c>, unplug <c>, "
-        "rfid <idTag> [<c>], draw <c> <amps> [<phases>], ev-pause <c>, ev-resume <c>, "
+        "rfid <idTag> [<c>], pnc <c>, draw <c> <amps> [<phases>], ev-pause <c>, ev-resume <c>, "
         "fault <c> <ChargePointErrorCode>, clear-fault <c>, sleep <s>, "
         "wait <c> <Status> [<timeout_s>], wait-online [<timeout_s>], help, quit.",
     )
@@ -81,6 +81,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a transaction that was running when the simulator went down (killed, quit) goes "
         "on at the next start with the same --data-dir, when the EV is still plugged in "
         "(default: the station stops it with reason PowerLoss, as a 1.6 station does)",
+    )
+    parser.add_argument(
+        "--pnc",
+        action="store_true",
+        help="Plug&Charge: every EV that plugs in presents its ISO 15118 contract (asking the "
+        "Central System for one first when it has none); the station's certificate store "
+        "gets the V2G and MO roots of the test PKI the development CSMS uses",
     )
     parser.add_argument(
         "--speed",
@@ -152,6 +159,7 @@ def sim_command(args: argparse.Namespace) -> int:
         auto=args.auto,
         speed=args.speed,
         resume_after_power_loss=args.resume_after_power_loss,
+        pnc=args.pnc,
     )
     settings.ev.soc = args.soc
     script: list[str] | None = None

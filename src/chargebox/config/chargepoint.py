@@ -11,7 +11,7 @@ import copy
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ class ChargePointConfig:
     ) -> None:
         # the loader may have added undeclared Custom keys to `registry`
         self._registry = loaded.registry
-        self._values: dict[str, Any] = loaded.values
+        self._values: MutableMapping[str, Any] = loaded.values
         self._sections = loaded.sections
         self._overlay: dict[str, dict[str, Any]] = loaded.overlay
         self._base_path = Path(base_path) if base_path is not None else None
@@ -142,6 +142,37 @@ class ChargePointConfig:
         registry = BUILTIN.with_custom(custom) if custom else BUILTIN
         loaded = loader.load(base, overlay, registry=registry)
         return cls(loaded, base_path=base, overlay_path=overlay, clock=clock)
+
+    def derive(
+        self,
+        changes: Mapping[str, Any],
+        *,
+        overlay_path: str | os.PathLike[str] | None = None,
+        source: str = "(derived)",
+    ) -> ChargePointConfig:
+        """Another charge point's configuration that shares this one's parsed values.
+
+        It has `changes` (canonical key names: its ChargePointId, say), then what its
+        own `overlay_path` holds (a missing file holds nothing yet), and keeps its
+        accepted ChangeConfigurations to itself (in memory, and in `overlay_path` when
+        given), exactly as a loaded configuration does. This one is never changed by
+        it: many charge points of one template (chargebox.fleet) share it, and each
+        costs only its own values. Raises ConfigError (each problem names `source` or
+        the overlay file) and UnknownKeyError for a key that does not exist.
+        """
+        for name in changes:
+            self._spec(name)
+        loaded = loader.LoadedConfig(
+            values=self._values,
+            registry=self._registry,
+            sections=self._sections,
+            overlay=self._overlay,
+            warnings=self.warnings,
+        )
+        derived = loader.derive(loaded, changes, overlay_path, source=source)
+        return ChargePointConfig(
+            derived, base_path=self._base_path, overlay_path=overlay_path, clock=self.clock
+        )
 
     def __repr__(self) -> str:
         # values stay out: one of them is the AuthorizationKey

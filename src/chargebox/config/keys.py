@@ -371,7 +371,8 @@ INTERNAL = section(
         "OcspRequestInterval",
         INT,
         RW,
-        "Seconds between OCSP requests for the V2G certificates (Plug&Charge).",
+        "Seconds after which a cached OCSP answer of the V2G certificate chain is asked for "
+        "again (Plug&Charge; looked at every 12 hours).",
         default=604800,
         minimum=86400,
         effect=Effect.OCSP_REQUEST_INTERVAL,
@@ -785,7 +786,8 @@ SECURITY = section(
         "CertificateSignedMaxChainSize",
         INT,
         RO,
-        "Longest certificateChain (characters) accepted in CertificateSigned.",
+        "Longest certificateChain (characters) accepted in CertificateSigned (1.6's and "
+        "Plug&Charge's).",
         minimum=0,
         maximum=10000,
     ),
@@ -919,7 +921,8 @@ PNC = section(
         "ISO15118CertificateManagementEnabled",
         BOOL,
         RW,
-        "Plug&Charge certificate management over DataTransfer, with its V2G and OCSP timers.",
+        "Plug&Charge certificate management over DataTransfer, with the V2G certificate's "
+        "rounds (OCSP answers, renewal).",
         default=False,
         effect=Effect.ISO15118_CERTIFICATE_MANAGEMENT,
     ),
@@ -934,14 +937,16 @@ PNC = section(
         "CentralContractValidationAllowed",
         BOOL,
         RW,
-        "Contract certificates the charge point cannot verify are sent to the CSMS.",
+        "A contract chain whose root the charge point does not have is sent to the CSMS in "
+        "Authorize (Plug&Charge).",
     ),
     k(
         "CertSigningWaitMinimum",
         INT,
         RW,
         "Seconds to wait for CertificateSigned before SignCertificate is sent again "
-        "(doubling each time); with CertSigningRepeatTimes (docs/security.md).",
+        "(doubling each time); with CertSigningRepeatTimes (docs/security.md; the V2G "
+        "certificate too).",
         minimum=0,
     ),
     k(
@@ -955,7 +960,7 @@ PNC = section(
         "ContractValidationOffline",
         BOOL,
         RW,
-        "Offline, validate contract certificates locally.",
+        "Offline, validate contract certificates locally (without it: NotAtThisTime).",
         required=True,
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ REQUIRED_SECTIONS = ("Internal", "Core")
 class LoadedConfig:
     """The effective configuration: canonical key name -> value, defaults filled in."""
 
-    values: dict[str, Any] = attrs.field(repr=False)
+    values: MutableMapping[str, Any] = attrs.field(repr=False)
     # the registry the values were checked against, with undeclared Custom keys added
     registry: KeyRegistry
     # sections present in the base file or the overlay
@@ -410,4 +410,126 @@ def load(
         sections=frozenset(present),
         overlay=overlay_values,
         warnings=tuple(warnings),
+    )
+
+
+class Layered(MutableMapping[str, Any]):
+    """The values of a derived configuration: its own changes over a shared, read-only base.
+
+    Reads look in `own` first, then in `base`; writes go to `own`. Many charge points
+    of one template share its parsed values this way and each keeps only what differs
+    (its ChargePointId, its accepted changes).
+    """
+
+    __slots__ = ("base", "own")
+
+    def __init__(self, own: dict[str, Any], base: Mapping[str, Any]) -> None:
+        self.own = own
+        self.base = base
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.own.get(key, _MISSING)
+        return self.base[key] if value is _MISSING else value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.own.get(key, _MISSING)
+        return self.base.get(key, default) if value is _MISSING else value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.own or key in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.own
+        for key in self.base:
+            if key not in self.own:
+                yield key
+
+    def __len__(self) -> int:
+        return len(self.own) + sum(1 for key in self.base if key not in self.own)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.own[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self.base:
+            raise KeyError(f"{key} belongs to the shared base and cannot be removed")
+        del self.own[key]
+
+
+_MISSING = object()
+
+
+def derive(
+    loaded: LoadedConfig,
+    changes: Mapping[str, Any],
+    overlay: str | os.PathLike[str] | None = None,
+    *,
+    source: str = "(derived)",
+) -> LoadedConfig:
+    """A configuration that shares `loaded`'s values and adds `changes` (canonical key
+    names), then the values of its own `overlay` file (a missing file adds nothing).
+
+    Only what the changes can affect is checked again: each changed value, and the
+    cross-key checks that read a changed key. Raises ConfigError naming the key, with
+    `source` (where the changes came from) or the overlay file as its file.
+    """
+    registry = loaded.registry
+    base: Mapping[str, Any] = loaded.values
+    own: dict[str, Any] = {}
+    if isinstance(base, Layered):
+        own.update(base.own)
+        base = base.base
+    problems: list[ConfigProblem] = []
+    origin: dict[str, str] = {}
+    for name, value in changes.items():
+        spec = registry[name]
+        violation = check_value(spec, value)
+        if violation is not None:
+            problems.append(_problem(violation, source, spec, value))
+            continue
+        own[name] = value
+        origin[name] = source
+    sections = loaded.sections
+    warnings: list[ConfigProblem] = []
+    overlay_values: dict[str, dict[str, Any]] = {}
+    if overlay is not None and Path(overlay).exists():
+        file = os.fspath(overlay)
+        document, problem = read_document(Path(overlay), file)
+        if problem is not None:
+            raise ConfigError([problem])
+        parsed = _parse_document(document, file, registry)
+        problems += parsed.problems
+        warnings += parsed.warnings
+        sections = sections | parsed.sections
+        for name, value in parsed.values.items():
+            own[name] = value
+            origin[name] = file
+            overlay_values.setdefault(registry[name].section, {})[name] = copy.deepcopy(value)
+    if problems:
+        raise ConfigError(problems)
+    values = Layered(own, base)
+    changed = set(own)
+    for spec in registry:
+        if spec.check is None or spec.name not in values:
+            continue
+        if spec.name not in changed and not changed.intersection(spec.depends_on):
+            continue
+        violation = spec.check(values[spec.name], values)
+        if violation is None:
+            continue
+        found = _problem(violation, origin.get(spec.name, source), spec, values[spec.name])
+        if spec.warn_only_at_load and not violation.error_at_load:
+            if found not in loaded.warnings:
+                warnings.append(found)
+        else:
+            problems.append(found)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(
+        values=values,
+        registry=registry,
+        sections=sections,
+        overlay=overlay_values,
+        # shared with the base unless something new is to be said
+        warnings=loaded.warnings + tuple(warnings) if warnings else loaded.warnings,
     )

@@ -48,6 +48,10 @@ def authorize(session: Session, request: v16.AuthorizeRequest) -> Any:
     return v16.AuthorizeResponse(id_tag_info=id_tag_info(session, request.id_tag))
 
 
+#: how many StartTransaction message ids are remembered to recognise a retransmission
+REMEMBERED_STARTS = 100_000
+
+
 def start_transaction(session: Session, request: v16.StartTransactionRequest) -> Any:
     state = session.csms.state
     # A retransmission (the same message id, its answer was lost) is the same transaction:
@@ -62,6 +66,9 @@ def start_transaction(session: Session, request: v16.StartTransactionRequest) ->
     state["next_transaction_id"] = tx_id + 1
     if message_id is not None:
         by_message[message_id] = tx_id
+        if len(by_message) > REMEMBERED_STARTS:
+            # the oldest: its answer was lost long ago if ever (a CSMS running for days)
+            del by_message[next(iter(by_message))]
     return v16.StartTransactionResponse(
         transaction_id=tx_id, id_tag_info=id_tag_info(session, request.id_tag)
     )

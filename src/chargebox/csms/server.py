@@ -21,7 +21,8 @@ import binascii
 import hmac
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableSequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -97,6 +98,28 @@ class CsmsSettings:
     known_ids: dict[str, str | None] | None = None
     select_subprotocol: bool = True
     first_transaction_id: int = 1
+    #: how many exchanges each session keeps (None: every one, which tests and the console
+    #: read back); with a number, a session keeps its last ones and is forgotten once it
+    #: closes, so that a CSMS serving thousands of charge points for hours stays small
+    #: (`received`, `wait_for` and `actions` then see only what is kept)
+    keep_exchanges: int | None = None
+
+
+@attrs.define
+class CsmsCounts:
+    """What the development CSMS has seen, counted (kept whatever `keep_exchanges` says)."""
+
+    #: websockets open now, and opened in all
+    open: int = 0
+    connections: int = 0
+    #: frames received from charge points and sent to them
+    received: int = 0
+    sent: int = 0
+    #: BootNotifications answered Accepted
+    accepted: int = 0
+    #: StartTransaction and StopTransaction requests answered
+    started: int = 0
+    stopped: int = 0
 
 
 class Session:
@@ -114,7 +137,9 @@ class Session:
         self.ws = ws
         #: the HTTP headers of the websocket handshake request, names lower-cased
         self.request_headers = [(k.lower(), v) for k, v in request_headers or []]
-        self.exchanges: list[Exchange] = []
+        keep = csms.settings.keep_exchanges
+        #: the frames of this session, oldest first (the last `keep_exchanges` of them)
+        self.exchanges: MutableSequence[Exchange] = [] if keep is None else deque(maxlen=keep)
         #: the CALL a handler is answering (its message id tells a retransmission)
         self.current_call: Call | None = None
         self.closed = trio.Event()
@@ -187,6 +212,7 @@ class Session:
     # -- receiving -------------------------------------------------------------------
 
     async def serve(self) -> None:
+        self.csms.counts.open += 1
         try:
             async with trio.open_nursery() as tasks:
                 self._tasks = tasks
@@ -200,7 +226,7 @@ class Session:
         finally:
             self._tasks = None
             self.closed.set()
-            self.csms._changed()
+            self.csms._session_closed(self)
 
     def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run `async_fn(*args)` beside the session: a CSMS-initiated call that follows an
@@ -263,6 +289,21 @@ class Session:
     # -- records ---------------------------------------------------------------------
 
     def _record(self, direction: str, frame: frames.Frame, action: str | None, text: str) -> None:
+        counts = self.csms.counts
+        if direction == "in":
+            counts.received += 1
+        else:
+            counts.sent += 1
+            if type(frame) is CallResult:
+                if action == "StartTransaction":
+                    counts.started += 1
+                elif action == "StopTransaction":
+                    counts.stopped += 1
+                elif action == "BootNotification" and frame.payload.get("status") == "Accepted":
+                    counts.accepted += 1
+        if self.csms.settings.keep_exchanges == 0 and self.csms.on_exchange is None:
+            self.csms._changed()
+            return  # nothing kept, nobody to tell: no record made
         kind = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}[type(frame)]
         payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
         exchange = Exchange(
@@ -322,6 +363,9 @@ class CentralSystem:
         self.tls_failures: list[tuple[str, str]] = []  # (peer, reason) of failed TLS handshakes
         self.port: int | None = None
         self.on_exchange = on_exchange
+        #: called with each session once its websocket closed
+        self.on_close: Callable[[Session], None] | None = None
+        self.counts = CsmsCounts()
         self.state: dict[str, Any] = {}  # handlers keep their per-CSMS state here
         #: DataTransfer handlers by (vendorId, messageId or None), case-folded
         self.data_transfer_handlers: dict[tuple[str, str | None], DataTransferHandler] = {}
@@ -488,7 +532,9 @@ class CentralSystem:
         charge_point_id = session.charge_point_id
         old = self.sessions.get(charge_point_id)
         self.sessions[charge_point_id] = session
-        self.all_sessions.append(session)
+        if self.settings.keep_exchanges is None:
+            self.all_sessions.append(session)
+        self.counts.connections += 1
         log.info("%s connected from %s", charge_point_id, peer)
         self._changed()
         if old is not None and not old.closed.is_set():
@@ -529,6 +575,17 @@ class CentralSystem:
         self._change.set()
         self._change = trio.Event()
 
+    def _session_closed(self, session: Session) -> None:
+        self.counts.open -= 1
+        # with keep_exchanges a closed session is forgotten: a CSMS under load keeps what
+        # is open, not every session it served
+        forget = self.settings.keep_exchanges is not None
+        if forget and self.sessions.get(session.charge_point_id) is session:
+            del self.sessions[session.charge_point_id]
+        if self.on_close is not None:
+            self.on_close(session)
+        self._changed()
+
     def _announce(self, session: Session, exchange: Exchange) -> None:
         if self.on_exchange is not None:
             self.on_exchange(session, exchange)
@@ -551,10 +608,16 @@ class CentralSystem:
     def received(self, charge_point_id: str | None = None, action: str | None = None) -> list[Any]:
         """Every request received (from one charge point, of one action), across sessions."""
         out: list[Any] = []
-        for s in self.all_sessions:
+        for s in self._history():
             if charge_point_id in (None, s.charge_point_id):
                 out.extend(s.calls(action))
         return out
+
+    def _history(self) -> list[Session]:
+        """The sessions whose exchanges are kept: every one, or (keep_exchanges) the open ones."""
+        if self.settings.keep_exchanges is None:
+            return self.all_sessions
+        return list(self.sessions.values())
 
     async def wait_for(
         self,
@@ -576,7 +639,7 @@ class CentralSystem:
         """The actions of the calls received, in order."""
         return [
             ex.action or ""
-            for s in self.all_sessions
+            for s in self._history()
             if charge_point_id in (None, s.charge_point_id)
             for ex in s.exchanges
             if ex.direction == "in" and ex.kind == "CALL"

@@ -33,6 +33,7 @@ from chargebox.charts.events.transaction import (
 from chargebox.charts.models.station import Verdict
 from chargebox.config.spec import Effect
 from chargebox.features import Handler
+from chargebox.features.pnc import PlugAndCharge
 from chargebox.features.smartcharging import SmartCharging
 from chargebox.host import UnlockResult
 from chargebox.ocpp import v16
@@ -52,7 +53,8 @@ log = logging.getLogger(__name__)
 
 class Core:
     """The Core profile. `smart_charging` takes the TxProfile of a RemoteStartTransaction;
-    `rearm_aligned` starts the clock-aligned meter values over."""
+    `rearm_aligned` starts the clock-aligned meter values over; `plug_and_charge` answers
+    the Plug&Charge DataTransfers."""
 
     def __init__(
         self,
@@ -61,12 +63,14 @@ class Core:
         *,
         smart_charging: SmartCharging,
         rearm_aligned: Callable[[], None],
+        plug_and_charge: PlugAndCharge | None = None,
     ) -> None:
         self.ctx = ctx
         self.cfg = ctx.cfg
         self.actors = actors
         self.smart_charging = smart_charging
         self.rearm_aligned = rearm_aligned
+        self.plug_and_charge = plug_and_charge
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -167,6 +171,11 @@ class Core:
                 Address.link(),
                 link_events.PingIntervalChanged(interval=cfg.websocket_ping_interval),
             )
+        elif (
+            effect in (Effect.ISO15118_CERTIFICATE_MANAGEMENT, Effect.OCSP_REQUEST_INTERVAL)
+            and self.plug_and_charge is not None
+        ):
+            await self.plug_and_charge.configuration_changed(effect)
         # a key without an effect may still be one the transaction chart's guards read
         # (AuthorizeRemoteTxRequests, say)
         inputs = configured_inputs(cfg)
@@ -205,6 +214,10 @@ class Core:
     # -- DataTransfer ---------------------------------------------------------------------
 
     async def data_transfer(self, req: v16.DataTransferRequest) -> Any:
+        if self.plug_and_charge is not None:
+            answer = await self.plug_and_charge.data_transfer(req)
+            if answer is not None:
+                return answer
         port = self.ctx.host.data_transfer
         if port is None:
             return v16.DataTransferResponse(status=DataTransferStatus.UnknownVendorId)

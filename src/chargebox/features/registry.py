@@ -2,11 +2,13 @@
 
 `build_features(ctx, actors, ...)` builds every feature once, in the order
 their dependencies need: a feature that asks another is given it as a
-constructor argument (Core asks smart charging,
-RemoteTrigger the firmware and diagnostics statuses, the security profile
-RemoteTrigger, firmware and logs). `Features.handlers()` maps every action the
-Central System may call to the handler that answers it; `Features.services()`
-lists the long-running tasks the station runs beside its actors.
+constructor argument (Core asks smart charging and
+Plug&Charge, which answers the PnC DataTransfers; RemoteTrigger the firmware
+and diagnostics statuses; the security profile RemoteTrigger, firmware and
+logs; Plug&Charge the security profile's CA rules). `Features.handlers()` maps
+every action the Central System may call to the handler that answers it;
+`Features.services()` lists the long-running tasks the station runs beside its
+actors.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from chargebox.features.diagnostics import Diagnostics
 from chargebox.features.firmware import Firmware
 from chargebox.features.localauth import LocalAuthList
 from chargebox.features.logs import Logs
+from chargebox.features.pnc import PlugAndCharge
 from chargebox.features.reservation import Reservations
 from chargebox.features.security import Certificates
 from chargebox.features.smartcharging import SmartCharging
@@ -47,6 +50,8 @@ class Features:
     diagnostics: Diagnostics
     logs: Logs
     security: Certificates
+    #: Plug&Charge (the Central System's PnC DataTransfers; Core routes them here)
+    pnc: PlugAndCharge
 
     def handlers(self) -> dict[str, Handler]:
         """Action -> the handler of the Central System's CALL; an action has one handler."""
@@ -86,11 +91,21 @@ def build_features(
     meter values over (ChangeConfiguration of ClockAlignedDataInterval)."""
     smart_charging = SmartCharging(ctx, actors)
     reservations = Reservations(ctx, actors)
-    core = Core(ctx, actors, smart_charging=smart_charging, rearm_aligned=rearm_aligned)
     firmware = Firmware(ctx, actors)
     diagnostics = Diagnostics(ctx, actors)
     logs = Logs(ctx, actors)
     remote_trigger = RemoteTrigger(ctx, actors, firmware=firmware, diagnostics=diagnostics)
+    security = Certificates(
+        ctx, actors, remote_trigger=remote_trigger, firmware=firmware, logs=logs
+    )
+    pnc = PlugAndCharge(ctx, actors, security=security)
+    core = Core(
+        ctx,
+        actors,
+        smart_charging=smart_charging,
+        rearm_aligned=rearm_aligned,
+        plug_and_charge=pnc,
+    )
     return Features(
         core=core,
         smart_charging=smart_charging,
@@ -100,7 +115,6 @@ def build_features(
         firmware=firmware,
         diagnostics=diagnostics,
         logs=logs,
-        security=Certificates(
-            ctx, actors, remote_trigger=remote_trigger, firmware=firmware, logs=logs
-        ),
+        security=security,
+        pnc=pnc,
     )

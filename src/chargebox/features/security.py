@@ -152,16 +152,19 @@ class Certificates:
     async def install_certificate(self, req: v16.InstallCertificateRequest) -> Any:
         store = self.store("InstallCertificate")
         use = CertificateUse(str(req.certificate_type))
-        status, why = await self._install(store, use, req.certificate)
+        status, why = await self.install_ca(store, use, req.certificate)
         if status == InstallCertificateStatusEnumType.Accepted:
             self.ctx.security_event("ReconfigurationOfSecurityParameters", f"{use} installed")
         else:
             log.warning("InstallCertificate %s: %s (%s)", use, status, why)
         return v16.InstallCertificateResponse(status=status)
 
-    async def _install(
+    async def install_ca(
         self, store: CertificateStore, use: CertificateUse, pem: str
     ) -> tuple[InstallCertificateStatusEnumType, str]:
+        """Install a CA certificate with the whitepaper's rules (CertificateStoreMaxLength,
+        AdditionalRootCertificateCheck): the status and why (empty when Accepted). Plug&Charge's
+        InstallCertificate uses it too (chargebox.features.pnc)."""
         most = self.cfg.get("CertificateStoreMaxLength")
         try:
             if most is not None:
@@ -215,7 +218,7 @@ class Certificates:
             issuer_key_hash=wanted.issuer_key_hash,
             serial_number=wanted.serial_number,
         )
-        status, why = await self._delete(store, data)
+        status, why = await self.delete_ca(store, data)
         if status == DeleteCertificateStatusEnumType.Accepted:
             self.ctx.security_event(
                 "ReconfigurationOfSecurityParameters", f"certificate {data.serial_number} deleted"
@@ -224,9 +227,11 @@ class Certificates:
             log.warning("DeleteCertificate serial %s: %s (%s)", data.serial_number, status, why)
         return v16.DeleteCertificateResponse(status=status)
 
-    async def _delete(
+    async def delete_ca(
         self, store: CertificateStore, data: CertificateHashData
     ) -> tuple[DeleteCertificateStatusEnumType, str]:
+        """Delete a CA certificate unless the connection relies on it (M04.FR.06): the status
+        and why. Plug&Charge's DeleteCertificate uses it too."""
         try:
             # compared in the request's own hash algorithm
             roots = await store.installed_certificates(

@@ -1,7 +1,8 @@
 """The simulator's command language: one command per line, parsed into checked values.
 
     plug <c>                      unplug <c>
-    rfid <idTag> [<c>]            draw <c> <amps> [<phases>]
+    rfid <idTag> [<c>]            pnc <c>
+    draw <c> <amps> [<phases>]
     ev-pause <c>                  ev-resume <c>
     fault <c> <ChargePointErrorCode>    clear-fault <c>
     sleep <seconds>               wait <c> <Status> [<timeout_s>]
@@ -30,6 +31,8 @@ USAGE = {
     "plug": "plug <c>: the EV's cable goes into connector c",
     "unplug": "unplug <c>: the cable is pulled out",
     "rfid": "rfid <idTag> [<c>]: a card is presented (at connector c)",
+    "pnc": "pnc <c>: the EV at connector c does Plug&Charge (gets a contract if it has none, "
+    "presents it)",
     "draw": "draw <c> <amps> [<phases>]: the EV asks for this current (on 1-3 phases)",
     "ev-pause": "ev-pause <c>: the EV stops taking energy",
     "ev-resume": "ev-resume <c>: the EV takes energy again",
@@ -101,7 +104,7 @@ def parse(line: str, connectors: int) -> Command | None:
             raise CommandError(f"{name}: {what} {word} is outside {low:g}..{high:g}")
         return value
 
-    if name in ("plug", "unplug", "ev-pause", "ev-resume"):
+    if name in ("plug", "unplug", "ev-pause", "ev-resume", "pnc"):
         arity(1, 1)
         return Command(name, connector=connector(args[0]), text=text)
     if name == "clear-fault":

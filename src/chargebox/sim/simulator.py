@@ -12,7 +12,12 @@ connector, an `Ev` on each plugged one) and runs the engine with
   EV stays plugged); `resume_session` says whether a transaction the station was
   running when it went down goes on (only with `resume_after_power_loss`: by
   default the engine stops it with reason PowerLoss, as a 1.6 station does);
-- firmware and diagnostics: real transfers (chargebox.sim.transfer).
+- firmware and diagnostics: real transfers (chargebox.sim.transfer);
+- certificates: a FileCertificateStore in `<work folder>/certificates`;
+- iso15118: the EV's ISO 15118 side for Plug&Charge (chargebox.sim.pnc): with
+  `pnc` (the `pnc <c>` command, or every plug with `--pnc`) the EV asks for a
+  contract when it has none (Get15118EVCertificate), then presents it; the
+  station's store gets the test PKI's V2G and MO roots with `--pnc`.
 
 The physical state is the truth; the engine is told about it. Every call into
 the engine goes through one queue worked by one task, in order, so that what
@@ -32,7 +37,7 @@ import math
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,15 +47,20 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.certstore import FileCertificateStore
 from chargebox.config import ChargePointConfig, ConfigError, ConfigProblem
 from chargebox.config.loader import read_document
 from chargebox.config.overlay import write_json_atomic
 from chargebox.messagelog import default_message_log_path
+from chargebox.pki.ev_certificate import ExchangeError
 from chargebox.sim.commands import Command, CommandError, help_text
 from chargebox.sim.physics import MIN_CURRENT, Ev, Outlet
+from chargebox.sim.pnc import DEFAULT_PCID, DEFAULT_SEED, PncEv
 from chargebox.sim.transfer import INSTALLED, Diagnostics, Firmware, installed_firmware_version
 from chargebox.station import (
     ChargePoint,
+    ContractAuthorization,
+    EvCertificateResponse,
     Host,
     Options,
     ResetKind,
@@ -106,6 +116,15 @@ class SimSettings:
     #: power cut) goes on at the next start when its EV is still plugged in; by default
     #: the engine stops it with reason PowerLoss, as a 1.6 station that lost power does
     resume_after_power_loss: bool = False
+    #: Plug&Charge: every EV that plugs in presents its contract (ISO 15118) instead of
+    #: waiting for a card, and the station's certificate store gets the test PKI's V2G and
+    #: MO roots (chargebox.sim.pnc)
+    pnc: bool = False
+    #: the seed of the test PKI the EV's certificates and the station's roots come from
+    #: (the development Central System's)
+    pki_seed: str = DEFAULT_SEED
+    #: the EV's PCID (its OEM provisioning certificate's common name)
+    pcid: str = DEFAULT_PCID
 
 
 @attrs.frozen
@@ -212,14 +231,19 @@ class Simulator:
             self.cfg.charge_point_id,
             [self.message_log_dir, self.work_dir / STATE_FILE],
         )
+        #: the station's certificates (the security profile's and Plug&Charge's)
+        self.certificates = FileCertificateStore(self.work_dir / "certificates", now=self._now)
         self.host = Host(
             evse=_EvsePort(self),
             system=_SystemPort(self),
             energy=_EnergyPort(self),
             firmware=self.firmware,
             diagnostics=self.diagnostics,
+            certificates=self.certificates,
+            iso15118=_Iso15118Port(self),
         )
         self.clock: StationClock | None = None
+        self._pnc_ev: PncEv | None = None
         self._jobs_send, self._jobs_receive = trio.open_memory_channel[_Job](math.inf)
         self._changed_event = trio.Event()
         self._restart = trio.Event()
@@ -327,11 +351,31 @@ class Simulator:
             options.meter_persist_interval = self.settings.speed if self.settings.speed > 1 else 0.0
         return options
 
+    def _now(self) -> datetime:
+        """The station's time (the wall clock before the simulator runs)."""
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
+    @property
+    def pnc_ev(self) -> PncEv:
+        """The EV's Plug&Charge credentials (made on first use, on the station's clock)."""
+        if self._pnc_ev is None:
+            self._pnc_ev = PncEv.create(self._now, self.settings.pki_seed, self.settings.pcid)
+        return self._pnc_ev
+
+    def _install_pnc_roots(self) -> None:
+        """The test PKI's V2G and MO roots in the station's store (as it was provisioned)."""
+        for use, pem in self.pnc_ev.roots():
+            if not self.certificates.installed(use):
+                self.certificates.install_ca(use, pem)
+                self.output.event(f"station: the test PKI's {use} is installed")
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the station until `quit()`; `task_status.started()` once the engine runs."""
         self.clock = StationClock()
         if hasattr(self.output, "clock"):
             self.output.clock = self.clock.now  # event lines carry the station's time
+        if self.settings.pnc:
+            self._install_pnc_roots()
         self._last_advance = trio.current_time()
         try:
             async with trio.open_nursery() as nursery:
@@ -808,6 +852,8 @@ class Simulator:
             else:
                 await self._session_started(cp, c)
                 await self._maybe_start(cp, c)
+                if self.settings.pnc and session.authorized is None:
+                    await self._pnc_begin(cp, c)
             await self._sync_energy_status(cp, c)
 
         await self._call(f"plug {c}", tell)
@@ -844,6 +890,56 @@ class Simulator:
     async def rfid(self, id_tag: str, c: int | None) -> None:
         self._need_engine("rfid")
         await self._call("rfid", lambda cp: cp.token_presented(id_tag, c))
+
+    # -- Plug&Charge (the EV's ISO 15118 side) -------------------------------------------------
+
+    async def pnc(self, c: int) -> None:
+        """The EV at connector c does Plug&Charge: it asks for a contract when it has none,
+        then presents it."""
+        self._need_engine("pnc")
+        self._ev("pnc", c)
+        await self._call(f"pnc {c}", lambda cp: self._pnc_begin(cp, c))
+
+    async def _pnc_begin(self, cp: ChargePoint, c: int) -> None:
+        ev = self.pnc_ev
+        if ev.contract is None:
+            self.output.event(
+                f"connector {c}: the EV has no contract; it asks for one "
+                "(CertificateInstallationReq)"
+            )
+            await cp.ev_certificate_requested(c, ev.installation_request())
+        else:
+            await self._present_contract(cp, c)
+
+    async def _present_contract(self, cp: ChargePoint, c: int) -> None:
+        contract = self.pnc_ev.contract
+        if contract is None or not self.outlets[c].plugged:
+            return
+        self.output.event(f"connector {c}: the EV presents its contract {contract.emaid}")
+        await cp.contract_presented(c, contract.emaid, certificate=contract.chain_pem)
+
+    def certificate_response(self, c: int, response: EvCertificateResponse) -> None:
+        """The Central System's answer to the EV's CertificateInstallationReq."""
+        if not response.accepted:
+            self.output.event(f"connector {c}: no contract for the EV: {response.reason}")
+            return
+        try:
+            contract = self.pnc_ev.take_response(response.exi_response)
+        except ExchangeError as e:
+            self.output.event(f"connector {c}: no contract for the EV: {e}")
+            return
+        self.output.event(f"connector {c}: the EV installed its contract {contract.emaid}")
+        self._later(f"present the contract on {c}", lambda cp: self._present_contract(cp, c))
+
+    def authorization_response(self, c: int, result: ContractAuthorization) -> None:
+        """The station's verdict on the EV's contract (what the EV hears in AuthorizationRes)."""
+        certificate = (
+            f", certificate {result.certificate_status}" if result.certificate_status else ""
+        )
+        self.output.event(
+            f"connector {c}: contract {result.emaid}: {result.status}{certificate} "
+            f"({result.source}: {result.reason})"
+        )
 
     def _ev(self, name: str, c: int) -> Ev:
         ev = self.outlets[c].ev
@@ -920,6 +1016,8 @@ class Simulator:
             await self.unplug(_given(c))
         elif name == "rfid":
             await self.rfid(command.id_tag or "", c)
+        elif name == "pnc":
+            await self.pnc(_given(c))
         elif name == "draw":
             await self.draw(_given(c), command.amps or 0.0, command.phases)
         elif name in ("ev-pause", "ev-resume"):
@@ -1107,6 +1205,26 @@ class _EvsePort:
 
     async def set_enabled(self, connector_id: int, enabled: bool) -> None:
         self.sim.set_enabled(connector_id, enabled)
+
+
+class _Iso15118Port:
+    """The station's ISO 15118 stack, as far as the simulator plays it."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    async def authorization_response(
+        self, connector_id: int, result: ContractAuthorization
+    ) -> None:
+        self.sim.authorization_response(connector_id, result)
+
+    async def certificate_response(
+        self, connector_id: int, response: EvCertificateResponse
+    ) -> None:
+        self.sim.certificate_response(connector_id, response)
+
+    async def v2g_certificate_changed(self, chain: Path, key: Path) -> None:
+        self.sim.output.event(f"station: a new V2G certificate is installed ({chain.name})")
 
 
 class _EnergyPort:

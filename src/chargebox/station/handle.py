@@ -39,6 +39,7 @@ import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.actors.context import Options
+from chargebox.actors.iso15118 import ISO15118_2_SCHEMA, request_ev_certificate
 from chargebox.actors.messages import AskFailed
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
@@ -50,7 +51,7 @@ from chargebox.charts.events.transaction import TransactionEvent
 from chargebox.charts.machine import NotAllowed
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StateError, StationError
-from chargebox.host import Host, Reading, readings
+from chargebox.host import ContractAuthorization, Host, OcspRequestData, Reading, readings
 from chargebox.ocpp.timestamps import format_datetime
 from chargebox.station.station import Station
 from chargebox.store import Store
@@ -346,6 +347,94 @@ class ChargePoint:
         if connector_id in st.transactions:
             st.transactions[connector_id].record_energy()
 
+    # -- Plug&Charge (the ISO 15118 stack) -----------------------------------------------------
+
+    async def contract_presented(
+        self,
+        connector_id: int,
+        emaid: str,
+        *,
+        certificate: str | None = None,
+        ocsp: Sequence[OcspRequestData] | None = None,
+    ) -> None:
+        """An EV presented its contract over ISO 15118 (PaymentDetailsReq): its eMAID, with
+        the contract certificate chain (PEM, leaf first) and/or the chain's OCSP request
+        data. Returns once the connector's transaction is Authorizing; the verdict goes to
+        `Host.iso15118.authorization_response`, and an Accepted contract authorizes the
+        connector like an idTag (`evse.authorize(connector_id, emaid)`).
+
+        Raises StateError for a connector that does not exist or is busy, and for an
+        eMAID that cannot be an idTag (empty, or longer than 20 characters).
+        """
+        connector = self._connector(connector_id)
+        if not emaid or len(emaid) > 20:
+            raise StateError(
+                f"connector {connector_id}: eMAID {emaid!r} cannot be the transaction's idTag "
+                "(1 to 20 characters, CiString20)"
+            )
+        st = self._station
+        # the reservations decide whether the eMAID may begin there (statecharts/station.yaml)
+        verdict = await self._event(
+            Address.station(),
+            station_events.ContractPresented(id_tag=emaid, connector_id=connector.connector_id),
+        )
+        if verdict.status != "Accepted":
+            c = connector_id
+            log.info("connector %d is reserved for another idTag; the contract is refused", c)
+            tell = getattr(st.host.iso15118, "authorization_response", None)
+            if tell is not None:
+                refused = ContractAuthorization(
+                    emaid,
+                    "Invalid",
+                    source="station",
+                    reason=f"connector {c} is reserved for another idTag",
+                )
+                st.ctx.host_later("refuse the contract", lambda: tell(c, refused))
+            return
+        await self._transaction_event(
+            connector_id,
+            transaction_events.ContractPresented(
+                id_tag=emaid,
+                certificate=certificate,
+                ocsp=tuple(ocsp) if ocsp else None,
+                reservation_id=verdict.reservation_id,
+                reservation_connector=verdict.reservation_connector,
+            ),
+        )
+
+    async def ev_certificate_requested(
+        self,
+        connector_id: int,
+        exi_request: str,
+        *,
+        action: str = "Install",
+        schema_version: str = ISO15118_2_SCHEMA,
+    ) -> None:
+        """An EV asked for its contract certificate (CertificateInstallationReq, action
+        Install; CertificateUpdateReq, Update): `exi_request` is the base64 of its EXI,
+        passed to the Central System unchanged (Get15118EVCertificate). Returns at once;
+        the answer goes to `Host.iso15118.certificate_response` (Failed when Plug&Charge
+        is off, the link is down or the Central System does not answer)."""
+        self._connector(connector_id)
+        st = self._station
+
+        async def ask() -> None:
+            response = await request_ev_certificate(st.ctx, exi_request, action, schema_version)
+            log.info(
+                "connector %d: Get15118EVCertificate %s: %s%s",
+                connector_id,
+                action,
+                response.status,
+                f" ({response.reason})" if response.reason else "",
+            )
+            tell = getattr(st.host.iso15118, "certificate_response", None)
+            if tell is not None:
+                st.ctx.host_later(
+                    "hand the EV its certificate response", lambda: tell(connector_id, response)
+                )
+
+        st.ctx.spawn(ask, name=f"Get15118EVCertificate {connector_id}")
+
     # -- DataTransfer ---------------------------------------------------------------------
 
     async def data_transfer(
@@ -464,6 +553,7 @@ _CALLS = {
     "usage_ended": "session_stopped",
     "connection_timeout": "plugin_timeout",
     "id_tag_presented": "token_presented",
+    "contract_presented": "contract_presented",
     "stop_requested": "token_presented",
     "transaction_finished": "transaction_stopped",
     "ev_side_disconnected": "ev_disconnected",

@@ -31,6 +31,7 @@ from chargebox.charts.events.signing import SigningEvent
 from chargebox.charts.events.station import StationEvent
 from chargebox.charts.events.status import StatusEvent
 from chargebox.charts.events.transaction import TransactionEvent
+from chargebox.charts.events.v2g import V2gEvent
 
 E = TypeVar("E", bound=ChartEvent)
 
@@ -48,6 +49,7 @@ EVENT_BASES: dict[str, type[ChartEvent]] = {
         DiagnosticsEvent,
         LogEvent,
         SigningEvent,
+        V2gEvent,
         StationEvent,
         StatusEvent,
         CallsEvent,
@@ -91,6 +93,7 @@ __all__ = [
     "StationEvent",
     "StatusEvent",
     "TransactionEvent",
+    "V2gEvent",
     "events_of",
     "field_names",
     "params_of",

@@ -174,6 +174,19 @@ class TokenPresented(StationEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ContractPresented(StationEvent):
+    """An EV presented its contract (Plug&Charge) at a connector: may its eMAID begin there?"""
+
+    trigger: ClassVar[str] = "contract_presented"
+    #: the contract's eMAID, the transaction's idTag
+    id_tag: str
+    connector_id: int
+    #: the parentIdTag known for the eMAID (the station's actor adds it)
+    parent_id_tag: str | None = None
+    request: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class ParentFound(StationEvent):
     """The Authorize.req a presented idTag waited for answered with this parentIdTag."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -23,6 +23,23 @@ class IdTagPresented(TransactionEvent):
     trigger: ClassVar[str] = "id_tag_presented"
     id_tag: str
     #: the reservation this idTag uses on the connector, if any
+    reservation_id: int | None = None
+    #: the connector holding that reservation (0: the reservation for any connector)
+    reservation_connector: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContractPresented(TransactionEvent):
+    """An EV presented its contract over ISO 15118 (Plug&Charge); its eMAID is the idTag."""
+
+    trigger: ClassVar[str] = "contract_presented"
+    #: the contract's eMAID
+    id_tag: str
+    #: the contract certificate chain (PEM, leaf first), when the EV sent it
+    certificate: str | None = None
+    #: the OCSP request data of the chain (chargebox.host.OcspRequestData), when given
+    ocsp: tuple[Any, ...] | None = None
+    #: the reservation this eMAID uses on the connector, if any
     reservation_id: int | None = None
     #: the connector holding that reservation (0: the reservation for any connector)
     reservation_connector: int | None = None

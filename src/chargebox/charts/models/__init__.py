@@ -14,6 +14,7 @@ from chargebox.charts.models.signing import SigningModel
 from chargebox.charts.models.station import StationModel
 from chargebox.charts.models.status import StatusModel
 from chargebox.charts.models.transaction import TransactionModel
+from chargebox.charts.models.v2g import V2gModel
 
 #: Chart name (the file statecharts/<name>.yaml) -> the model class it binds to.
 MODELS: dict[str, type[ChartModel]] = {
@@ -30,6 +31,7 @@ MODELS: dict[str, type[ChartModel]] = {
         LogModel,
         SigningModel,
         StationModel,
+        V2gModel,
         StatusModel,
         CallsModel,
     )
@@ -50,4 +52,5 @@ __all__ = [
     "StationModel",
     "StatusModel",
     "TransactionModel",
+    "V2gModel",
 ]

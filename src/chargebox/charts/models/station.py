@@ -202,6 +202,10 @@ class Verdict:
     status: str
     why: str | None = None
     connector_id: int | None = None
+    #: for an admitted idTag or contract: the reservation it uses, and the connector
+    #: holding it (0: the reservation for any connector)
+    reservation_id: int | None = None
+    reservation_connector: int | None = None
 
 
 # -- effects the station's actor performs ------------------------------------------------
@@ -634,6 +638,22 @@ class StationModel(ChartModel):
         )
         self.record(Send(Address.transaction(c), presented))
         self._answer(request, Verdict("Accepted", None, c))
+
+    def admit_contract(self, *, request: int = 0, **event: Any) -> None:
+        """A contract's eMAID may begin on the connector: the reservation it uses goes back
+        with the verdict (the handle then presents the contract to the transaction)."""
+        c = self._token_connector(event)
+        admission = self._token_admission(event)
+        self._answer(
+            request,
+            Verdict(
+                "Accepted",
+                None,
+                c,
+                reservation_id=admission.reservation_id,
+                reservation_connector=admission.reservation_connector,
+            ),
+        )
 
     # -- ChangeAvailability ---------------------------------------------------------------
 

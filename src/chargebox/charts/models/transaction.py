@@ -59,6 +59,18 @@ class NewTransaction(Effect):
     not this one's (its owner forgets which record it writes to)."""
 
 
+@attrs.frozen
+class AuthorizeContract(Effect):
+    """Decide on the contract an EV presented (Plug&Charge): DataTransfer Authorize, or
+    the station's own validation offline. The verdict comes back as
+    `authorization_accepted` or `authorization_rejected`."""
+
+    connector_id: int
+    emaid: str
+    certificate: str | None = attrs.field(default=None, repr=False)
+    ocsp: tuple[Any, ...] | None = None
+
+
 class TransactionModel(ChartModel):
     """One transaction attempt on connector `connector_id`."""
 
@@ -236,6 +248,16 @@ class TransactionModel(ChartModel):
 
     def request_authorization(self, **_event: Any) -> None:
         self.record(SendRequest("Authorize", {"id_tag": self.id_tag}))
+
+    def request_contract_authorization(
+        self,
+        *,
+        certificate: str | None = None,
+        ocsp: tuple[Any, ...] | None = None,
+        **_event: Any,
+    ) -> None:
+        assert self.id_tag is not None
+        self.record(AuthorizeContract(self.connector_id, self.id_tag, certificate, ocsp))
 
     def await_transaction_start(self, **_event: Any) -> None:
         """Authorized: the host may start; ConnectionTimeOut bounds the wait for the plug.
