@@ -50,11 +50,10 @@ async def run_on_actor(path: Path) -> None:
     events = EVENT_BASES[path.chart]
     subject = Address("subject", events=events)
     async with open_actor_group() as group:
-        peer_channels = {}
+        # the other actors: stand-ins that keep what they receive and answer what is asked
+        received: list[object] = []
         for address in sorted(peers, key=str):
-            send, receive = trio.open_memory_channel[object](math.inf)
-            group.register(address, send)
-            peer_channels[address] = receive
+            group.register(address, StandIn(address, received))  # type: ignore[arg-type]
         actor = await group.start(
             Actor(subject, path.start(loaded.model_class), clock=clock, outlet=out_send)
         )
@@ -83,9 +82,8 @@ async def run_on_actor(path: Path) -> None:
 
             assert actor.model.state == step.state, where
             assert actor.refused == 0, f"{where}: {actor.last_refused}"
-            performed = drain(out_receive)
-            for address, receive in peer_channels.items():
-                performed += [Send(address, m) for m in drain(receive)]
+            performed = drain(out_receive) + received
+            received.clear()
             expected = [
                 e for e in step.effects if not isinstance(e, StartTimer | CancelTimer | Reply)
             ]
@@ -100,6 +98,22 @@ async def run_on_actor(path: Path) -> None:
                     assert actor.armed_timers[effect.name] == pytest.approx(deadline, abs=0.01)
                 elif isinstance(effect, CancelTimer):
                     assert effect.name not in actor.armed_timers, where
+
+
+class StandIn:
+    """Another actor's inbox: keeps each event as the Send that delivered it, and answers
+    an Ask (a Send with wait) at once."""
+
+    def __init__(self, address: Address[object], received: list[object]) -> None:
+        self.address = address
+        self.received = received
+
+    async def send(self, message: object) -> None:
+        if isinstance(message, Ask):
+            self.received.append(Send(self.address, message.event, wait=True))
+            message.done.set()
+        else:
+            self.received.append(Send(self.address, message))
 
 
 @pytest.mark.parametrize("name", chart_names())

@@ -87,7 +87,9 @@ async def test_without_the_mo_root_and_central_validation_nothing_goes(tmp_path,
         assert "CentralContractValidationAllowed is false" in result.reason
         assert _authorize_requests(p) == []
         assert not any(call[0] == "authorize" for call in p.evse.calls)
-        # the connector is free for the next attempt
+        # the connector is free for the next attempt (the stack hears the verdict first,
+        # then the transaction's chart takes it)
+        await p.cp.settled("transaction/1")
         assert p.cp.transaction_state(1) == "Idle"
 
 

@@ -174,8 +174,10 @@ def test_csms_and_sim_in_two_processes(tmp_path):
         ("StartTransaction", lambda c: c.action == "StartTransaction"),
         ("Charging", status(1, "Charging")),
         ("MeterValues", lambda c: c.action == "MeterValues"),
-        ("StopTransaction", lambda c: c.action == "StopTransaction"),
+        # the connector's Finishing is decided before the StopTransaction goes (as in the
+        # demo's traffic, tests/sim/data/demo-traffic.txt)
         ("Finishing", status(1, "Finishing")),
+        ("StopTransaction", lambda c: c.action == "StopTransaction"),
         # the script ends with `quit` right after `wait 1 Available`: the station delivers
         # what it decided before it stops
         ("Available again", status(1, "Available")),

@@ -308,7 +308,10 @@ class Actor(Generic[ModelT]):
         elif isinstance(effect, Send):
             if self.group is None:
                 raise UnhandledEffect(f"{self.address}: {effect} but the actor is in no group")
-            await self.group.deliver(effect.to, effect.event)
+            if effect.wait:
+                await self.group.ask(effect.to, effect.event)
+            else:
+                await self.group.deliver(effect.to, effect.event)
         elif isinstance(effect, Reply):
             self.reply(effect)
         elif self.outlet is not None:

@@ -154,9 +154,36 @@ class Actors:
         await self.group.deliver(address, event)
 
     async def ask(self, address: Address[E], event: E) -> Answer:
-        """Deliver `event` and wait for what became of it (ActorGroup.ask)."""
+        """Deliver `event` and wait for what became of it (ActorGroup.ask).
+
+        A request to the station's coordinator first waits until the actors that report
+        to it are quiet (`quiet`): its mirror then holds every change they made before
+        the request, and it decides on the states the caller has seen.
+        """
         assert self.group is not None
+        if address == Address.station():
+            await self.quiet()
         return await self.group.ask(address, event)
+
+    #: rounds of `quiet` at the most (a change travels transaction -> reservation ->
+    #: connector: each round takes it at least one actor further)
+    QUIET_ROUNDS = 4
+
+    async def quiet(self) -> None:
+        """Wait until the connectors, transactions and reservations handled everything sent
+        to them, the messages they send one another included (a bounded number of rounds),
+        so that their reports to the station are in its inbox."""
+        assert self.group is not None
+        reporting = [
+            *self._connector_actors(),
+            *self.transactions.values(),
+            *self.reservations.values(),
+        ]
+        for _ in range(self.QUIET_ROUNDS):
+            for actor in reporting:
+                await self.group.settle(actor.address)
+            if not any(self.group.waiting(actor.address) for actor in reporting):
+                return
 
     async def set_inputs(self, address: Address[Any], values: Mapping[str, Any]) -> None:
         """Change inputs of the chart of the actor at `address` (ActorGroup.set_inputs)."""

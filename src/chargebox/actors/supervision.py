@@ -111,6 +111,10 @@ class ActorGroup:
         await self._inbox(address, sync).send(sync)
         await sync.done.wait()
 
+    def waiting(self, address: Address[Any]) -> int:
+        """How many messages wait in the inbox at `address`."""
+        return self._inbox(address, None).statistics().current_buffer_used
+
     def _inbox(self, address: Address[Any], message: Any) -> trio.MemorySendChannel[Any]:
         try:
             return self._inboxes[address]

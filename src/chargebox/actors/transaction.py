@@ -102,6 +102,9 @@ class TransactionActor(Actor[TransactionModel]):
         self.meter = meter
         #: the store's reference of the current transaction (None before it starts)
         self.ref: int | None = None
+        #: a Start/StopTransaction was stored by the event being handled: the outbox is
+        #: told once the event's effects are done
+        self._outbox_to_hear = False
         self._persisted_at = float("-inf")
 
     @property
@@ -122,6 +125,9 @@ class TransactionActor(Actor[TransactionModel]):
         ):
             return None  # the answer for an earlier transaction: the store has its id
         outcome = await super().handle(message)
+        if self._outbox_to_hear:
+            self._outbox_to_hear = False
+            await self._enqueued()
         if isinstance(message, Resume) and outcome is not None and outcome.allowed:
             # the stored record is this transaction's from now on
             self.ref = message.tx_ref
@@ -247,7 +253,9 @@ class TransactionActor(Actor[TransactionModel]):
         else:
             log.error("unexpected queued request %s", request.action)
             return
-        await self._enqueued()
+        # the outbox hears of it once the transition's other effects are done (the
+        # connector's Finishing goes before the StopTransaction)
+        self._outbox_to_hear = True
 
     async def _enqueued(self) -> None:
         """Tell the outbox a message was stored (its chart keeps the queue within

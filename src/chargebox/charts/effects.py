@@ -71,10 +71,15 @@ class SampleMeterValues(Effect):
 
 @attrs.frozen
 class Send(Effect, Generic[E]):
-    """Deliver `event` to the actor at `to` (an event of the chart that address runs)."""
+    """Deliver `event` to the actor at `to` (an event of the chart that address runs).
+
+    `wait`: the sender goes on once that actor has handled the event and performed its
+    effects (an ask), so what the event makes it do (a StatusNotification taking its
+    place among the CALLs, say) comes before the sender's next effects."""
 
     to: Address[E]
     event: E
+    wait: bool = False
 
 
 @attrs.frozen

@@ -296,11 +296,9 @@ class ChargePoint:
         finished = transaction_events.TransactionFinished(
             meter_stop=meter_stop, timestamp=format_datetime(when), reason=reason, id_tag=id_tag
         )
+        # the transaction's chart tells the connector (Finishing), unless the cable went at
+        # the EV side (statecharts/transaction.yaml, T18)
         await self._transaction_event(connector_id, finished)
-        if reason != "EVDisconnected":
-            connector = Address.connector(connector_id)
-            await self._to(connector, connector_events.TransactionStopped())
-            await self.settled(connector)
 
     async def ev_disconnected(self, connector_id: int) -> None:
         """The cable was disconnected at the EV during a transaction."""

@@ -420,3 +420,8 @@ class TransactionModel(ChartModel):
             payload["stop_id_tag"] = self.stop_id_tag
         self.record(CancelTimer(SAMPLE))
         self.record(SendRequest("StopTransaction", payload))
+        if final_reason != "EVDisconnected":
+            # the user's session goes on at the connector until the cable is out: Finishing
+            # (a cable out at the EV side told the connector already); its status is
+            # decided before the StopTransaction goes (the outbox hears of it last)
+            self.record(Send(Address.connector(self.connector_id), TransactionStopped(), wait=True))
