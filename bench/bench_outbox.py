@@ -3,9 +3,10 @@
 Measured in one run, side by side:
   websocket echo   a bare trio-websocket round trip of the same MeterValues text
                    (client sends, server echoes): the floor of the link
-  link round trip  the engine's OCPP-J endpoint calling MeterValues on the
-                   development CSMS (encode, validate, send, CSMS decodes and
-                   answers, decode): one CALL in flight, as OCPP-J demands
+  link round trip  `cp.call(MeterValuesRequest(...))`: the engine's OCPP-J
+                   endpoint calling MeterValues on the development CSMS
+                   (encode, validate, send, CSMS decodes and answers, decode):
+                   one CALL in flight, as OCPP-J demands
   outbox drain     a station started on a store holding N queued MeterValues
                    (SQLite file, synchronous=FULL), delivering them in order:
                    read the head, send, await the answer, delete the row
@@ -122,7 +123,7 @@ async def link_rate(rounds: int, folder: Path) -> float:
             request = meter_values(1)
             start = time.perf_counter()
             for _ in range(rounds):
-                await cp.station.endpoint.call(request)
+                await cp.call(request)
             rate = rounds / (time.perf_counter() - start)
         nursery.cancel_scope.cancel()
     return rate
@@ -138,7 +139,7 @@ async def main(n: int) -> None:
     print(f"{'path':<34} {'messages/s':>11} {'vs echo':>8}")
     for name, rate in (
         ("websocket echo (floor)", echo),
-        ("link round trip (endpoint.call)", link),
+        ("link round trip (cp.call)", link),
         ("outbox drain (store + link)", drain),
     ):
         print(f"{name:<34} {rate:>11.0f} {rate / echo:>7.2f}x")
