@@ -351,6 +351,15 @@ class Store:
         """The messages queued (without those delivered whose removal waits for the disk)."""
         return self._queued - len(self._removed)
 
+    def queued_count(self, action: str) -> int:
+        """How many messages of `action` are queued (read from the file's rows, without
+        decoding any: a restart with a long backlog asks this once)."""
+        return sum(
+            1
+            for (seq,) in self._db.execute("SELECT seq FROM outbox WHERE action = ?", (action,))
+            if seq not in self._removed
+        )
+
     def head(self) -> QueuedMessage | None:
         for row in self._db.execute(
             "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, o.message_id "
