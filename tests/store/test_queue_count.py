@@ -1,4 +1,5 @@
-"""The SQLite store counts its queue in memory: read once at start, kept with every write.
+"""The SQLite store counts its queue in memory: read once at start, kept with every write;
+and a connector's energy register is written only when it rises.
 
 queue_length() is asked for on every drain check and every thinning; a count(*)
 reads every row, so with a long backlog every question got slower. The count is
@@ -91,3 +92,14 @@ def test_a_file_changed_behind_the_stores_back_is_counted_at_the_next_start(
         other.execute("DELETE FROM outbox")
     other.close()
     assert Store(tmp_path / "cp.db").queue_length() == 0
+
+
+def test_a_register_already_on_disk_is_not_written_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cp.db")
+    store.note_register(1, 500)
+    seen = statements_of(store)
+    store.note_register(1, 500)  # what a queued MeterValue raised it to: nothing to write
+    store.note_register(1, 400)
+    assert [s for s in seen if not s.startswith("SELECT")] == []
+    store.note_register(1, 600)
+    assert "COMMIT" in seen and store.registers() == {1: 600}

@@ -604,6 +604,13 @@ class Store:
 
     def note_register(self, connector: int, wh: int) -> None:
         """A connector reported its energy register at `wh` (kept if higher than before)."""
+        kept = self._db.execute(
+            "SELECT wh FROM registers WHERE connector = ?", (connector,)
+        ).fetchone()
+        if kept is not None and kept[0] >= wh:
+            # on disk already (a queued MeterValue raised it in its own commit): reading
+            # costs microseconds, a synced commit that changes nothing a flash write
+            return
         self._defer(
             "a connector's energy register",
             "INSERT INTO registers(connector, wh) VALUES (?, ?) "
