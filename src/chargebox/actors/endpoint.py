@@ -251,11 +251,7 @@ class Endpoint:
         moves on to the CALL on the wire. So a steady line of CALLs costs no work here.
         """
         while True:
-            waiting = [c for c in self._pending.values() if not c.done.is_set()]
-            call = self._transmitted
-            if call is not None and not call.done.is_set():
-                waiting.append(call)
-            deadline = min((c.deadline for c in waiting), default=math.inf)
+            deadline = min((c.deadline for c in self._awaiting_answers()), default=math.inf)
             with trio.CancelScope(deadline=deadline) as watch:
                 self._watches.append(watch)
                 try:
@@ -263,9 +259,19 @@ class Endpoint:
                 finally:
                     self._watches.remove(watch)
             now = trio.current_time()
-            for pending in list(self._pending.values()):
-                if pending.deadline <= now and not pending.done.is_set():
-                    pending.done.set()  # no answer: CallTimeout
+            for call in self._awaiting_answers():
+                if call.deadline <= now:
+                    # no answer (CallTimeout); done, so that the next deadline is a later one
+                    call.done.set()
+
+    def _awaiting_answers(self) -> list[_Call]:
+        """The CALLs whose answer may still come: those on the wire, and the one the chart
+        let go last (its sender may not have put it on the wire yet)."""
+        calls = [c for c in self._pending.values() if not c.done.is_set()]
+        last = self._transmitted
+        if last is not None and not last.done.is_set() and last not in calls:
+            calls.append(last)
+        return calls
 
     async def _received(
         self, ws: WebSocketConnection, message: str | bytes, calls: trio.MemorySendChannel[Call]
