@@ -10,6 +10,11 @@ DataTransfer is answered by handlers registered per vendorId and messageId
 (`CentralSystem.on_data_transfer`). Every CSMS-initiated operation is sent
 with `Session.call`.
 
+A charge point's message is handled in its websocket's reader task, as soon as
+it is read. A handler may return an awaitable: its answer is awaited beside the
+reader, which keeps answering pings meanwhile, and the messages that come in
+the meantime are handled after that answer, in their order.
+
 It is built on chargebox's own protocol layer and, like it, validates every
 message in both directions.
 """
