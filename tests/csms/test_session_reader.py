@@ -12,10 +12,10 @@ import json
 
 import trio
 import trio.testing
-from trio_websocket import WebSocketConnection, wrap_client_stream
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, wrap_client_stream
 
 from chargebox.csms import CentralSystem, CsmsSettings
-from chargebox.csms.server import STEVE_PATH, _drop_unfinished
+from chargebox.csms.server import STEVE_PATH, Session, _drop_unfinished
 from chargebox.netsim import Network
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import Call
@@ -97,3 +97,25 @@ async def test_an_answer_never_awaited_is_closed_when_the_session_ends():
     send.send_nowait("a message not handled")
     _drop_unfinished(receive)
     assert pending.cr_frame is None  # closed: no warning of a coroutine never awaited
+
+
+class ClosedWebSocket:
+    """A websocket that the charge point closed while a handler's answer was awaited."""
+
+    async def send_message(self, text: str) -> None:
+        raise ConnectionClosed(CloseReason(1000, "gone"))
+
+
+async def test_an_answer_awaited_after_the_websocket_closed_ends_the_catch_up_quietly():
+    csms = CentralSystem(CsmsSettings())
+    session = Session(csms, "CP-1", ClosedWebSocket())  # type: ignore[arg-type]
+
+    async def late_answer() -> v16.HeartbeatResponse:
+        return v16.HeartbeatResponse(current_time=csms.clock())
+
+    send, receive = trio.open_memory_channel(4)
+    send.send_nowait((Call("hb-1", "Heartbeat", {}), late_answer()))
+    send.send_nowait(json.dumps(HEARTBEAT))
+    send.close()
+    await session._catch_up(receive)  # returns: no ConnectionClosed out of the session's task
+    assert [(ex.direction, ex.unique_id) for ex in session.exchanges] == [("out", "hb-1")]

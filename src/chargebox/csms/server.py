@@ -270,12 +270,15 @@ class Session:
         """Finish, in order, what the reader task handed over: a handler's pending answer,
         and the messages that came while it was awaited."""
         async for item in later:
-            if isinstance(item, tuple):
-                call, pending = item
-                self.current_call = call
-                await self._respond(call, pending)
-            else:
-                await self._received(item)
+            try:
+                if isinstance(item, tuple):
+                    call, pending = item
+                    self.current_call = call
+                    await self._respond(call, pending)
+                else:
+                    await self._received(item)
+            except ConnectionClosed:
+                return  # the session ends with its websocket (serve sees it there)
             if later.statistics().current_buffer_used == 0:
                 self._behind = False
 
