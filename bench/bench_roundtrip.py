@@ -13,7 +13,9 @@ Measured in one run, alternating so that all see the same machine load:
                    Central System of the same package (asyncio, `websockets`)
   endpoint alone   the same CALL on an endpoint whose websocket is an
                    in-memory stand-in that answers at once: what the endpoint
-                   itself costs per CALL (encoding, the calls chart, decoding)
+                   itself costs per CALL (encoding, the calls chart, decoding);
+                   the stand-in has no reader task, so its answers come through
+                   the endpoint's own loop (a task step more than on a websocket)
 Each figure is the median of the rounds; the ratios are against the echo and
 against the `ocpp` package. "task steps" counts trio's task steps per round
 trip (both ends, one process), read with a trio instrument.

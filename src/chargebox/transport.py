@@ -9,6 +9,9 @@ The subprotocol `ocpp1.6` is required: a Central System that does not select
 it is refused. Every failure becomes a `ConnectError` whose `kind` says what
 went wrong (refused, http status, tls, subprotocol, timeout) and whose message
 is the log line an operator can act on; secrets never appear in it.
+
+`ReaderDelivery` hands each message of an open connection to its handler in
+the connection's reader task (both ends of a round trip use it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 import attrs
 import trio
 from trio_websocket import (
+    ConnectionClosed,
     ConnectionRejected,
     WebSocketConnection,
     wrap_client_stream,
@@ -434,3 +438,87 @@ def _http_message(where: str, resource: str, status: int | None, profile: int) -
             "(is this charge point id registered at the Central System?)"
         )
     return f"{where} refused the connection: HTTP {status}"
+
+
+# -- messages handled in the reader task ---------------------------------------------
+#
+# trio-websocket's reader task parses the frames and puts each message on a
+# memory channel; `get_message()` takes it from there in another task. For a
+# round trip that costs a task step on each end: the task waiting in
+# `get_message()` wakes, and only then the task that waits for the answer (or
+# the one that answers). `ReaderDelivery` replaces the sending side of that
+# channel with one that calls the handler right away, in the reader task, so the
+# message is handled in the step that read it. The handler may wait (for room on
+# a channel, for a send), but while it does the connection reads nothing, not
+# even a ping: a wait that may be long belongs in a task of its own (the
+# development CSMS awaits a handler's late answer beside the reader).
+#
+# It is installed only at a moment when no message waits in the channel (so that
+# messages keep their order: every one before went through the channel and has
+# been taken, every one after comes to the handler), and taken out when the
+# serving ends. `get_message()` then only ends with ConnectionClosed: closing
+# the connection still closes the channel. A websocket that is not a
+# trio-websocket connection of the shape this relies on (a stand-in in a test,
+# another version) keeps the channel: `install()` then does nothing, and the
+# messages come from `get_message()` as ever.
+
+ReaderHandle = Callable[[str | bytes], Awaitable[None]]
+
+
+class _Handing:
+    """What trio-websocket's reader task sees as its message channel while installed."""
+
+    __slots__ = ("channel", "handle")
+
+    def __init__(self, channel: trio.MemorySendChannel[Any], handle: ReaderHandle) -> None:
+        self.channel = channel
+        self.handle = handle
+
+    async def send(self, message: str | bytes) -> None:
+        try:
+            await self.handle(message)
+        except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            # the connection or the serving is ending: its end is seen where it is served
+            pass
+
+    async def aclose(self) -> None:
+        # the connection closed: whoever waits in get_message() hears it
+        await self.channel.aclose()
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+class ReaderDelivery:
+    """Messages of `ws` go to `handle` in its reader task from `install()` to `remove()`."""
+
+    def __init__(self, ws: object, handle: ReaderHandle) -> None:
+        self.ws = ws
+        self.handle = handle
+        self.installed = False
+        #: False once it is known that `ws` cannot take it
+        self.possible = isinstance(ws, WebSocketConnection) and isinstance(
+            getattr(ws, "_send_channel", None), trio.MemorySendChannel
+        )
+
+    def install(self) -> bool:
+        """Install it if no message waits in the channel now; True once installed."""
+        if self.installed or not self.possible:
+            return self.installed
+        ws: Any = self.ws
+        waiting = ws._recv_channel.statistics()
+        if waiting.current_buffer_used or waiting.tasks_waiting_send:
+            return False  # those go first, through get_message()
+        if waiting.open_send_channels == 0:
+            self.possible = False  # closed: nothing more comes
+            return False
+        ws._send_channel = _Handing(ws._send_channel, self.handle)
+        self.installed = True
+        return True
+
+    def remove(self) -> None:
+        """The channel again: messages wait there for get_message() (nobody handles them)."""
+        if self.installed:
+            ws: Any = self.ws
+            ws._send_channel = ws._send_channel.channel
+            self.installed = False

@@ -581,3 +581,50 @@ async def test_a_binary_message_is_refused_not_processed(tmp_path, autojump_cloc
     assert [r.message_id for r in rows] == ["bin-1", "", "bin-err"]
     assert all("binary websocket message" in r.message for r in rows)
     assert "\\xff\\xfe" in rows[1].message  # invalid UTF-8 shown byte by byte
+
+
+class StepsOf(trio.abc.Instrument):
+    """Counts the task steps of the tasks whose name ends with `name`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task.name.endswith(self.name):
+            self.steps += 1
+
+
+async def test_an_answer_reaches_its_caller_from_the_websockets_reader(autojump_clock):
+    """A real trio-websocket connection (in memory): the answer is handled in the task that
+    read it, so the endpoint's own loop takes no step for it (one step less per CALL)."""
+    from trio_websocket import wrap_client_stream, wrap_server_stream
+
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+
+    async def central_system() -> None:
+        async with trio.open_nursery() as inner:
+            request = await wrap_server_stream(inner, server_stream)
+            ws = await request.accept()
+            while True:
+                call = json.loads(await ws.get_message())
+                await ws.send_message(json.dumps(heartbeat_result(call[1], 1)))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(central_system)
+        ws = await wrap_client_stream(nursery, client_stream, "test", "/")
+        endpoint = Endpoint(clear_cache_router, call_timeout=CALL_TIMEOUT)
+        endpoint.attach(ws)
+        endpoint.set_accepted(True)
+        nursery.start_soon(endpoint.serve, ws)
+        await endpoint.call(v16.HeartbeatRequest())
+        counted = StepsOf("Endpoint.serve")
+        trio.lowlevel.add_instrument(counted)
+        try:
+            for _ in range(10):
+                response = await endpoint.call(v16.HeartbeatRequest())
+                assert response.current_time == at(1)
+        finally:
+            trio.lowlevel.remove_instrument(counted)
+        assert counted.steps == 0
+        nursery.cancel_scope.cancel()

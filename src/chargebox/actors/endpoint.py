@@ -44,6 +44,7 @@ from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
 from chargebox.ocpp.frames import Call, CallError, CallResult
 from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
+from chargebox.transport import ReaderDelivery
 
 log = logging.getLogger(__name__)
 
@@ -226,13 +227,19 @@ class Endpoint:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._handle_calls, ws, receive_calls)
                 nursery.start_soon(self._watch_answers)
+                # the answers reach their callers from the websocket's reader task: a task
+                # step less per CALL than a loop of our own between the two
+                delivery = ReaderDelivery(ws, lambda text: self._received(ws, text, send_calls))
                 try:
                     async with send_calls:
                         while True:
+                            delivery.install()
                             text = await ws.get_message()
                             await self._received(ws, text, send_calls)
                 except ConnectionClosed:
                     pass
+                finally:
+                    delivery.remove()
                 nursery.cancel_scope.cancel()
         finally:
             if self._ws is ws:

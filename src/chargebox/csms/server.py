@@ -10,6 +10,11 @@ DataTransfer is answered by handlers registered per vendorId and messageId
 (`CentralSystem.on_data_transfer`). Every CSMS-initiated operation is sent
 with `Session.call`.
 
+A charge point's message is handled in its websocket's reader task, as soon as
+it is read. A handler may return an awaitable: its answer is awaited beside the
+reader, which keeps answering pings meanwhile, and the messages that come in
+the meantime are handled after that answer, in their order.
+
 It is built on chargebox's own protocol layer and, like it, validates every
 message in both directions.
 """
@@ -40,7 +45,12 @@ from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
 from chargebox.ocpp.frames import Call, CallError, CallResult
 from chargebox.ocpp.v16 import DataTransferStatus
-from chargebox.transport import MAX_MESSAGE_SIZE, SUBPROTOCOL, basic_auth_password
+from chargebox.transport import (
+    MAX_MESSAGE_SIZE,
+    SUBPROTOCOL,
+    ReaderDelivery,
+    basic_auth_password,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,9 @@ STEVE_PATH = "/steve/websocket/CentralSystemService/"
 HANDSHAKE_TIMEOUT = 30.0
 #: how long a closing handshake may take before the connection is dropped without it
 CLOSE_TIMEOUT = 5.0
+#: messages a session's reader task may hand over while a handler's answer is awaited
+#: before it waits (and reads no more) itself
+LATER_SIZE = 16
 
 Handler = Callable[["Session", Any], Any | Awaitable[Any]]
 #: what a DataTransfer handler returns: (DataTransferStatus, data)
@@ -149,6 +162,9 @@ class Session:
         #: work beside the session (see start_soon), while it is served
         self._tasks: trio.Nursery | None = None
         self._pending: dict[str, tuple[str, trio.Event, list[Any]]] = {}
+        #: what the reader task hands to _catch_up (see serve), and whether it is behind
+        self._later: trio.MemorySendChannel[Any] | None = None
+        self._behind = False
         self._call_lock = trio.Lock()
 
     def __repr__(self) -> str:
@@ -217,20 +233,54 @@ class Session:
 
     async def serve(self) -> None:
         self.csms.counts.open += 1
+        # Once installed, each message is handled in the websocket's reader task as it is
+        # read (a task step less per CALL than this loop between the two); a handler that
+        # has to wait is awaited by _catch_up, in order, so the reader keeps answering pings.
+        self._later, later = trio.open_memory_channel[Any](LATER_SIZE)
+        delivery = ReaderDelivery(self.ws, self._deliver)
         try:
             async with trio.open_nursery() as tasks:
                 self._tasks = tasks
+                tasks.start_soon(self._catch_up, later)
                 try:
                     while True:
+                        delivery.install()
                         text = await self.ws.get_message()
                         await self._received(text)
                 except ConnectionClosed:
                     pass
+                finally:
+                    delivery.remove()
                 tasks.cancel_scope.cancel()
         finally:
             self._tasks = None
+            _drop_unfinished(later)
             self.closed.set()
             self.csms._session_closed(self)
+
+    async def _deliver(self, text: str | bytes) -> None:
+        """A message, in the websocket's reader task: handled now, unless what came before
+        is still being handled (then it waits its turn there)."""
+        if self._behind:
+            await self._later.send(text)
+        else:
+            await self._received(text, inline=True)
+
+    async def _catch_up(self, later: trio.MemoryReceiveChannel[Any]) -> None:
+        """Finish, in order, what the reader task handed over: a handler's pending answer,
+        and the messages that came while it was awaited."""
+        async for item in later:
+            try:
+                if isinstance(item, tuple):
+                    call, pending = item
+                    self.current_call = call
+                    await self._respond(call, pending)
+                else:
+                    await self._received(item)
+            except ConnectionClosed:
+                return  # the session ends with its websocket (serve sees it there)
+            if later.statistics().current_buffer_used == 0:
+                self._behind = False
 
     def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run `async_fn(*args)` beside the session: a CSMS-initiated call that follows an
@@ -248,7 +298,7 @@ class Session:
         except Exception:
             log.exception("a task of %s's session failed", self.charge_point_id)
 
-    async def _received(self, text: str | bytes) -> None:
+    async def _received(self, text: str | bytes, inline: bool = False) -> None:
         try:
             frame = frames.parse(text)
         except FrameError as e:
@@ -259,7 +309,7 @@ class Session:
             return
         if isinstance(frame, Call):
             self._record("in", frame, frame.action, text)
-            await self._answer(frame)
+            await self._answer(frame, inline)
         else:
             pending = self._pending.get(frame.unique_id)
             self._record("in", frame, pending[0] if pending else None, text)
@@ -269,7 +319,9 @@ class Session:
             pending[2].append(frame)
             pending[1].set()
 
-    async def _answer(self, call: Call) -> None:
+    async def _answer(self, call: Call, inline: bool = False) -> None:
+        """Answer `call` with its handler's response. `inline`: in the websocket's reader
+        task, where a handler's answer that has to be awaited is handed to _catch_up."""
         try:
             spec, request = rpc.decode_call(call)
             handler = self.csms.handlers.get(spec.action)
@@ -277,17 +329,34 @@ class Session:
             if handler is None:
                 raise OcppError(ErrorCode.NotSupported, f"{spec.action} is not handled here")
             response = handler(self, request)
+        except Exception as e:
+            await self._fail(call, e)
+            return
+        if inline and isinstance(response, Awaitable):
+            self._behind = True
+            await self._later.send((call, response))
+            return
+        await self._respond(call, response)
+
+    async def _respond(self, call: Call, response: Any) -> None:
+        """Send the answer to `call`: its handler's `response` (awaited if it has to be)."""
+        try:
             if isinstance(response, Awaitable):
                 response = await response
             if response is None:  # the handler chose not to answer
                 return
             answer: CallResult | CallError = rpc.result(call, response)
-        except OcppError as e:
-            answer = rpc.error(call.unique_id, e)
         except Exception as e:
-            log.exception("handling %s from %s", call.action, self.charge_point_id)
-            answer = rpc.error(call.unique_id, e)
+            await self._fail(call, e)
+            return
         await self._send(answer, call.action)
+        self.csms._changed()
+
+    async def _fail(self, call: Call, e: Exception) -> None:
+        """Answer `call` with the CALLERROR its handling raised."""
+        if not isinstance(e, OcppError):
+            log.exception("handling %s from %s", call.action, self.charge_point_id, exc_info=e)
+        await self._send(rpc.error(call.unique_id, e), call.action)
         self.csms._changed()
 
     # -- records ---------------------------------------------------------------------
@@ -653,6 +722,21 @@ class CentralSystem:
             for ex in s.exchanges
             if ex.direction == "in" and ex.kind == "CALL"
         ]
+
+
+def _drop_unfinished(later: trio.MemoryReceiveChannel[Any]) -> None:
+    """The session ended: a handler's answer not awaited any more is closed, not left
+    to Python's warning about a coroutine never awaited."""
+    while True:
+        try:
+            item = later.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            break
+        if isinstance(item, tuple):
+            close = getattr(item[1], "close", None)
+            if close is not None:
+                close()
+    later.close()
 
 
 async def _drop_after(stream: trio.abc.Stream, seconds: float) -> None:
