@@ -1,7 +1,10 @@
 """Actor groups: the nursery the station owns its actors in, and their address book.
 
 Every actor runs in a group's nursery, so none outlives the block that opened
-the group. When an actor fails, the group logs it, calls the `on_failure`
+the group: the tasks that handle an actor's messages while it has some, the
+tasks it starts for its work, and the group's timer service (one task while
+any of its actors' timers is armed). An idle group runs no task. When an actor
+fails (in any of its tasks), the group logs it, calls the `on_failure`
 callback (the station tells its host), and re-raises the failure as
 ActorFailed naming the actor: the nursery then cancels the other actors and the
 error leaves `open_actor_group`. Nothing is swallowed.
@@ -27,7 +30,9 @@ from typing import Any, TypeVar
 import trio
 
 from chargebox.actors.actor import Actor
+from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync
+from chargebox.actors.timers import TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 
@@ -58,12 +63,15 @@ class ActorGroup:
     ) -> None:
         self._nursery = nursery
         self._on_failure = on_failure
-        self._inboxes: dict[Address[Any], trio.MemorySendChannel[Any]] = {}
+        #: an actor's Inbox, or a channel registered for an address (a sink)
+        self._inboxes: dict[Address[Any], Any] = {}
+        #: the timers of every actor of the group
+        self.timers = TimerService(nursery)
         self.actors: dict[Address[Any], Actor[Any]] = {}
         #: set (and renewed) after every message any actor of the group handled
         self._changed = trio.Event()
 
-    def register(self, address: Address[Any], inbox: trio.MemorySendChannel[Any]) -> None:
+    def register(self, address: Address[Any], inbox: Any) -> None:
         """Make a channel reachable at `address` (a consumer outside the group, such as the
         station's event stream, or a test's sink)."""
         if address in self._inboxes:
@@ -71,12 +79,14 @@ class ActorGroup:
         self._inboxes[address] = inbox
 
     async def start(self, actor: Actor[Any]) -> Actor[Any]:
-        """Start `actor` in the group; returns once it is ready to receive."""
+        """Start `actor` in the group: it handles its messages from now on (with no task of
+        its own while it has none)."""
         self.register(actor.address, actor.inbox)
         self.actors[actor.address] = actor
         actor.group = self
         actor.observers.append(self._actor_changed)
-        await self._nursery.start(self._supervise, actor, name=f"actor {actor.address}")
+        actor.attach(self._nursery, self.timers, self._failed)
+        await trio.lowlevel.checkpoint()
         return actor
 
     async def deliver(self, address: Address[E], event: E) -> None:
@@ -112,10 +122,13 @@ class ActorGroup:
         await sync.done.wait()
 
     def waiting(self, address: Address[Any]) -> int:
-        """How many messages wait in the inbox at `address`."""
-        return self._inbox(address, None).statistics().current_buffer_used
+        """How many messages wait in the inbox at `address` (not counting one being handled)."""
+        inbox = self._inbox(address, None)
+        if isinstance(inbox, Inbox):
+            return len(inbox)
+        return int(inbox.statistics().current_buffer_used)
 
-    def _inbox(self, address: Address[Any], message: Any) -> trio.MemorySendChannel[Any]:
+    def _inbox(self, address: Address[Any], message: Any) -> Any:
         try:
             return self._inboxes[address]
         except KeyError:
@@ -137,16 +150,17 @@ class ActorGroup:
         """Stop every actor of the group."""
         self._nursery.cancel_scope.cancel()
 
-    async def _supervise(
-        self, actor: Actor[Any], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        try:
-            await actor.run(task_status=task_status)
-        except Exception as error:
-            log.error("actor %s failed", actor.address, exc_info=error)
-            if self._on_failure is not None:
-                self._on_failure(actor, error)
-            raise ActorFailed(actor.address, error) from error
+    def _failed(self, actor: Actor[Any], error: Exception) -> ActorFailed:
+        """An actor's task ended with `error`: logged, told, and raised as ActorFailed."""
+        log.error("actor %s failed", actor.address, exc_info=error)
+        if self._on_failure is not None:
+            self._on_failure(actor, error)
+        return ActorFailed(actor.address, error)
+
+    def close(self) -> None:
+        """The group ends: every actor stops and refuses further messages."""
+        for actor in self.actors.values():
+            actor.detach()
 
 
 @asynccontextmanager
@@ -160,4 +174,5 @@ async def open_actor_group(
             yield group
         finally:
             # Actors serve until told otherwise; the block's end is that word.
+            group.close()
             nursery.cancel_scope.cancel()
