@@ -71,6 +71,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: timer generations: unique in the process, so an actor needs no counter of its own
+_GENERATIONS = itertools.count(1)
+
 ModelT = TypeVar("ModelT", bound=ChartModel)
 
 
@@ -155,7 +158,6 @@ class Actor(Generic[ModelT]):
         self._timers: dict[str, ArmedTimer] = {}
         #: called after every handled message (status displays, tests waiting for a state)
         self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
-        self._generations = itertools.count(1)
         #: starts the actor's tasks once it runs (a nursery's start_soon and start)
         self._nursery: ActorTasks | None = None
         #: where its tasks run, the timer service its timers are armed in, what turns
@@ -163,7 +165,8 @@ class Actor(Generic[ModelT]):
         self._home: trio.Nursery | None = None
         self._timer_service: TimerService | None = None
         self._report_failure: Callable[[Actor[Any], Exception], BaseException] | None = None
-        self._task_scopes: set[trio.CancelScope] = set()
+        #: the cancel scopes of its running tasks (made when the first starts)
+        self._task_scopes: set[trio.CancelScope] | None = None
         self._draining = False
         self._stopped = False
         self._standalone: trio.CancelScope | None = None
@@ -236,7 +239,7 @@ class Actor(Generic[ModelT]):
         self._stopped = True
         self.inbox.close()
         self._timers.clear()
-        for scope in list(self._task_scopes):
+        for scope in list(self._task_scopes or ()):
             scope.cancel()
         if self._standalone is not None:
             self._standalone.cancel()
@@ -289,6 +292,8 @@ class Actor(Generic[ModelT]):
         scope = trio.CancelScope()
         if self._stopped:
             scope.cancel()
+        if self._task_scopes is None:
+            self._task_scopes = set()
         self._task_scopes.add(scope)
         status = None if task_status is None else _Started(task_status)
         try:
@@ -303,6 +308,8 @@ class Actor(Generic[ModelT]):
             raise self._report_failure(self, error) from error
         finally:
             self._task_scopes.discard(scope)
+            if not self._task_scopes:
+                self._task_scopes = None
 
     async def _take(self, message: Any) -> Outcome | None:
         """Handle one message from the inbox; an `Ask` hears the outcome, a rejection is undone."""
@@ -348,7 +355,7 @@ class Actor(Generic[ModelT]):
                 continue
             self._disarm(name)
             if old is not None:
-                timer = ArmedTimer(old.deadline, next(self._generations), at=old.at)
+                timer = ArmedTimer(old.deadline, next(_GENERATIONS), at=old.at)
                 self._timers[name] = timer
                 assert self._timer_service is not None
                 self._timer_service.arm(self, name, timer.deadline, timer.generation)
@@ -453,7 +460,7 @@ class Actor(Generic[ModelT]):
             deadline = self.clock.deadline(effect.at)
         else:
             deadline = trio.current_time() + (effect.seconds or 0.0)
-        timer = ArmedTimer(deadline, next(self._generations), at=effect.at)
+        timer = ArmedTimer(deadline, next(_GENERATIONS), at=effect.at)
         self._timers[effect.name] = timer
         self._timer_service.arm(self, effect.name, deadline, timer.generation)
 

@@ -31,16 +31,18 @@ class Inbox:
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"an inbox holds at least one message, not {size}")
-        self._messages: deque[Any] = deque()
+        # both made when first needed: an empty deque costs 600 bytes, and most inboxes
+        # are empty most of the time and never full
+        self._messages: deque[Any] | None = None
         self._size = size
         self._reserved = 0
-        self._not_full = trio.lowlevel.ParkingLot()
+        self._not_full: trio.lowlevel.ParkingLot | None = None
         #: called (synchronously) after a message was queued: the actor starts handling
         self.on_message: Callable[[], None] | None = None
         self.closed = False
 
     def __len__(self) -> int:
-        return len(self._messages)
+        return 0 if self._messages is None else len(self._messages)
 
     @property
     def size(self) -> int:
@@ -58,6 +60,8 @@ class Inbox:
             raise trio.BrokenResourceError("the actor no longer takes messages")
         # the senders that found the inbox full are let in one per message taken, in the
         # order they came; the place freed for one is kept for it (`_reserved`)
+        if self._not_full is None:
+            self._not_full = trio.lowlevel.ParkingLot()
         await self._not_full.park()
         if self.closed:
             raise trio.BrokenResourceError("the actor no longer takes messages")
@@ -65,9 +69,8 @@ class Inbox:
         self._queue(message)
 
     def _has_room(self) -> bool:
-        return (
-            len(self._messages) + self._reserved < self._size
-            and not self._not_full.statistics().tasks_waiting
+        return len(self) + self._reserved < self._size and not (
+            self._not_full is not None and self._not_full.statistics().tasks_waiting
         )
 
     def send_nowait(self, message: Any) -> None:
@@ -83,20 +86,26 @@ class Inbox:
     def _queue(self, message: Any) -> None:
         if self.closed:
             raise trio.BrokenResourceError("the actor no longer takes messages")
+        if self._messages is None:
+            self._messages = deque()
         self._messages.append(message)
         if self.on_message is not None:
             self.on_message()
 
     def take(self) -> Any:
         """The oldest message (the inbox must not be empty); a waiting sender may then send."""
+        assert self._messages is not None
         message = self._messages.popleft()
-        if self._not_full.unpark():
+        if not self._messages:
+            self._messages = None
+        if self._not_full is not None and self._not_full.unpark():
             self._reserved += 1
         return message
 
     def close(self) -> None:
         """Refuse every message from now on; the queued ones are dropped, waiting senders fail."""
         self.closed = True
-        self._messages.clear()
+        self._messages = None
         self._reserved = 0
-        self._not_full.unpark_all()
+        if self._not_full is not None:
+            self._not_full.unpark_all()

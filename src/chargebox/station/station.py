@@ -129,8 +129,8 @@ class Station:
             self.group = group
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.reporter.run)
-                nursery.start_soon(self.ctx.run_host_queue)
+                self.reporter.queue.attach(nursery)
+                self.ctx.host_queue.attach(nursery)
                 nursery.start_soon(self._aligned_loop)
                 for service in self.features.services():
                     nursery.start_soon(service)
