@@ -17,7 +17,7 @@ from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.config import ChargePointConfig
 from chargebox.host import Host
-from chargebox.store import Store
+from chargebox.store import Storage
 from chargebox.transport import TlsSettings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Options:
 class StationContext:
     cfg: ChargePointConfig
     clock: StationClock
-    store: Store
+    store: Storage
     host: Host
     endpoint: Endpoint
     options: Options

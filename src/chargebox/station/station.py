@@ -63,7 +63,7 @@ from chargebox.ocpp.v16 import (
     MeterValuesRequest,
     SecurityEventNotificationRequest,
 )
-from chargebox.store import Store
+from chargebox.store import Storage
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Station:
         self,
         cfg: ChargePointConfig,
         host: Host,
-        store: Store,
+        store: Storage,
         options: Options,
         clock: StationClock,
         message_log: Any,
