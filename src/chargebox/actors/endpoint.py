@@ -133,6 +133,8 @@ class Endpoint:
         #: message id -> the CALL on the wire awaiting that answer
         self._pending: dict[str, _Call] = {}
         self._send_lock = trio.Lock()
+        #: called after every move of the calls chart (the station's waiters look again)
+        self.on_change: Callable[[], None] | None = None
         #: counts for inspection: frames sent and received, broken frames seen
         self.stats = {"sent": 0, "received": 0, "broken": 0, "late": 0}
 
@@ -143,6 +145,8 @@ class Endpoint:
         outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
         if not outcome.allowed:
             log.warning("%s", outcome)
+        if self.on_change is not None:
+            self.on_change()
         for effect in self.calls.drain_effects():
             if isinstance(effect, TransmitCall):
                 call = self._ready[effect.place]

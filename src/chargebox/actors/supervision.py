@@ -68,8 +68,9 @@ class ActorGroup:
         #: the timers of every actor of the group
         self.timers = TimerService(nursery)
         self.actors: dict[Address[Any], Actor[Any]] = {}
-        #: set (and renewed) after every message any actor of the group handled
-        self._changed = trio.Event()
+        #: set (and dropped) after every message any actor of the group handled, made
+        #: when somebody waits for it
+        self._changed: trio.Event | None = None
 
     def register(self, address: Address[Any], inbox: Any) -> None:
         """Make a channel reachable at `address` (a consumer outside the group, such as the
@@ -140,11 +141,22 @@ class ActorGroup:
             value = predicate()
             if value:
                 return value
-            await self._changed.wait()
+            await self.wait_changed()
+
+    async def wait_changed(self) -> None:
+        """Wait until an actor handled a message (or `changed()` was called)."""
+        if self._changed is None:
+            self._changed = trio.Event()
+        await self._changed.wait()
+
+    def changed(self) -> None:
+        """Something the waiters of `wait_until` may read changed: they look again."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def _actor_changed(self, actor: Actor[Any], outcome: Any) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+        self.changed()
 
     def cancel(self) -> None:
         """Stop every actor of the group."""

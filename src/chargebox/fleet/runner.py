@@ -289,9 +289,7 @@ class Fleet:
                 ) as cp:
                     why = await station.drive(cp)
                     if why == CLOSING:
-                        await station.wind_down(
-                            cp, self.spec.drain_timeout * speed, poll=0.05 * speed
-                        )
+                        await station.wind_down(cp, self.spec.drain_timeout * speed)
                         # every websocket closes first, then the engines end together: the
                         # Central System sees the fleet go at once, and the engines' teardown
                         # (their tasks' cancellation) does not hold up another's close

@@ -176,13 +176,8 @@ class ChargePoint:
         no CALL in flight or waiting its turn, the transaction-message queue empty. True
         if so; False at the timeout or when the link is not Accepted (the messages then
         wait for the next connection, or the next start, on disk)."""
-        station = self._station
         with trio.move_on_after(timeout):
-            while station.endpoint.accepted:
-                await station.settle(Address.outbox())
-                if station.endpoint.idle and station.ctx.store.queue_length() == 0:
-                    return True
-                await trio.sleep(0.05)
+            return await self._station.drained()
         return False
 
     async def _connector_event(self, connector_id: int, event: ConnectorEvent) -> None:

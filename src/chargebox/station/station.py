@@ -127,6 +127,8 @@ class Station:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with open_actor_group() as group:
             self.group = group
+            # a move of the endpoint's calls chart wakes the station's waiters too (drained)
+            self.endpoint.on_change = group.changed
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
                 self.reporter.queue.attach(nursery)
@@ -226,6 +228,20 @@ class Station:
 
     async def close(self) -> None:
         await self.deliver(Address.link(), Close())
+
+    async def drained(self) -> bool:
+        """Wait until everything decided so far was delivered: no CALL in flight or waiting
+        its turn, the transaction-message queue empty (True); False as soon as the link is
+        not Accepted. It looks again whenever an actor handled a message or the endpoint's
+        calls moved: nothing else changes what it reads."""
+        endpoint, store = self.endpoint, self.ctx.store
+        while endpoint.accepted:
+            await self.settle(Address.outbox())
+            if endpoint.idle and store.queue_length() == 0:
+                return True
+            assert self.group is not None
+            await self.group.wait_changed()
+        return False
 
     def statuses(self) -> list[Status]:
         return self.actors.statuses()
