@@ -45,6 +45,5 @@ async def test_services_start_in_the_order_of_the_profiles(tmp_path, autojump_cl
         assert f.services() == [
             f.smart_charging.run,
             f.firmware.watch_registration,
-            f.logs.keep_files,
             f.security.run,
         ]

@@ -46,7 +46,6 @@ address must name the model's chart.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -58,7 +57,7 @@ import trio
 from chargebox.actors.clock import StationClock
 from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired
-from chargebox.actors.timers import TimerService
+from chargebox.actors.timers import GENERATIONS, TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import CancelTimer, Effect, Reply, Send, StartTimer
 from chargebox.charts.events import ChartEvent, events_of, params_of
@@ -71,8 +70,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: timer generations: unique in the process, so an actor needs no counter of its own
-_GENERATIONS = itertools.count(1)
 
 ModelT = TypeVar("ModelT", bound=ChartModel)
 
@@ -355,7 +352,7 @@ class Actor(Generic[ModelT]):
                 continue
             self._disarm(name)
             if old is not None:
-                timer = ArmedTimer(old.deadline, next(_GENERATIONS), at=old.at)
+                timer = ArmedTimer(old.deadline, next(GENERATIONS), at=old.at)
                 self._timers[name] = timer
                 assert self._timer_service is not None
                 self._timer_service.arm(self, name, timer.deadline, timer.generation)
@@ -460,7 +457,7 @@ class Actor(Generic[ModelT]):
             deadline = self.clock.deadline(effect.at)
         else:
             deadline = trio.current_time() + (effect.seconds or 0.0)
-        timer = ArmedTimer(deadline, next(_GENERATIONS), at=effect.at)
+        timer = ArmedTimer(deadline, next(GENERATIONS), at=effect.at)
         self._timers[effect.name] = timer
         self._timer_service.arm(self, effect.name, deadline, timer.generation)
 
@@ -474,6 +471,12 @@ class Actor(Generic[ModelT]):
         timer = self._timers.pop(name, None)
         if timer is not None and self._timer_service is not None:
             self._timer_service.disarmed(timer.deadline)
+
+    def timer_expired(self, name: str, generation: int) -> None:
+        """The timer's expiry goes into the inbox past its bound (one per armed timer), so
+        the timer service never waits for the actor."""
+        if not self.inbox.closed:
+            self.inbox.put(TimerExpired(name, generation))
 
     def timer_armed(self, name: str, generation: int) -> bool:
         """The timer `name` of `generation` is still armed (not cancelled nor re-armed)."""

@@ -13,28 +13,32 @@ giving it a new generation: the heap's entry for the old one is then stale
 and skipped when it comes up (the actor checks the generation again when it
 handles the expiry). A timer due at a calendar time is re-armed by its actor
 when the station clock jumps (a new generation, a new trio deadline).
+
+An `Alarm` is the same for work that is not an actor's (the station's
+clock-aligned meter values, smart charging's next limit, the certificate's
+renewal): its work runs in a task of its own when it is due, and between two
+runs it is only an entry of the heap.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import trio
 
-from chargebox.actors.messages import TimerExpired
-
-if TYPE_CHECKING:
-    from chargebox.actors.inbox import Inbox
+#: generations of the timers: unique in the process
+GENERATIONS = itertools.count(1)
 
 
 class TimerOwner(Protocol):
-    """What the service needs of an actor: its inbox and whether a timer is still armed."""
-
-    inbox: Inbox
+    """Who arms timers: it says whether one is still armed, and hears its expiry."""
 
     def timer_armed(self, name: str, generation: int) -> bool: ...
+
+    def timer_expired(self, name: str, generation: int) -> None: ...
 
 
 class TimerService:
@@ -97,14 +101,82 @@ class TimerService:
                 while self._heap and self._heap[0][0] <= now:
                     _, _, owner, name, generation = heapq.heappop(self._heap)
                     if owner.timer_armed(name, generation):
-                        self._expire(owner, name, generation)
+                        owner.timer_expired(name, generation)
         finally:
             self._running = False
             self._sleep, self._sleeping_until = None, float("inf")
 
-    @staticmethod
-    def _expire(owner: TimerOwner, name: str, generation: int) -> None:
-        inbox: Any = owner.inbox
-        if inbox.closed:
-            return  # the actor stopped: nobody handles its timers any more
-        inbox.put(TimerExpired(name, generation))
+
+class Alarm:
+    """Runs `work` in a task of a nursery when it is due (`at`) or at once (`now`).
+
+    While it waits it is an entry of a TimerService, not a task. A `now` while the
+    work runs makes it run once more when it ends (what changed may come too late
+    for the run under way).
+    """
+
+    __slots__ = (
+        "_again",
+        "_armed",
+        "_generation",
+        "_name",
+        "_nursery",
+        "_running",
+        "_timers",
+        "_work",
+    )
+
+    def __init__(self, work: Callable[[], Awaitable[object]], *, name: str) -> None:
+        self._work = work
+        self._name = name
+        self._nursery: trio.Nursery | None = None
+        self._timers: TimerService | None = None
+        self._generation = 0
+        self._armed = False
+        self._running = False
+        self._again = False
+
+    def attach(self, nursery: trio.Nursery, timers: TimerService) -> None:
+        """Run the work in `nursery`, wait in `timers`."""
+        self._nursery, self._timers = nursery, timers
+
+    @property
+    def attached(self) -> bool:
+        return self._nursery is not None
+
+    def at(self, deadline: float | None) -> None:
+        """Run the work at trio time `deadline` (None: not until told), instead of any
+        deadline armed before."""
+        if self._timers is None:
+            raise RuntimeError(f"{self._name}: an alarm armed before it was attached")
+        self._generation = next(GENERATIONS)
+        self._armed = deadline is not None
+        if deadline is not None:
+            self._timers.arm(self, self._name, deadline, self._generation)
+
+    def now(self) -> None:
+        """Run the work now (after the run under way, if one is)."""
+        if self._nursery is None:
+            raise RuntimeError(f"{self._name}: an alarm run before it was attached")
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        self._nursery.start_soon(self._run, name=self._name)
+
+    def timer_armed(self, name: str, generation: int) -> bool:
+        return self._armed and generation == self._generation
+
+    def timer_expired(self, name: str, generation: int) -> None:
+        self._armed = False
+        self.now()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                self._again = False
+                await self._work()
+                if not self._again:
+                    return
+        finally:
+            self._running = False

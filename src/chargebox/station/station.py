@@ -44,6 +44,7 @@ from chargebox.actors.endpoint import (
     not_supported,
 )
 from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.actors.timers import Alarm
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.charts.events import station as events
@@ -115,7 +116,8 @@ class Station:
         #: the coordinator (statecharts/station.yaml)
         self.coordinator = actors.station
         self.group: ActorGroup | None = None
-        self._aligned_scope: trio.CancelScope | None = None
+        #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
+        self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
         self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
@@ -133,7 +135,8 @@ class Station:
             async with trio.open_nursery() as nursery:
                 self.reporter.queue.attach(nursery)
                 self.ctx.host_queue.attach(nursery)
-                nursery.start_soon(self._aligned_loop)
+                self._aligned.attach(nursery, group.timers)
+                self._arm_aligned()
                 for service in self.features.services():
                     nursery.start_soon(service)
                 await self._recover()
@@ -248,22 +251,24 @@ class Station:
 
     # -- clock-aligned meter values ---------------------------------------------------------
 
-    async def _aligned_loop(self) -> None:
-        """Sample.Clock MeterValues at each multiple of ClockAlignedDataInterval after 00:00 UTC."""
-        while True:
-            with trio.CancelScope() as scope:
-                self._aligned_scope = scope
-                interval = self.cfg.clock_aligned_data_interval
-                if interval <= 0:
-                    await trio.sleep_forever()
-                now = self.ctx.clock.now()
-                midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-                elapsed = (now - midnight).total_seconds()
-                next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
-                await self.ctx.clock.sleep_until(next_at)
-                self._sample_main_meter()
-                for tx in self.transactions.values():
-                    await tx.sample("Sample.Clock", aligned=True)
+    def _arm_aligned(self) -> None:
+        """Sample.Clock MeterValues at the next multiple of ClockAlignedDataInterval after
+        00:00 UTC (none while it is 0)."""
+        interval = self.cfg.clock_aligned_data_interval
+        if interval <= 0:
+            self._aligned.at(None)
+            return
+        now = self.ctx.clock.now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        elapsed = (now - midnight).total_seconds()
+        next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
+        self._aligned.at(self.ctx.clock.deadline(next_at))
+
+    async def _sample_aligned(self) -> None:
+        self._sample_main_meter()
+        for tx in self.transactions.values():
+            await tx.sample("Sample.Clock", aligned=True)
+        self._arm_aligned()
 
     def _sample_main_meter(self) -> None:
         """Connector 0's clock-aligned values, when the host reports a main meter (spec 3.16.3).
@@ -283,8 +288,9 @@ class Station:
             log.info("MeterValues of connector 0 not delivered: %s", e)
 
     def rearm_aligned(self) -> None:
-        if self._aligned_scope is not None:
-            self._aligned_scope.cancel()
+        """The interval or the clock changed: the next sample is due at another time."""
+        if self._aligned.attached:
+            self._arm_aligned()
 
     # -- the Central System's calls -----------------------------------------------------------
 
