@@ -123,3 +123,54 @@ async def test_senders_waiting_on_a_stopped_actor_hear_it() -> None:
             nursery.start_soon(inbox.send, "b")
             await trio.testing.wait_all_tasks_blocked()
             inbox.close()
+
+
+class Asker(Actor):
+    """Asks connector/2 to handle an event (as a transaction asks its connector)."""
+
+    async def handle(self, message):
+        if isinstance(message, connector_events.UsageInitiated):
+            assert self.group is not None
+            await self.group.ask(Address.connector(2), connector_events.UsageInitiated())
+        return await super().handle(message)
+
+
+class Replier(Actor):
+    """While handling the ask, sends the asker more than its inbox holds."""
+
+    async def handle(self, message):
+        assert self.group is not None
+        for _ in range(5):
+            await self.group.deliver(Address.connector(1), connector_events.ChargingStarted())
+        return await super().handle(message)
+
+
+async def test_an_actor_never_waits_for_room_in_the_inbox_of_one_that_waits_for_it(
+    autojump_clock,
+) -> None:
+    with trio.fail_after(60):  # a deadlock would stop here
+        async with open_actor_group() as group:
+            asker = await group.start(
+                Asker(Address.connector(1), ConnectorModel(1), outlet=sink(), inbox_size=2)
+            )
+            await group.start(Replier(Address.connector(2), ConnectorModel(2), outlet=sink()))
+            handled: list[str] = []
+            asker.observers.append(lambda a, outcome: handled.append(type(outcome).__name__))
+            await asker.inbox.send(connector_events.UsageInitiated())
+            await trio.testing.wait_all_tasks_blocked()
+            # nothing lost, in order: the ask's event, then the five sent back meanwhile
+            assert len(handled) == 6
+            assert asker.model.state == "Charging"
+            assert group.asks == {("connector", "connector")}
+
+
+def test_the_asks_between_a_stations_actors_form_the_documented_order() -> None:
+    from chargebox.actors.assembly import ASK_ORDER
+
+    charts = {chart for pair in ASK_ORDER for chart in pair}
+    # a partial order: no chart asks one that (through others) asks it
+    reach = {chart: {b for a, b in ASK_ORDER if a == chart} for chart in charts}
+    for _ in charts:
+        for chart in charts:
+            reach[chart] |= {c for b in reach[chart] for c in reach[b]}
+    assert all(chart not in reach[chart] for chart in charts)

@@ -74,6 +74,16 @@ log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=ChartModel)
 
 
+#: task -> the actor whose messages it handles (not a context variable: the tasks an
+#: actor starts while handling would inherit it)
+_HANDLING: dict[trio.lowlevel.Task, Actor[Any]] = {}
+
+
+def handling_actor() -> Actor[Any] | None:
+    """The actor whose messages the current task handles (None: not an actor's handling)."""
+    return _HANDLING.get(trio.lowlevel.current_task())
+
+
 class UnhandledEffect(RuntimeError):
     """An effect the actor cannot perform: no outlet, or a Send without a group."""
 
@@ -167,6 +177,8 @@ class Actor(Generic[ModelT]):
         self._draining = False
         self._stopped = False
         self._standalone: trio.CancelScope | None = None
+        #: the actor it waits for while its handling asks one (ActorGroup.ask)
+        self.waiting_on: Actor[Any] | None = None
         #: the Ask being handled (its Reply goes there)
         self._asking: Ask | None = None
         reports = self.chart.spec.reports
@@ -251,6 +263,8 @@ class Actor(Generic[ModelT]):
 
     async def _drain(self) -> None:
         """Handle the queued messages one by one, then end (the inbox is empty)."""
+        task = trio.lowlevel.current_task()
+        _HANDLING[task] = self
         try:
             first = True
             while len(self.inbox):
@@ -264,6 +278,7 @@ class Actor(Generic[ModelT]):
                 for observer in self.observers:
                     observer(self, outcome)
         finally:
+            del _HANDLING[task]
             self._draining = False
 
     def _start_soon(self, fn: Callable[..., Any], *args: Any, name: object = None) -> None:

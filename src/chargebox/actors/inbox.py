@@ -68,6 +68,10 @@ class Inbox:
         self._reserved -= 1
         self._queue(message)
 
+    def has_room(self) -> bool:
+        """A message sent now would not wait."""
+        return not self.closed and self._has_room()
+
     def _has_room(self) -> bool:
         return len(self) + self._reserved < self._size and not (
             self._not_full is not None and self._not_full.statistics().tasks_waiting

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from chargebox.actors.actor import Actor
+from chargebox.actors.actor import Actor, handling_actor
 from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync
 from chargebox.actors.timers import TimerService
@@ -60,13 +60,18 @@ class ActorGroup:
         self,
         nursery: trio.Nursery,
         on_failure: Callable[[Actor[Any], BaseException], None] | None,
+        ask_order: frozenset[tuple[str, str]] | None = None,
     ) -> None:
         self._nursery = nursery
         self._on_failure = on_failure
+        #: (chart, chart): which actor may ask which (None: any)
+        self._ask_order = ask_order
         #: an actor's Inbox, or a channel registered for an address (a sink)
         self._inboxes: dict[Address[Any], Any] = {}
         #: the timers of every actor of the group
         self.timers = TimerService(nursery)
+        #: (chart, chart) of every ask one actor made of another (a partial order)
+        self.asks: set[tuple[str, str]] = set()
         self.actors: dict[Address[Any], Actor[Any]] = {}
         #: set (and dropped) after every message any actor of the group handled, made
         #: when somebody waits for it
@@ -93,7 +98,27 @@ class ActorGroup:
     async def deliver(self, address: Address[E], event: E) -> None:
         """Put `event` into the inbox at `address` (waits while that inbox is full)."""
         address.check(event)
-        await self._inbox(address, event).send(event)
+        inbox = self._inbox(address, event)
+        if isinstance(inbox, Inbox) and not inbox.has_room() and not inbox.closed:
+            sender = handling_actor()
+            if sender is not None and self._waits_for(self.actors.get(address), sender):
+                # the receiver waits (through its asks) for the sender's handling: waiting
+                # for room in its inbox would wait forever; the message goes past the bound
+                inbox.put(event)
+                await trio.lowlevel.checkpoint()
+                return
+        await inbox.send(event)
+
+    @staticmethod
+    def _waits_for(actor: Actor[Any] | None, other: Actor[Any]) -> bool:
+        """`actor` waits, through a chain of asks, for `other`'s handling."""
+        for _ in range(64):  # asks form a partial order: a chain is short
+            if actor is None:
+                return False
+            actor = actor.waiting_on
+            if actor is other:
+                return True
+        return False
 
     async def ask(self, address: Address[E], event: E) -> Answer:
         """Deliver `event` and wait until the actor handled it and performed its effects.
@@ -104,8 +129,24 @@ class ActorGroup:
         """
         address.check(event)
         ask = Ask(event)
-        await self._inbox(address, event).send(ask)
-        await ask.done.wait()
+        asker = handling_actor()
+        if asker is None:
+            await self._inbox(address, event).send(ask)
+            await ask.done.wait()
+        else:
+            # an actor asks another: recorded (the asks must form a partial order), and
+            # what the other sends back while it waits never waits for room (deliver)
+            pair = (asker.address.events.chart, address.events.chart)
+            if self._ask_order is not None and pair not in self._ask_order:
+                # asks against the order could wait on each other forever
+                raise RuntimeError(f"{asker.address} may not ask {address} (the ask order)")
+            self.asks.add(pair)
+            asker.waiting_on = self.actors.get(address)
+            try:
+                await self._inbox(address, event).send(ask)
+                await ask.done.wait()
+            finally:
+                asker.waiting_on = None
         if ask.error is not None:
             raise AskFailed(address, event, ask.error) from ask.error
         return Answer(ask.outcome, ask.reply)
@@ -177,11 +218,15 @@ class ActorGroup:
 
 @asynccontextmanager
 async def open_actor_group(
-    *, on_failure: Callable[[Actor[Any], BaseException], None] | None = None
+    *,
+    on_failure: Callable[[Actor[Any], BaseException], None] | None = None,
+    ask_order: frozenset[tuple[str, str]] | None = None,
 ) -> AsyncIterator[ActorGroup]:
-    """A group whose actors run while the block runs and are cancelled when it ends."""
+    """A group whose actors run while the block runs and are cancelled when it ends;
+    `ask_order`: the (chart, chart) pairs of the asks its actors may make of each other
+    (an ask outside it fails the asker)."""
     async with trio.open_nursery() as nursery:
-        group = ActorGroup(nursery, on_failure)
+        group = ActorGroup(nursery, on_failure, ask_order)
         try:
             yield group
         finally:

@@ -139,7 +139,7 @@ class TransactionActor(Actor[TransactionModel]):
         ):
             return None  # the answer for an earlier transaction: the store has its id
         if isinstance(message, AuthorizationAnswer):
-            if message.number != self._authorization or self.model.state != "Authorizing":
+            if message.number != self._authorization or not self.model.authorizing:
                 log.info(
                     "connector %d: an authorization answered after its session ended: dropped",
                     self.connector_id,

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import trio
 
 from chargebox.actors import meter as metering
-from chargebox.actors.assembly import Actors
+from chargebox.actors.assembly import ASK_ORDER, Actors
 from chargebox.actors.clock import StationClock
 from chargebox.actors.connector import Status
 from chargebox.actors.context import Options, StationContext
@@ -127,7 +127,7 @@ class Station:
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with open_actor_group() as group:
+        async with open_actor_group(ask_order=ASK_ORDER) as group:
             self.group = group
             # a move of the endpoint's calls chart wakes the station's waiters too (drained)
             self.endpoint.on_change = group.changed
