@@ -77,6 +77,8 @@ class SmartCharging:
         self.profiles = ProfileSet()
         #: pushes the limits in force, again at the next moment one may change
         self._update = Alarm(self._push_limits, name="smart charging limits")
+        #: the last push was of no profile at all (nothing changes until one comes)
+        self._pushed_without_profiles = False
         self._seen: dict[int, tuple[bool, int | None]] = {}
         self._accepted = False
         #: the last limit pushed per connector: (amps, watts)
@@ -254,6 +256,11 @@ class SmartCharging:
         self._update.now()
 
     async def _push_limits(self) -> None:
+        if not self.profiles and self._pushed_without_profiles:
+            # no profile: the limits (none) do not depend on the time, the transactions or
+            # the link, and they went out already
+            self._update.at(None)
+            return
         now = self.ctx.clock.now()
         self._purge(now)
         context = self.context()
@@ -264,6 +271,7 @@ class SmartCharging:
             if (moment := self.profiles.next_change_after(c, now, context)) is not None
         ]
         self._update.at(self.ctx.clock.deadline(min(moments)) if moments else None)
+        self._pushed_without_profiles = not self.profiles
 
     async def _push(self, now: datetime, context: ChargingContext) -> None:
         sink = self.ctx.host.energy
