@@ -156,8 +156,7 @@ class Actor(Generic[ModelT]):
         self.chart = type(model).chart()
         self.clock = clock
         self.outlet = outlet
-        self.inbox = Inbox(inbox_size)
-        self.inbox.on_message = self._wake
+        self.inbox = Inbox(inbox_size, owner=self)
         self.group: ActorGroup | None = None
         #: Events refused by the chart since start (each one is also logged).
         self.refused = 0
@@ -165,13 +164,11 @@ class Actor(Generic[ModelT]):
         self._timers: dict[str, ArmedTimer] = {}
         #: called after every handled message (status displays, tests waiting for a state)
         self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
-        #: starts the actor's tasks once it runs (a nursery's start_soon and start)
-        self._nursery: ActorTasks | None = None
-        #: where its tasks run, the timer service its timers are armed in, what turns
-        #: an error of one of its tasks into the failure its group reports
+        #: where its tasks run, and the timer service its timers are armed in
         self._home: trio.Nursery | None = None
         self._timer_service: TimerService | None = None
-        self._report_failure: Callable[[Actor[Any], Exception], BaseException] | None = None
+        #: it follows its clock's jumps itself (run on its own; in a group, the group does)
+        self._observes_clock = False
         #: the cancel scopes of its running tasks (made when the first starts)
         self._task_scopes: set[trio.CancelScope] | None = None
         self._draining = False
@@ -201,28 +198,32 @@ class Actor(Generic[ModelT]):
     # -- the loop -------------------------------------------------------------------------
 
     def attach(
-        self,
-        nursery: trio.Nursery,
-        timers: TimerService,
-        report_failure: Callable[[Actor[Any], Exception], BaseException] | None = None,
+        self, nursery: trio.Nursery, timers: TimerService, *, observe_clock: bool = True
     ) -> None:
         """Run in `nursery` (the actor's tasks start there), with its timers in `timers`;
-        `report_failure` turns an error of the actor into what its task raises (the
-        group's ActorFailed). Messages queued before are handled now."""
+        `observe_clock`: follow the clock's jumps itself (a group does it for all its
+        actors). An error of its tasks fails it (its group's ActorFailed, when in one).
+        Messages queued before are handled now."""
         if self.clock is None:
             self.clock = StationClock()
-        self.clock.observers.append(self._clock_jumped)
+        if observe_clock:
+            self.clock.observers.append(self._clock_jumped)
+            self._observes_clock = True
         self._home, self._timer_service = nursery, timers
-        self._report_failure = report_failure
-        self._nursery = ActorTasks(self)
         if len(self.inbox):
             self._wake()
+
+    @property
+    def _nursery(self) -> ActorTasks | None:
+        """Starts the actor's tasks once it runs (a nursery's start_soon and start)."""
+        return None if self._home is None else ActorTasks(self)
 
     def detach(self) -> None:
         """The actor runs no more: its inbox refuses messages, its tasks are cancelled."""
         self.stop()
-        if self.clock is not None and self._clock_jumped in self.clock.observers:
+        if self._observes_clock and self.clock is not None:
             self.clock.observers.remove(self._clock_jumped)
+            self._observes_clock = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the actor on its own (outside a group) until cancelled or stopped."""
@@ -277,6 +278,8 @@ class Actor(Generic[ModelT]):
                 outcome = await self._take(message)
                 for observer in self.observers:
                     observer(self, outcome)
+                if self.group is not None:
+                    self.group.changed()
         finally:
             del _HANDLING[task]
             self._draining = False
@@ -315,9 +318,9 @@ class Actor(Generic[ModelT]):
                 else:
                     await fn(*args, task_status=status)
         except Exception as error:
-            if self._report_failure is None or (status is not None and not status.done):
+            if self.group is None or (status is not None and not status.done):
                 raise  # (before it started, the error is the starter's, as in a nursery)
-            raise self._report_failure(self, error) from error
+            raise self.group.failed(self, error) from error
         finally:
             self._task_scopes.discard(scope)
             if not self._task_scopes:

@@ -2,7 +2,7 @@
 
 A trio memory channel needs a task parked on its receiving end to be served,
 and a channel pair costs about 1.8 KB. An actor's inbox is a deque it owns
-instead: `send` appends the message and wakes the actor (`on_message`), which
+instead: `send` appends the message and wakes the actor (its `owner`), which
 starts a task to handle what is queued only when none runs; that task ends
 when the queue is empty. An idle actor is then only its objects.
 
@@ -17,18 +17,23 @@ trio.BrokenResourceError, as a memory channel whose receiver is gone does.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import trio
+
+
+class Owner(Protocol):
+    """Who handles the inbox's messages: woken when one is queued."""
+
+    def _wake(self) -> None: ...
 
 
 class Inbox:
     """The queue of one actor: at most `size` messages from senders that wait when it is full."""
 
-    __slots__ = ("_messages", "_not_full", "_reserved", "_size", "closed", "on_message")
+    __slots__ = ("_messages", "_not_full", "_reserved", "_size", "closed", "owner")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, owner: Owner | None = None) -> None:
         if size < 1:
             raise ValueError(f"an inbox holds at least one message, not {size}")
         # both made when first needed: an empty deque costs 600 bytes, and most inboxes
@@ -37,8 +42,8 @@ class Inbox:
         self._size = size
         self._reserved = 0
         self._not_full: trio.lowlevel.ParkingLot | None = None
-        #: called (synchronously) after a message was queued: the actor starts handling
-        self.on_message: Callable[[], None] | None = None
+        #: woken (synchronously) after a message was queued: the actor starts handling
+        self.owner = owner
         self.closed = False
 
     def __len__(self) -> int:
@@ -93,8 +98,8 @@ class Inbox:
         if self._messages is None:
             self._messages = deque()
         self._messages.append(message)
-        if self.on_message is not None:
-            self.on_message()
+        if self.owner is not None:
+            self.owner._wake()
 
     def take(self) -> Any:
         """The oldest message (the inbox must not be empty); a waiting sender may then send."""

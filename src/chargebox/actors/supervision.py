@@ -22,6 +22,7 @@ states holds (`wait_until`, checked after every message any of them handled).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 import trio
 
 from chargebox.actors.actor import Actor, handling_actor
+from chargebox.actors.clock import StationClock
 from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync
 from chargebox.actors.timers import TimerService
@@ -70,6 +72,8 @@ class ActorGroup:
         self._inboxes: dict[Address[Any], Any] = {}
         #: the timers of every actor of the group
         self.timers = TimerService(nursery)
+        #: the clocks of its actors, each with the group's observer of its jumps
+        self._clocks: list[tuple[StationClock, Callable[[], None]]] = []
         #: (chart, chart) of every ask one actor made of another (a partial order)
         self.asks: set[tuple[str, str]] = set()
         self.actors: dict[Address[Any], Actor[Any]] = {}
@@ -90,8 +94,13 @@ class ActorGroup:
         self.register(actor.address, actor.inbox)
         self.actors[actor.address] = actor
         actor.group = self
-        actor.observers.append(self._actor_changed)
-        actor.attach(self._nursery, self.timers, self._failed)
+        actor.attach(self._nursery, self.timers, observe_clock=False)
+        assert actor.clock is not None
+        if all(clock is not actor.clock for clock, _ in self._clocks):
+            # one observer per clock for all the group's actors (calendar timers re-armed)
+            follow = functools.partial(self._clock_jumped, actor.clock)
+            actor.clock.observers.append(follow)
+            self._clocks.append((actor.clock, follow))
         await trio.lowlevel.checkpoint()
         return actor
 
@@ -196,14 +205,16 @@ class ActorGroup:
             self._changed.set()
             self._changed = None
 
-    def _actor_changed(self, actor: Actor[Any], outcome: Any) -> None:
-        self.changed()
+    def _clock_jumped(self, clock: StationClock) -> None:
+        for actor in self.actors.values():
+            if actor.clock is clock:
+                actor._clock_jumped()
 
     def cancel(self) -> None:
         """Stop every actor of the group."""
         self._nursery.cancel_scope.cancel()
 
-    def _failed(self, actor: Actor[Any], error: Exception) -> ActorFailed:
+    def failed(self, actor: Actor[Any], error: Exception) -> ActorFailed:
         """An actor's task ended with `error`: logged, told, and raised as ActorFailed."""
         log.error("actor %s failed", actor.address, exc_info=error)
         if self._on_failure is not None:
@@ -214,6 +225,9 @@ class ActorGroup:
         """The group ends: every actor stops and refuses further messages."""
         for actor in self.actors.values():
             actor.detach()
+        for clock, follow in self._clocks:
+            clock.observers.remove(follow)
+        self._clocks.clear()
 
 
 @asynccontextmanager

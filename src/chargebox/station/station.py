@@ -52,7 +52,6 @@ from chargebox.charts.events.link import Close
 from chargebox.charts.events.outbox import Enqueued
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
-from chargebox.features import Handler
 from chargebox.features.registry import build_features
 from chargebox.host import Host
 from chargebox.ocpp import codec
@@ -121,8 +120,6 @@ class Station:
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
         self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
-        #: action -> the feature's handler of the Central System's CALL
-        self.handlers: dict[str, Handler] = self.features.handlers()
 
     # -- running ------------------------------------------------------------------------
 
@@ -302,7 +299,7 @@ class Station:
         supported = self.cfg.supported_feature_profiles
         if profile is not FeatureProfile.Security and str(profile) not in supported:
             raise not_supported(spec.action, str(profile))
-        handler = self.handlers.get(spec.action)
+        handler = self.features.handler(spec.action)
         if handler is None:
             if spec.initiator.value == "ChargePoint":
                 raise OcppError(
