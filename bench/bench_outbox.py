@@ -3,20 +3,29 @@
 Measured in one run, side by side:
   websocket echo   a bare trio-websocket round trip of the same MeterValues text
                    (client sends, server echoes): the floor of the link
-  link round trip  the engine's OCPP-J endpoint calling MeterValues on the
-                   development CSMS (encode, validate, send, CSMS decodes and
-                   answers, decode): one CALL in flight, as OCPP-J demands
+  link round trip  `cp.call(MeterValuesRequest(...))`: the engine's OCPP-J
+                   endpoint calling MeterValues on the development CSMS
+                   (encode, validate, send, CSMS decodes and answers, decode):
+                   one CALL in flight, as OCPP-J demands
   outbox drain     a station started on a store holding N queued MeterValues
                    (SQLite file, synchronous=FULL), delivering them in order:
                    read the head, send, await the answer, delete the row
 
-Run: python bench/bench_outbox.py [--messages N]
+  restart          a station started on a store holding --restart queued
+                   MeterValues (100,000 by default): the time from the call of
+                   open_charge_point to each step, up to the first queued
+                   message the Central System receives
+  enqueue          the cost of queueing one more MeterValues (a synced commit)
+                   and asking the queue's length, at 0, 10,000 and 100,000 queued
+
+Run: python bench/bench_outbox.py [--messages N] [--restart N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -122,13 +131,61 @@ async def link_rate(rounds: int, folder: Path) -> float:
             request = meter_values(1)
             start = time.perf_counter()
             for _ in range(rounds):
-                await cp.station.endpoint.call(request)
+                await cp.call(request)
             rate = rounds / (time.perf_counter() - start)
         nursery.cancel_scope.cancel()
     return rate
 
 
-async def main(n: int) -> None:
+async def restart_steps(n: int, folder: Path) -> list[tuple[str, float]]:
+    """Seconds from open_charge_point to each step of a start with `n` messages queued."""
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
+    steps: list[tuple[str, float]] = []
+    start = 0.0
+
+    def on_exchange(session, exchange) -> None:
+        if exchange.direction != "in" or exchange.kind != "CALL":
+            return
+        if not any(name.startswith("connected") for name, _ in steps):
+            steps.append(("connected (BootNotification received)", time.perf_counter() - start))
+        if exchange.action == "MeterValues" and not done.is_set():
+            steps.append(("first queued message received", time.perf_counter() - start))
+            done.set()
+
+    done = trio.Event()
+    csms.on_exchange = on_exchange
+    async with trio.open_nursery() as nursery:
+        await nursery.start(csms.serve)
+        data = folder / "data"
+        prefill(data, n)
+        cfg = config(folder, csms.port)
+        start = time.perf_counter()
+        async with open_charge_point(cfg, Host(evse=Evse()), data_dir=data) as cp:
+            steps.append(("engine running (store open)", time.perf_counter() - start))
+            await cp.wait_until(lambda: cp.registered)
+            steps.append(("registered (BootNotification Accepted)", time.perf_counter() - start))
+            with trio.fail_after(600):
+                await done.wait()
+        nursery.cancel_scope.cancel()
+    return sorted(steps, key=lambda step: step[1])
+
+
+def enqueue_cost(depth: int, folder: Path, n: int = 200) -> float:
+    """Microseconds to queue one MeterValues and read the queue's length, `depth` queued."""
+    prefill(folder, depth)
+    store = Store(folder / "BENCH.db")
+    payload = codec.encode(meter_values())
+    costs = []
+    for _ in range(n):
+        begin = time.perf_counter()
+        store.queue_meter_values(None, payload)
+        store.queue_length()
+        costs.append(time.perf_counter() - begin)
+    store.close()
+    return statistics.median(costs) * 1e6
+
+
+async def main(n: int, restart: int) -> None:
     echo = await echo_rate(min(n, 5000))
     with tempfile.TemporaryDirectory() as tmp:
         link = await link_rate(min(n, 5000), Path(tmp))
@@ -138,11 +195,21 @@ async def main(n: int) -> None:
     print(f"{'path':<34} {'messages/s':>11} {'vs echo':>8}")
     for name, rate in (
         ("websocket echo (floor)", echo),
-        ("link round trip (endpoint.call)", link),
+        ("link round trip (cp.call)", link),
         ("outbox drain (store + link)", drain),
     ):
         print(f"{name:<34} {rate:>11.0f} {rate / echo:>7.2f}x")
     print(f"drain / link round trip: {drain / link:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = await restart_steps(restart, Path(tmp))
+    print(f"restart with {restart} queued (seconds since open_charge_point):")
+    for name, seconds in steps:
+        print(f"  {name:<42} {seconds:>7.3f}")
+    costs = []
+    for depth in (0, 10_000, 100_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            costs.append((depth, enqueue_cost(depth, Path(tmp))))
+    print("enqueue + queue_length (median, us): " + ", ".join(f"{c:.0f} at {d}" for d, c in costs))
 
 
 async def drain_only(n: int, folder: Path) -> float:
@@ -176,4 +243,6 @@ async def drain_only(n: int, folder: Path) -> float:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    trio.run(main, parser.parse_args().messages)
+    parser.add_argument("--restart", type=int, default=100_000)
+    args = parser.parse_args()
+    trio.run(main, args.messages, args.restart)

@@ -1,17 +1,22 @@
 """CALL round trips: sequential Heartbeat CALLs from a station to the development CSMS,
-side by side with a raw trio-websocket echo, over loopback TCP in one process.
+side by side with a raw trio-websocket echo and with the `ocpp` package, over
+loopback TCP in one process.
 
-Measured in one run, alternating so that both see the same machine load:
+Measured in one run, alternating so that all see the same machine load:
   websocket echo   the client sends a Heartbeat CALL's text, the server sends
                    a Heartbeat CALLRESULT's text back: the floor of a round trip
-  Heartbeat CALL   `endpoint.call(HeartbeatRequest())` on a registered station:
-                   the OCPP-J rules (a place in line, one CALL in flight, the
+  Heartbeat CALL   `cp.call(HeartbeatRequest())` on a registered station: the
+                   OCPP-J rules (a place in line, one CALL in flight, the
                    answer correlated and decoded), the dev CSMS decoding and
                    answering it
+  ocpp package     the same CALL from the `ocpp` package's ChargePoint to a
+                   Central System of the same package (asyncio, `websockets`)
   endpoint alone   the same CALL on an endpoint whose websocket is an
                    in-memory stand-in that answers at once: what the endpoint
                    itself costs per CALL (encoding, the calls chart, decoding)
-Each figure is the median of the rounds; the ratio is CALL rate / echo rate.
+Each figure is the median of the rounds; the ratios are against the echo and
+against the `ocpp` package. "task steps" counts trio's task steps per round
+trip (both ends, one process), read with a trio instrument.
 
 Run: python bench/bench_roundtrip.py [--calls N] [--rounds R]
 """
@@ -19,6 +24,8 @@ Run: python bench/bench_roundtrip.py [--calls N] [--rounds R]
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import math
 import statistics
@@ -36,13 +43,48 @@ from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp.v16 import HeartbeatRequest
 from chargebox.station import Host, open_charge_point
 
+try:  # the `ocpp` package and `websockets` come with the test extra
+    import websockets
+    from ocpp.routing import on
+    from ocpp.v16 import ChargePoint as OcppChargePoint
+    from ocpp.v16 import call as ocpp_call
+    from ocpp.v16 import call_result as ocpp_result
+except ImportError:  # pragma: no cover - measured only when installed
+    websockets = None
+
 REPO = Path(__file__).resolve().parent.parent
 
 CALL_TEXT = json.dumps([2, "0" * 36, "Heartbeat", {}])
 RESULT_TEXT = json.dumps([3, "0" * 36, {"currentTime": "2025-03-14T09:58:20.000Z"}])
 
 
-async def echo_rate(calls: int) -> float:
+class TaskSteps(trio.abc.Instrument):
+    """Counts trio's task steps (one task running until its next checkpoint)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+
+
+async def measured(calls: int, one: object, steps: list[float]) -> float:
+    """Run `calls` awaits of `one()`; the rate, and the task steps per call into `steps`
+    (counted on 100 more calls: an instrument costs time on every step)."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        await one()  # type: ignore[operator]
+    elapsed = time.perf_counter() - start
+    counter = TaskSteps()
+    trio.lowlevel.add_instrument(counter)
+    for _ in range(100):
+        await one()  # type: ignore[operator]
+    trio.lowlevel.remove_instrument(counter)
+    steps.append(counter.steps / 100)
+    return calls / elapsed
+
+
+async def echo_rate(calls: int, steps: list[float]) -> float:
     """Round trips per second of a bare trio-websocket client and server."""
 
     async def answer(request):
@@ -54,13 +96,14 @@ async def echo_rate(calls: int) -> float:
     async with trio.open_nursery() as nursery:
         server = await nursery.start(serve_websocket, answer, "127.0.0.1", 0, None)
         async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
-            start = time.perf_counter()
-            for _ in range(calls):
+
+            async def one() -> None:
                 await ws.send_message(CALL_TEXT)
                 await ws.get_message()
-            elapsed = time.perf_counter() - start
+
+            rate = await measured(calls, one, steps)
         nursery.cancel_scope.cancel()
-    return calls / elapsed
+    return rate
 
 
 def config(folder: Path, port: int) -> ChargePointConfig:
@@ -83,7 +126,7 @@ class Evse:
         pass
 
 
-async def call_rate(calls: int, folder: Path) -> float:
+async def call_rate(calls: int, folder: Path, steps: list[float]) -> float:
     """Heartbeat CALLs per second from a registered station to the development CSMS."""
     csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
     async with trio.open_nursery() as nursery:
@@ -94,13 +137,36 @@ async def call_rate(calls: int, folder: Path) -> float:
             await cp.wait_until(lambda: cp.registered)
             # the statuses and the security event of the registration go first
             await cp.drain(30)
-            endpoint = cp.station.endpoint
             request = HeartbeatRequest()
+            rate = await measured(calls, lambda: cp.call(request), steps)
+        nursery.cancel_scope.cancel()
+    return rate
+
+
+async def ocpp_rate(calls: int) -> float:
+    """Heartbeat CALLs per second between the `ocpp` package's two ends (asyncio)."""
+
+    class Csms(OcppChargePoint):
+        @on("Heartbeat")
+        async def on_heartbeat(self) -> object:
+            return ocpp_result.Heartbeat(current_time="2025-03-14T09:58:20.000Z")
+
+    async def serve(connection: object) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await Csms("BENCH", connection).start()
+
+    async with websockets.serve(serve, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/BENCH", subprotocols=["ocpp1.6"]
+        ) as connection:
+            station = OcppChargePoint("BENCH", connection)
+            reader = asyncio.create_task(station.start())
             start = time.perf_counter()
             for _ in range(calls):
-                await endpoint.call(request)
+                await station.call(ocpp_call.Heartbeat())
             rate = calls / (time.perf_counter() - start)
-        nursery.cancel_scope.cancel()
+            reader.cancel()
     return rate
 
 
@@ -145,26 +211,41 @@ async def endpoint_rate(calls: int) -> float:
     return rate
 
 
-async def main(calls: int, rounds: int) -> None:
-    echoes: list[float] = []
-    heartbeats: list[float] = []
-    alone: list[float] = []
+async def chargebox_round(calls: int, figures: dict[str, list[float]]) -> None:
+    figures["echo"].append(await echo_rate(calls, figures["echo steps"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        figures["call"].append(await call_rate(calls, Path(tmp), figures["call steps"]))
+    figures["alone"].append(await endpoint_rate(calls))
+
+
+def main(calls: int, rounds: int) -> None:
+    figures: dict[str, list[float]] = {
+        name: [] for name in ("echo", "echo steps", "call", "call steps", "alone", "ocpp")
+    }
     for _ in range(rounds):
-        echoes.append(await echo_rate(calls))
-        with tempfile.TemporaryDirectory() as tmp:
-            heartbeats.append(await call_rate(calls, Path(tmp)))
-        alone.append(await endpoint_rate(calls))
-    echo = statistics.median(echoes)
-    call = statistics.median(heartbeats)
+        trio.run(chargebox_round, calls, figures)
+        if websockets is not None:
+            figures["ocpp"].append(asyncio.run(ocpp_rate(calls)))
+    echo, call, own = (statistics.median(figures[k]) for k in ("echo", "call", "alone"))
     print(
-        f"{calls} sequential round trips x {rounds} rounds, loopback TCP; "
+        f"{calls} sequential round trips x {rounds} rounds (median), loopback TCP; "
         f"python {sys.version.split()[0]}"
     )
-    print(f"{'path':<30} {'round trips/s':>13} {'us each':>8} {'vs echo':>8}")
-    for name, rate in (("websocket echo (floor)", echo), ("Heartbeat CALL (endpoint)", call)):
-        print(f"{name:<30} {rate:>13.0f} {1e6 / rate:>8.1f} {rate / echo:>7.2f}x")
-    own = statistics.median(alone)
+    print(f"{'path':<30} {'round trips/s':>13} {'us each':>8} {'vs echo':>8} {'steps':>6}")
+    rows = [
+        ("websocket echo (floor)", echo, statistics.median(figures["echo steps"])),
+        ("Heartbeat CALL (cp.call)", call, statistics.median(figures["call steps"])),
+    ]
+    if figures["ocpp"]:
+        rows.append(("ocpp package (asyncio)", statistics.median(figures["ocpp"]), None))
+    for name, rate, steps in rows:
+        shown = f"{steps:>6.1f}" if steps is not None else f"{'':>6}"
+        print(f"{name:<30} {rate:>13.0f} {1e6 / rate:>8.1f} {rate / echo:>7.2f}x {shown}")
     print(f"{'endpoint alone (no network)':<30} {own:>13.0f} {1e6 / own:>8.1f}")
+    if figures["ocpp"]:
+        print(f"Heartbeat CALL / ocpp package: {call / statistics.median(figures['ocpp']):.2f}x")
+    else:
+        print("the `ocpp` package is not installed: pip install -e '.[test]' to compare")
 
 
 if __name__ == "__main__":
@@ -172,4 +253,4 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    trio.run(main, args.calls, args.rounds)
+    main(args.calls, args.rounds)

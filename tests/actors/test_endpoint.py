@@ -338,6 +338,81 @@ async def test_an_unanswered_call_times_out_after_exactly_the_call_timeout(autoj
         assert trio.current_time() - start == pytest.approx(2.0, abs=1e-9)
 
 
+async def test_a_shorter_timeout_after_an_answered_call_counts_exactly(autojump_clock):
+    async with serving() as (endpoint, ws, nursery):
+        first = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        frame = await ws.next_frame()
+        ws.push(heartbeat_result(frame[1], 1))
+        await first.done.wait()
+        await trio.sleep(1)
+        # the first CALL's deadline (30 s) is later than this one's: this one's counts
+        start = trio.current_time()
+        with pytest.raises(CallTimeout):
+            await endpoint.call(v16.HeartbeatRequest(), timeout=2.0)
+        assert trio.current_time() - start == pytest.approx(2.0, abs=1e-9)
+        # and one after it, with the endpoint's own timeout again
+        start = trio.current_time()
+        with pytest.raises(CallTimeout):
+            await endpoint.call(v16.HeartbeatRequest())
+        assert trio.current_time() - start == pytest.approx(CALL_TIMEOUT, abs=1e-9)
+
+
+class StepLimit(trio.abc.Instrument):
+    """Cancels `scope` after `limit` task steps: a task that never waits for anything keeps
+    the mock clock from moving, so a test bounded only by time would never end."""
+
+    def __init__(self, scope: trio.CancelScope, limit: int) -> None:
+        self.scope = scope
+        self.limit = limit
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+        if self.steps > self.limit:
+            self.scope.cancel()
+
+
+async def test_a_call_given_up_when_its_turn_came_leaves_the_answer_watch_at_rest(
+    autojump_clock,
+):
+    async with serving() as (endpoint, ws, nursery):
+        first = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        frame = await ws.next_frame()
+        second = start_call(nursery, endpoint, v16.HeartbeatRequest())  # waits its turn
+        await trio.testing.wait_all_tasks_blocked()
+        endpoint.set_accepted(False)  # the registration gate closes meanwhile
+        ws.push(heartbeat_result(frame[1], 1))
+        await first.done.wait()
+        await second.done.wait()  # its turn came, but it may not go any more
+        assert isinstance(second.error, Offline) and len(ws.sent) == 1
+        # past the deadline the chart gave it: nothing is overdue, the watch waits
+        with trio.CancelScope() as bounded:
+            limit = StepLimit(bounded, 10_000)
+            trio.lowlevel.add_instrument(limit)
+            try:
+                await trio.sleep(3 * CALL_TIMEOUT)
+            finally:
+                trio.lowlevel.remove_instrument(limit)
+        assert not bounded.cancelled_caught, "the answer watch kept waking"
+        endpoint.set_accepted(True)
+        start = trio.current_time()
+        with pytest.raises(CallTimeout):
+            await endpoint.call(v16.HeartbeatRequest(), timeout=2.0)
+        assert trio.current_time() - start == pytest.approx(2.0, abs=1e-9)
+
+
+async def test_a_call_on_a_websocket_not_yet_served_times_out_too(autojump_clock):
+    endpoint = Endpoint(clear_cache_router, call_timeout=CALL_TIMEOUT)
+    ws = FakeWebSocket()
+    endpoint.attach(ws)  # type: ignore[arg-type]
+    endpoint.set_accepted(True)
+    start = trio.current_time()
+    with trio.fail_after(600), pytest.raises(CallTimeout):
+        await endpoint.call(v16.HeartbeatRequest(), timeout=3.0)
+    assert trio.current_time() - start == pytest.approx(3.0, abs=1e-9)
+    assert [f[:1] + f[2:3] for f in ws.frames()] == [[CALL, "Heartbeat"]]
+
+
 async def test_a_timed_out_call_frees_the_slot_and_its_late_answer_is_dropped(
     caplog, autojump_clock
 ):

@@ -30,6 +30,7 @@ async def test_a_registered_idle_station_runs_only_its_connection_and_timers(
             "_own_connection",  # the websocket and its reader (trio-websocket's)
             "_reader_task",
             "_serve",  # OCPP-J on the websocket
+            "_watch_answers",  # the deadline of the CALL on the wire
             "run",  # the station
             "timers",  # every armed timer of its actors and alarms (the heartbeat's)
         ]

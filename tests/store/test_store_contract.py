@@ -96,6 +96,19 @@ def test_the_queue_keeps_order_and_message_ids(store):
     assert store.enqueue("Heartbeat", {}, None) > second
 
 
+def test_queued_messages_of_one_action_are_counted(store):
+    ref = start(store)
+    store.queue_meter_values(ref, {"connectorId": 1})
+    store.end_transaction(ref, T0, "Local", {"meterStop": 5})
+    store.enqueue("StopTransaction", {"meterStop": 6}, None)
+    assert store.queued_count("StopTransaction") == 2
+    assert store.queued_count("StartTransaction") == 1
+    assert store.queued_count("Heartbeat") == 0
+    store.remove(store.head().seq)  # the StartTransaction, delivered
+    assert store.queued_count("StartTransaction") == 0
+    assert store.queued_count("StopTransaction") == 2
+
+
 def test_what_is_read_is_a_copy(store):
     payload = {"connectorId": 1, "meterValue": [{"sampledValue": [{"value": "1"}]}]}
     store.enqueue("MeterValues", payload, None)

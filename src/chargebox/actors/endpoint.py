@@ -132,7 +132,9 @@ class Endpoint:
         self._transmitted: _Call | None = None
         #: message id -> the CALL on the wire awaiting that answer
         self._pending: dict[str, _Call] = {}
-        self._send_lock = trio.Lock()
+        #: the cancel scopes of the answer watches (one per websocket being served): their
+        #: deadline is that of the CALL on the wire (see _watch_answers)
+        self._watches: list[trio.CancelScope] = []
         #: called after every move of the calls chart (the station's waiters look again)
         self.on_change: Callable[[], None] | None = None
         #: counts for inspection: frames sent and received, broken frames seen
@@ -156,7 +158,11 @@ class Endpoint:
                     call.turn.set()
             elif isinstance(effect, StartTimer):
                 assert self._transmitted is not None
-                self._transmitted.deadline = trio.current_time() + (effect.seconds or 0.0)
+                deadline = trio.current_time() + (effect.seconds or 0.0)
+                self._transmitted.deadline = deadline
+                for watch in self._watches:
+                    if watch.deadline > deadline:  # else it wakes earlier and moves on
+                        watch.deadline = deadline
             elif isinstance(effect, CancelTimer):
                 pass  # the deadline ends with the wait of the CALL it belongs to
             elif isinstance(effect, RefuseCall):
@@ -223,6 +229,7 @@ class Endpoint:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._handle_calls, ws, receive_calls)
+                nursery.start_soon(self._watch_answers)
                 try:
                     async with send_calls:
                         while True:
@@ -236,6 +243,39 @@ class Endpoint:
                 self._ws = None
                 self._fire(events.Closed())
                 self._open_or_close_gate()
+
+    async def _watch_answers(self) -> None:
+        """Fail the CALL on the wire whose answer is overdue (CallTimeout).
+
+        One watch for every CALL: a cancel scope of its own around each CALL's wait
+        would cost more than the rest of the wait (trio makes and registers one every
+        time). The watch's deadline is never later than that of the CALL on the wire;
+        a CALL going out only moves it earlier (rarely: the timeouts are alike), and a
+        deadline that passes after its CALL was answered finds nothing to fail and
+        moves on to the CALL on the wire. So a steady line of CALLs costs no work here.
+        """
+        while True:
+            deadline = min((c.deadline for c in self._awaiting_answers()), default=math.inf)
+            with trio.CancelScope(deadline=deadline) as watch:
+                self._watches.append(watch)
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    self._watches.remove(watch)
+            now = trio.current_time()
+            for call in self._awaiting_answers():
+                if call.deadline <= now:
+                    # no answer (CallTimeout); done, so that the next deadline is a later one
+                    call.done.set()
+
+    def _awaiting_answers(self) -> list[_Call]:
+        """The CALLs whose answer may still come: those on the wire, and the one the chart
+        let go last (its sender may not have put it on the wire yet)."""
+        calls = [c for c in self._pending.values() if not c.done.is_set()]
+        last = self._transmitted
+        if last is not None and not last.done.is_set() and last not in calls:
+            calls.append(last)
+        return calls
 
     async def _received(
         self, ws: WebSocketConnection, message: str | bytes, calls: trio.MemorySendChannel[Call]
@@ -317,11 +357,13 @@ class Endpoint:
         if ws is None:
             raise Offline("no websocket")
         text = frames.serialize(frame)
-        async with self._send_lock:
-            if self.message_log is not None:
-                self.message_log.frame("out", text)
-            self.stats["sent"] += 1
-            await ws.send_message(text)
+        # No lock of our own: trio-websocket frames the message when send_message is
+        # called and writes frames in that order, so the log (written in the same step)
+        # has the order of the wire; a lock would cost a task switch on every frame.
+        if self.message_log is not None:
+            self.message_log.frame("out", text)
+        self.stats["sent"] += 1
+        await ws.send_message(text)
 
     # -- our calls --------------------------------------------------------------------
 
@@ -394,8 +436,11 @@ class Endpoint:
                 await self._send(frame)
             except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 raise ConnectionLost(f"{action}: the websocket closed") from None
-            with trio.move_on_at(call.deadline):
-                await call.done.wait()
+            if self._watches:
+                await call.done.wait()  # the watch fails it at its deadline
+            else:  # a websocket attached and not (yet) served: no watch runs
+                with trio.move_on_at(call.deadline):
+                    await call.done.wait()
         finally:
             self._pending.pop(frame.unique_id, None)
         if call.lost and call.answer is None:

@@ -64,6 +64,9 @@ class NoAnswer(Exception):
     """The charge point did not answer our CALL in time."""
 
 
+_KINDS = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}
+
+
 @attrs.frozen
 class Exchange:
     """One frame on a session, as the development CSMS saw it."""
@@ -147,7 +150,6 @@ class Session:
         self._tasks: trio.Nursery | None = None
         self._pending: dict[str, tuple[str, trio.Event, list[Any]]] = {}
         self._call_lock = trio.Lock()
-        self._send_lock = trio.Lock()
 
     def __repr__(self) -> str:
         return f"<Session {self.charge_point_id}>"
@@ -156,9 +158,11 @@ class Session:
 
     async def _send(self, frame: frames.Frame, action: str | None) -> None:
         text = frames.serialize(frame)
-        async with self._send_lock:
-            self._record("out", frame, action, text)
-            await self.ws.send_message(text)
+        # trio-websocket frames the message when send_message is called and writes the
+        # frames in that order: the record, made in the same step, has the wire's order
+        # without a lock (which would cost a task switch on every frame)
+        self._record("out", frame, action, text)
+        await self.ws.send_message(text)
 
     async def call(self, request: Any, timeout: float = 30.0) -> Any:
         """Send a CSMS-initiated request and return the charge point's response.
@@ -304,7 +308,7 @@ class Session:
         if self.csms.settings.keep_exchanges == 0 and self.csms.on_exchange is None:
             self.csms._changed()
             return  # nothing kept, nobody to tell: no record made
-        kind = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}[type(frame)]
+        kind = _KINDS[type(frame)]
         payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
         exchange = Exchange(
             self.csms.clock(), direction, kind, action, frame.unique_id, payload, text
@@ -369,7 +373,8 @@ class CentralSystem:
         self.state: dict[str, Any] = {}  # handlers keep their per-CSMS state here
         #: DataTransfer handlers by (vendorId, messageId or None), case-folded
         self.data_transfer_handlers: dict[tuple[str, str | None], DataTransferHandler] = {}
-        self._change = trio.Event()
+        #: set on the next change; made only when someone waits (not on every frame)
+        self._change: trio.Event | None = None
         from chargebox.csms.pnc import PlugAndCharge
 
         #: Plug&Charge: its DataTransfers (answered from here on), test PKI and OCSP statuses
@@ -572,8 +577,10 @@ class CentralSystem:
     # -- waiting for things (for programs and tests) ------------------------------------
 
     def _changed(self) -> None:
-        self._change.set()
-        self._change = trio.Event()
+        change = self._change
+        if change is not None:
+            self._change = None
+            change.set()
 
     def _session_closed(self, session: Session) -> None:
         self.counts.open -= 1
@@ -597,6 +604,8 @@ class CentralSystem:
             value = predicate()
             if value:
                 return value
+            if self._change is None:
+                self._change = trio.Event()
             await self._change.wait()
 
     async def session(self, charge_point_id: str) -> Session:

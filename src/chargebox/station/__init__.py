@@ -1,6 +1,7 @@
 """The public engine: `open_charge_point(config, host)` and the ports a host offers."""
 
 from chargebox.actors.context import Options
+from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
 from chargebox.certstore import FileCertificateStore
 from chargebox.errors import (
     StateError,
@@ -37,10 +38,13 @@ from chargebox.transport import TlsSettings
 
 __all__ = [
     "AuthorizationPort",
+    "CallFailed",
+    "CallTimeout",
     "CertificateHashData",
     "CertificateStore",
     "CertificateUse",
     "ChargePoint",
+    "ConnectionLost",
     "ContractAuthorization",
     "DataTransferHandlers",
     "DataTransferPort",
@@ -54,6 +58,7 @@ __all__ = [
     "Iso15118CertificateStore",
     "Iso15118Port",
     "OcspRequestData",
+    "Offline",
     "Options",
     "Reading",
     "ReservationPort",

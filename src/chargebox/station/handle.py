@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import trio
 
@@ -52,13 +52,18 @@ from chargebox.charts.machine import NotAllowed
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StateError, StationError
 from chargebox.host import ContractAuthorization, Host, OcspRequestData, Reading, readings
+from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import format_datetime
+from chargebox.ocpp.v16 import ACTION_OF, ACTIONS, Initiator
 from chargebox.station.station import Station
 from chargebox.store import Storage, Store
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=ChartEvent)
+
+#: the actions a charge point sends (ChargePoint.call)
+_OUR_ACTIONS = sorted(a for a, s in ACTIONS.items() if s.initiator is not Initiator.CentralSystem)
 
 
 class ChargePoint:
@@ -427,6 +432,124 @@ class ChargePoint:
                 )
 
         st.ctx.spawn(ask, name=f"Get15118EVCertificate {connector_id}")
+
+    # -- any CALL -------------------------------------------------------------------------
+
+    @overload
+    async def call(
+        self, request: v16.AuthorizeRequest, *, wait: float = ..., timeout: float | None = ...
+    ) -> v16.AuthorizeResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.BootNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.BootNotificationResponse: ...
+    @overload
+    async def call(
+        self, request: v16.DataTransferRequest, *, wait: float = ..., timeout: float | None = ...
+    ) -> v16.DataTransferResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.DiagnosticsStatusNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.DiagnosticsStatusNotificationResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.FirmwareStatusNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.FirmwareStatusNotificationResponse: ...
+    @overload
+    async def call(
+        self, request: v16.HeartbeatRequest, *, wait: float = ..., timeout: float | None = ...
+    ) -> v16.HeartbeatResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.LogStatusNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.LogStatusNotificationResponse: ...
+    @overload
+    async def call(
+        self, request: v16.MeterValuesRequest, *, wait: float = ..., timeout: float | None = ...
+    ) -> v16.MeterValuesResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.SecurityEventNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.SecurityEventNotificationResponse: ...
+    @overload
+    async def call(
+        self, request: v16.SignCertificateRequest, *, wait: float = ..., timeout: float | None = ...
+    ) -> v16.SignCertificateResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.SignedFirmwareStatusNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.SignedFirmwareStatusNotificationResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.StartTransactionRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.StartTransactionResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.StatusNotificationRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.StatusNotificationResponse: ...
+    @overload
+    async def call(
+        self,
+        request: v16.StopTransactionRequest,
+        *,
+        wait: float = ...,
+        timeout: float | None = ...,
+    ) -> v16.StopTransactionResponse: ...
+    async def call(self, request: Any, *, wait: float = 0.0, timeout: float | None = None) -> Any:
+        """Send any OCPP 1.6 CALL a charge point sends and return the Central System's
+        response, an instance of the action's response class.
+
+        It takes its place in line with the engine's own CALLs (one in flight, a
+        CALL of the Central System answered first) and goes once the registration
+        is Accepted. `wait`: how long to wait for that (0: Offline at once);
+        `timeout`: how long its answer may take (None: the engine's CALL timeout).
+        The charts do not see it: its answer changes nothing in the engine (a
+        StartTransaction sent this way is not a transaction of the engine's).
+        Raises Offline, ConnectionLost, CallTimeout, CallFailed (all in
+        chargebox.station); TypeError for an object that is not an OCPP 1.6
+        request, StateError for a request only the Central System sends.
+        """
+        action = ACTION_OF.get(type(request))
+        if action is None:
+            raise TypeError(f"{type(request).__name__} is not an OCPP 1.6 request class")
+        if ACTIONS[action].initiator is Initiator.CentralSystem:
+            raise StateError(
+                f"{action} is sent by the Central System, not by a charge point; "
+                f"a charge point sends {', '.join(_OUR_ACTIONS)}"
+            )
+        return await self._station.endpoint.call(request, wait=wait, timeout=timeout)
 
     # -- DataTransfer ---------------------------------------------------------------------
 

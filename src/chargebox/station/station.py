@@ -157,7 +157,8 @@ class Station:
                     transaction_id=record.transaction_id,
                 ),
             )
-        stops = sum(1 for m in store.queued() if m.action == "StopTransaction")
+        # counted without reading every queued message: a long backlog must not delay the start
+        stops = store.queued_count("StopTransaction")
         await self.deliver(station, events.RecoveryListed(stops_queued=stops))
         await self.wait_until(lambda: self.coordinator.model.recovered)
 

@@ -183,6 +183,10 @@ class Store:
         self._removed: set[int] = set()  # queue rows delivered, their DELETE deferred
         self._ids: dict[int, int] = {}  # transaction ids whose UPDATE is deferred
         self._db = self._open(path)
+        #: rows in the outbox table, counted once at start and then kept with every
+        #: INSERT and DELETE (committed ones: a rolled-back write puts it back), so that
+        #: queue_length costs nothing however long the queue (count(*) reads every row)
+        self._queued = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def _open(self, path: Path | None) -> sqlite3.Connection:
         existing = path is not None and path.is_file() and path.stat().st_size > 0
@@ -237,19 +241,22 @@ class Store:
         if self._db.in_transaction:
             yield
             return
+        queued = self._queued
         try:
             self._db.execute("BEGIN IMMEDIATE")
             for statement, params in self._deferred:
-                self._db.execute(statement, params)
+                self._execute(statement, params)
             yield
             self._db.execute("COMMIT")
         except sqlite3.Error as e:
+            self._queued = queued
             self._rollback()
             if not _is_storage_failure(e):
                 raise
             self._failed(e)
             raise StoreWriteError(self.path, what, str(e)) from None
         except BaseException:
+            self._queued = queued
             self._rollback()
             raise
         if self._deferred:
@@ -266,12 +273,18 @@ class Store:
         try:
             with self._writing(what):
                 for sql, values in statements:
-                    self._db.execute(sql, values)
+                    self._execute(sql, values)
             return True
         except StoreWriteError as e:
             log.warning("%s; it is kept and written once the store can be written", e)
             self._deferred.extend(statements)
             return False
+
+    def _execute(self, statement: str, params: tuple[Any, ...]) -> None:
+        """Run a statement of a write; a DELETE from the outbox is taken off its count."""
+        cursor = self._db.execute(statement, params)
+        if statement.startswith(_DELETE_FROM_OUTBOX):
+            self._queued -= cursor.rowcount
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
@@ -334,11 +347,21 @@ class Store:
                 "INSERT INTO outbox(action, payload, tx_ref, message_id) VALUES (?, ?, ?, ?)",
                 (action, orjson.dumps(payload), tx_ref, new_message_id()),
             )
+            self._queued += 1
         return int(cur.lastrowid or 0)
 
     def queue_length(self) -> int:
-        count = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
-        return count - len(self._removed)
+        """The messages queued (without those delivered whose removal waits for the disk)."""
+        return self._queued - len(self._removed)
+
+    def queued_count(self, action: str) -> int:
+        """How many messages of `action` are queued (read from the file's rows, without
+        decoding any: a restart with a long backlog asks this once)."""
+        return sum(
+            1
+            for (seq,) in self._db.execute("SELECT seq FROM outbox WHERE action = ?", (action,))
+            if seq not in self._removed
+        )
 
     def head(self) -> QueuedMessage | None:
         for row in self._db.execute(
@@ -365,7 +388,7 @@ class Store:
         makes the removal durable too.) This saves a flash write per message.
         """
         if self._db.in_transaction:  # part of a larger commit: that one decides
-            self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            self._execute(_REMOVE, (seq,))
             return
         self._db.execute("PRAGMA synchronous=NORMAL")
         try:
@@ -403,7 +426,7 @@ class Store:
                 (spare, excess),
             ).fetchall()
             for (seq,) in rows:
-                self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                self._execute(_REMOVE, (seq,))
             removed += len(rows)
             excess -= len(rows)
             if excess > 0:
@@ -417,7 +440,7 @@ class Store:
                 ]
                 # every second one, oldest first, so what remains still spans the session
                 for seq in meter[::2][:excess]:
-                    self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                    self._execute(_REMOVE, (seq,))
                     removed += 1
         return removed
 
@@ -584,6 +607,13 @@ class Store:
 
     def note_register(self, connector: int, wh: int) -> None:
         """A connector reported its energy register at `wh` (kept if higher than before)."""
+        kept = self._db.execute(
+            "SELECT wh FROM registers WHERE connector = ?", (connector,)
+        ).fetchone()
+        if kept is not None and kept[0] >= wh:
+            # on disk already (a queued MeterValue raised it in its own commit): reading
+            # costs microseconds, a synced commit that changes nothing a flash write
+            return
         self._defer(
             "a connector's energy register",
             "INSERT INTO registers(connector, wh) VALUES (?, ?) "
@@ -725,7 +755,8 @@ _SET_META = (
     "INSERT INTO meta(key, value) VALUES (?, ?) "  # one row per key
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
-_REMOVE = "DELETE FROM outbox WHERE seq = ?"
+_DELETE_FROM_OUTBOX = "DELETE FROM outbox "
+_REMOVE = _DELETE_FROM_OUTBOX + "WHERE seq = ?"
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str | None:
@@ -809,6 +840,8 @@ class Storage(Protocol):
     def enqueue(self, action: str, payload: dict[str, Any], tx_ref: int | None) -> int: ...
 
     def queue_length(self) -> int: ...
+
+    def queued_count(self, action: str) -> int: ...
 
     def head(self) -> QueuedMessage | None: ...
 

@@ -191,6 +191,10 @@ class MemoryStore:
     def queue_length(self) -> int:
         return len(self._rows(OUTBOX))
 
+    def queued_count(self, action: str) -> int:
+        """How many messages of `action` are queued (without decoding any)."""
+        return sum(1 for row in self._rows(OUTBOX).values() if row[0] == action)  # type: ignore[index]
+
     def _message(self, seq: int, row: tuple[Any, ...]) -> QueuedMessage:
         action, payload, tx_ref, message_id = row
         return QueuedMessage(seq, action, orjson.loads(payload), tx_ref, message_id)

@@ -1,0 +1,135 @@
+"""A day of charging on trio's MockClock: how long the engine takes for 24 hours of messages.
+
+One station, one transaction of 24 hours against the development CSMS over the
+in-process network (chargebox.netsim: real websocket bytes, no sockets), on
+trio's MockClock (autojump), so the wall time is the engine's own work:
+  - MeterValueSampleInterval 60 s, ClockAlignedDataInterval 900 s, with
+    Energy.Active.Import.Register and Power.Active.Import sampled;
+  - heartbeats every HeartbeatInterval (300 s, the CSMS's BootNotification answer);
+  - the host reports new readings every 60 s (cp.meter_values), as a meter would;
+  - the store is a real SQLite file (synchronous=FULL) in a temporary folder
+    (tempfile.TemporaryDirectory, /tmp on Linux), as the engine runs in a station.
+It prints the wall time (median of --rounds), the messages exchanged, and the
+wall time per message.
+
+Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from chargebox.actors.clock import StationClock
+from chargebox.config import ChargePointConfig
+from chargebox.csms import CentralSystem, CsmsSettings
+from chargebox.netsim import Network
+from chargebox.station import Host, Options, open_charge_point
+
+REPO = Path(__file__).resolve().parent.parent
+CSMS_ADDRESS = ("csms.bench", 80)
+
+
+def config(folder: Path) -> ChargePointConfig:
+    document = json.loads((REPO / "config" / "ocpp-config.json").read_text())
+    document["Internal"]["CentralSystemURI"] = f"{CSMS_ADDRESS[0]}:{CSMS_ADDRESS[1]}/ocpp/"
+    document["Internal"]["ChargePointId"] = "DAY"
+    document["Internal"]["LogMessages"] = False
+    document["Security"]["SecurityProfile"] = 0
+    document["Core"]["MeterValueSampleInterval"] = 60
+    document["Core"]["ClockAlignedDataInterval"] = 900
+    measurands = "Energy.Active.Import.Register,Power.Active.Import"
+    document["Core"]["MeterValuesSampledData"] = measurands
+    document["Core"]["MeterValuesAlignedData"] = measurands
+    path = folder / "ocpp-config.json"
+    path.write_text(json.dumps(document))
+    return ChargePointConfig.load(path)
+
+
+class Evse:
+    """The host's EVSE port: the transaction is started by the host itself."""
+
+    async def authorize(self, connector_id: int, id_tag: str) -> None:
+        pass
+
+
+async def day(hours: int, folder: Path) -> tuple[float, int]:
+    """Run the day; returns (wall seconds, messages the CSMS received and sent)."""
+    clock = StationClock()
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=300, keep_exchanges=0))
+    csms.clock = clock.now
+    net = Network()
+    options = Options(open_stream=net.open_stream, blocking_inline=True)
+    begin = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(net.run)
+        net.listen(*CSMS_ADDRESS, csms)
+        async with open_charge_point(
+            config(folder),
+            Host(evse=Evse()),
+            data_dir=folder / "data",
+            options=options,
+            clock=clock,
+        ) as cp:
+            await cp.wait_until(lambda: cp.registered)
+            await cp.session_started(1)
+            energy = 0
+            await cp.meter_values(1, {"Energy.Active.Import.Register": energy})
+            await cp.transaction_started(1, meter_start=energy, id_tag="DAY-TAG")
+            await cp.resumed(1)
+            for _ in range(hours * 60):
+                await trio.sleep(60)
+                energy += 123  # 7.4 kW for a minute
+                await cp.meter_values(
+                    1, {"Energy.Active.Import.Register": energy, "Power.Active.Import": 7400}
+                )
+            await cp.transaction_stopped(1, meter_stop=energy, reason="Local")
+            await cp.session_stopped(1)
+            if not await cp.drain(600):
+                raise RuntimeError("the day's messages were not all delivered")
+        nursery.cancel_scope.cancel()
+    wall = time.perf_counter() - begin
+    return wall, csms.counts.received + csms.counts.sent
+
+
+def run_day(hours: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        return trio.run(day, hours, Path(tmp), clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def main(hours: int, rounds: int, profile: bool) -> None:
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_day(hours)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        return
+    results = [run_day(hours) for _ in range(rounds)]
+    wall = statistics.median(w for w, _ in results)
+    messages = results[0][1]
+    print(
+        f"{hours} h on MockClock, one transaction, 60 s sampled, 900 s aligned, heartbeats "
+        f"every 300 s; SQLite file in {tempfile.gettempdir()}; python {sys.version.split()[0]}"
+    )
+    print(f"wall time (median of {rounds}): {wall:.3f} s")
+    print(f"frames exchanged: {messages} ({1e6 * wall / messages:.0f} us each)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    main(args.hours, args.rounds, args.profile)
