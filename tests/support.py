@@ -146,6 +146,7 @@ async def running(
     limit: float = 7 * 86400,
     csms_clock: Any = None,
     clock: StationClock | None = None,
+    store: Any = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
     """The development CSMS and a charge point on the in-process network (exact on MockClock)."""
@@ -169,7 +170,12 @@ async def running(
             path = config_file(tmp_path, url, **sections)
             cfg = ChargePointConfig.load(path, tmp_path / "user-config.json")
             async with open_charge_point(
-                cfg, host, data_dir=data_dir or tmp_path / "data", options=options, clock=clock
+                cfg,
+                host,
+                data_dir=data_dir or tmp_path / "data",
+                options=options,
+                clock=clock,
+                store=store,
             ) as cp:
                 rig = Rig(cp, csms, host, net)
                 if wait_registered:

@@ -342,7 +342,7 @@ async def _open_stream(
             tcp = await trio.open_tcp_stream(endpoint.host, endpoint.port)
     except OSError as e:
         raise ConnectError(
-            FailureKind.REFUSED, f"cannot reach the Central System at {where}: {e.strerror or e}"
+            FailureKind.REFUSED, f"cannot reach the Central System at {where}: {_os_reason(e)}"
         ) from None
     if context is None:
         return tcp
@@ -353,6 +353,26 @@ async def _open_stream(
         await trio.aclose_forcefully(tls)
         raise _failure(e, where, endpoint.resource, 2, 0) from None
     return tls
+
+
+def _os_reason(error: OSError) -> str:
+    """Why a connection could not be opened, in words: trio's "all attempts to connect
+    failed" keeps each address's error in its cause."""
+    cause = error.__cause__
+    errors = list(cause.exceptions) if isinstance(cause, BaseExceptionGroup) else [error]
+    reasons: list[str] = []
+    for each in errors:
+        if isinstance(each, ConnectionRefusedError):
+            reason = "connection refused"
+        elif isinstance(each, TimeoutError):
+            reason = "timed out"
+        elif isinstance(each, OSError) and each.strerror:
+            reason = each.strerror
+        else:
+            reason = str(each)
+        if reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons)
 
 
 def _failure(

@@ -212,8 +212,12 @@ async def test_drain_waits_for_what_was_decided_and_gives_up_offline(tmp_path, a
         await cp.transaction_started(1, meter_start=0)
         await cp.transaction_stopped(1, meter_stop=500, reason="Local")
         await cp.session_stopped(1)
-        # online: everything decided so far is delivered when drain returns
+        # online: everything decided so far is delivered when drain returns, at the moment
+        # the last answer came (the in-process network takes no time): it waits for the
+        # engine's moves, it does not look every so often
+        before = trio.current_time()
         assert await cp.drain(timeout=60)
+        assert trio.current_time() == before
         assert csms.received("CP-1", "StopTransaction")[0].meter_stop == 500
         assert str(csms.received("CP-1", "StatusNotification")[-1].status) == "Available"
         assert cp.station.ctx.store.queue_length() == 0

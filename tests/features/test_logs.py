@@ -114,6 +114,10 @@ async def test_security_log_is_the_message_logs_security_file(tmp_path, autojump
         events = [json.loads(line)["type"] for line in content.splitlines()]
         assert events == ["StartupOfTheDevice", "SettingSystemTime"]
         assert rig.cp.station.features.logs.status() == ("Idle", None)
+        folder = rig.cp.station.features.logs._folder
+        assert folder is not None and folder.is_dir()
+    # the extracts go with the station
+    assert not folder.exists()
 
 
 async def test_security_log_of_a_period_only(tmp_path, autojump_clock):

@@ -153,3 +153,36 @@ async def test_calls_go_out_in_the_order_the_charts_decided_them(tmp_path, autoj
             "StartTransaction",
             "StatusNotification",
         ]
+
+
+async def test_an_authorization_answered_after_its_session_ended_is_dropped_quietly(
+    tmp_path, autojump_clock, caplog
+):
+    async with running(tmp_path) as rig:
+        cp = rig.cp
+        authorizer = cp.station.authorizer
+        answer_now = authorizer.authorize
+        slow: list[str] = []
+
+        async def authorize_slowly(id_tag: str, *, ticket: int | None = None):
+            if id_tag == "SLOW":
+                slow.append(id_tag)
+                await trio.sleep(30)  # the Central System takes its time
+            return await answer_now(id_tag, ticket=ticket)
+
+        authorizer.authorize = authorize_slowly
+        transaction = cp.station.transactions[1]
+        await cp.session_started(1)
+        await cp.token_presented("SLOW", 1)
+        await cp.wait_until(lambda: slow)
+        await cp.session_stopped(1)  # the driver leaves before the answer
+        await trio.sleep(10)
+        # a new session is authorizing when the old answer comes: it is not that answer
+        await cp.session_started(1)
+        await cp.token_presented("SLOW", 1)
+        await trio.sleep(21)
+        assert transaction.model.state == "Authorizing"  # still waiting for its own answer
+        await trio.sleep(10)
+        assert transaction.model.state == "Authorized"
+        assert transaction.refused == 0
+        assert "not allowed" not in caplog.text

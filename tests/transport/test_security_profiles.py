@@ -240,6 +240,10 @@ async def test_nothing_listening_is_refused_with_the_address(nursery):
     with pytest.raises(ConnectError) as e:
         await _enter(f"ws://127.0.0.1:{port}/ocpp/CP-1", profile=0, charge_point_id="CP-1")
     assert e.value.kind is FailureKind.REFUSED and f"127.0.0.1:{port}" in str(e.value)
+    # the cause in words, not only "all attempts to connect failed"
+    assert str(e.value) == (
+        f"cannot reach the Central System at 127.0.0.1:{port}: connection refused"
+    )
 
 
 async def test_scheme_and_profile_must_agree(nursery):

@@ -1,7 +1,16 @@
-"""The actor: a trio task that owns one chart model and is reached only through its inbox.
+"""The actor: one chart model, reached only through its inbox, served by a task while it has work.
 
-Its loop takes one message at a time from the inbox, a typed event of its
-chart (chargebox.charts.events), fires it on the model's chart, and then
+An idle actor costs no task: its inbox (chargebox.actors.inbox) is a deque it
+owns, and a message put into it starts a task in the nursery the actor runs in
+(its group's) when none runs; that task handles the queued messages one at a
+time, in the order they came, and ends when the inbox is empty. The actor's
+timers are entries of its group's timer service (chargebox.actors.timers: one
+heap and one task for all of a station's actors), and the tasks an actor starts
+for its work (a CALL's transmission, a download) run in the same nursery under
+the actor's supervision: an error in any of them fails the actor.
+
+Each message taken from the inbox is a typed event of its
+chart (chargebox.charts.events): the actor fires it on the model's chart, and then
 performs the effects the transition's actions recorded: arming and cancelling
 its timers, sending events to other actors, and handing everything else to its
 outlet (the way out towards the link, the queue or the host). Because the
@@ -37,7 +46,6 @@ address must name the model's chart.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -47,7 +55,9 @@ import attrs
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired
+from chargebox.actors.timers import GENERATIONS, TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import CancelTimer, Effect, Reply, Send, StartTimer
 from chargebox.charts.events import ChartEvent, events_of, params_of
@@ -60,7 +70,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 ModelT = TypeVar("ModelT", bound=ChartModel)
+
+
+#: task -> the actor whose messages it handles (not a context variable: the tasks an
+#: actor starts while handling would inherit it)
+_HANDLING: dict[trio.lowlevel.Task, Actor[Any]] = {}
+
+
+def handling_actor() -> Actor[Any] | None:
+    """The actor whose messages the current task handles (None: not an actor's handling)."""
+    return _HANDLING.get(trio.lowlevel.current_task())
 
 
 class UnhandledEffect(RuntimeError):
@@ -79,16 +100,33 @@ class Rejected(Exception):
 
 @attrs.frozen
 class ArmedTimer:
-    """A timer waiting on trio's clock."""
+    """A timer waiting on trio's clock (an entry of the group's timer service)."""
 
     deadline: float
     generation: int
     at: datetime | None = attrs.field(default=None, kw_only=True)
-    cancel_scope: trio.CancelScope = attrs.field(eq=False, repr=False)
+
+
+class ActorTasks:
+    """Starts tasks for an actor, as a nursery does (`start_soon`, `start`), in the nursery the
+    actor runs in: `stop()` cancels them, and an error in one fails the actor."""
+
+    __slots__ = ("_actor",)
+
+    def __init__(self, actor: Actor[Any]) -> None:
+        self._actor = actor
+
+    def start_soon(self, fn: Callable[..., Any], *args: Any, name: object = None) -> None:
+        """Start `fn(*args)` in a task of the actor."""
+        self._actor._start_soon(fn, *args, name=name)
+
+    async def start(self, fn: Callable[..., Any], *args: Any, name: object = None) -> Any:
+        """Start `fn(*args, task_status=...)` and return what it reports as started."""
+        return await self._actor._start(fn, *args, name=name)
 
 
 class Actor(Generic[ModelT]):
-    """A trio task with an inbox and a chart model.
+    """A chart model with an inbox, served by a task of its group while messages wait.
 
     `address` names the actor for other actors' `Send` effects, and the events it
     takes (those of the model's chart); `outlet` receives the effects this actor
@@ -102,7 +140,7 @@ class Actor(Generic[ModelT]):
         model: ModelT,
         *,
         clock: StationClock | None = None,
-        outlet: trio.MemorySendChannel[Effect] | None = None,
+        outlet: Any = None,
         inbox_size: int = 256,
         report: bool = False,
     ) -> None:
@@ -118,8 +156,7 @@ class Actor(Generic[ModelT]):
         self.chart = type(model).chart()
         self.clock = clock
         self.outlet = outlet
-        self.inbox: trio.MemorySendChannel[Any]
-        self.inbox, self._receive = trio.open_memory_channel(inbox_size)
+        self.inbox = Inbox(inbox_size, owner=self)
         self.group: ActorGroup | None = None
         #: Events refused by the chart since start (each one is also logged).
         self.refused = 0
@@ -127,8 +164,18 @@ class Actor(Generic[ModelT]):
         self._timers: dict[str, ArmedTimer] = {}
         #: called after every handled message (status displays, tests waiting for a state)
         self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
-        self._generations = itertools.count(1)
-        self._nursery: trio.Nursery | None = None
+        #: where its tasks run, and the timer service its timers are armed in
+        self._home: trio.Nursery | None = None
+        self._timer_service: TimerService | None = None
+        #: it follows its clock's jumps itself (run on its own; in a group, the group does)
+        self._observes_clock = False
+        #: the cancel scopes of its running tasks (made when the first starts)
+        self._task_scopes: set[trio.CancelScope] | None = None
+        self._draining = False
+        self._stopped = False
+        self._standalone: trio.CancelScope | None = None
+        #: the actor it waits for while its handling asks one (ActorGroup.ask)
+        self.waiting_on: Actor[Any] | None = None
         #: the Ask being handled (its Reply goes there)
         self._asking: Ask | None = None
         reports = self.chart.spec.reports
@@ -150,37 +197,134 @@ class Actor(Generic[ModelT]):
 
     # -- the loop -------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve the inbox until cancelled (or until every sender closed the inbox)."""
+    def attach(
+        self, nursery: trio.Nursery, timers: TimerService, *, observe_clock: bool = True
+    ) -> None:
+        """Run in `nursery` (the actor's tasks start there), with its timers in `timers`;
+        `observe_clock`: follow the clock's jumps itself (a group does it for all its
+        actors). An error of its tasks fails it (its group's ActorFailed, when in one).
+        Messages queued before are handled now."""
         if self.clock is None:
             self.clock = StationClock()
-        self.clock.observers.append(self._clock_jumped)
+        if observe_clock:
+            self.clock.observers.append(self._clock_jumped)
+            self._observes_clock = True
+        self._home, self._timer_service = nursery, timers
+        if len(self.inbox):
+            self._wake()
+
+    @property
+    def _nursery(self) -> ActorTasks | None:
+        """Starts the actor's tasks once it runs (a nursery's start_soon and start)."""
+        return None if self._home is None else ActorTasks(self)
+
+    def detach(self) -> None:
+        """The actor runs no more: its inbox refuses messages, its tasks are cancelled."""
+        self.stop()
+        if self._observes_clock and self.clock is not None:
+            self.clock.observers.remove(self._clock_jumped)
+            self._observes_clock = False
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the actor on its own (outside a group) until cancelled or stopped."""
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                self._standalone = nursery.cancel_scope
+                self.attach(nursery, TimerService(nursery, name=f"{self.address} timers"))
                 task_status.started()
-                async with self._receive:
-                    async for message in self._receive:
-                        outcome = await self._take(message)
-                        for observer in self.observers:
-                            observer(self, outcome)
-                # The inbox is closed: nothing can fire the timers any more.
-                nursery.cancel_scope.cancel()
+                await trio.sleep_forever()
         except BaseExceptionGroup as failure:
-            # Timer tasks only sleep and send; an error here is the loop's own, and the
-            # actor fails with it rather than with a group of one.
+            # an error of one of the actor's tasks: the actor fails with it rather than
+            # with a group of one
             if len(failure.exceptions) != 1:
                 raise
             (error,) = failure.exceptions
             raise error from error.__cause__
         finally:
-            if self._clock_jumped in self.clock.observers:
-                self.clock.observers.remove(self._clock_jumped)
+            self.detach()
 
     def stop(self) -> None:
-        """End `run` (timers included) at the next checkpoint."""
-        if self._nursery is not None:
-            self._nursery.cancel_scope.cancel()
+        """End the actor (its timers and tasks included) at the next checkpoint; it takes
+        no message any more."""
+        self._stopped = True
+        self.inbox.close()
+        self._timers.clear()
+        for scope in list(self._task_scopes or ()):
+            scope.cancel()
+        if self._standalone is not None:
+            self._standalone.cancel()
+
+    # -- the actor's tasks ----------------------------------------------------------------
+
+    def _wake(self) -> None:
+        """A message was queued: start handling unless a task already does."""
+        if not self._draining and self._home is not None:
+            self._draining = True
+            self._start_soon(self._drain, name=f"actor {self.address}")
+
+    async def _drain(self) -> None:
+        """Handle the queued messages one by one, then end (the inbox is empty)."""
+        task = trio.lowlevel.current_task()
+        _HANDLING[task] = self
+        try:
+            first = True
+            while len(self.inbox):
+                await trio.lowlevel.checkpoint_if_cancelled()
+                message = self.inbox.take()
+                if not first:
+                    # a scheduling point between two messages, as a channel's receive is
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                first = False
+                outcome = await self._take(message)
+                for observer in self.observers:
+                    observer(self, outcome)
+                if self.group is not None:
+                    self.group.changed()
+        finally:
+            del _HANDLING[task]
+            self._draining = False
+
+    def _start_soon(self, fn: Callable[..., Any], *args: Any, name: object = None) -> None:
+        if self._home is None:
+            raise UnhandledEffect(f"{self.address}: a task for {fn} before the actor runs")
+        self._home.start_soon(self._guarded, fn, args, name=name or fn)
+
+    async def _start(self, fn: Callable[..., Any], *args: Any, name: object = None) -> Any:
+        if self._home is None:
+            raise UnhandledEffect(f"{self.address}: a task for {fn} before the actor runs")
+        return await self._home.start(self._guarded_start, fn, args, name=name or fn)
+
+    async def _guarded(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        await self._guarded_start(fn, args, task_status=None)
+
+    async def _guarded_start(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        task_status: trio.TaskStatus[Any] | None = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run one of the actor's tasks: cancelled by `stop`, its error the actor's failure."""
+        scope = trio.CancelScope()
+        if self._stopped:
+            scope.cancel()
+        if self._task_scopes is None:
+            self._task_scopes = set()
+        self._task_scopes.add(scope)
+        status = None if task_status is None else _Started(task_status)
+        try:
+            with scope:
+                if status is None:
+                    await fn(*args)
+                else:
+                    await fn(*args, task_status=status)
+        except Exception as error:
+            if self.group is None or (status is not None and not status.done):
+                raise  # (before it started, the error is the starter's, as in a nursery)
+            raise self.group.failed(self, error) from error
+        finally:
+            self._task_scopes.discard(scope)
+            if not self._task_scopes:
+                self._task_scopes = None
 
     async def _take(self, message: Any) -> Outcome | None:
         """Handle one message from the inbox; an `Ask` hears the outcome, a rejection is undone."""
@@ -226,12 +370,10 @@ class Actor(Generic[ModelT]):
                 continue
             self._disarm(name)
             if old is not None:
-                timer = ArmedTimer(
-                    old.deadline, next(self._generations), trio.CancelScope(), at=old.at
-                )
+                timer = ArmedTimer(old.deadline, next(GENERATIONS), at=old.at)
                 self._timers[name] = timer
-                assert self._nursery is not None
-                self._nursery.start_soon(self._expire, name, timer, name=f"{self.address} timer")
+                assert self._timer_service is not None
+                self._timer_service.arm(self, name, timer.deadline, timer.generation)
 
     async def handle(self, message: Any) -> Outcome | None:
         """Handle one message: fire its event and perform the effects. Returns the outcome."""
@@ -326,16 +468,16 @@ class Actor(Generic[ModelT]):
             self._asking.reply = effect.value
 
     def _arm(self, effect: StartTimer) -> None:
-        if self._nursery is None or self.clock is None:
+        if self._timer_service is None or self.clock is None:
             raise UnhandledEffect(f"{self.address}: {effect} before the actor runs")
         self._disarm(effect.name)
         if effect.at is not None:
             deadline = self.clock.deadline(effect.at)
         else:
             deadline = trio.current_time() + (effect.seconds or 0.0)
-        timer = ArmedTimer(deadline, next(self._generations), trio.CancelScope(), at=effect.at)
+        timer = ArmedTimer(deadline, next(GENERATIONS), at=effect.at)
         self._timers[effect.name] = timer
-        self._nursery.start_soon(self._expire, effect.name, timer, name=f"{self.address} timer")
+        self._timer_service.arm(self, effect.name, deadline, timer.generation)
 
     def _clock_jumped(self) -> None:
         """The station clock was set: timers due at a calendar time are due at a new trio time."""
@@ -345,11 +487,30 @@ class Actor(Generic[ModelT]):
 
     def _disarm(self, name: str) -> None:
         timer = self._timers.pop(name, None)
-        if timer is not None:
-            timer.cancel_scope.cancel()
+        if timer is not None and self._timer_service is not None:
+            self._timer_service.disarmed(timer.deadline)
 
-    async def _expire(self, name: str, timer: ArmedTimer) -> None:
-        with timer.cancel_scope:
-            await trio.sleep_until(timer.deadline)
-            # Through the inbox, so the expiry is handled in order with everything else.
-            await self.inbox.send(TimerExpired(name, timer.generation))
+    def timer_expired(self, name: str, generation: int) -> None:
+        """The timer's expiry goes into the inbox past its bound (one per armed timer), so
+        the timer service never waits for the actor."""
+        if not self.inbox.closed:
+            self.inbox.put(TimerExpired(name, generation))
+
+    def timer_armed(self, name: str, generation: int) -> bool:
+        """The timer `name` of `generation` is still armed (not cancelled nor re-armed)."""
+        timer = self._timers.get(name)
+        return timer is not None and timer.generation == generation
+
+
+class _Started:
+    """A task's status that remembers whether the task said it started."""
+
+    __slots__ = ("_status", "done")
+
+    def __init__(self, status: trio.TaskStatus[Any]) -> None:
+        self._status = status
+        self.done = False
+
+    def started(self, value: Any = None) -> None:
+        self.done = True
+        self._status.started(value)

@@ -45,6 +45,23 @@ from chargebox.charts.models import Connector0Model, ConnectorModel, StationMode
 
 E = TypeVar("E", bound=ChartEvent)
 
+#: (chart, chart): which actor may ask which while it handles a message (an ask waits
+#: until the other handled the event). A partial order, so that no two actors wait for
+#: each other: the station's coordinator asks the actors whose state it decides on, a
+#: transaction asks its connector (Finishing before the StopTransaction goes); connectors,
+#: reservations, the link, the outbox and the procedures ask nobody.
+ASK_ORDER: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("station", "connector0"),
+        ("station", "connector"),
+        ("station", "transaction"),
+        ("station", "reservation"),
+        ("station", "link"),
+        ("station", "firmware"),
+        ("transaction", "connector"),
+    }
+)
+
 
 class Actors:
     """The actors of one station (connector ids start at 1; 0 is the Charge Point)."""

@@ -22,6 +22,7 @@ import trio
 from chargebox.actors.actor import Actor, UnhandledEffect
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+from chargebox.actors.worker import Worker
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
     CancelTimer,
@@ -75,7 +76,10 @@ class StatusReporter:
 
     def __init__(self, ctx: StationContext, connector_ids: Iterable[int]) -> None:
         self.ctx = ctx
-        self._send, self._receive = trio.open_memory_channel[tuple[Status, int]](1024)
+        #: the StatusNotifications to send, in order (a task while there are some)
+        self.queue: Worker[tuple[Status, int]] = Worker(
+            self._send_one, name="StatusNotifications", size=1024
+        )
         #: connector id -> its status-report model
         self.models: dict[int, StatusModel] = {c: StatusModel(c) for c in connector_ids}
         self._chart = StatusModel.chart()
@@ -84,15 +88,15 @@ class StatusReporter:
         #: every StatusNotification.req that was answered (for inspection)
         self.sent: list[Status] = []
 
-    async def run(self) -> None:
-        async for status, ticket in self._receive:
-            try:
-                await self.ctx.endpoint.call(status.request(), ticket=ticket)
-                self.sent.append(status)
-            except (Offline, ConnectionLost):
-                pass  # sent again with every connector's status once registered
-            except (CallFailed, CallTimeout) as e:
-                log.warning("StatusNotification for connector %d: %s", status.connector_id, e)
+    async def _send_one(self, item: tuple[Status, int]) -> None:
+        status, ticket = item
+        try:
+            await self.ctx.endpoint.call(status.request(), ticket=ticket)
+            self.sent.append(status)
+        except (Offline, ConnectionLost):
+            pass  # sent again with every connector's status once registered
+        except (CallFailed, CallTimeout) as e:
+            log.warning("StatusNotification for connector %d: %s", status.connector_id, e)
 
     def notify(self, status: Status) -> None:
         """A connector's status changed, or an error is reported with its current status."""
@@ -141,7 +145,7 @@ class StatusReporter:
         # its place among our CALLs is taken now, in the order the charts moved
         ticket = self.ctx.endpoint.reserve()
         try:
-            self._send.send_nowait((status, ticket))
+            self.queue.put((status, ticket))
         except trio.WouldBlock:
             self.ctx.endpoint.release(ticket)
             log.warning("StatusNotification queue full; connector %d dropped", status.connector_id)

@@ -12,11 +12,12 @@ import trio
 
 from chargebox.actors.clock import StationClock
 from chargebox.actors.endpoint import Endpoint
+from chargebox.actors.worker import Worker
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.config import ChargePointConfig
 from chargebox.host import Host
-from chargebox.store import Store
+from chargebox.store import Storage
 from chargebox.transport import TlsSettings
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class Options:
 class StationContext:
     cfg: ChargePointConfig
     clock: StationClock
-    store: Store
+    store: Storage
     host: Host
     endpoint: Endpoint
     options: Options
@@ -86,11 +87,11 @@ class StationContext:
     security_events_to_csms: bool = True
     #: records a security event (Station.security_event)
     security_event: Callable[..., None] = lambda *args, **kwargs: None
-    _host_queue_send: Any = None
-    _host_queue_receive: Any = None
+    #: the host commands, run one after the other (a task while there are some)
+    host_queue: Worker[Callable[[], Awaitable[Any]]] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self._host_queue_send, self._host_queue_receive = trio.open_memory_channel[Any](4096)
+        self.host_queue = Worker(_run_command, name="host commands")
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
         """Run a task in the station's nursery; failures are logged, never fatal."""
@@ -117,7 +118,7 @@ class StationContext:
             box.append(await self.call_host(what, make()))
             done.set()
 
-        await self._host_queue_send.send(run)
+        self.host_queue.put(run)
         await done.wait()
         return box[0] if box else None
 
@@ -127,11 +128,7 @@ class StationContext:
         async def run() -> None:
             await self.call_host(what, make())
 
-        self._host_queue_send.send_nowait(run)
-
-    async def run_host_queue(self) -> None:
-        async for command in self._host_queue_receive:
-            await command()
+        self.host_queue.put(run)
 
     async def call_host(self, what: str, coro: Awaitable[Any]) -> Any:
         """Await a host port; a port that raises is logged and returns None."""
@@ -140,3 +137,7 @@ class StationContext:
         except Exception:
             log.exception("the host failed to %s", what)
             return None
+
+
+async def _run_command(command: Callable[[], Awaitable[Any]]) -> None:
+    await command()

@@ -136,6 +136,8 @@ class Endpoint:
         #: the cancel scopes of the answer watches (one per websocket being served): their
         #: deadline is that of the CALL on the wire (see _watch_answers)
         self._watches: list[trio.CancelScope] = []
+        #: called after every move of the calls chart (the station's waiters look again)
+        self.on_change: Callable[[], None] | None = None
         #: counts for inspection: frames sent and received, broken frames seen
         self.stats = {"sent": 0, "received": 0, "broken": 0, "late": 0}
 
@@ -146,6 +148,8 @@ class Endpoint:
         outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
         if not outcome.allowed:
             log.warning("%s", outcome)
+        if self.on_change is not None:
+            self.on_change()
         for effect in self.calls.drain_effects():
             if isinstance(effect, TransmitCall):
                 call = self._ready[effect.place]

@@ -1,7 +1,10 @@
 """Actor groups: the nursery the station owns its actors in, and their address book.
 
 Every actor runs in a group's nursery, so none outlives the block that opened
-the group. When an actor fails, the group logs it, calls the `on_failure`
+the group: the tasks that handle an actor's messages while it has some, the
+tasks it starts for its work, and the group's timer service (one task while
+any of its actors' timers is armed). An idle group runs no task. When an actor
+fails (in any of its tasks), the group logs it, calls the `on_failure`
 callback (the station tells its host), and re-raises the failure as
 ActorFailed naming the actor: the nursery then cancels the other actors and the
 error leaves `open_actor_group`. Nothing is swallowed.
@@ -19,6 +22,7 @@ states holds (`wait_until`, checked after every message any of them handled).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -26,8 +30,11 @@ from typing import Any, TypeVar
 
 import trio
 
-from chargebox.actors.actor import Actor
+from chargebox.actors.actor import Actor, handling_actor
+from chargebox.actors.clock import StationClock
+from chargebox.actors.inbox import Inbox
 from chargebox.actors.messages import Answer, Ask, AskFailed, SetInputs, Sync
+from chargebox.actors.timers import TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 
@@ -55,15 +62,26 @@ class ActorGroup:
         self,
         nursery: trio.Nursery,
         on_failure: Callable[[Actor[Any], BaseException], None] | None,
+        ask_order: frozenset[tuple[str, str]] | None = None,
     ) -> None:
         self._nursery = nursery
         self._on_failure = on_failure
-        self._inboxes: dict[Address[Any], trio.MemorySendChannel[Any]] = {}
+        #: (chart, chart): which actor may ask which (None: any)
+        self._ask_order = ask_order
+        #: an actor's Inbox, or a channel registered for an address (a sink)
+        self._inboxes: dict[Address[Any], Any] = {}
+        #: the timers of every actor of the group
+        self.timers = TimerService(nursery)
+        #: the clocks of its actors, each with the group's observer of its jumps
+        self._clocks: list[tuple[StationClock, Callable[[], None]]] = []
+        #: (chart, chart) of every ask one actor made of another (a partial order)
+        self.asks: set[tuple[str, str]] = set()
         self.actors: dict[Address[Any], Actor[Any]] = {}
-        #: set (and renewed) after every message any actor of the group handled
-        self._changed = trio.Event()
+        #: set (and dropped) after every message any actor of the group handled, made
+        #: when somebody waits for it
+        self._changed: trio.Event | None = None
 
-    def register(self, address: Address[Any], inbox: trio.MemorySendChannel[Any]) -> None:
+    def register(self, address: Address[Any], inbox: Any) -> None:
         """Make a channel reachable at `address` (a consumer outside the group, such as the
         station's event stream, or a test's sink)."""
         if address in self._inboxes:
@@ -71,18 +89,45 @@ class ActorGroup:
         self._inboxes[address] = inbox
 
     async def start(self, actor: Actor[Any]) -> Actor[Any]:
-        """Start `actor` in the group; returns once it is ready to receive."""
+        """Start `actor` in the group: it handles its messages from now on (with no task of
+        its own while it has none)."""
         self.register(actor.address, actor.inbox)
         self.actors[actor.address] = actor
         actor.group = self
-        actor.observers.append(self._actor_changed)
-        await self._nursery.start(self._supervise, actor, name=f"actor {actor.address}")
+        actor.attach(self._nursery, self.timers, observe_clock=False)
+        assert actor.clock is not None
+        if all(clock is not actor.clock for clock, _ in self._clocks):
+            # one observer per clock for all the group's actors (calendar timers re-armed)
+            follow = functools.partial(self._clock_jumped, actor.clock)
+            actor.clock.observers.append(follow)
+            self._clocks.append((actor.clock, follow))
+        await trio.lowlevel.checkpoint()
         return actor
 
     async def deliver(self, address: Address[E], event: E) -> None:
         """Put `event` into the inbox at `address` (waits while that inbox is full)."""
         address.check(event)
-        await self._inbox(address, event).send(event)
+        inbox = self._inbox(address, event)
+        if isinstance(inbox, Inbox) and not inbox.has_room() and not inbox.closed:
+            sender = handling_actor()
+            if sender is not None and self._waits_for(self.actors.get(address), sender):
+                # the receiver waits (through its asks) for the sender's handling: waiting
+                # for room in its inbox would wait forever; the message goes past the bound
+                inbox.put(event)
+                await trio.lowlevel.checkpoint()
+                return
+        await inbox.send(event)
+
+    @staticmethod
+    def _waits_for(actor: Actor[Any] | None, other: Actor[Any]) -> bool:
+        """`actor` waits, through a chain of asks, for `other`'s handling."""
+        for _ in range(64):  # asks form a partial order: a chain is short
+            if actor is None:
+                return False
+            actor = actor.waiting_on
+            if actor is other:
+                return True
+        return False
 
     async def ask(self, address: Address[E], event: E) -> Answer:
         """Deliver `event` and wait until the actor handled it and performed its effects.
@@ -93,8 +138,24 @@ class ActorGroup:
         """
         address.check(event)
         ask = Ask(event)
-        await self._inbox(address, event).send(ask)
-        await ask.done.wait()
+        asker = handling_actor()
+        if asker is None:
+            await self._inbox(address, event).send(ask)
+            await ask.done.wait()
+        else:
+            # an actor asks another: recorded (the asks must form a partial order), and
+            # what the other sends back while it waits never waits for room (deliver)
+            pair = (asker.address.events.chart, address.events.chart)
+            if self._ask_order is not None and pair not in self._ask_order:
+                # asks against the order could wait on each other forever
+                raise RuntimeError(f"{asker.address} may not ask {address} (the ask order)")
+            self.asks.add(pair)
+            asker.waiting_on = self.actors.get(address)
+            try:
+                await self._inbox(address, event).send(ask)
+                await ask.done.wait()
+            finally:
+                asker.waiting_on = None
         if ask.error is not None:
             raise AskFailed(address, event, ask.error) from ask.error
         return Answer(ask.outcome, ask.reply)
@@ -112,10 +173,13 @@ class ActorGroup:
         await sync.done.wait()
 
     def waiting(self, address: Address[Any]) -> int:
-        """How many messages wait in the inbox at `address`."""
-        return self._inbox(address, None).statistics().current_buffer_used
+        """How many messages wait in the inbox at `address` (not counting one being handled)."""
+        inbox = self._inbox(address, None)
+        if isinstance(inbox, Inbox):
+            return len(inbox)
+        return int(inbox.statistics().current_buffer_used)
 
-    def _inbox(self, address: Address[Any], message: Any) -> trio.MemorySendChannel[Any]:
+    def _inbox(self, address: Address[Any], message: Any) -> Any:
         try:
             return self._inboxes[address]
         except KeyError:
@@ -127,37 +191,59 @@ class ActorGroup:
             value = predicate()
             if value:
                 return value
-            await self._changed.wait()
+            await self.wait_changed()
 
-    def _actor_changed(self, actor: Actor[Any], outcome: Any) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+    async def wait_changed(self) -> None:
+        """Wait until an actor handled a message (or `changed()` was called)."""
+        if self._changed is None:
+            self._changed = trio.Event()
+        await self._changed.wait()
+
+    def changed(self) -> None:
+        """Something the waiters of `wait_until` may read changed: they look again."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    def _clock_jumped(self, clock: StationClock) -> None:
+        for actor in self.actors.values():
+            if actor.clock is clock:
+                actor._clock_jumped()
 
     def cancel(self) -> None:
         """Stop every actor of the group."""
         self._nursery.cancel_scope.cancel()
 
-    async def _supervise(
-        self, actor: Actor[Any], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        try:
-            await actor.run(task_status=task_status)
-        except Exception as error:
-            log.error("actor %s failed", actor.address, exc_info=error)
-            if self._on_failure is not None:
-                self._on_failure(actor, error)
-            raise ActorFailed(actor.address, error) from error
+    def failed(self, actor: Actor[Any], error: Exception) -> ActorFailed:
+        """An actor's task ended with `error`: logged, told, and raised as ActorFailed."""
+        log.error("actor %s failed", actor.address, exc_info=error)
+        if self._on_failure is not None:
+            self._on_failure(actor, error)
+        return ActorFailed(actor.address, error)
+
+    def close(self) -> None:
+        """The group ends: every actor stops and refuses further messages."""
+        for actor in self.actors.values():
+            actor.detach()
+        for clock, follow in self._clocks:
+            clock.observers.remove(follow)
+        self._clocks.clear()
 
 
 @asynccontextmanager
 async def open_actor_group(
-    *, on_failure: Callable[[Actor[Any], BaseException], None] | None = None
+    *,
+    on_failure: Callable[[Actor[Any], BaseException], None] | None = None,
+    ask_order: frozenset[tuple[str, str]] | None = None,
 ) -> AsyncIterator[ActorGroup]:
-    """A group whose actors run while the block runs and are cancelled when it ends."""
+    """A group whose actors run while the block runs and are cancelled when it ends;
+    `ask_order`: the (chart, chart) pairs of the asks its actors may make of each other
+    (an ask outside it fails the asker)."""
     async with trio.open_nursery() as nursery:
-        group = ActorGroup(nursery, on_failure)
+        group = ActorGroup(nursery, on_failure, ask_order)
         try:
             yield group
         finally:
             # Actors serve until told otherwise; the block's end is that word.
+            group.close()
             nursery.cancel_scope.cancel()

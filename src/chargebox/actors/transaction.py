@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import attrs
 import trio
 
 from chargebox.actors import meter as metering
@@ -33,6 +34,7 @@ from chargebox.actors.connector import host_command
 from chargebox.actors.context import StationContext
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SampleMeterValues, SendRequest
+from chargebox.charts.events import ChartEvent
 from chargebox.charts.events.outbox import Enqueued
 from chargebox.charts.events.transaction import (
     AuthorizationAccepted,
@@ -77,6 +79,16 @@ def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
     }
 
 
+@attrs.frozen
+class AuthorizationAnswer:
+    """The verdict (AuthorizationAccepted or AuthorizationRejected) of the authorization
+    numbered `number`: dropped when the connector no longer waits for that one (its
+    session ended before the answer came, or another authorization began)."""
+
+    number: int
+    event: ChartEvent
+
+
 class TransactionActor(Actor[TransactionModel]):
     def __init__(
         self,
@@ -106,6 +118,8 @@ class TransactionActor(Actor[TransactionModel]):
         #: told once the event's effects are done
         self._outbox_to_hear = False
         self._persisted_at = float("-inf")
+        #: the number of the last authorization begun (its answer is the one awaited)
+        self._authorization = 0
 
     @property
     def active(self) -> bool:
@@ -124,6 +138,14 @@ class TransactionActor(Actor[TransactionModel]):
             and message.tx_ref != self.ref
         ):
             return None  # the answer for an earlier transaction: the store has its id
+        if isinstance(message, AuthorizationAnswer):
+            if message.number != self._authorization or not self.model.authorizing:
+                log.info(
+                    "connector %d: an authorization answered after its session ended: dropped",
+                    self.connector_id,
+                )
+                return None
+            message = message.event
         outcome = await super().handle(message)
         if self._outbox_to_hear:
             self._outbox_to_hear = False
@@ -140,10 +162,14 @@ class TransactionActor(Actor[TransactionModel]):
         elif isinstance(effect, SendRequest) and effect.action == "Authorize":
             assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # Authorize.req keeps its place among our CALLs
-            self._nursery.start_soon(self._authorize, effect.payload["id_tag"], ticket)
+            self._authorization += 1
+            self._nursery.start_soon(
+                self._authorize, effect.payload["id_tag"], ticket, self._authorization
+            )
         elif isinstance(effect, AuthorizeContract):
             assert self._nursery is not None
-            self._nursery.start_soon(self._authorize_contract, effect)
+            self._authorization += 1
+            self._nursery.start_soon(self._authorize_contract, effect, self._authorization)
         elif isinstance(effect, HostCommand):
             await host_command(self.ctx, effect)
         elif isinstance(effect, SendRequest) and effect.action in _QUEUED:
@@ -156,16 +182,15 @@ class TransactionActor(Actor[TransactionModel]):
         else:
             await super().perform(effect)
 
-    async def _authorize(self, id_tag: str, ticket: int) -> None:
+    async def _authorize(self, id_tag: str, ticket: int, number: int) -> None:
         try:
             outcome = await self.authorizer.authorize(id_tag, ticket=ticket)
         finally:
             self.ctx.endpoint.release(ticket)
-        await self.inbox.send(
-            AuthorizationAccepted() if outcome.accepted else AuthorizationRejected()
-        )
+        verdict = AuthorizationAccepted() if outcome.accepted else AuthorizationRejected()
+        await self.inbox.send(AuthorizationAnswer(number, verdict))
 
-    async def _authorize_contract(self, effect: AuthorizeContract) -> None:
+    async def _authorize_contract(self, effect: AuthorizeContract, number: int) -> None:
         """Plug&Charge: the verdict on the contract goes to the ISO 15118 stack first (it
         answers the EV), then to the chart (Accepted authorizes the connector)."""
         try:
@@ -191,9 +216,8 @@ class TransactionActor(Actor[TransactionModel]):
                 "tell the ISO 15118 stack the contract's verdict",
                 lambda: tell(self.connector_id, result),
             )
-        await self.inbox.send(
-            AuthorizationAccepted() if result.accepted else AuthorizationRejected()
-        )
+        verdict = AuthorizationAccepted() if result.accepted else AuthorizationRejected()
+        await self.inbox.send(AuthorizationAnswer(number, verdict))
 
     # -- the transaction messages -----------------------------------------------------
 

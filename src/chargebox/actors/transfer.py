@@ -17,7 +17,6 @@ failed (a LogUploadFailure; False or a port that raises is UploadFailure).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ import trio
 from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Offline
+from chargebox.actors.worker import Worker
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import Effect, HostCommand, SendRequest
 from chargebox.charts.events import ChartEvent
@@ -60,22 +60,16 @@ class TransferActor(Actor[ModelT]):
     def __init__(self, ctx: StationContext, address: Address[Any], model: ModelT) -> None:
         super().__init__(address, model, clock=ctx.clock)
         self.ctx = ctx
-        self._work_send, self._work_receive = trio.open_memory_channel[
-            Callable[[], Awaitable[None]]
-        ](math.inf)
-        self._working = False
+        #: notifications and the restart, in order (made at the first)
+        self._work: Worker[Callable[[], Awaitable[None]]] | None = None
 
     def in_order(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run `work` after everything queued before it (notifications, the restart)."""
-        if not self._working:
+        if self._work is None:
             assert self._nursery is not None
-            self._nursery.start_soon(self._work)
-            self._working = True
-        self._work_send.send_nowait(work)
-
-    async def _work(self) -> None:
-        async for work in self._work_receive:
-            await work()
+            self._work = Worker(_run_work, name=f"{self.address} notifications")
+            self._work.attach(self._nursery)
+        self._work.put(work)
 
     def notify(self, effect: SendRequest) -> None:
         request = NOTIFICATIONS[effect.action](**effect.payload)
@@ -206,3 +200,7 @@ class LogActor(TransferActor[LogModel]):
 
         assert self._nursery is not None
         self._nursery.start_soon(run, name=f"log upload {upload}")
+
+
+async def _run_work(work: Callable[[], Awaitable[None]]) -> None:
+    await work()

@@ -58,7 +58,8 @@ class Logs:
         return {"GetLog": self.get_log}
 
     def services(self) -> list[Service]:
-        return [self.keep_files]
+        # keep_files runs from the first extract on: a station that made none has no task
+        return []
 
     def status(self) -> tuple[str, int | None]:
         """(UploadLogStatus, requestId) an ExtendedTriggerMessage(LogStatusNotification)
@@ -68,7 +69,8 @@ class Logs:
         return status, None if status == "Idle" else model.request_id
 
     async def keep_files(self) -> None:
-        """Runs with the station; deletes the SecurityLog extracts when it stops."""
+        """Runs with the station from the first extract on; deletes the SecurityLog
+        extracts when it stops."""
         try:
             await trio.sleep_forever()
         finally:
@@ -124,6 +126,7 @@ class Logs:
             return None
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="chargebox-logs-"))
+            self.ctx.nursery.start_soon(self.keep_files)
         target = self._folder / f"{source.stem}-{request_id}{source.suffix}"
         # synchronously, like the message log's own writes: security events are few and the
         # files small, and a worker thread would let a test's mock clock run ahead meanwhile

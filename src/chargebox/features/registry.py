@@ -37,6 +37,23 @@ class _Profile(Protocol):
     def handlers(self) -> dict[str, Handler]: ...
 
 
+#: the Features attributes that answer the Central System's calls, in the order of the
+#: profiles
+_PROFILE_NAMES = (
+    "core",
+    "smart_charging",
+    "reservations",
+    "local_auth",
+    "remote_trigger",
+    "firmware",
+    "diagnostics",
+    "logs",
+    "security",
+)
+#: the feature classes -> action -> (attribute, method name) of its handler
+_ROUTES: dict[tuple[type, ...], dict[str, tuple[str, str]]] = {}
+
+
 @attrs.frozen(eq=False)
 class Features:
     """Every feature profile of one station."""
@@ -73,6 +90,26 @@ class Features:
                     raise ValueError(f"two features answer {action}")
                 found[action] = handler
         return found
+
+    def handler(self, action: str) -> Handler | None:
+        """The handler of the Central System's CALL `action` (None: no feature answers it).
+
+        The table of which feature answers which action is made once per combination of
+        feature classes and shared by every station: a table of bound methods per station
+        would cost ten thousand stations 50 MB."""
+        kinds = tuple(type(getattr(self, name)) for name in _PROFILE_NAMES)
+        routes = _ROUTES.get(kinds)
+        if routes is None:
+            routes = {}
+            for found, method in self.handlers().items():
+                owner = getattr(method, "__self__", None)
+                names = [name for name in _PROFILE_NAMES if getattr(self, name) is owner]
+                if not names:
+                    raise TypeError(f"the handler of {found} is no method of a feature: {method}")
+                routes[found] = (names[0], method.__func__.__name__)
+            _ROUTES[kinds] = routes
+        route = routes.get(action)
+        return None if route is None else getattr(getattr(self, route[0]), route[1])
 
     def services(self) -> list[Service]:
         """The features' long-running tasks, in the order they start."""

@@ -44,12 +44,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import trio
 from cryptography import x509
 
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
+from chargebox.actors.timers import Alarm
 from chargebox.certstore import issued_by, load_pem_chain
 from chargebox.charts.addresses import Address
 from chargebox.charts.events.signing import CertificateAccepted
@@ -123,7 +123,8 @@ class Certificates:
         #: when the last signing procedure ended without a certificate
         self._unsigned_at: datetime | None = None
         self._accepted = False
-        self._rearm: trio.CancelScope | None = None
+        #: starts the renewal when it is due (an alarm of the station's timers)
+        self._renewal = Alarm(self._renew, name="certificate renewal")
         actors.link.observers.append(self._link_changed)
         ctx.clock.observers.append(self.rearm)
 
@@ -407,8 +408,9 @@ class Certificates:
 
     def rearm(self) -> None:
         """Something the renewal moment depends on changed (clock, link, certificate)."""
-        if self._rearm is not None:
-            self._rearm.cancel()
+        if self._renewal.attached:
+            due = self.renewal_due()
+            self._renewal.at(None if due is None else self.ctx.clock.deadline(due))
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
         accepted = actor.model.accepted
@@ -417,20 +419,18 @@ class Certificates:
             self.rearm()
 
     async def run(self) -> None:
-        """Sleep until the renewal is due (on the station clock), start it; again."""
-        while True:
-            with trio.CancelScope() as scope:
-                self._rearm = scope
-                due = self.renewal_due()
-                if due is None:
-                    await trio.sleep_forever()
-                await self.ctx.clock.sleep_until(due)
-                log.info(
-                    "the charge point certificate expires at %s: renewing it (A03)",
-                    self.charge_point_certificate_expiry(),
-                )
-                self.start_signing()
-            self._rearm = None
+        """Start the renewal when it is due (on the station clock); again after it."""
+        assert self.actors.group is not None
+        self._renewal.attach(self.ctx.nursery, self.actors.group.timers)
+        self.rearm()
+
+    async def _renew(self) -> None:
+        log.info(
+            "the charge point certificate expires at %s: renewing it (A03)",
+            self.charge_point_certificate_expiry(),
+        )
+        self.start_signing()
+        self.rearm()
 
     def _later(self, request: Any) -> None:
         # a CALL of ours waits until the answer to the Central System's CALL has gone

@@ -16,10 +16,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import trio
-
 from chargebox.actors.assembly import Actors
 from chargebox.actors.context import StationContext
+from chargebox.actors.timers import Alarm
 from chargebox.features import Handler, Service
 from chargebox.ocpp import codec
 from chargebox.ocpp.errors import ErrorCode, OcppError
@@ -76,7 +75,10 @@ class SmartCharging:
         self.ctx = ctx
         self.actors = actors
         self.profiles = ProfileSet()
-        self._rearm: trio.CancelScope | None = None
+        #: pushes the limits in force, again at the next moment one may change
+        self._update = Alarm(self._push_limits, name="smart charging limits")
+        #: the last push was of no profile at all (nothing changes until one comes)
+        self._pushed_without_profiles = False
         self._seen: dict[int, tuple[bool, int | None]] = {}
         self._accepted = False
         #: the last limit pushed per connector: (amps, watts)
@@ -167,8 +169,8 @@ class SmartCharging:
 
     def limits_changed(self) -> None:
         """Something that decides the limits changed: compute and push them again now."""
-        if self._rearm is not None:
-            self._rearm.cancel()
+        if self._update.attached:
+            self._update.now()
 
     # -- the Central System's calls -----------------------------------------------------
 
@@ -247,23 +249,29 @@ class SmartCharging:
     # -- the energy sink ---------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Push the limits in force; sleep until the next moment one may change; again."""
-        while True:
-            now = self.ctx.clock.now()
-            self._purge(now)
-            context = self.context()
-            await self._push(now, context)
-            moments = [
-                moment
-                for c in range(context.number_of_connectors + 1)
-                if (moment := self.profiles.next_change_after(c, now, context)) is not None
-            ]
-            with trio.CancelScope() as scope:
-                self._rearm = scope
-                if moments:
-                    await self.ctx.clock.sleep_until(min(moments))
-                else:
-                    await trio.sleep_forever()
+        """Push the limits in force now, and again at each moment one may change (an alarm
+        of the station's timers: no task while it waits)."""
+        assert self.actors.group is not None
+        self._update.attach(self.ctx.nursery, self.actors.group.timers)
+        self._update.now()
+
+    async def _push_limits(self) -> None:
+        if not self.profiles and self._pushed_without_profiles:
+            # no profile: the limits (none) do not depend on the time, the transactions or
+            # the link, and they went out already
+            self._update.at(None)
+            return
+        now = self.ctx.clock.now()
+        self._purge(now)
+        context = self.context()
+        await self._push(now, context)
+        moments = [
+            moment
+            for c in range(context.number_of_connectors + 1)
+            if (moment := self.profiles.next_change_after(c, now, context)) is not None
+        ]
+        self._update.at(self.ctx.clock.deadline(min(moments)) if moments else None)
+        self._pushed_without_profiles = not self.profiles
 
     async def _push(self, now: datetime, context: ChargingContext) -> None:
         sink = self.ctx.host.energy

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from chargebox.charts.addresses import Address
 from chargebox.errors import StationError
 from chargebox.fleet.profiles import Profile
 from chargebox.host import Host, ResetKind, UnlockResult
@@ -330,10 +329,9 @@ class FleetStation:
             bay.paused = False
             await self._call(cp, "resumed", bay.connector)
 
-    async def wind_down(self, cp: ChargePoint, timeout: float, poll: float = 0.05) -> bool:
+    async def wind_down(self, cp: ChargePoint, timeout: float) -> bool:
         """The end of the run: every transaction stops, every EV leaves, and what the engine
-        has to send goes out (at most `timeout` station seconds, looking every `poll`).
-        True if all was sent."""
+        has to send goes out (at most `timeout` station seconds). True if all was sent."""
         now = trio.current_time()
         for bay in self.bays:
             if bay.phase == CHARGING:
@@ -349,18 +347,5 @@ class FleetStation:
                     if bay is not None and what == "stop" and bay.phase == CHARGING:
                         await self._stop(cp, bay, trio.current_time(), detail)
                         await self._leave(cp, bay, trio.current_time())
-            return await _drain(cp, poll)
+            return await cp.station.drained()
         return False
-
-
-async def _drain(cp: ChargePoint, poll: float) -> bool:
-    """`ChargePoint.drain` without its timeout, looking every `poll` station seconds: on a
-    clock that runs faster than real time, a look every real 0.05 s (not every station 0.05 s,
-    which ten thousand stations would spend their CPU on)."""
-    station = cp.station
-    while station.endpoint.accepted:
-        await cp.settled(Address.outbox())
-        if station.endpoint.idle and station.ctx.store.queue_length() == 0:
-            return True
-        await trio.sleep(poll)
-    return False

@@ -35,12 +35,12 @@ import trio
 
 from chargebox.actors.context import Options
 from chargebox.errors import StoreError
-from chargebox.fleet.engine import close_websocket, open_station
 from chargebox.fleet.host import CLOSING, RESTART_DELAY, FleetStation
 from chargebox.fleet.plan import FleetError, Plan, Shard, make_plan, ramp_delays
 from chargebox.fleet.profiles import PROFILES, Profile
 from chargebox.fleet.stats import FleetStats, LogCounter, Probe, kind_of
 from chargebox.fleet.summary import Summary, summarize
+from chargebox.station.handle import close_websocket, open_charge_point
 from chargebox.store import Store
 from chargebox.store.memory import MemoryStore
 from chargebox.store.shared import SharedDatabase
@@ -284,14 +284,12 @@ class Fleet:
             config = plan.config(number, overlay)
             self.stats.station_started()
             while True:
-                async with open_station(
-                    config, station.host(), store, options=self._options, message_log=probe
+                async with open_charge_point(
+                    config, station.host(), store=store, options=self._options, message_log=probe
                 ) as cp:
                     why = await station.drive(cp)
                     if why == CLOSING:
-                        await station.wind_down(
-                            cp, self.spec.drain_timeout * speed, poll=0.05 * speed
-                        )
+                        await station.wind_down(cp, self.spec.drain_timeout * speed)
                         # every websocket closes first, then the engines end together: the
                         # Central System sees the fleet go at once, and the engines' teardown
                         # (their tasks' cancellation) does not hold up another's close

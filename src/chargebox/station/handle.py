@@ -56,7 +56,7 @@ from chargebox.ocpp import v16
 from chargebox.ocpp.timestamps import format_datetime
 from chargebox.ocpp.v16 import ACTION_OF, ACTIONS, Initiator
 from chargebox.station.station import Station
-from chargebox.store import Store
+from chargebox.store import Storage, Store
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +181,8 @@ class ChargePoint:
         no CALL in flight or waiting its turn, the transaction-message queue empty. True
         if so; False at the timeout or when the link is not Accepted (the messages then
         wait for the next connection, or the next start, on disk)."""
-        station = self._station
         with trio.move_on_after(timeout):
-            while station.endpoint.accepted:
-                await station.settle(Address.outbox())
-                if station.endpoint.idle and station.ctx.store.queue_length() == 0:
-                    return True
-                await trio.sleep(0.05)
+            return await self._station.drained()
         return False
 
     async def _connector_event(self, connector_id: int, event: ConnectorEvent) -> None:
@@ -711,12 +706,15 @@ async def open_charge_point(
     options: Options | None = None,
     clock: StationClock | None = None,
     message_log: Any = None,
+    store: Storage | None = None,
 ) -> AsyncIterator[ChargePoint]:
     """Run a charge point for the block's duration; the engine stops when it ends.
 
     `config`: a loaded ChargePointConfig, or the path of a configuration file
     (its user overlay is then `<data_dir>/user-config.json`). `data_dir`: where
     the SQLite store lives (None: in memory, nothing survives a restart).
+    `store`: a store of the caller's instead (chargebox.store.Storage: a
+    MemoryStore, a SharedStore's, a Store opened before), left open at the end.
     """
     data = Path(data_dir) if data_dir is not None else None
     if not isinstance(config, ChargePointConfig):
@@ -726,7 +724,9 @@ async def open_charge_point(
     clock = clock or StationClock()
     config.clock = clock.now
     # the store first: a damaged one (StoreDamaged) stops everything before it starts
-    store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
+    owned = store is None
+    if store is None:
+        store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
     try:
         if message_log is None:
             message_log = _message_log(config, options, data, clock)
@@ -736,19 +736,32 @@ async def open_charge_point(
             try:
                 yield ChargePoint(station)
             finally:
-                # close the websocket properly (bounded), so the Central System knows at once
-                with trio.move_on_after(3) as scope:
-                    scope.shield = True
-                    try:
-                        await station.close()
-                        await station.settle(Address.link())
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        pass  # the actors are already gone (the engine failed): nothing to close
+                await close_websocket(station)
                 nursery.cancel_scope.cancel()
     finally:
-        store.close()
+        if owned:
+            store.close()
         if message_log is not None:
             message_log.close()
+
+
+#: seconds the websocket's closing handshake may take when a station stops
+CLOSE_TIMEOUT = 3.0
+
+
+async def close_websocket(station: Station) -> None:
+    """Close the station's websocket properly, so that the Central System learns at once
+    that it went (bounded by CLOSE_TIMEOUT, even in a cancelled scope). Without a websocket
+    there is nothing to close (the engine ends next: no reconnection is tried)."""
+    if not station.endpoint.connected:
+        return
+    with trio.move_on_after(CLOSE_TIMEOUT) as scope:
+        scope.shield = True
+        try:
+            await station.close()
+            await station.settle(Address.link())
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the actors are gone already (the engine failed): nothing to close
 
 
 def _message_log(

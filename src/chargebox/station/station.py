@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import trio
 
 from chargebox.actors import meter as metering
-from chargebox.actors.assembly import Actors
+from chargebox.actors.assembly import ASK_ORDER, Actors
 from chargebox.actors.clock import StationClock
 from chargebox.actors.connector import Status
 from chargebox.actors.context import Options, StationContext
@@ -44,6 +44,7 @@ from chargebox.actors.endpoint import (
     not_supported,
 )
 from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.actors.timers import Alarm
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.charts.events import station as events
@@ -51,7 +52,6 @@ from chargebox.charts.events.link import Close
 from chargebox.charts.events.outbox import Enqueued
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
-from chargebox.features import Handler
 from chargebox.features.registry import build_features
 from chargebox.host import Host
 from chargebox.ocpp import codec
@@ -63,7 +63,7 @@ from chargebox.ocpp.v16 import (
     MeterValuesRequest,
     SecurityEventNotificationRequest,
 )
-from chargebox.store import Store
+from chargebox.store import Storage
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Station:
         self,
         cfg: ChargePointConfig,
         host: Host,
-        store: Store,
+        store: Storage,
         options: Options,
         clock: StationClock,
         message_log: Any,
@@ -115,23 +115,25 @@ class Station:
         #: the coordinator (statecharts/station.yaml)
         self.coordinator = actors.station
         self.group: ActorGroup | None = None
-        self._aligned_scope: trio.CancelScope | None = None
+        #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
+        self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
         self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
-        #: action -> the feature's handler of the Central System's CALL
-        self.handlers: dict[str, Handler] = self.features.handlers()
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with open_actor_group() as group:
+        async with open_actor_group(ask_order=ASK_ORDER) as group:
             self.group = group
+            # a move of the endpoint's calls chart wakes the station's waiters too (drained)
+            self.endpoint.on_change = group.changed
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.reporter.run)
-                nursery.start_soon(self.ctx.run_host_queue)
-                nursery.start_soon(self._aligned_loop)
+                self.reporter.queue.attach(nursery)
+                self.ctx.host_queue.attach(nursery)
+                self._aligned.attach(nursery, group.timers)
+                self._arm_aligned()
                 for service in self.features.services():
                     nursery.start_soon(service)
                 await self._recover()
@@ -228,27 +230,43 @@ class Station:
     async def close(self) -> None:
         await self.deliver(Address.link(), Close())
 
+    async def drained(self) -> bool:
+        """Wait until everything decided so far was delivered: no CALL in flight or waiting
+        its turn, the transaction-message queue empty (True); False as soon as the link is
+        not Accepted. It looks again whenever an actor handled a message or the endpoint's
+        calls moved: nothing else changes what it reads."""
+        endpoint, store = self.endpoint, self.ctx.store
+        while endpoint.accepted:
+            await self.settle(Address.outbox())
+            if endpoint.idle and store.queue_length() == 0:
+                return True
+            assert self.group is not None
+            await self.group.wait_changed()
+        return False
+
     def statuses(self) -> list[Status]:
         return self.actors.statuses()
 
     # -- clock-aligned meter values ---------------------------------------------------------
 
-    async def _aligned_loop(self) -> None:
-        """Sample.Clock MeterValues at each multiple of ClockAlignedDataInterval after 00:00 UTC."""
-        while True:
-            with trio.CancelScope() as scope:
-                self._aligned_scope = scope
-                interval = self.cfg.clock_aligned_data_interval
-                if interval <= 0:
-                    await trio.sleep_forever()
-                now = self.ctx.clock.now()
-                midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-                elapsed = (now - midnight).total_seconds()
-                next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
-                await self.ctx.clock.sleep_until(next_at)
-                self._sample_main_meter()
-                for tx in self.transactions.values():
-                    await tx.sample("Sample.Clock", aligned=True)
+    def _arm_aligned(self) -> None:
+        """Sample.Clock MeterValues at the next multiple of ClockAlignedDataInterval after
+        00:00 UTC (none while it is 0)."""
+        interval = self.cfg.clock_aligned_data_interval
+        if interval <= 0:
+            self._aligned.at(None)
+            return
+        now = self.ctx.clock.now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        elapsed = (now - midnight).total_seconds()
+        next_at = midnight + timedelta(seconds=(int(elapsed // interval) + 1) * interval)
+        self._aligned.at(self.ctx.clock.deadline(next_at))
+
+    async def _sample_aligned(self) -> None:
+        self._sample_main_meter()
+        for tx in self.transactions.values():
+            await tx.sample("Sample.Clock", aligned=True)
+        self._arm_aligned()
 
     def _sample_main_meter(self) -> None:
         """Connector 0's clock-aligned values, when the host reports a main meter (spec 3.16.3).
@@ -268,8 +286,9 @@ class Station:
             log.info("MeterValues of connector 0 not delivered: %s", e)
 
     def rearm_aligned(self) -> None:
-        if self._aligned_scope is not None:
-            self._aligned_scope.cancel()
+        """The interval or the clock changed: the next sample is due at another time."""
+        if self._aligned.attached:
+            self._arm_aligned()
 
     # -- the Central System's calls -----------------------------------------------------------
 
@@ -281,7 +300,7 @@ class Station:
         supported = self.cfg.supported_feature_profiles
         if profile is not FeatureProfile.Security and str(profile) not in supported:
             raise not_supported(spec.action, str(profile))
-        handler = self.handlers.get(spec.action)
+        handler = self.features.handler(spec.action)
         if handler is None:
             if spec.initiator.value == "ChargePoint":
                 raise OcppError(

@@ -28,6 +28,9 @@ transaction's id, the authorization cache, reservations, the firmware
 procedure, a removed charging profile): those are kept in memory and written
 with the next write that succeeds. `failure` says why writes fail (None while
 they work); `observers` hear each change of it.
+
+`Storage` is the interface the engine uses (a typing Protocol): this Store,
+and the MemoryStore and SharedStore of simulated stations, implement it.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import orjson
@@ -808,3 +811,122 @@ def _tx_record(row: tuple[Any, ...], tx_data: list[dict[str, Any]]) -> Transacti
         session_id=row[11],
         tx_data=tx_data,
     )
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """What the engine needs of a store: implemented by `Store` (SQLite), and by
+    `store.memory.MemoryStore` and `store.shared.SharedStore` for simulated stations
+    (tests/store/test_store_contract.py holds them to the same behaviour)."""
+
+    #: why the last write failed (None: writes work)
+    failure: str | None
+    #: called with `failure` when it changes
+    observers: list[Callable[[str | None], None]]
+
+    def close(self) -> None: ...
+
+    @property
+    def deferred_writes(self) -> int: ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def firmware_procedure(self) -> dict[str, Any] | None: ...
+
+    def save_firmware_procedure(self, data: dict[str, Any] | None) -> None: ...
+
+    def enqueue(self, action: str, payload: dict[str, Any], tx_ref: int | None) -> int: ...
+
+    def queue_length(self) -> int: ...
+
+    def queued_count(self, action: str) -> int: ...
+
+    def head(self) -> QueuedMessage | None: ...
+
+    def remove(self, seq: int) -> None: ...
+
+    def queued(self) -> list[QueuedMessage]: ...
+
+    def thin_queue(self, keep: int, *, spare: int | None = None) -> int: ...
+
+    def begin_transaction(
+        self,
+        connector: int,
+        id_tag: str,
+        meter_start: int,
+        start_time: datetime,
+        reservation_id: int | None,
+        session_id: str | None,
+        start_payload: dict[str, Any],
+        tx_data: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    def set_transaction_id(self, ref: int, transaction_id: int) -> None: ...
+
+    def record_meter(
+        self, ref: int, meter_wh: int, when: datetime, tx_data: dict[str, Any] | None
+    ) -> None: ...
+
+    def queue_meter_values(
+        self,
+        ref: int | None,
+        payload: dict[str, Any],
+        meter: tuple[int, datetime] | None = None,
+        tx_data: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    def end_transaction(
+        self,
+        ref: int,
+        stop_time: datetime,
+        reason: str | None,
+        stop_payload: dict[str, Any],
+        meter_stop: int | None = None,
+        tx_data: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def forget_transaction(self, ref: int) -> None: ...
+
+    def transaction(self, ref: int) -> TransactionRecord | None: ...
+
+    def transaction_id_of(self, ref: int) -> int | None: ...
+
+    def open_transactions(self) -> list[TransactionRecord]: ...
+
+    def registers(self) -> dict[int, int]: ...
+
+    def note_register(self, connector: int, wh: int) -> None: ...
+
+    def cache_get(self, id_tag: str) -> dict[str, Any] | None: ...
+
+    def cache_put(self, id_tag: str, info: dict[str, Any], now: datetime) -> None: ...
+
+    def cache_clear(self) -> None: ...
+
+    def local_get(self, id_tag: str) -> dict[str, Any] | None: ...
+
+    def local_version(self) -> int: ...
+
+    def local_count(self) -> int: ...
+
+    def local_replace(
+        self, version: int, entries: dict[str, dict[str, Any] | None], full: bool
+    ) -> None: ...
+
+    def reservations(self) -> list[StoredReservation]: ...
+
+    def put_reservation(self, reservation: StoredReservation) -> None: ...
+
+    def delete_reservation(self, connector: int) -> None: ...
+
+    def inoperative_connectors(self) -> set[int]: ...
+
+    def set_operative(self, connector: int, operative: bool) -> None: ...
+
+    def profiles(self) -> Iterator[tuple[int, int, dict[str, Any]]]: ...
+
+    def put_profile(self, profile_id: int, connector: int, payload: dict[str, Any]) -> None: ...
+
+    def delete_profile(self, profile_id: int) -> None: ...

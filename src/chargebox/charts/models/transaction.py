@@ -148,6 +148,11 @@ class TransactionModel(ChartModel):
         return self.state in ACTIVE_STATES
 
     @property
+    def authorizing(self) -> bool:
+        """An idTag (or a contract) is being authorized: its answer is awaited."""
+        return self.state == "Authorizing"
+
+    @property
     def pending(self) -> bool:
         """An idTag is being authorized or waits for the transaction to start."""
         return self.state in PENDING_STATES

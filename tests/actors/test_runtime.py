@@ -1,0 +1,176 @@
+"""The runtime's costs: an idle actor runs no task, a group's timers share one, inboxes are
+bounded without losing a message."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from chargebox.actors import Actor, open_actor_group
+from chargebox.actors.inbox import Inbox
+from chargebox.charts.addresses import Address
+from chargebox.charts.effects import StartTimer
+from chargebox.charts.events import connector as connector_events
+from chargebox.charts.models import ConnectorModel
+
+
+def tasks_of(group) -> list[str]:
+    return sorted(task.name for task in group._nursery.child_tasks)
+
+
+def sink() -> trio.MemorySendChannel[object]:
+    send, _receive = trio.open_memory_channel[object](1000)
+    return send
+
+
+async def test_idle_actors_run_no_task() -> None:
+    async with open_actor_group() as group:
+        actors = [
+            await group.start(Actor(Address.connector(c), ConnectorModel(c), outlet=sink()))
+            for c in (1, 2, 3)
+        ]
+        await trio.testing.wait_all_tasks_blocked()
+        assert tasks_of(group) == []
+        await actors[1].inbox.send(connector_events.UsageInitiated())
+        assert tasks_of(group) == ["actor connector/2"]  # a task while it has work
+        await group.settle(Address.connector(2))
+        await trio.testing.wait_all_tasks_blocked()
+        assert actors[1].model.state == "Preparing"
+        assert tasks_of(group) == []
+
+
+async def test_the_timers_of_a_group_share_one_task(autojump_clock) -> None:
+    async with open_actor_group() as group:
+        actors = [
+            await group.start(Actor(Address.connector(c), ConnectorModel(c), outlet=sink()))
+            for c in (1, 2, 3)
+        ]
+        for seconds, actor in zip((30, 10, 20), actors, strict=True):
+            actor._arm(StartTimer("fault_cleared", seconds=seconds))
+        await trio.testing.wait_all_tasks_blocked()
+        assert tasks_of(group) == ["timers"]
+        begin = trio.current_time()
+        expired: list[tuple[int, float]] = []
+        for actor in actors:
+            actor.observers.append(
+                lambda a, outcome: expired.append(
+                    (a.model.connector_id, trio.current_time() - begin)
+                )
+            )
+        await trio.sleep(31)
+        # each at its deadline (the trigger is refused in Available: counted)
+        assert expired == [(2, 10), (3, 20), (1, 30)]
+        assert [a.refused for a in actors] == [1, 1, 1]
+        assert tasks_of(group) == []
+
+
+async def test_a_cancelled_timer_leaves_no_task_waiting_for_it(autojump_clock) -> None:
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=sink()))
+        actor._arm(StartTimer("fault_cleared", seconds=3600))
+        await trio.testing.wait_all_tasks_blocked()
+        assert tasks_of(group) == ["timers"]
+        actor._disarm("fault_cleared")
+        await trio.testing.wait_all_tasks_blocked()
+        assert tasks_of(group) == []
+        assert trio.current_time() < 3600
+
+
+async def test_a_full_inbox_makes_its_senders_wait_in_order_and_loses_nothing() -> None:
+    inbox = Inbox(2)
+    inbox.send_nowait("a")
+    await inbox.send("b")
+    with pytest.raises(trio.WouldBlock):
+        inbox.send_nowait("c")
+    sent: list[str] = []
+
+    async def sender(message: str) -> None:
+        await inbox.send(message)
+        sent.append(message)
+
+    async with trio.open_nursery() as nursery:
+        for message in ("c", "d", "e"):
+            nursery.start_soon(sender, message)
+            await trio.testing.wait_all_tasks_blocked()
+        assert sent == []
+        taken = [inbox.take()]
+        await trio.testing.wait_all_tasks_blocked()
+        assert sent == ["c"]
+        # a newcomer does not pass those waiting
+        with pytest.raises(trio.WouldBlock):
+            inbox.send_nowait("f")
+        while len(taken) < 5:
+            taken.append(inbox.take())
+            await trio.testing.wait_all_tasks_blocked()
+    assert taken == ["a", "b", "c", "d", "e"]
+    assert sent == ["c", "d", "e"]
+    inbox.put("past the bound")  # a timer's expiry: never waits
+    inbox.put("and another")
+    assert len(inbox) == 2
+    inbox.close()
+    with pytest.raises(trio.BrokenResourceError):
+        await inbox.send("late")
+    with pytest.raises(ValueError, match="at least one"):
+        Inbox(0)
+
+
+async def test_senders_waiting_on_a_stopped_actor_hear_it() -> None:
+    inbox = Inbox(1)
+    inbox.send_nowait("a")
+    with pytest.RaisesGroup(trio.BrokenResourceError):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(inbox.send, "b")
+            await trio.testing.wait_all_tasks_blocked()
+            inbox.close()
+
+
+class Asker(Actor):
+    """Asks connector/2 to handle an event (as a transaction asks its connector)."""
+
+    async def handle(self, message):
+        if isinstance(message, connector_events.UsageInitiated):
+            assert self.group is not None
+            await self.group.ask(Address.connector(2), connector_events.UsageInitiated())
+        return await super().handle(message)
+
+
+class Replier(Actor):
+    """While handling the ask, sends the asker more than its inbox holds."""
+
+    async def handle(self, message):
+        assert self.group is not None
+        for _ in range(5):
+            await self.group.deliver(Address.connector(1), connector_events.ChargingStarted())
+        return await super().handle(message)
+
+
+async def test_an_actor_never_waits_for_room_in_the_inbox_of_one_that_waits_for_it(
+    autojump_clock,
+) -> None:
+    with trio.fail_after(60):  # a deadlock would stop here
+        async with open_actor_group() as group:
+            asker = await group.start(
+                Asker(Address.connector(1), ConnectorModel(1), outlet=sink(), inbox_size=2)
+            )
+            await group.start(Replier(Address.connector(2), ConnectorModel(2), outlet=sink()))
+            handled: list[str] = []
+            asker.observers.append(lambda a, outcome: handled.append(type(outcome).__name__))
+            await asker.inbox.send(connector_events.UsageInitiated())
+            await trio.testing.wait_all_tasks_blocked()
+            # nothing lost, in order: the ask's event, then the five sent back meanwhile
+            assert len(handled) == 6
+            assert asker.model.state == "Charging"
+            assert group.asks == {("connector", "connector")}
+
+
+def test_the_asks_between_a_stations_actors_form_the_documented_order() -> None:
+    from chargebox.actors.assembly import ASK_ORDER
+
+    charts = {chart for pair in ASK_ORDER for chart in pair}
+    # a partial order: no chart asks one that (through others) asks it
+    reach = {chart: {b for a, b in ASK_ORDER if a == chart} for chart in charts}
+    for _ in charts:
+        for chart in charts:
+            reach[chart] |= {c for b in reach[chart] for c in reach[b]}
+    assert all(chart not in reach[chart] for chart in charts)

@@ -1,0 +1,36 @@
+"""An idle station runs few tasks: its actors, queues and waits cost none while idle."""
+
+from __future__ import annotations
+
+import re
+
+import trio
+import trio.testing
+
+from tests.support import running
+
+
+def task_names(nursery: trio.Nursery) -> list[str]:
+    names = []
+    for task in nursery.child_tasks:
+        names.append(re.sub(r"\d+", "N", task.name.rsplit(".", 1)[-1]))
+        for child in task.child_nurseries:
+            names.extend(task_names(child))
+    return sorted(names)
+
+
+async def test_a_registered_idle_station_runs_only_its_connection_and_timers(
+    tmp_path, autojump_clock
+):
+    async with running(tmp_path) as rig:
+        await trio.sleep(3600)  # heartbeats, clock-aligned meter values: all done by now
+        await trio.testing.wait_all_tasks_blocked()
+        assert task_names(rig.cp.station.ctx.nursery) == [
+            "_handle_calls",  # the Central System's CALLs, answered in order
+            "_own_connection",  # the websocket and its reader (trio-websocket's)
+            "_reader_task",
+            "_serve",  # OCPP-J on the websocket
+            "_watch_answers",  # the deadline of the CALL on the wire
+            "run",  # the station
+            "timers",  # every armed timer of its actors and alarms (the heartbeat's)
+        ]
