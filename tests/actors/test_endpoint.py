@@ -434,7 +434,10 @@ async def test_a_timed_out_call_frees_the_slot_and_its_late_answer_is_dropped(
         await trio.testing.wait_all_tasks_blocked()
         assert not second.done.is_set()
         assert endpoint.stats["late"] == 1
-        assert any(first_frame[1] in r.getMessage() for r in caplog.records)
+        assert any(
+            first_frame[1] in r.getMessage() and "after its timeout" in r.getMessage()
+            for r in caplog.records
+        )
         ws.push(heartbeat_result(second_frame[1], 2))
         await second.done.wait()
         assert second.error is None and second.value.current_time == at(2)
@@ -461,6 +464,35 @@ async def test_a_new_websocket_fails_the_call_on_the_old_one_and_not_its_own(aut
         new.push(heartbeat_result(frame[1], 4))
         await second.done.wait()
         assert second.error is None and second.value.current_time == at(4)
+        new.close()
+
+
+async def test_an_answer_to_a_call_given_up_with_its_connection_is_no_warning(
+    caplog, autojump_clock
+):
+    """A CALL given up because its connection was (closing, replaced) may be answered while
+    that websocket ends: the answer is dropped quietly (a fleet closing thousands of
+    connections warned for each), while an answer to no CALL of ours still warns."""
+    caplog.set_level(logging.INFO, logger=RPC_LOGGER)
+    async with serving() as (endpoint, old, nursery):
+        first = start_call(nursery, endpoint, v16.HeartbeatRequest())
+        frame = await old.next_frame()
+        new = FakeWebSocket()
+        endpoint.attach(new)  # the link gave the old one up
+        await first.done.wait()
+        assert isinstance(first.error, ConnectionLost)
+        old.push(heartbeat_result(frame[1], 4))  # the old websocket's last words
+        old.push(heartbeat_result("no-such-call", 4))
+        await trio.testing.wait_all_tasks_blocked()
+        assert endpoint.stats["late"] == 2
+        about_first = [r for r in caplog.records if frame[1] in r.getMessage()]
+        assert [(r.levelno, "Heartbeat" in r.getMessage()) for r in about_first] == [
+            (logging.INFO, True)
+        ]
+        assert "connection was given up" in about_first[0].getMessage()
+        strays = [r for r in caplog.records if "no-such-call" in r.getMessage()]
+        assert [r.levelno for r in strays] == [logging.WARNING]
+        old.close()
         new.close()
 
 

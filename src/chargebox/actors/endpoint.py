@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol
@@ -133,6 +134,9 @@ class Endpoint:
         self._transmitted: _Call | None = None
         #: message id -> the CALL on the wire awaiting that answer
         self._pending: dict[str, _Call] = {}
+        #: message id -> (action, why) of the last CALLs that ended without their answer,
+        #: so that an answer coming after all is told apart from one to no CALL of ours
+        self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
         #: the cancel scopes of the answer watches (one per websocket being served): their
         #: deadline is that of the CALL on the wire (see _watch_answers)
         self._watches: list[trio.CancelScope] = []
@@ -316,7 +320,7 @@ class Endpoint:
         pending = self._pending.pop(frame.unique_id, None)
         if pending is None:
             self.stats["late"] += 1
-            log.warning("an answer to no pending call (%s): late or unknown", frame.unique_id)
+            self._late_answer(frame.unique_id)
             return
         pending.answer = frame
         pending.done.set()
@@ -450,6 +454,8 @@ class Endpoint:
                     await call.done.wait()
         finally:
             self._pending.pop(frame.unique_id, None)
+            if call.answer is None:
+                self._remember_ended(frame.unique_id, action, call)
         if call.lost and call.answer is None:
             raise ConnectionLost(f"{action}: the websocket closed before the answer")
         if call.answer is None:
@@ -462,6 +468,33 @@ class Endpoint:
         except ValidationError as e:
             log.warning("the Central System answered %s with an invalid response: %s", action, e)
             raise CallFailed(str(e.code), e.description) from None
+
+    #: how many CALLs that ended without an answer are remembered
+    ENDED_KEPT = 32
+
+    def _remember_ended(self, unique_id: str, action: str, call: _Call) -> None:
+        if call.lost:
+            why = "the connection was given up"
+        elif trio.current_time() >= call.deadline:
+            why = "its timeout"
+        else:
+            why = "it was given up"  # cancelled: the engine or the caller stopped waiting
+        self._ended[unique_id] = (action, why)
+        if len(self._ended) > self.ENDED_KEPT:
+            self._ended.popitem(last=False)
+
+    def _late_answer(self, unique_id: str) -> None:
+        ended = self._ended.pop(unique_id, None)
+        if ended is None:
+            log.warning("an answer to no CALL of ours (%s): dropped", unique_id)
+        elif ended[1] == "its timeout":
+            log.warning(
+                "the answer to %s (%s) came after its timeout: dropped", ended[0], unique_id
+            )
+        else:
+            # a CALL given up with its connection (closing, a link cut) may still be
+            # answered while the websocket closes: expected, not a fault
+            log.info("the answer to %s (%s) came after %s: dropped", ended[0], unique_id, ended[1])
 
 
 def not_supported(action: str, profile: str) -> OcppError:
