@@ -9,8 +9,11 @@ import trio
 
 from chargebox.csms import CentralSystem
 from chargebox.csms.handlers import start_transaction
+from chargebox.ocpp import rpc
 from chargebox.ocpp.errors import ErrorCode, OcppError
 from tests.support import CSMS_ADDRESS, make_host, running
+
+rpc_call = rpc.call
 
 SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
 
@@ -233,3 +236,63 @@ async def test_drain_waits_for_what_was_decided_and_gives_up_offline(tmp_path, a
         assert not await cp.drain(timeout=60)
         assert trio.current_time() == before
         assert [m.action for m in cp.station.ctx.store.queued()] == ["StartTransaction"]
+
+
+class _Spawned(trio.abc.Instrument):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        self.names.append(task.name)
+
+
+async def test_a_draining_queue_starts_no_task_to_take_a_transmissions_news(
+    tmp_path, autojump_clock, monkeypatch
+):
+    async with running(
+        tmp_path,
+        Core={
+            "AllowOfflineTxForUnknownId": True,
+            "MeterValueSampleInterval": 60,
+            "ClockAlignedDataInterval": 0,
+        },
+    ) as rig:
+        cp, csms, net = rig.cp, rig.csms, rig.net
+        net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.wait_until(lambda: not cp.registered)
+        await cp.session_started(1)
+        await cp.token_presented("OFF-1", 1)
+        await rig.evse.wait_for("authorize", 1, "OFF-1")
+        await cp.transaction_started(1, meter_start=100)
+        for minute in range(1, 6):
+            await cp.meter_values(1, {"Energy.Active.Import.Register": 100 + 50 * minute})
+            await trio.sleep(61)
+        await cp.transaction_stopped(1, meter_stop=400, reason="Local")
+        await trio.testing.wait_all_tasks_blocked()
+        spawned = _Spawned()
+        encoded: list[str] = []
+
+        def encoding(request, unique_id=None):
+            encoded.append(type(request).__name__)
+            return rpc_call(request, unique_id)
+
+        monkeypatch.setattr(rpc, "call", encoding)
+        trio.lowlevel.add_instrument(spawned)
+        try:
+            net.listen(*CSMS_ADDRESS, csms)
+            await csms.wait_for("StopTransaction")
+            await cp.drain(60)
+        finally:
+            trio.lowlevel.remove_instrument(spawned)
+        assert len(csms.received("CP-1", "MeterValues")) == 5
+        # the queued payloads go as they are: decoding them checked them (transactionId
+        # filled in included); encoding them again would check them a second time
+        assert not {"StartTransactionRequest", "MeterValuesRequest"} & set(encoded)
+        assert all(m.transaction_id is not None for m in csms.received("CP-1", "MeterValues"))
+        # one transmission task for the whole drain: each goes on with the next message
+        assert sum("_transmit" in name for name in spawned.names) <= 2
+        # seven messages, each sent and answered: their news is taken by the transmission
+        # itself (before: a task to take each of the fourteen events); a few tasks remain
+        # for the link's news and for news that came while the actor was busy
+        assert spawned.names.count("actor outbox") <= 6

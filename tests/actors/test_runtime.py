@@ -174,3 +174,45 @@ def test_the_asks_between_a_stations_actors_form_the_documented_order() -> None:
         for chart in charts:
             reach[chart] |= {c for b in reach[chart] for c in reach[b]}
     assert all(chart not in reach[chart] for chart in charts)
+
+
+async def test_news_from_an_actors_own_task_is_handled_in_that_task_when_the_actor_is_idle() -> (
+    None
+):
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=sink()))
+        handled_in: list[str] = []
+        actor.observers.append(
+            lambda a, outcome: handled_in.append(trio.lowlevel.current_task().name)
+        )
+        done = trio.Event()
+
+        async def transmission() -> None:
+            await actor.take_here(connector_events.UsageInitiated())
+            done.set()
+
+        actor._start_soon(transmission, name="transmission")
+        await done.wait()
+        assert actor.model.state == "Preparing"
+        assert handled_in == ["transmission"]  # no task was started to take it
+
+
+async def test_news_for_a_busy_actor_waits_its_turn_behind_the_queued_messages() -> None:
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=sink()))
+        states: list[str] = []
+        actor.observers.append(lambda a, outcome: states.append(a.model.state))
+        done = trio.Event()
+
+        async def transmission() -> None:
+            actor.inbox.send_nowait(connector_events.UsageInitiated())  # queued first
+            await actor.take_here(connector_events.UsageEnded())
+            done.set()
+
+        actor._start_soon(transmission, name="transmission")
+        await done.wait()
+        await group.settle(Address.connector(1))
+        await trio.testing.wait_all_tasks_blocked()
+        # in the order they came: the other way round, UsageEnded would be refused
+        assert states[:2] == ["Preparing", "Available"]
+        assert actor.model.state == "Available"

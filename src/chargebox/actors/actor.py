@@ -284,6 +284,36 @@ class Actor(Generic[ModelT]):
             del _HANDLING[task]
             self._draining = False
 
+    async def take_here(self, message: Any) -> None:
+        """Handle `message` in the calling task, one of the actor's own, when the actor is
+        idle (nothing queued, no task handling); otherwise queue it behind the others.
+
+        For an actor's task reporting back to it (a transmission's news): the same order
+        and the same one-message-at-a-time handling as the inbox, without starting a
+        task to take one message.
+        """
+        if self._draining or len(self.inbox) or self._home is None or self._stopped:
+            try:
+                self.inbox.send_nowait(message)
+            except trio.WouldBlock:
+                await self.inbox.send(message)
+            return
+        await trio.lowlevel.checkpoint_if_cancelled()
+        task = trio.lowlevel.current_task()
+        self._draining = True
+        _HANDLING[task] = self
+        try:
+            outcome = await self._take(message)
+            for observer in self.observers:
+                observer(self, outcome)
+            if self.group is not None:
+                self.group.changed()
+        finally:
+            del _HANDLING[task]
+            self._draining = False
+        if len(self.inbox):  # what came meanwhile is handled by a task of its own
+            self._wake()
+
     def _start_soon(self, fn: Callable[..., Any], *args: Any, name: object = None) -> None:
         if self._home is None:
             raise UnhandledEffect(f"{self.address}: a task for {fn} before the actor runs")

@@ -43,7 +43,7 @@ from chargebox.charts.machine import Outcome
 from chargebox.charts.models.calls import CallLost, CallsModel, RefuseCall, TransmitCall
 from chargebox.ocpp import frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
-from chargebox.ocpp.frames import Call, CallError, CallResult
+from chargebox.ocpp.frames import Call, CallError, CallResult, new_message_id
 from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
 from chargebox.transport import ReaderDelivery
 
@@ -387,6 +387,7 @@ class Endpoint:
         timeout: float | None = None,
         unique_id: str | None = None,
         ticket: int | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> Any:
         """Send a request and return the Central System's response object.
 
@@ -394,6 +395,8 @@ class Endpoint:
         `unique_id`: the message id to use (a retransmission keeps its first one).
         `ticket`: the place in line taken with `reserve()` when the message was
         decided (it is given back here, whatever happens).
+        `payload`: the request's wire payload when the caller has it already, checked
+        against the schema (a queued message decoded into `request`): sent as it is.
         Raises Offline, ConnectionLost, CallTimeout or CallFailed.
         """
         action = ACTION_OF[type(request)]
@@ -408,7 +411,10 @@ class Endpoint:
                     raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
             if place is None:
                 place = self.reserve()
-            frame = rpc.call(request, unique_id)
+            if payload is None:
+                frame = rpc.call(request, unique_id)
+            else:
+                frame = Call(unique_id or new_message_id(), action, payload)
             return await self._call(action, frame, place, gate, timeout)
         finally:
             if place is not None:

@@ -205,12 +205,26 @@ class Meter:
         return out
 
     def meter_value(
-        self, connector: int, measurands: Iterable[Selector], context: str, when: datetime
+        self,
+        connector: int,
+        measurands: Iterable[Selector],
+        context: str,
+        when: datetime,
+        *,
+        report: bool = True,
     ) -> MeterValue | None:
-        """A MeterValue for the Central System (its register is reported to `on_reported`)."""
+        """A MeterValue for the Central System (its register is reported to `on_reported`,
+        unless `report` is False: the caller keeps it with the MeterValue, or calls
+        `report` itself)."""
         values = self.sampled_values(connector, measurands, context)
         if not values:
             return None
+        if report:
+            self.report(connector, values)
+        return MeterValue(timestamp=when, sampled_value=values)
+
+    def report(self, connector: int, values: list[SampledValue]) -> None:
+        """Tell `on_reported` the register these sampled values carry, if any."""
         if self._on_reported is not None:
             for reading in self.readings(connector):
                 if is_register(reading) and any(
@@ -220,7 +234,6 @@ class Meter:
                     for v in values
                 ):
                     self._on_reported(connector, energy_wh(reading))
-        return MeterValue(timestamp=when, sampled_value=values)
 
 
 def energy_value(wh: int, context: str, when: datetime) -> MeterValue:

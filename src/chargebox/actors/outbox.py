@@ -61,6 +61,10 @@ class OutboxActor(Actor[OutboxModel]):
         #: messages delivered and dropped since start (for inspection)
         self.delivered = 0
         self.dropped = 0
+        # the transmission's task taking its answer (the next head goes on in it), and
+        # the next head it is to transmit
+        self._continuing: trio.lowlevel.Task | None = None
+        self._next: tuple[QueuedMessage, int, int] | None = None
 
     async def perform(self, effect: Effect) -> None:
         if isinstance(effect, SendQueueHead):
@@ -70,8 +74,13 @@ class OutboxActor(Actor[OutboxModel]):
                 log.error("the outbox expected a message but the queue is empty")
                 await self.inbox.send(events.Unsendable())
                 return
-            assert self._nursery is not None
             ticket = self.ctx.endpoint.reserve()  # in line with the CALLs decided before it
+            if self._continuing is trio.lowlevel.current_task():
+                # decided while the last transmission's task took its answer: that task
+                # goes on with this one (a task a message cost as much as its transition)
+                self._next = (head, effect.attempt, ticket)
+                return
+            assert self._nursery is not None
             self._nursery.start_soon(self._transmit, head, effect.attempt, ticket)
         elif isinstance(effect, ThinQueue):
             await self._thin(effect)
@@ -113,10 +122,17 @@ class OutboxActor(Actor[OutboxModel]):
             await self.handle(events.QueueThinned(removed=removed))
 
     async def _transmit(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
-        try:
-            await self._transmit_with(head, attempt, ticket)
-        finally:
-            self.ctx.endpoint.release(ticket)
+        """Transmit the head, and then each next head decided as this task took the
+        answer of the one before."""
+        while True:
+            try:
+                await self._transmit_with(head, attempt, ticket)
+            finally:
+                self.ctx.endpoint.release(ticket)
+                following, self._next = self._next, None
+            if following is None:
+                return
+            head, attempt, ticket = following
 
     async def _transmit_with(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
         spec = ACTIONS[head.action]
@@ -129,8 +145,11 @@ class OutboxActor(Actor[OutboxModel]):
             return
         await self._tell(events.Sent())
         try:
+            # the payload as queued: `request` was decoded from it, which checked it
+            # against the schema (transactionId filled in included), so it is not
+            # encoded and checked a second time
             response = await self.ctx.endpoint.call(
-                request, unique_id=head.message_id, ticket=ticket
+                request, unique_id=head.message_id, ticket=ticket, payload=head.payload
             )
         except (Offline, ConnectionLost):
             return  # the link tells us link_lost; the message stays first in line
@@ -150,16 +169,17 @@ class OutboxActor(Actor[OutboxModel]):
             await self.inbox.send(events.Failed())
             return
         await self._answered(head, request, response)
-        await self._tell(events.Answered())
+        self._continuing = trio.lowlevel.current_task()
+        try:
+            await self._tell(events.Answered())
+        finally:
+            self._continuing = None
 
     async def _tell(self, event: events.OutboxEvent) -> None:
-        """Put the transmission's news into the inbox, without a checkpoint when it has
-        room (it nearly always has: 4096 places): this is on the path of every queued
-        message, and a checkpoint is a task switch."""
-        try:
-            self.inbox.send_nowait(event)
-        except trio.WouldBlock:
-            await self.inbox.send(event)
+        """The transmission's news, handled in the transmission's task when the actor is
+        idle (it nearly always is): this is on the path of every queued message, and
+        starting a task to take one event costs as much as the chart's transition."""
+        await self.take_here(event)
 
     async def _answered(self, head: QueuedMessage, request: Any, response: Any) -> None:
         if head.action == "StartTransaction":

@@ -45,7 +45,7 @@ from chargebox.charts.events.transaction import (
 )
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import TransactionModel
-from chargebox.charts.models.transaction import AuthorizeContract, NewTransaction
+from chargebox.charts.models.transaction import SAMPLE, AuthorizeContract, NewTransaction
 from chargebox.config import ChargePointConfig
 from chargebox.errors import StoreWriteError
 from chargebox.host import ContractAuthorization
@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 
 # the transaction messages: stored, then queued for the Central System (the outbox)
 _QUEUED = frozenset({"StartTransaction", "StopTransaction"})
+# scheduling steps a reading waits for the sample due at the same moment (the timer's
+# expiry reaches the actor's inbox and the actor's task takes it: two or three)
+_SAMPLE_STEPS = 8
 
 
 def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
@@ -118,6 +121,10 @@ class TransactionActor(Actor[TransactionModel]):
         #: told once the event's effects are done
         self._outbox_to_hear = False
         self._persisted_at = float("-inf")
+        #: the energy (Wh) and the station time of the reading the last sample wrote
+        self._sampled: tuple[int, Any] | None = None
+        #: set when a sample writes a reading the host's call waits to see on disk
+        self._reading_written: trio.Event | None = None
         #: the number of the last authorization begun (its answer is the one awaited)
         self._authorization = 0
 
@@ -308,13 +315,25 @@ class TransactionActor(Actor[TransactionModel]):
         """
         key = "MeterValuesAlignedData" if aligned else "MeterValuesSampledData"
         now = self.ctx.clock.now()
+        # in a transaction the register these values carry is reported once they are
+        # stored: the commit that keeps them raises it, so the store has nothing to add
+        in_transaction = self.active and self.ref is not None
         value = self.meter.meter_value(
-            self.connector_id, metering.selectors(self.ctx.cfg.get(key)), context, now
+            self.connector_id,
+            metering.selectors(self.ctx.cfg.get(key)),
+            context,
+            now,
+            report=not in_transaction,
         )
-        if self.active and self.ref is not None:
+        if in_transaction:
+            assert self.ref is not None
             stop_key = "StopTxnAlignedData" if aligned else "StopTxnSampledData"
             kept = self.meter.meter_value(
-                self.connector_id, metering.selectors(self.ctx.cfg.get(stop_key)), context, now
+                self.connector_id,
+                metering.selectors(self.ctx.cfg.get(stop_key)),
+                context,
+                now,
+                report=False,
             )
             store = self.ctx.store
             kept_wire = metering.wire(kept) if kept is not None else None
@@ -329,9 +348,11 @@ class TransactionActor(Actor[TransactionModel]):
                     transaction_id=store.transaction_id_of(self.ref),
                     meter_value=[value],
                 )
-                store.queue_meter_values(
-                    self.ref, codec.encode(request), self._energy_now(), kept_wire
-                )
+                reading = self._energy_now()
+                store.queue_meter_values(self.ref, codec.encode(request), reading, kept_wire)
+                self._sampled = reading
+                if self._reading_written is not None:
+                    self._reading_written.set()
             except StoreWriteError as e:
                 if request is None:
                     log.warning("connector %d: %s", self.connector_id, e)
@@ -340,6 +361,10 @@ class TransactionActor(Actor[TransactionModel]):
                 log.warning("connector %d: %s; sent without queuing", self.connector_id, e)
                 self.ctx.spawn(self._send_direct, request, name="MeterValues")
                 return
+            finally:
+                for reported in (value, kept):
+                    if reported is not None:
+                        self.meter.report(self.connector_id, reported.sampled_value)
             await self._enqueued()
         elif value is None:
             return
@@ -355,12 +380,18 @@ class TransactionActor(Actor[TransactionModel]):
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("MeterValues of connector %d not delivered: %s", self.connector_id, e)
 
-    def record_energy(self) -> None:
+    async def record_energy(self) -> None:
         """The host reported readings during a transaction: keep the last energy (PowerLoss).
 
         Written before the handle call returns (Options.meter_persist_interval 0, the
         default); a host that reports many readings a second may allow an interval to
         spare its flash, and after a power cut meterStop is then at most that old.
+
+        A reading that comes at the very moment of a sample (MeterValueSampleInterval
+        due, its MeterValues not yet queued) is written by that sample, with its
+        MeterValues, in one synced commit instead of two: the call returns once that
+        commit is done. If the sample does not come within a few scheduling steps,
+        or writes another reading, the reading is written on its own as always.
         """
         if not self.active or self.ref is None:
             return
@@ -368,13 +399,31 @@ class TransactionActor(Actor[TransactionModel]):
         now = trio.current_time()
         if energy is None or now - self._persisted_at < self.ctx.options.meter_persist_interval:
             return
+        when = self.ctx.clock.now()
+        if self._sample_due():
+            self._reading_written = written = trio.Event()
+            try:
+                for _ in range(_SAMPLE_STEPS):
+                    await trio.lowlevel.checkpoint()
+                    if written.is_set():
+                        break
+            finally:
+                self._reading_written = None
+            if written.is_set() and self._sampled == (energy, when):
+                self._persisted_at = now
+                return
         try:
-            self.ctx.store.record_meter(self.ref, energy, self.ctx.clock.now(), None)
+            self.ctx.store.record_meter(self.ref, energy, when, None)
         except StoreWriteError as e:
             # the reading is used all the same; only its copy for a power cut is missing
             log.debug("connector %d: %s", self.connector_id, e)
             return
         self._persisted_at = now
+
+    def _sample_due(self) -> bool:
+        """The MeterValueSampleInterval sample is due now and not yet taken."""
+        timer = self._timers.get(SAMPLE)
+        return timer is not None and timer.deadline <= trio.current_time()
 
 
 def fit(payload: dict[str, Any], max_size: int) -> dict[str, Any]:

@@ -343,7 +343,7 @@ class ChargePoint:
             connector_id, readings(dict(values) if isinstance(values, Mapping) else values)
         )
         if connector_id in st.transactions:
-            st.transactions[connector_id].record_energy()
+            await st.transactions[connector_id].record_energy()
 
     # -- Plug&Charge (the ISO 15118 stack) -----------------------------------------------------
 

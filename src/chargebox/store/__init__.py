@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -182,7 +183,14 @@ class Store:
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
         self._removed: set[int] = set()  # queue rows delivered, their DELETE deferred
         self._ids: dict[int, int] = {}  # transaction ids whose UPDATE is deferred
+        # the oldest queued rows, read ahead in one SELECT so that a draining queue does
+        # not read its head once per message; a prefix of the queue (INSERTs only append),
+        # forgotten whenever a write could change one of them (a transaction's id, thinning)
+        self._ahead: deque[tuple[Any, ...]] = deque()
         self._db = self._open(path)
+        # False while the connection is left at synchronous=NORMAL after a removal;
+        # every other write sets FULL again before it begins
+        self._synced = True
         #: rows in the outbox table, counted once at start and then kept with every
         #: INSERT and DELETE (committed ones: a rolled-back write puts it back), so that
         #: queue_length costs nothing however long the queue (count(*) reads every row)
@@ -242,6 +250,9 @@ class Store:
             yield
             return
         queued = self._queued
+        if not self._synced:
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._synced = True
         try:
             self._db.execute("BEGIN IMMEDIATE")
             for statement, params in self._deferred:
@@ -287,6 +298,7 @@ class Store:
             self._queued -= cursor.rowcount
 
     def _rollback(self) -> None:
+        self._ahead.clear()  # rows read within the rolled-back write may be gone
         if self._db.in_transaction:
             try:
                 self._db.execute("ROLLBACK")
@@ -364,20 +376,34 @@ class Store:
         )
 
     def head(self) -> QueuedMessage | None:
-        for row in self._db.execute(
-            "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, o.message_id "
-            "FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
-            "ORDER BY o.seq LIMIT ?",
-            (len(self._removed) + 1,),
-        ):
-            if row[0] in self._removed:
-                continue  # delivered; its removal waits for the store to work again
-            payload = orjson.loads(row[2])
-            transaction_id = row[4] if row[4] is not None else self._ids.get(row[3])
-            if transaction_id is not None and row[1] in ("MeterValues", "StopTransaction"):
-                payload["transactionId"] = transaction_id
-            return QueuedMessage(row[0], row[1], payload, row[3], row[5])
-        return None
+        """The oldest queued message (its transactionId filled in when known).
+
+        Read ahead: one SELECT brings the next _READ_AHEAD rows, and `remove` of the
+        head takes the next one from them, so a draining queue reads the file once
+        per _READ_AHEAD messages.
+        """
+        ahead = self._ahead
+        while ahead and ahead[0][0] in self._removed:
+            ahead.popleft()
+        if not ahead:
+            ahead.extend(
+                row
+                for row in self._db.execute(
+                    "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, "
+                    "o.message_id FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
+                    "ORDER BY o.seq LIMIT ?",
+                    (len(self._removed) + _READ_AHEAD,),
+                )
+                if row[0] not in self._removed  # delivered; its removal waits for the disk
+            )
+            if not ahead:
+                return None
+        row = ahead[0]
+        payload = orjson.loads(row[2])
+        transaction_id = row[4] if row[4] is not None else self._ids.get(row[3])
+        if transaction_id is not None and row[1] in ("MeterValues", "StopTransaction"):
+            payload["transactionId"] = transaction_id
+        return QueuedMessage(row[0], row[1], payload, row[3], row[5])
 
     def remove(self, seq: int) -> None:
         """A delivered (or dropped) message leaves the queue.
@@ -385,17 +411,38 @@ class Store:
         Not synced to the disk on its own: after a power cut the last few delivered
         messages may go again, each with its first message id, so the Central System
         can recognise them; a stored message is never lost. (The next synced commit
-        makes the removal durable too.) This saves a flash write per message.
+        makes the removal durable too.) This saves a flash write per message. The
+        connection stays at synchronous=NORMAL until the next other write, which sets
+        FULL again before it begins, so a draining queue switches once, not twice a
+        message; and the DELETE is its own commit (one statement, no BEGIN and COMMIT).
         """
+        if self._ahead and self._ahead[0][0] == seq:
+            self._ahead.popleft()
+        else:
+            self._ahead.clear()
         if self._db.in_transaction:  # part of a larger commit: that one decides
             self._execute(_REMOVE, (seq,))
             return
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        try:
+        if self._synced:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._synced = False
+        if self._deferred:  # the writes waiting for the disk go first, in one commit
             if not self._defer("a delivered message's removal", _REMOVE, (seq,)):
                 self._removed.add(seq)
-        finally:
-            self._db.execute("PRAGMA synchronous=FULL")
+            return
+        try:
+            self._execute(_REMOVE, (seq,))
+        except sqlite3.Error as e:
+            self._rollback()
+            if not _is_storage_failure(e):
+                raise
+            self._failed(e)
+            error = StoreWriteError(self.path, "a delivered message's removal", str(e))
+            log.warning("%s; it is kept and written once the store can be written", error)
+            self._deferred.append((_REMOVE, (seq,)))
+            self._removed.add(seq)
+            return
+        self._succeeded()
 
     def queued(self) -> list[QueuedMessage]:
         """Every queued message, oldest first (for inspection and tests)."""
@@ -419,6 +466,7 @@ class Store:
         if excess <= 0:
             return 0
         spare = -1 if spare is None else spare
+        self._ahead.clear()
         with self._writing("the thinned queue (MessageQueueSizeThreshold)"):
             rows = self._db.execute(
                 "SELECT seq FROM outbox WHERE tx_ref IS NULL AND action NOT IN "
@@ -485,6 +533,7 @@ class Store:
         return ref
 
     def set_transaction_id(self, ref: int, transaction_id: int) -> None:
+        self._ahead.clear()  # the rows read ahead carry the transaction's id of before
         if not self._defer(
             "a transaction's id",
             "UPDATE transactions SET transaction_id = ? WHERE ref = ?",
@@ -755,6 +804,7 @@ _SET_META = (
     "INSERT INTO meta(key, value) VALUES (?, ?) "  # one row per key
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
+_READ_AHEAD = 32  # queued rows read in one SELECT (a few KB)
 _DELETE_FROM_OUTBOX = "DELETE FROM outbox "
 _REMOVE = _DELETE_FROM_OUTBOX + "WHERE seq = ?"
 
