@@ -134,3 +134,30 @@ def test_default_overlay_path() -> None:
     assert default_overlay_path("/etc/cb/ocpp-config.json").as_posix() == (
         "/etc/cb/ocpp-config.user.json"
     )
+
+
+def test_a_change_runs_only_the_checks_it_can_move(base, tmp_path, monkeypatch) -> None:
+    """A change runs its key's own check and the checks that read the key (as a derived
+    configuration does), not every check of the configuration: the engine changes
+    HeartbeatInterval at every BootNotification.conf, and a fleet boots thousands."""
+    from chargebox.config import loader
+
+    cfg = ChargePointConfig.load(base, tmp_path / "user.json")
+    checked: list[list[str]] = []
+    run_checks = loader.run_checks
+
+    def recording(values, registry, invalid=()):
+        specs = list(registry)
+        checked.append(sorted(spec.name for spec in specs))
+        return run_checks(values, specs, invalid)
+
+    monkeypatch.setattr(loader, "run_checks", recording)
+    cfg.update("HeartbeatInterval", 120)
+    assert checked == [[], []]  # nothing reads HeartbeatInterval, it has no check of its own
+    cfg.update("NumberOfConnectors", 2)
+    cfg.update("ConnectorEvseIds", "DE*ABC*E1,DE*ABC*E2")
+    checked.clear()
+    # a violation the change causes in a key that reads it is still found, and named
+    with pytest.raises(ConfigError, match=r"lists 2 EVSE IDs.*ConnectorEvseIds"):
+        cfg.update("NumberOfConnectors", 1)
+    assert set(checked[0]) == {"ConnectorPhaseRotation", "ConnectorEvseIds"}

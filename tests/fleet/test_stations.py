@@ -3,6 +3,7 @@ are told to, and give up with one message when nothing connects."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -202,3 +203,32 @@ async def test_a_station_whose_store_is_damaged_is_counted_and_the_others_run(
     [(kind, count)] = summary.errors.items()
     assert count == 1
     assert "/<station>/<station>.db is not a chargebox database or is damaged" in kind
+
+
+@pytest.mark.parametrize("tune_gc", [True, False])
+async def test_the_collector_leaves_the_stations_objects_alone_while_they_close(
+    tmp_path, autojump_clock, monkeypatch, tune_gc
+):
+    """With tune_gc the objects the stations hold are frozen while the fleet winds down (a
+    collection would walk them all again for nothing), and thawed at the end; without it the
+    collector is Python's own throughout."""
+    from chargebox.fleet import runner
+
+    seen: list[int] = []
+    close = runner.close_websocket
+
+    async def watched_close(station):
+        seen.append(gc.get_freeze_count())
+        await close(station)
+
+    monkeypatch.setattr(runner, "close_websocket", watched_close)
+    async with ground() as g, trio.open_nursery() as nursery:
+        spec = FleetSpec(config=template(tmp_path), count=3, options=g.options, tune_gc=tune_gc)
+        fleet = await running_fleet(nursery, spec)
+        await g.csms.wait_until(lambda: fleet.stats.ever_accepted == 3)
+        assert gc.get_freeze_count() == 0
+        fleet.stop()
+    assert len(seen) == 3
+    assert all(count > 0 for count in seen) if tune_gc else seen == [0, 0, 0]
+    assert gc.get_freeze_count() == 0
+    assert g.csms.counts.open == 0

@@ -452,13 +452,20 @@ class ChargePointConfig:
         SecurityProfile to 1 over a key too short to send, A05.FR.02).
         """
         candidate = {**self._values, spec.name: new}
+        # only the checks the change can move: the key's own and those that read it (as
+        # `derive` does); the others give the same answer before and after
+        affected = [
+            other
+            for other in self._registry
+            if other.check is not None and (other is spec or spec.name in other.depends_on)
+        ]
         before = {
             (other.name, violation.error_at_load)
-            for other, violation in loader.run_checks(self._values, self._registry)
+            for other, violation in loader.run_checks(self._values, affected)
         }
         found = [
             (other, violation)
-            for other, violation in loader.run_checks(candidate, self._registry)
+            for other, violation in loader.run_checks(candidate, affected)
             if other is spec or (other.name, violation.error_at_load) not in before
         ]
         if not found:

@@ -280,9 +280,9 @@ def active_sections(values: Mapping[str, Any], present: Iterable[str]) -> frozen
 
 
 def run_checks(
-    values: Mapping[str, Any], registry: KeyRegistry, invalid: Iterable[str] = ()
+    values: Mapping[str, Any], registry: Iterable[KeySpec], invalid: Iterable[str] = ()
 ) -> list[tuple[KeySpec, Violation]]:
-    """The cross-key and grammar checks of every key that has a value."""
+    """The cross-key and grammar checks of every key (of `registry`) that has a value."""
     skip = set(invalid)
     found = []
     for spec in registry:
