@@ -8,6 +8,8 @@ from itertools import pairwise
 import pytest
 import trio
 
+from chargebox.charts.addresses import Address
+from chargebox.charts.events.link import Close
 from chargebox.csms import CsmsSettings
 from chargebox.csms.handlers import boot_notification
 from chargebox.ocpp import v16
@@ -230,3 +232,16 @@ async def test_the_station_clock_follows_the_csms_unless_told_not_to(tmp_path, a
             offset = (rig.cp.clock.now() - clock.now()).total_seconds()
             assert (offset > 300 * 86400) == adopt
             assert bool(rig.system.times) == adopt  # and so does the host
+
+
+async def test_a_second_stop_is_taken_quietly(tmp_path, autojump_clock, caplog):
+    """A stop while the first one's closing handshake still runs (a fleet winding down
+    under load) finds the link Disconnected: taken, nothing done, no refusal logged."""
+    async with running(tmp_path) as rig:
+        await rig.csms.wait_for("StatusNotification", count=2)
+        station = rig.cp.station
+        await station.close()
+        await station.settle(Address.link())
+        again = await station.actors.ask(Address.link(), Close())
+        assert again.allowed
+        assert not any("not allowed" in r.getMessage() for r in caplog.records)
