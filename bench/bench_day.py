@@ -12,7 +12,10 @@ trio's MockClock (autojump), so the wall time is the engine's own work:
 It prints the wall time (median of --rounds), the messages exchanged, and the
 wall time per message.
 
-Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile]
+With --steps it counts, by a trio instrument, the scheduler's task steps and the
+tasks spawned per simulated minute, per kind of task (its name), largest first.
+
+Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -102,12 +106,55 @@ async def day(hours: int, folder: Path) -> tuple[float, int]:
     return wall, csms.counts.received + csms.counts.sent
 
 
-def run_day(hours: int) -> tuple[float, int]:
+class StepCounter(trio.abc.Instrument):
+    """Counts the scheduler's task steps and the tasks spawned, per task name."""
+
+    def __init__(self) -> None:
+        self.steps: Counter[str] = Counter()
+        self.spawns: Counter[str] = Counter()
+
+    @staticmethod
+    def kind(task: trio.lowlevel.Task) -> str:
+        # an actor's task is named after its address: one kind per actor
+        return task.name.rsplit(".", 1)[-1]
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        self.spawns[self.kind(task)] += 1
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps[self.kind(task)] += 1
+
+
+def run_day(hours: int, instruments: tuple[trio.abc.Instrument, ...] = ()) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        return trio.run(day, hours, Path(tmp), clock=trio.testing.MockClock(autojump_threshold=0))
+        return trio.run(
+            day,
+            hours,
+            Path(tmp),
+            clock=trio.testing.MockClock(autojump_threshold=0),
+            instruments=instruments,
+        )
 
 
-def main(hours: int, rounds: int, profile: bool) -> None:
+def print_steps(hours: int) -> None:
+    counter = StepCounter()
+    run_day(hours, (counter,))
+    minutes = hours * 60
+    print(f"per simulated minute ({minutes} minutes):")
+    print(
+        f"  task steps {sum(counter.steps.values()) / minutes:.1f}, "
+        f"tasks spawned {sum(counter.spawns.values()) / minutes:.1f}"
+    )
+    for kind, steps in counter.steps.most_common(25):
+        print(
+            f"  {steps / minutes:7.2f} steps {counter.spawns[kind] / minutes:6.2f} spawns  {kind}"
+        )
+
+
+def main(hours: int, rounds: int, profile: bool, steps: bool = False) -> None:
+    if steps:
+        print_steps(hours)
+        return
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -131,5 +178,6 @@ if __name__ == "__main__":
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--steps", action="store_true")
     args = parser.parse_args()
-    main(args.hours, args.rounds, args.profile)
+    main(args.hours, args.rounds, args.profile, args.steps)
