@@ -157,13 +157,17 @@ class Pipe(trio.abc.Stream):
         if max_bytes is not None and max_bytes < 1:
             raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
         await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closed:
+            raise trio.ClosedResourceError("this end of the connection is closed")
         incoming = self._incoming
         waited = False
         while not self._closed and not incoming.data and not incoming.eof:
             await incoming.lot.park()  # woken by a send, the peer's close or our own
             waited = True
         if self._closed:
-            raise trio.ClosedResourceError("this end of the connection is closed")
+            # closed while it waited (a cut connection): the end of the stream, as for
+            # trio's memory streams, so the websocket sees the connection gone
+            return b""
         if not waited:
             await trio.lowlevel.cancel_shielded_checkpoint()
         data = incoming.data
