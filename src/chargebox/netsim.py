@@ -164,10 +164,8 @@ class Pipe(trio.abc.Stream):
         while not self._closed and not incoming.data and not incoming.eof:
             await incoming.lot.park()  # woken by a send, the peer's close or our own
             waited = True
-        if self._closed:
-            # closed while it waited (a cut connection): the end of the stream, as for
-            # trio's memory streams, so the websocket sees the connection gone
-            return b""
+        if self._closed:  # closed while it waited
+            raise trio.ClosedResourceError("this end of the connection is closed")
         if not waited:
             await trio.lowlevel.cancel_shielded_checkpoint()
         data = incoming.data
