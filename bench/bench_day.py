@@ -9,10 +9,15 @@ trio's MockClock (autojump), so the wall time is the engine's own work:
   - the host reports new readings every 60 s (cp.meter_values), as a meter would;
   - the store is a real SQLite file (synchronous=FULL) in a temporary folder
     (tempfile.TemporaryDirectory, /tmp on Linux), as the engine runs in a station.
-It prints the wall time (median of --rounds), the messages exchanged, and the
+It prints the wall time (median of --rounds), the process's CPU time in user
+mode (the engine's own work, steadier than the wall time on a shared machine:
+waiting for the disk's syncs is not in it), the messages exchanged, and the
 wall time per message.
 
-Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile]
+With --steps it counts, by a trio instrument, the scheduler's task steps and the
+tasks spawned per simulated minute, per kind of task (its name), largest first.
+
+Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps]
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -102,12 +109,60 @@ async def day(hours: int, folder: Path) -> tuple[float, int]:
     return wall, csms.counts.received + csms.counts.sent
 
 
-def run_day(hours: int) -> tuple[float, int]:
+class StepCounter(trio.abc.Instrument):
+    """Counts the scheduler's task steps and the tasks spawned, per task name."""
+
+    def __init__(self) -> None:
+        self.steps: Counter[str] = Counter()
+        self.spawns: Counter[str] = Counter()
+
+    @staticmethod
+    def kind(task: trio.lowlevel.Task) -> str:
+        # an actor's task is named after its address: one kind per actor
+        return task.name.rsplit(".", 1)[-1]
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        self.spawns[self.kind(task)] += 1
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps[self.kind(task)] += 1
+
+
+def run_day(
+    hours: int, instruments: tuple[trio.abc.Instrument, ...] = ()
+) -> tuple[float, int, float]:
+    """One day: (wall seconds, frames exchanged, user-mode CPU seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return trio.run(day, hours, Path(tmp), clock=trio.testing.MockClock(autojump_threshold=0))
+        user = os.times().user
+        wall, frames = trio.run(
+            day,
+            hours,
+            Path(tmp),
+            clock=trio.testing.MockClock(autojump_threshold=0),
+            instruments=instruments,
+        )
+        return wall, frames, os.times().user - user
 
 
-def main(hours: int, rounds: int, profile: bool) -> None:
+def print_steps(hours: int) -> None:
+    counter = StepCounter()
+    run_day(hours, (counter,))
+    minutes = hours * 60
+    print(f"per simulated minute ({minutes} minutes):")
+    print(
+        f"  task steps {sum(counter.steps.values()) / minutes:.1f}, "
+        f"tasks spawned {sum(counter.spawns.values()) / minutes:.1f}"
+    )
+    for kind, steps in counter.steps.most_common(25):
+        print(
+            f"  {steps / minutes:7.2f} steps {counter.spawns[kind] / minutes:6.2f} spawns  {kind}"
+        )
+
+
+def main(hours: int, rounds: int, profile: bool, steps: bool = False) -> None:
+    if steps:
+        print_steps(hours)
+        return
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -116,13 +171,14 @@ def main(hours: int, rounds: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
     results = [run_day(hours) for _ in range(rounds)]
-    wall = statistics.median(w for w, _ in results)
+    wall = statistics.median(w for w, _, _ in results)
+    user = statistics.median(u for _, _, u in results)
     messages = results[0][1]
     print(
         f"{hours} h on MockClock, one transaction, 60 s sampled, 900 s aligned, heartbeats "
         f"every 300 s; SQLite file in {tempfile.gettempdir()}; python {sys.version.split()[0]}"
     )
-    print(f"wall time (median of {rounds}): {wall:.3f} s")
+    print(f"wall time (median of {rounds}): {wall:.3f} s; CPU in user mode {user:.2f} s")
     print(f"frames exchanged: {messages} ({1e6 * wall / messages:.0f} us each)")
 
 
@@ -131,5 +187,6 @@ if __name__ == "__main__":
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--steps", action="store_true")
     args = parser.parse_args()
-    main(args.hours, args.rounds, args.profile)
+    main(args.hours, args.rounds, args.profile, args.steps)

@@ -9,6 +9,12 @@ websocket handshake and frames, and TLS when the Central System has it.
     net = Network()
     net.listen("csms.test", 80, csms)          # a chargebox.csms.CentralSystem
     options = Options(open_stream=net.open_stream)
+
+A connection is a pair of `Pipe` ends over two byte buffers. A send puts its
+bytes in the peer's buffer and wakes the peer's receive at once; each call is
+one scheduling point (trio's checkpoint), not the several that
+trio.testing's memory streams take to detect misuse, because a simulated day
+or fleet passes every frame through it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 import trio
-import trio.testing
 
 
 class Unreachable(OSError):
@@ -52,7 +57,7 @@ class Network:
         if server is None or self._nursery is None:
             self.attempts.append((host, port, trio.current_time()))
             raise Unreachable(111, f"connection refused ({host}:{port} on the in-process network)")
-        client, served = trio.testing.memory_stream_pair()
+        client, served = pipe_pair()
         self.connections[(host, port)] = self.connections.get((host, port), 0) + 1
         self.attempts.append((host, port, trio.current_time()))
         valve = Valve(client)
@@ -97,7 +102,8 @@ class Valve(trio.abc.Stream):
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         while True:
-            await self.open.wait()
+            if not self.open.is_set():  # (an Event's wait is a checkpoint even when set)
+                await self.open.wait()
             data = await self.inner.receive_some(max_bytes)
             if self.open.is_set():
                 return data
@@ -105,3 +111,88 @@ class Valve(trio.abc.Stream):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class _Buffer:
+    """The bytes on their way in one direction, and the receive that waits for them."""
+
+    __slots__ = ("data", "eof", "lot", "reader_closed")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.eof = False  # the sending end closed: once empty, a receive returns b""
+        self.reader_closed = False  # the receiving end closed: a send is broken
+        self.lot = trio.lowlevel.ParkingLot()
+
+
+class Pipe(trio.abc.Stream):
+    """One end of an in-process connection: sends go to the peer's buffer, receives take
+    from its own; unbounded, so a send never waits for the peer."""
+
+    __slots__ = ("_closed", "_incoming", "_outgoing")
+
+    def __init__(self, incoming: _Buffer, outgoing: _Buffer) -> None:
+        self._incoming = incoming
+        self._outgoing = outgoing
+        self._closed = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closed:
+            raise trio.ClosedResourceError("this end of the connection is closed")
+        outgoing = self._outgoing
+        if outgoing.reader_closed:
+            raise trio.BrokenResourceError("the peer closed the connection")
+        if data:
+            outgoing.data += data
+            outgoing.lot.unpark_all()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError("this end of the connection is closed")
+        await trio.lowlevel.checkpoint()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closed:
+            raise trio.ClosedResourceError("this end of the connection is closed")
+        incoming = self._incoming
+        waited = False
+        while not self._closed and not incoming.data and not incoming.eof:
+            await incoming.lot.park()  # woken by a send, the peer's close or our own
+            waited = True
+        if self._closed:  # closed while it waited
+            raise trio.ClosedResourceError("this end of the connection is closed")
+        if not waited:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        data = incoming.data
+        if max_bytes is None or max_bytes >= len(data):
+            incoming.data = bytearray()
+            return data
+        chunk = data[:max_bytes]
+        del data[:max_bytes]
+        return chunk
+
+    def close(self) -> None:
+        """Close this end: the peer's receives end (b""), its sends are broken."""
+        if self._closed:
+            return
+        self._closed = True
+        self._outgoing.eof = True
+        self._outgoing.lot.unpark_all()
+        self._incoming.reader_closed = True
+        self._incoming.data = bytearray()
+        self._incoming.lot.unpark_all()  # a receive waiting on this end learns it is closed
+
+    async def aclose(self) -> None:
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+
+def pipe_pair() -> tuple[Pipe, Pipe]:
+    """The two ends of a new in-process connection."""
+    there, back = _Buffer(), _Buffer()
+    return Pipe(back, there), Pipe(there, back)

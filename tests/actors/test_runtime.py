@@ -216,3 +216,48 @@ async def test_news_for_a_busy_actor_waits_its_turn_behind_the_queued_messages()
         # in the order they came: the other way round, UsageEnded would be refused
         assert states[:2] == ["Preparing", "Available"]
         assert actor.model.state == "Available"
+
+
+class Deciding(Actor[ConnectorModel]):
+    """An actor whose every message decides work that goes on after it (a transmission)."""
+
+    def __init__(self) -> None:
+        super().__init__(Address.connector(1), ConnectorModel(1), outlet=sink())
+        self.worked_in: list[tuple[str, str]] = []  # (state it was decided in, task)
+
+    async def handle(self, message):
+        outcome = await super().handle(message)
+        if outcome is not None:  # an event of its chart (not the group's Sync)
+            self.start_after(self.work, self.model.state)
+        return outcome
+
+    async def work(self, decided_in: str) -> None:
+        await trio.lowlevel.checkpoint()
+        self.worked_in.append((decided_in, trio.lowlevel.current_task().name))
+
+
+async def test_work_decided_in_the_handling_runs_in_that_task_once_the_inbox_is_empty() -> None:
+    async with open_actor_group() as group:
+        actor = await group.start(Deciding())
+        await actor.inbox.send(connector_events.UsageInitiated())
+        await trio.testing.wait_all_tasks_blocked()  # (settle's Sync would be a message)
+        assert actor.model.state == "Preparing"
+        # no task was started for the work: the handling's task went on with it
+        assert actor.worked_in == [("Preparing", "actor connector/1")]
+        assert tasks_of(group) == []
+
+
+async def test_work_decided_while_messages_wait_does_not_wait_for_them() -> None:
+    async with open_actor_group() as group:
+        actor = await group.start(Deciding())
+        actor.inbox.send_nowait(connector_events.UsageInitiated())
+        actor.inbox.send_nowait(connector_events.UsageEnded())
+        await trio.testing.wait_all_tasks_blocked()  # (settle's Sync would be a message)
+        assert actor.model.state == "Available"
+        # the first message's work in a task of its own (a message waited), the last's in
+        # the handling task
+        assert sorted(actor.worked_in) == [
+            ("Available", "actor connector/1"),
+            ("Preparing", "tests.actors.test_runtime.Deciding.work"),
+        ]
+        assert tasks_of(group) == []

@@ -172,6 +172,9 @@ class Actor(Generic[ModelT]):
         #: the cancel scopes of its running tasks (made when the first starts)
         self._task_scopes: set[trio.CancelScope] | None = None
         self._draining = False
+        #: the task handling the inbox, and the work it runs once the inbox is empty
+        self._drainer: trio.lowlevel.Task | None = None
+        self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._stopped = False
         self._standalone: trio.CancelScope | None = None
         #: the actor it waits for while its handling asks one (ActorGroup.ask)
@@ -263,9 +266,11 @@ class Actor(Generic[ModelT]):
             self._start_soon(self._drain, name=f"actor {self.address}")
 
     async def _drain(self) -> None:
-        """Handle the queued messages one by one, then end (the inbox is empty)."""
+        """Handle the queued messages one by one, then end (the inbox is empty) or go on
+        with the work its handling left for it (`start_after`)."""
         task = trio.lowlevel.current_task()
         _HANDLING[task] = self
+        self._drainer = task
         try:
             first = True
             while len(self.inbox):
@@ -280,9 +285,32 @@ class Actor(Generic[ModelT]):
                     observer(self, outcome)
                 if self.group is not None:
                     self.group.changed()
+                if self._after and len(self.inbox):
+                    # more messages wait: the work does not wait for them
+                    self._start_after()
         finally:
             del _HANDLING[task]
             self._draining = False
+            self._drainer = None
+        if self._after:
+            fn, args = self._after.pop(0)
+            self._start_after()
+            await fn(*args)
+
+    def start_after(self, fn: Callable[..., Any], *args: Any, name: object = None) -> None:
+        """Start `fn(*args)` in a task of the actor, as `ActorTasks.start_soon`; when called
+        in the task handling the inbox, that task runs it itself once the inbox is empty
+        (a spawn and a scheduling step less for work decided with every message: the
+        outbox's transmission). Messages still waiting start it in a task of its own."""
+        if self._drainer is None or self._drainer is not trio.lowlevel.current_task():
+            self._start_soon(fn, *args, name=name)
+        else:
+            self._after.append((fn, args))
+
+    def _start_after(self) -> None:
+        after, self._after = self._after, []
+        for fn, args in after:
+            self._start_soon(fn, *args)
 
     async def take_here(self, message: Any) -> None:
         """Handle `message` in the calling task, one of the actor's own, when the actor is

@@ -80,8 +80,9 @@ class OutboxActor(Actor[OutboxModel]):
                 # goes on with this one (a task a message cost as much as its transition)
                 self._next = (head, effect.attempt, ticket)
                 return
-            assert self._nursery is not None
-            self._nursery.start_soon(self._transmit, head, effect.attempt, ticket)
+            # decided in the outbox's own handling: the same task transmits once the
+            # inbox is empty (a task less per queued message)
+            self.start_after(self._transmit, head, effect.attempt, ticket)
         elif isinstance(effect, ThinQueue):
             await self._thin(effect)
         elif isinstance(effect, RemoveQueueHead):
