@@ -26,11 +26,11 @@ async def test_a_registered_idle_station_runs_only_its_connection_and_timers(
         await trio.sleep(3600)  # heartbeats, clock-aligned meter values: all done by now
         await trio.testing.wait_all_tasks_blocked()
         assert task_names(rig.cp.station.ctx.nursery) == [
-            "_handle_calls",  # the Central System's CALLs, answered in order
             "_own_connection",  # the websocket and its reader (trio-websocket's)
             "_reader_task",
-            "_serve",  # OCPP-J on the websocket
-            "_watch_answers",  # the deadline of the CALL on the wire
+            "_serve",  # OCPP-J on the websocket (it answers the Central System's CALLs
+            # and watches the deadline of the CALL on the wire in tasks that run only
+            # while there is one)
             "run",  # the station
             "timers",  # every armed timer of its actors and alarms (the heartbeat's)
         ]

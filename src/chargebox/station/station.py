@@ -128,6 +128,8 @@ class Station:
             self.group = group
             # a move of the endpoint's calls chart wakes the station's waiters too (drained)
             self.endpoint.on_change = group.changed
+            # the deadline of the CALL on the wire is a timer of the station's
+            self.endpoint.timers = group.timers
             await self.actors.start(group)
             async with trio.open_nursery() as nursery:
                 self.reporter.queue.attach(nursery)
