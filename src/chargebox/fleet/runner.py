@@ -10,8 +10,8 @@ one parsed configuration template, one random generator, one set of counters
 (chargebox.fleet.stats) and, with `shared_db`, one SQLite file. At the end (the
 `duration` passed, or `Fleet.stop()`), every station stops its transactions,
 lets its engine deliver what it still has to send (`drain_timeout`), and closes
-its websocket properly; stations that are not done after `shutdown_timeout`
-are cancelled.
+its websocket properly (CLOSING_AT_ONCE at a time); stations that are not done
+after `shutdown_timeout` are cancelled.
 
 A fleet that cannot reach its Central System says so: when no station has
 connected after a few stations failed, or after `give_up_after` seconds,
