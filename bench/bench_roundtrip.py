@@ -40,6 +40,7 @@ import trio
 from trio_websocket import CloseReason, ConnectionClosed, open_websocket_url, serve_websocket
 
 from chargebox.actors.endpoint import Endpoint
+from chargebox.actors.timers import TimerService
 from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp.v16 import HeartbeatRequest
@@ -204,6 +205,8 @@ async def endpoint_rate(calls: int) -> float:
     endpoint.set_accepted(True)
     request = HeartbeatRequest()
     async with trio.open_nursery() as nursery:
+        # the answer timers in a timer service, as in a station
+        endpoint.timers = TimerService(nursery)
         nursery.start_soon(endpoint.serve, ws)
         start = time.perf_counter()
         for _ in range(calls):

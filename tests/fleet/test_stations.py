@@ -232,3 +232,34 @@ async def test_the_collector_leaves_the_stations_objects_alone_while_they_close(
     assert all(count > 0 for count in seen) if tune_gc else seen == [0, 0, 0]
     assert gc.get_freeze_count() == 0
     assert g.csms.counts.open == 0
+
+
+async def test_the_fleet_closes_its_websockets_a_batch_at_a_time(
+    tmp_path, autojump_clock, monkeypatch
+):
+    """At most CLOSING_AT_ONCE closing handshakes run at once, and every websocket closes."""
+    from chargebox.fleet import runner
+
+    monkeypatch.setattr(runner, "CLOSING_AT_ONCE", 2)
+    closing, most, closed = 0, 0, 0
+    close = runner.close_websocket
+
+    async def watched_close(station):
+        nonlocal closing, most, closed
+        closing += 1
+        most = max(most, closing)
+        try:
+            await close(station)
+        finally:
+            closing -= 1
+            closed += 1
+
+    monkeypatch.setattr(runner, "close_websocket", watched_close)
+    async with ground() as g, trio.open_nursery() as nursery:
+        spec = FleetSpec(config=template(tmp_path), count=5, options=g.options)
+        fleet = await running_fleet(nursery, spec)
+        await g.csms.wait_until(lambda: fleet.stats.ever_accepted == 5)
+        fleet.stop()
+    assert closed == 5
+    assert most == 2
+    assert g.csms.counts.open == 0

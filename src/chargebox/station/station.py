@@ -128,17 +128,22 @@ class Station:
             self.group = group
             # a move of the endpoint's calls chart wakes the station's waiters too (drained)
             self.endpoint.on_change = group.changed
+            # the deadline of the CALL on the wire is a timer of the station's
+            self.endpoint.timers = group.timers
             await self.actors.start(group)
-            async with trio.open_nursery() as nursery:
-                self.reporter.queue.attach(nursery)
-                self.ctx.host_queue.attach(nursery)
-                self._aligned.attach(nursery, group.timers)
-                self._arm_aligned()
-                for service in self.features.services():
-                    nursery.start_soon(service)
-                await self._recover()
-                task_status.started()
-                await trio.sleep_forever()
+            # the queues' work, the alarm's and the features' services run in the station's
+            # nursery: a nursery of their own would be one more for every station to keep,
+            # and for the shutdown to cancel through (they end with the station all the same)
+            nursery = self.ctx.nursery
+            self.reporter.queue.attach(nursery)
+            self.ctx.host_queue.attach(nursery)
+            self._aligned.attach(nursery, group.timers)
+            self._arm_aligned()
+            for service in self.features.services():
+                nursery.start_soon(service)
+            await self._recover()
+            task_status.started()
+            await trio.sleep_forever()
 
     async def _recover(self) -> None:
         """The station's chart hears what the store kept (transactions a power loss
