@@ -9,7 +9,7 @@ System reserves.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import CancelTimer, HostCommand, Send, StartTimer
@@ -20,7 +20,34 @@ from chargebox.charts.model import ChartModel
 EXPIRY = "expiry_reached"
 
 
-class ReservationModel(ChartModel):
+class _Stated(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+class ReservationStates:
+    """What a reservation's state says: one definition for the chart's model and for the
+    station chart's mirror of it (models/station.py, ReservationView)."""
+
+    __slots__ = ()
+
+    @property
+    def holding(self: _Stated) -> bool:
+        """A reservation is held (Reserved or Claimed)."""
+        return self.state != "Idle"
+
+    @property
+    def waiting(self: _Stated) -> bool:
+        """A reservation is held and waits for its identity (Reserved, not yet claimed)."""
+        return self.state == "Reserved"
+
+    @property
+    def claimed(self: _Stated) -> bool:
+        """The reservation's identity is authorized at a connector (Claimed)."""
+        return self.state == "Claimed"
+
+
+class ReservationModel(ChartModel, ReservationStates):
     """The reservation of connector `connector_id` (0: a reservation for any connector)."""
 
     __slots__ = ("connector_id", "expiry_date", "id_tag", "parent_id_tag", "reservation_id")
@@ -37,23 +64,6 @@ class ReservationModel(ChartModel):
     @classmethod
     def example(cls) -> Self:
         return cls(1)
-
-    # -- what the state says (read by the Reservation profile and the handle) -------------
-
-    @property
-    def holding(self) -> bool:
-        """A reservation is held (Reserved or Claimed)."""
-        return self.state != "Idle"
-
-    @property
-    def waiting(self) -> bool:
-        """A reservation is held and waits for its identity (Reserved, not yet claimed)."""
-        return self.state == "Reserved"
-
-    @property
-    def claimed(self) -> bool:
-        """The reservation's identity is authorized at a connector (Claimed)."""
-        return self.state == "Claimed"
 
     def report(self) -> ReservationChanged:
         """What the station's chart mirrors of this reservation (the chart's `reports`)."""

@@ -43,6 +43,7 @@ from chargebox.charts.events import transaction as transaction_events
 from chargebox.charts.events.firmware import TransactionsChanged
 from chargebox.charts.events.link import Connect
 from chargebox.charts.model import ChartModel
+from chargebox.charts.models.reservation import ReservationStates
 from chargebox.charts.models.transaction import ACTIVE_STATES, PENDING_STATES
 
 RESET_TIMEOUT = "reset_timeout"
@@ -119,25 +120,13 @@ class TransactionView:
 
 
 @attrs.frozen
-class ReservationView:
+class ReservationView(ReservationStates):
     """A connector's reservation (0: the one for any connector)."""
 
     state: str = "Idle"
     reservation_id: int | None = None
     id_tag: str | None = None
     parent_id_tag: str | None = None
-
-    @property
-    def holding(self) -> bool:
-        return self.state != "Idle"
-
-    @property
-    def waiting(self) -> bool:
-        return self.state == "Reserved"
-
-    @property
-    def claimed(self) -> bool:
-        return self.state == "Claimed"
 
     def serves(self, id_tag: str, parent: str | None) -> bool:
         """The idTag (with its parentIdTag, when known) may use this reservation (5.13):
