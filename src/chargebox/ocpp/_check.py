@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import MISSING, ErrorCode
 
-__all__ = ["FORMATION", "MISSING", "OCCURRENCE", "PROPERTY", "TYPE", "Invalid"]
+__all__ = ["FORMATION", "MISSING", "OCCURRENCE", "PROPERTY", "TYPE", "Invalid", "writable"]
 
 FORMATION = ErrorCode.FormationViolation
 OCCURRENCE = ErrorCode.OccurenceConstraintViolation
@@ -37,6 +37,32 @@ class Invalid(Exception):
             else:
                 out += ("." if out else "") + part
         return out
+
+
+def writable(cls: type) -> type:
+    """A subclass of the frozen slotted class `cls` whose instances can be filled in.
+
+    A decoder builds a message from values it has checked and converted already, so it
+    skips the class's `__init__`. Setting each slot of a frozen class through its
+    descriptor is a call per field; an instance of this subclass (no slots of its own,
+    the plain attribute setter) takes plain assignments, a third of the time, and then
+    becomes an instance of `cls` by `__class__` assignment, which Python allows between
+    classes of the same layout. Nothing else ever sees it as the subclass.
+    """
+    sub = type(
+        f"_Writable{cls.__name__}",
+        (cls,),
+        {
+            "__slots__": (),
+            "__module__": cls.__module__,
+            # both, so that the type keeps the generic C setter (the specialised store)
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+        },
+    )
+    probe = object.__new__(sub)
+    probe.__class__ = cls  # a layout Python cannot switch fails here, at import
+    return sub
 
 
 # RFC 3339 section 5.6 date-time: full-date "T" full-time, "T" and "Z" in either case,

@@ -415,6 +415,7 @@ class CodecWriter:
             "    is_tenth,",
             "    is_uri,",
             "    tenths,",
+            "    writable,",
             ")",
             "from chargebox.ocpp._convert import decimal_to_json",
             "from chargebox.ocpp.timestamps import format_datetime",
@@ -429,10 +430,15 @@ class CodecWriter:
             out.append(f"_D_{n} = {{x.value: x for x in m.{n}}}")
             out.append(f"_W_{n} = {{x: x.value for x in m.{n}}}")
             out.append(f"_T_{n} = {', '.join(enum.values)!r}")
-        out += ["", "# The slot setter of every field, for the decoders.", "_new = object.__new__"]
+        out += [
+            "",
+            "# By class with fields: a subclass whose instances the decoder fills in, then",
+            "# turns into the class itself (see `_check.writable`).",
+            "_new = object.__new__",
+        ]
         for obj in ordered_objects(self.model):
-            for f in obj.fields:
-                out.append(f"{self.setter(obj, f)} = m.{obj.name}.{f.name}.__set__")
+            if obj.fields:
+                out.append(f"{self.writable(obj)} = writable(m.{obj.name})")
         for obj in ordered_objects(self.model):
             out += ["", "", *self.decoder(obj)]
             out += ["", "", *self.encoder(obj)]
@@ -501,15 +507,17 @@ class CodecWriter:
                 f"        raise Invalid(PROPERTY, [k], d[k], 'not a property of {obj.title}')",
             ]
         # The values are checked and converted as the class's converters would, so the
-        # object is built without its __init__, which costs twice as much with keywords.
-        lines.append(f"    o = _new(m.{obj.name})")
+        # object is built without its __init__, which costs twice as much with keywords:
+        # filled in as an instance of its writable subclass, then made one of the class.
+        lines.append(f"    o = _new({self.writable(obj)})")
         for f in obj.fields:
-            lines.append(f"    {self.setter(obj, f)}(o, a_{f.name})")
+            lines.append(f"    o.{f.name} = a_{f.name}")
+        lines.append(f"    o.__class__ = m.{obj.name}")
         lines.append("    return o")
         return lines
 
-    def setter(self, obj: ObjectType, f: Field) -> str:
-        return f"_set_{obj.name}_{f.name}"
+    def writable(self, obj: ObjectType) -> str:
+        return f"_w_{obj.name}"
 
     def decode_value(
         self, f: Field, var: str, path: list[str], depth: int, target: str = ""
