@@ -83,18 +83,31 @@ def datetime_of(text: str) -> datetime | None:
     (fractions cut to microseconds, a leap second as the last microsecond of its
     minute).
     """
-    m = DATETIME.fullmatch(text)
-    if m is None:
-        return None
-    if text[-1] == "Z" and text[10] == "T" and len(text) <= 27 and text[11:13] != "24":
-        # The usual form (UTC, upper case, at most microseconds): the C parser builds it
-        # and checks every field; it refuses what it does not hold (a leap second, the
-        # year 0), which the general path below then judges. Hour 24 never gets here,
-        # as newer parsers read it as the next midnight.
+    n = len(text)
+    if (
+        20 <= n <= 27
+        and text[-1] == "Z"
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+        and (n == 20 or (n > 21 and text[19] == "." and text[20:-1].isdigit()))
+        and text[11:13] != "24"
+    ):
+        # The usual shape, YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC, upper case, at most
+        # microseconds), told by its separators without the full pattern; the C parser
+        # reads it and checks that every field is ASCII digits and in range. What it
+        # refuses (a leap second, the year 0, any other character) is judged by the
+        # general path below. Hour 24 never gets here, as newer parsers read it as the
+        # next midnight.
         try:
             return datetime.fromisoformat(text)
         except ValueError:
             pass
+    m = DATETIME.fullmatch(text)
+    if m is None:
+        return None
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = m.groups()
     month, day = int(month), int(day)
     if not (1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]):

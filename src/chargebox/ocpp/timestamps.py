@@ -43,13 +43,13 @@ def format_datetime(value: datetime) -> str:
             raise ValueError(f"{value!r} has no time zone; OCPP timestamps must be aware")
         value = value.astimezone(UTC)
     # Milliseconds are cut, not rounded: never a later instant than the one given.
-    # %-formatting: faster than an f-string or isoformat on this hot path.
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond // 1000,
+    # The two- and three-digit fields come from tables: half the time of formatting
+    # each number (or of isoformat) on this hot path.
+    return (
+        f"{value.year:04d}-{_2[value.month]}-{_2[value.day]}T{_2[value.hour]}:"
+        f"{_2[value.minute]}:{_2[value.second]}.{_3[value.microsecond // 1000]}Z"
     )
+
+
+_2 = tuple(f"{i:02d}" for i in range(100))
+_3 = tuple(f"{i:03d}" for i in range(1000))
