@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import attrs
 import orjson
 import pytest
 
@@ -21,6 +22,22 @@ def test_the_three_frames_round_trip():
         text = frames.serialize(frame)
         assert frames.parse(text) == frame
         assert frames.parse(text.encode()) == frame
+
+
+def test_parsed_and_built_frames_are_frozen_instances_of_their_class():
+    # the parser and rpc build frames without __init__: they must be what __init__ makes
+    built = [
+        frames.parse('[2,"a","Heartbeat",{}]'),
+        frames.call_frame("a", "Heartbeat", {}),
+        frames.parse('[3,"b",{"x":1}]'),
+        frames.call_result_frame("b", {"x": 1}),
+    ]
+    expected = [Call("a", "Heartbeat", {}), CallResult("b", {"x": 1})]
+    assert [type(f) for f in built] == [Call, Call, CallResult, CallResult]
+    assert built == [expected[0], expected[0], expected[1], expected[1]]
+    for frame in built:
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            frame.unique_id = "other"  # type: ignore[misc]
 
 
 def test_serialised_frames_are_the_wire_arrays():
