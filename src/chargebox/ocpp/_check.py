@@ -44,10 +44,11 @@ def writable(cls: type) -> type:
 
     A decoder builds a message from values it has checked and converted already, so it
     skips the class's `__init__`. Setting each slot of a frozen class through its
-    descriptor is a call per field; an instance of this subclass (no slots of its own,
-    the plain attribute setter) takes plain assignments, a third of the time, and then
-    becomes an instance of `cls` by `__class__` assignment, which Python allows between
-    classes of the same layout. Nothing else ever sees it as the subclass.
+    descriptor is a call per field; an instance of this subclass (made by calling it
+    without arguments; no slots of its own, the plain attribute setter) takes plain
+    assignments, a third of the time, and then becomes an instance of `cls` by
+    `__class__` assignment, which Python allows between classes of the same layout.
+    Nothing else ever sees it as the subclass.
     """
     sub = type(
         f"_Writable{cls.__name__}",
@@ -58,9 +59,12 @@ def writable(cls: type) -> type:
             # both, so that the type keeps the generic C setter (the specialised store)
             "__setattr__": object.__setattr__,
             "__delattr__": object.__delattr__,
+            # so that calling the subclass makes an empty instance, faster than
+            # object.__new__(sub), which looks for the class's own __new__ first
+            "__init__": object.__init__,
         },
     )
-    probe = object.__new__(sub)
+    probe = sub()
     probe.__class__ = cls  # a layout Python cannot switch fails here, at import
     return sub
 

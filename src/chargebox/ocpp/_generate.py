@@ -434,7 +434,6 @@ class CodecWriter:
             "",
             "# By class with fields: a subclass whose instances the decoder fills in, then",
             "# turns into the class itself (see `_check.writable`).",
-            "_new = object.__new__",
         ]
         for obj in ordered_objects(self.model):
             if obj.fields:
@@ -509,7 +508,7 @@ class CodecWriter:
         # The values are checked and converted as the class's converters would, so the
         # object is built without its __init__, which costs twice as much with keywords:
         # filled in as an instance of its writable subclass, then made one of the class.
-        lines.append(f"    o = _new({self.writable(obj)})")
+        lines.append(f"    o = {self.writable(obj)}()")
         for f in obj.fields:
             lines.append(f"    o.{f.name} = a_{f.name}")
         lines.append(f"    o.__class__ = m.{obj.name}")

@@ -60,14 +60,13 @@ Frame = Call | CallResult | CallError
 # Frames are built on every message both ways; the parser and the codec hand over
 # values that are already right, so they are set without attrs' __init__ (a third
 # of its time; see `_check.writable`).
-_new = object.__new__
 _WritableCall = writable(Call)
 _WritableCallResult = writable(CallResult)
 
 
 def call_frame(unique_id: str, action: str, payload: dict[str, Any]) -> Call:
     """`Call(unique_id, action, payload)`, built faster."""
-    frame = _new(_WritableCall)
+    frame = _WritableCall()
     frame.unique_id = unique_id
     frame.action = action
     frame.payload = payload
@@ -77,7 +76,7 @@ def call_frame(unique_id: str, action: str, payload: dict[str, Any]) -> Call:
 
 def call_result_frame(unique_id: str, payload: dict[str, Any]) -> CallResult:
     """`CallResult(unique_id, payload)`, built faster."""
-    frame = _new(_WritableCallResult)
+    frame = _WritableCallResult()
     frame.unique_id = unique_id
     frame.payload = payload
     frame.__class__ = CallResult

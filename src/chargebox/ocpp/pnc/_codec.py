@@ -84,7 +84,6 @@ _T_TriggerMessageStatusEnumType = 'Accepted, Rejected, NotImplemented'
 
 # By class with fields: a subclass whose instances the decoder fills in, then
 # turns into the class itself (see `_check.writable`).
-_new = object.__new__
 _w_AdditionalInfoType = writable(m.AdditionalInfoType)
 _w_IdTokenType = writable(m.IdTokenType)
 _w_OCSPRequestDataType = writable(m.OCSPRequestDataType)
@@ -154,7 +153,7 @@ def _d_AdditionalInfoType(d):
         known = ('additionalIdToken', 'customData', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AdditionalInfoType')
-    o = _new(_w_AdditionalInfoType)
+    o = _w_AdditionalInfoType()
     o.custom_data = a_custom_data
     o.additional_id_token = a_additional_id_token
     o.type = a_type
@@ -256,7 +255,7 @@ def _d_IdTokenType(d):
         known = ('additionalInfo', 'customData', 'idToken', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTokenType')
-    o = _new(_w_IdTokenType)
+    o = _w_IdTokenType()
     o.custom_data = a_custom_data
     o.additional_info = a_additional_info
     o.id_token = a_id_token
@@ -387,7 +386,7 @@ def _d_OCSPRequestDataType(d):
         known = ('customData', 'hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'responderURL', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of OCSPRequestDataType')
-    o = _new(_w_OCSPRequestDataType)
+    o = _w_OCSPRequestDataType()
     o.custom_data = a_custom_data
     o.hash_algorithm = a_hash_algorithm
     o.issuer_name_hash = a_issuer_name_hash
@@ -518,7 +517,7 @@ def _d_AuthorizeRequest(d):
         known = ('certificate', 'customData', 'idToken', 'iso15118CertificateHashData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizeRequest')
-    o = _new(_w_AuthorizeRequest)
+    o = _w_AuthorizeRequest()
     o.custom_data = a_custom_data
     o.id_token = a_id_token
     o.certificate = a_certificate
@@ -636,7 +635,7 @@ def _d_MessageContentType(d):
         known = ('content', 'customData', 'format', 'language')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MessageContentType')
-    o = _new(_w_MessageContentType)
+    o = _w_MessageContentType()
     o.custom_data = a_custom_data
     o.format = a_format
     o.language = a_language
@@ -807,7 +806,7 @@ def _d_IdTokenInfoType(d):
         known = ('cacheExpiryDateTime', 'chargingPriority', 'customData', 'evseId', 'groupIdToken', 'language1', 'language2', 'personalMessage', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTokenInfoType')
-    o = _new(_w_IdTokenInfoType)
+    o = _w_IdTokenInfoType()
     o.custom_data = a_custom_data
     o.status = a_status
     o.cache_expiry_date_time = a_cache_expiry_date_time
@@ -983,7 +982,7 @@ def _d_AuthorizeResponse(d):
         known = ('certificateStatus', 'customData', 'idTokenInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizeResponse')
-    o = _new(_w_AuthorizeResponse)
+    o = _w_AuthorizeResponse()
     o.custom_data = a_custom_data
     o.id_token_info = a_id_token_info
     o.certificate_status = a_certificate_status
@@ -1094,7 +1093,7 @@ def _d_CertificateHashDataType(d):
         known = ('customData', 'hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataType')
-    o = _new(_w_CertificateHashDataType)
+    o = _w_CertificateHashDataType()
     o.custom_data = a_custom_data
     o.hash_algorithm = a_hash_algorithm
     o.issuer_name_hash = a_issuer_name_hash
@@ -1218,7 +1217,7 @@ def _d_CertificateHashDataChainType(d):
         known = ('certificateHashData', 'certificateType', 'childCertificateHashData', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataChainType')
-    o = _new(_w_CertificateHashDataChainType)
+    o = _w_CertificateHashDataChainType()
     o.custom_data = a_custom_data
     o.certificate_hash_data = a_certificate_hash_data
     o.certificate_type = a_certificate_type
@@ -1326,7 +1325,7 @@ def _d_CertificateSignedRequest(d):
         known = ('certificateChain', 'certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSignedRequest')
-    o = _new(_w_CertificateSignedRequest)
+    o = _w_CertificateSignedRequest()
     o.custom_data = a_custom_data
     o.certificate_chain = a_certificate_chain
     o.certificate_type = a_certificate_type
@@ -1418,7 +1417,7 @@ def _d_StatusInfoType(d):
         known = ('additionalInfo', 'customData', 'reasonCode')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StatusInfoType')
-    o = _new(_w_StatusInfoType)
+    o = _w_StatusInfoType()
     o.custom_data = a_custom_data
     o.reason_code = a_reason_code
     o.additional_info = a_additional_info
@@ -1509,7 +1508,7 @@ def _d_CertificateSignedResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSignedResponse')
-    o = _new(_w_CertificateSignedResponse)
+    o = _w_CertificateSignedResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -1594,7 +1593,7 @@ def _d_DeleteCertificateRequest(d):
         known = ('certificateHashData', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificateRequest')
-    o = _new(_w_DeleteCertificateRequest)
+    o = _w_DeleteCertificateRequest()
     o.custom_data = a_custom_data
     o.certificate_hash_data = a_certificate_hash_data
     o.__class__ = m.DeleteCertificateRequest
@@ -1674,7 +1673,7 @@ def _d_DeleteCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificateResponse')
-    o = _new(_w_DeleteCertificateResponse)
+    o = _w_DeleteCertificateResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -1763,7 +1762,7 @@ def _d_EVSEType(d):
         known = ('connectorId', 'customData', 'id')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of EVSEType')
-    o = _new(_w_EVSEType)
+    o = _w_EVSEType()
     o.custom_data = a_custom_data
     o.id = a_id
     o.connector_id = a_connector_id
@@ -1856,7 +1855,7 @@ def _d_Get15118EVCertificateRequest(d):
         known = ('action', 'customData', 'exiRequest', 'iso15118SchemaVersion')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Get15118EVCertificateRequest')
-    o = _new(_w_Get15118EVCertificateRequest)
+    o = _w_Get15118EVCertificateRequest()
     o.custom_data = a_custom_data
     o.iso15118_schema_version = a_iso15118_schema_version
     o.action = a_action
@@ -1962,7 +1961,7 @@ def _d_Get15118EVCertificateResponse(d):
         known = ('customData', 'exiResponse', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Get15118EVCertificateResponse')
-    o = _new(_w_Get15118EVCertificateResponse)
+    o = _w_Get15118EVCertificateResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -2054,7 +2053,7 @@ def _d_GetCertificateStatusRequest(d):
         known = ('customData', 'ocspRequestData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCertificateStatusRequest')
-    o = _new(_w_GetCertificateStatusRequest)
+    o = _w_GetCertificateStatusRequest()
     o.custom_data = a_custom_data
     o.ocsp_request_data = a_ocsp_request_data
     o.__class__ = m.GetCertificateStatusRequest
@@ -2144,7 +2143,7 @@ def _d_GetCertificateStatusResponse(d):
         known = ('customData', 'ocspResult', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCertificateStatusResponse')
-    o = _new(_w_GetCertificateStatusResponse)
+    o = _w_GetCertificateStatusResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -2253,7 +2252,7 @@ def _d_GetInstalledCertificateIdsRequest(d):
         known = ('certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIdsRequest')
-    o = _new(_w_GetInstalledCertificateIdsRequest)
+    o = _w_GetInstalledCertificateIdsRequest()
     o.custom_data = a_custom_data
     o.certificate_type = a_certificate_type
     o.__class__ = m.GetInstalledCertificateIdsRequest
@@ -2361,7 +2360,7 @@ def _d_GetInstalledCertificateIdsResponse(d):
         known = ('certificateHashDataChain', 'customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIdsResponse')
-    o = _new(_w_GetInstalledCertificateIdsResponse)
+    o = _w_GetInstalledCertificateIdsResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -2471,7 +2470,7 @@ def _d_InstallCertificateRequest(d):
         known = ('certificate', 'certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificateRequest')
-    o = _new(_w_InstallCertificateRequest)
+    o = _w_InstallCertificateRequest()
     o.custom_data = a_custom_data
     o.certificate_type = a_certificate_type
     o.certificate = a_certificate
@@ -2561,7 +2560,7 @@ def _d_InstallCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificateResponse')
-    o = _new(_w_InstallCertificateResponse)
+    o = _w_InstallCertificateResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -2655,7 +2654,7 @@ def _d_SignCertificateRequest(d):
         known = ('certificateType', 'csr', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificateRequest')
-    o = _new(_w_SignCertificateRequest)
+    o = _w_SignCertificateRequest()
     o.custom_data = a_custom_data
     o.csr = a_csr
     o.certificate_type = a_certificate_type
@@ -2750,7 +2749,7 @@ def _d_SignCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificateResponse')
-    o = _new(_w_SignCertificateResponse)
+    o = _w_SignCertificateResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info
@@ -2846,7 +2845,7 @@ def _d_TriggerMessageRequest(d):
         known = ('customData', 'evse', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessageRequest')
-    o = _new(_w_TriggerMessageRequest)
+    o = _w_TriggerMessageRequest()
     o.custom_data = a_custom_data
     o.evse = a_evse
     o.requested_message = a_requested_message
@@ -2942,7 +2941,7 @@ def _d_TriggerMessageResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessageResponse')
-    o = _new(_w_TriggerMessageResponse)
+    o = _w_TriggerMessageResponse()
     o.custom_data = a_custom_data
     o.status = a_status
     o.status_info = a_status_info

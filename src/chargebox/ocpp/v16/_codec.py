@@ -177,7 +177,6 @@ _T_ValueFormat = 'Raw, SignedData'
 
 # By class with fields: a subclass whose instances the decoder fills in, then
 # turns into the class itself (see `_check.writable`).
-_new = object.__new__
 _w_IdTagInfo = writable(m.IdTagInfo)
 _w_AuthorizationData = writable(m.AuthorizationData)
 _w_AuthorizeRequest = writable(m.AuthorizeRequest)
@@ -295,7 +294,7 @@ def _d_IdTagInfo(d):
         known = ('expiryDate', 'parentIdTag', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTagInfo')
-    o = _new(_w_IdTagInfo)
+    o = _w_IdTagInfo()
     o.expiry_date = a_expiry_date
     o.parent_id_tag = a_parent_id_tag
     o.status = a_status
@@ -371,7 +370,7 @@ def _d_AuthorizationData(d):
         known = ('idTag', 'idTagInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizationData')
-    o = _new(_w_AuthorizationData)
+    o = _w_AuthorizationData()
     o.id_tag = a_id_tag
     o.id_tag_info = a_id_tag_info
     o.__class__ = m.AuthorizationData
@@ -412,7 +411,7 @@ def _d_AuthorizeRequest(d):
         known = ('idTag',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Authorize.req')
-    o = _new(_w_AuthorizeRequest)
+    o = _w_AuthorizeRequest()
     o.id_tag = a_id_tag
     o.__class__ = m.AuthorizeRequest
     return o
@@ -445,7 +444,7 @@ def _d_AuthorizeResponse(d):
         known = ('idTagInfo',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Authorize.conf')
-    o = _new(_w_AuthorizeResponse)
+    o = _w_AuthorizeResponse()
     o.id_tag_info = a_id_tag_info
     o.__class__ = m.AuthorizeResponse
     return o
@@ -558,7 +557,7 @@ def _d_BootNotificationRequest(d):
         known = ('chargeBoxSerialNumber', 'chargePointModel', 'chargePointSerialNumber', 'chargePointVendor', 'firmwareVersion', 'iccid', 'imsi', 'meterSerialNumber', 'meterType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of BootNotification.req')
-    o = _new(_w_BootNotificationRequest)
+    o = _w_BootNotificationRequest()
     o.charge_point_vendor = a_charge_point_vendor
     o.charge_point_model = a_charge_point_model
     o.charge_point_serial_number = a_charge_point_serial_number
@@ -670,7 +669,7 @@ def _d_BootNotificationResponse(d):
         known = ('currentTime', 'interval', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of BootNotification.conf')
-    o = _new(_w_BootNotificationResponse)
+    o = _w_BootNotificationResponse()
     o.status = a_status
     o.current_time = a_current_time
     o.interval = a_interval
@@ -717,7 +716,7 @@ def _d_CancelReservationRequest(d):
         known = ('reservationId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CancelReservation.req')
-    o = _new(_w_CancelReservationRequest)
+    o = _w_CancelReservationRequest()
     o.reservation_id = a_reservation_id
     o.__class__ = m.CancelReservationRequest
     return o
@@ -747,7 +746,7 @@ def _d_CancelReservationResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CancelReservation.conf')
-    o = _new(_w_CancelReservationResponse)
+    o = _w_CancelReservationResponse()
     o.status = a_status
     o.__class__ = m.CancelReservationResponse
     return o
@@ -811,7 +810,7 @@ def _d_CertificateHashDataType(d):
         known = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataType')
-    o = _new(_w_CertificateHashDataType)
+    o = _w_CertificateHashDataType()
     o.hash_algorithm = a_hash_algorithm
     o.issuer_name_hash = a_issuer_name_hash
     o.issuer_key_hash = a_issuer_key_hash
@@ -867,7 +866,7 @@ def _d_CertificateSignedRequest(d):
         known = ('certificateChain',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSigned.req')
-    o = _new(_w_CertificateSignedRequest)
+    o = _w_CertificateSignedRequest()
     o.certificate_chain = a_certificate_chain
     o.__class__ = m.CertificateSignedRequest
     return o
@@ -899,7 +898,7 @@ def _d_CertificateSignedResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSigned.conf')
-    o = _new(_w_CertificateSignedResponse)
+    o = _w_CertificateSignedResponse()
     o.status = a_status
     o.__class__ = m.CertificateSignedResponse
     return o
@@ -943,7 +942,7 @@ def _d_ChangeAvailabilityRequest(d):
         known = ('connectorId', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeAvailability.req')
-    o = _new(_w_ChangeAvailabilityRequest)
+    o = _w_ChangeAvailabilityRequest()
     o.connector_id = a_connector_id
     o.type = a_type
     o.__class__ = m.ChangeAvailabilityRequest
@@ -985,7 +984,7 @@ def _d_ChangeAvailabilityResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeAvailability.conf')
-    o = _new(_w_ChangeAvailabilityResponse)
+    o = _w_ChangeAvailabilityResponse()
     o.status = a_status
     o.__class__ = m.ChangeAvailabilityResponse
     return o
@@ -1030,7 +1029,7 @@ def _d_ChangeConfigurationRequest(d):
         known = ('key', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeConfiguration.req')
-    o = _new(_w_ChangeConfigurationRequest)
+    o = _w_ChangeConfigurationRequest()
     o.key = a_key
     o.value = a_value
     o.__class__ = m.ChangeConfigurationRequest
@@ -1069,7 +1068,7 @@ def _d_ChangeConfigurationResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeConfiguration.conf')
-    o = _new(_w_ChangeConfigurationResponse)
+    o = _w_ChangeConfigurationResponse()
     o.status = a_status
     o.__class__ = m.ChangeConfigurationResponse
     return o
@@ -1121,7 +1120,7 @@ def _d_ChargingSchedulePeriod(d):
         known = ('limit', 'numberPhases', 'startPeriod')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingSchedulePeriod')
-    o = _new(_w_ChargingSchedulePeriod)
+    o = _w_ChargingSchedulePeriod()
     o.start_period = a_start_period
     o.limit = a_limit
     o.number_phases = a_number_phases
@@ -1212,7 +1211,7 @@ def _d_ChargingSchedule(d):
         known = ('chargingRateUnit', 'chargingSchedulePeriod', 'duration', 'minChargingRate', 'startSchedule')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingSchedule')
-    o = _new(_w_ChargingSchedule)
+    o = _w_ChargingSchedule()
     o.duration = a_duration
     o.start_schedule = a_start_schedule
     o.charging_rate_unit = a_charging_rate_unit
@@ -1372,7 +1371,7 @@ def _d_ChargingProfile(d):
         known = ('chargingProfileId', 'chargingProfileKind', 'chargingProfilePurpose', 'chargingSchedule', 'recurrencyKind', 'stackLevel', 'transactionId', 'validFrom', 'validTo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingProfile')
-    o = _new(_w_ChargingProfile)
+    o = _w_ChargingProfile()
     o.charging_profile_id = a_charging_profile_id
     o.transaction_id = a_transaction_id
     o.stack_level = a_stack_level
@@ -1506,7 +1505,7 @@ def _d_ClearCacheResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearCache.conf')
-    o = _new(_w_ClearCacheResponse)
+    o = _w_ClearCacheResponse()
     o.status = a_status
     o.__class__ = m.ClearCacheResponse
     return o
@@ -1569,7 +1568,7 @@ def _d_ClearChargingProfileRequest(d):
         known = ('chargingProfilePurpose', 'connectorId', 'id', 'stackLevel')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearChargingProfile.req')
-    o = _new(_w_ClearChargingProfileRequest)
+    o = _w_ClearChargingProfileRequest()
     o.id = a_id
     o.connector_id = a_connector_id
     o.charging_profile_purpose = a_charging_profile_purpose
@@ -1626,7 +1625,7 @@ def _d_ClearChargingProfileResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearChargingProfile.conf')
-    o = _new(_w_ClearChargingProfileResponse)
+    o = _w_ClearChargingProfileResponse()
     o.status = a_status
     o.__class__ = m.ClearChargingProfileResponse
     return o
@@ -1681,7 +1680,7 @@ def _d_DataTransferRequest(d):
         known = ('data', 'messageId', 'vendorId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DataTransfer.req')
-    o = _new(_w_DataTransferRequest)
+    o = _w_DataTransferRequest()
     o.vendor_id = a_vendor_id
     o.message_id = a_message_id
     o.data = a_data
@@ -1737,7 +1736,7 @@ def _d_DataTransferResponse(d):
         known = ('data', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DataTransfer.conf')
-    o = _new(_w_DataTransferResponse)
+    o = _w_DataTransferResponse()
     o.status = a_status
     o.data = a_data
     o.__class__ = m.DataTransferResponse
@@ -1782,7 +1781,7 @@ def _d_DeleteCertificateRequest(d):
         known = ('certificateHashData',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificate.req')
-    o = _new(_w_DeleteCertificateRequest)
+    o = _w_DeleteCertificateRequest()
     o.certificate_hash_data = a_certificate_hash_data
     o.__class__ = m.DeleteCertificateRequest
     return o
@@ -1816,7 +1815,7 @@ def _d_DeleteCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificate.conf')
-    o = _new(_w_DeleteCertificateResponse)
+    o = _w_DeleteCertificateResponse()
     o.status = a_status
     o.__class__ = m.DeleteCertificateResponse
     return o
@@ -1853,7 +1852,7 @@ def _d_DiagnosticsStatusNotificationRequest(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DiagnosticsStatusNotification.req')
-    o = _new(_w_DiagnosticsStatusNotificationRequest)
+    o = _w_DiagnosticsStatusNotificationRequest()
     o.status = a_status
     o.__class__ = m.DiagnosticsStatusNotificationRequest
     return o
@@ -1912,7 +1911,7 @@ def _d_ExtendedTriggerMessageRequest(d):
         known = ('connectorId', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ExtendedTriggerMessage.req')
-    o = _new(_w_ExtendedTriggerMessageRequest)
+    o = _w_ExtendedTriggerMessageRequest()
     o.requested_message = a_requested_message
     o.connector_id = a_connector_id
     o.__class__ = m.ExtendedTriggerMessageRequest
@@ -1956,7 +1955,7 @@ def _d_ExtendedTriggerMessageResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ExtendedTriggerMessage.conf')
-    o = _new(_w_ExtendedTriggerMessageResponse)
+    o = _w_ExtendedTriggerMessageResponse()
     o.status = a_status
     o.__class__ = m.ExtendedTriggerMessageResponse
     return o
@@ -1993,7 +1992,7 @@ def _d_FirmwareStatusNotificationRequest(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of FirmwareStatusNotification.req')
-    o = _new(_w_FirmwareStatusNotificationRequest)
+    o = _w_FirmwareStatusNotificationRequest()
     o.status = a_status
     o.__class__ = m.FirmwareStatusNotificationRequest
     return o
@@ -2080,7 +2079,7 @@ def _d_FirmwareType(d):
         known = ('installDateTime', 'location', 'retrieveDateTime', 'signature', 'signingCertificate')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of FirmwareType')
-    o = _new(_w_FirmwareType)
+    o = _w_FirmwareType()
     o.location = a_location
     o.retrieve_date_time = a_retrieve_date_time
     o.install_date_time = a_install_date_time
@@ -2167,7 +2166,7 @@ def _d_GetCompositeScheduleRequest(d):
         known = ('chargingRateUnit', 'connectorId', 'duration')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCompositeSchedule.req')
-    o = _new(_w_GetCompositeScheduleRequest)
+    o = _w_GetCompositeScheduleRequest()
     o.connector_id = a_connector_id
     o.duration = a_duration
     o.charging_rate_unit = a_charging_rate_unit
@@ -2246,7 +2245,7 @@ def _d_GetCompositeScheduleResponse(d):
         known = ('chargingSchedule', 'connectorId', 'scheduleStart', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCompositeSchedule.conf')
-    o = _new(_w_GetCompositeScheduleResponse)
+    o = _w_GetCompositeScheduleResponse()
     o.status = a_status
     o.connector_id = a_connector_id
     o.schedule_start = a_schedule_start
@@ -2319,7 +2318,7 @@ def _d_GetConfigurationRequest(d):
         known = ('key',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetConfiguration.req')
-    o = _new(_w_GetConfigurationRequest)
+    o = _w_GetConfigurationRequest()
     o.key = a_key
     o.__class__ = m.GetConfigurationRequest
     return o
@@ -2378,7 +2377,7 @@ def _d_KeyValue(d):
         known = ('key', 'readonly', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of KeyValue')
-    o = _new(_w_KeyValue)
+    o = _w_KeyValue()
     o.key = a_key
     o.readonly = a_readonly
     o.value = a_value
@@ -2451,7 +2450,7 @@ def _d_GetConfigurationResponse(d):
         known = ('configurationKey', 'unknownKey')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetConfiguration.conf')
-    o = _new(_w_GetConfigurationResponse)
+    o = _w_GetConfigurationResponse()
     o.configuration_key = a_configuration_key
     o.unknown_key = a_unknown_key
     o.__class__ = m.GetConfigurationResponse
@@ -2540,7 +2539,7 @@ def _d_GetDiagnosticsRequest(d):
         known = ('location', 'retries', 'retryInterval', 'startTime', 'stopTime')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetDiagnostics.req')
-    o = _new(_w_GetDiagnosticsRequest)
+    o = _w_GetDiagnosticsRequest()
     o.location = a_location
     o.retries = a_retries
     o.retry_interval = a_retry_interval
@@ -2606,7 +2605,7 @@ def _d_GetDiagnosticsResponse(d):
         known = ('fileName',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetDiagnostics.conf')
-    o = _new(_w_GetDiagnosticsResponse)
+    o = _w_GetDiagnosticsResponse()
     o.file_name = a_file_name
     o.__class__ = m.GetDiagnosticsResponse
     return o
@@ -2641,7 +2640,7 @@ def _d_GetInstalledCertificateIdsRequest(d):
         known = ('certificateType',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIds.req')
-    o = _new(_w_GetInstalledCertificateIdsRequest)
+    o = _w_GetInstalledCertificateIdsRequest()
     o.certificate_type = a_certificate_type
     o.__class__ = m.GetInstalledCertificateIdsRequest
     return o
@@ -2698,7 +2697,7 @@ def _d_GetInstalledCertificateIdsResponse(d):
         known = ('certificateHashData', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIds.conf')
-    o = _new(_w_GetInstalledCertificateIdsResponse)
+    o = _w_GetInstalledCertificateIdsResponse()
     o.certificate_hash_data = a_certificate_hash_data
     o.status = a_status
     o.__class__ = m.GetInstalledCertificateIdsResponse
@@ -2763,7 +2762,7 @@ def _d_GetLocalListVersionResponse(d):
         known = ('listVersion',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLocalListVersion.conf')
-    o = _new(_w_GetLocalListVersionResponse)
+    o = _w_GetLocalListVersionResponse()
     o.list_version = a_list_version
     o.__class__ = m.GetLocalListVersionResponse
     return o
@@ -2813,7 +2812,7 @@ def _d_LogParametersType(d):
         known = ('latestTimestamp', 'oldestTimestamp', 'remoteLocation')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of LogParametersType')
-    o = _new(_w_LogParametersType)
+    o = _w_LogParametersType()
     o.remote_location = a_remote_location
     o.oldest_timestamp = a_oldest_timestamp
     o.latest_timestamp = a_latest_timestamp
@@ -2901,7 +2900,7 @@ def _d_GetLogRequest(d):
         known = ('log', 'logType', 'requestId', 'retries', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLog.req')
-    o = _new(_w_GetLogRequest)
+    o = _w_GetLogRequest()
     o.log = a_log
     o.log_type = a_log_type
     o.request_id = a_request_id
@@ -2974,7 +2973,7 @@ def _d_GetLogResponse(d):
         known = ('filename', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLog.conf')
-    o = _new(_w_GetLogResponse)
+    o = _w_GetLogResponse()
     o.status = a_status
     o.filename = a_filename
     o.__class__ = m.GetLogResponse
@@ -3032,7 +3031,7 @@ def _d_HeartbeatResponse(d):
         known = ('currentTime',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Heartbeat.conf')
-    o = _new(_w_HeartbeatResponse)
+    o = _w_HeartbeatResponse()
     o.current_time = a_current_time
     o.__class__ = m.HeartbeatResponse
     return o
@@ -3076,7 +3075,7 @@ def _d_InstallCertificateRequest(d):
         known = ('certificate', 'certificateType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificate.req')
-    o = _new(_w_InstallCertificateRequest)
+    o = _w_InstallCertificateRequest()
     o.certificate_type = a_certificate_type
     o.certificate = a_certificate
     o.__class__ = m.InstallCertificateRequest
@@ -3119,7 +3118,7 @@ def _d_InstallCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificate.conf')
-    o = _new(_w_InstallCertificateResponse)
+    o = _w_InstallCertificateResponse()
     o.status = a_status
     o.__class__ = m.InstallCertificateResponse
     return o
@@ -3165,7 +3164,7 @@ def _d_LogStatusNotificationRequest(d):
         known = ('requestId', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of LogStatusNotification.req')
-    o = _new(_w_LogStatusNotificationRequest)
+    o = _w_LogStatusNotificationRequest()
     o.status = a_status
     o.request_id = a_request_id
     o.__class__ = m.LogStatusNotificationRequest
@@ -3286,7 +3285,7 @@ def _d_SampledValue(d):
         known = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SampledValue')
-    o = _new(_w_SampledValue)
+    o = _w_SampledValue()
     o.value = a_value
     o.context = a_context
     o.format = a_format
@@ -3404,7 +3403,7 @@ def _d_MeterValue(d):
         known = ('sampledValue', 'timestamp')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MeterValue')
-    o = _new(_w_MeterValue)
+    o = _w_MeterValue()
     o.timestamp = a_timestamp
     o.sampled_value = a_sampled_value
     o.__class__ = m.MeterValue
@@ -3471,7 +3470,7 @@ def _d_MeterValuesRequest(d):
         known = ('connectorId', 'meterValue', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MeterValues.req')
-    o = _new(_w_MeterValuesRequest)
+    o = _w_MeterValuesRequest()
     o.connector_id = a_connector_id
     o.transaction_id = a_transaction_id
     o.meter_value = a_meter_value
@@ -3556,7 +3555,7 @@ def _d_RemoteStartTransactionRequest(d):
         known = ('chargingProfile', 'connectorId', 'idTag')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStartTransaction.req')
-    o = _new(_w_RemoteStartTransactionRequest)
+    o = _w_RemoteStartTransactionRequest()
     o.connector_id = a_connector_id
     o.id_tag = a_id_tag
     o.charging_profile = a_charging_profile
@@ -3613,7 +3612,7 @@ def _d_RemoteStartTransactionResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStartTransaction.conf')
-    o = _new(_w_RemoteStartTransactionResponse)
+    o = _w_RemoteStartTransactionResponse()
     o.status = a_status
     o.__class__ = m.RemoteStartTransactionResponse
     return o
@@ -3647,7 +3646,7 @@ def _d_RemoteStopTransactionRequest(d):
         known = ('transactionId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStopTransaction.req')
-    o = _new(_w_RemoteStopTransactionRequest)
+    o = _w_RemoteStopTransactionRequest()
     o.transaction_id = a_transaction_id
     o.__class__ = m.RemoteStopTransactionRequest
     return o
@@ -3677,7 +3676,7 @@ def _d_RemoteStopTransactionResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStopTransaction.conf')
-    o = _new(_w_RemoteStopTransactionResponse)
+    o = _w_RemoteStopTransactionResponse()
     o.status = a_status
     o.__class__ = m.RemoteStopTransactionResponse
     return o
@@ -3747,7 +3746,7 @@ def _d_ReserveNowRequest(d):
         known = ('connectorId', 'expiryDate', 'idTag', 'parentIdTag', 'reservationId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ReserveNow.req')
-    o = _new(_w_ReserveNowRequest)
+    o = _w_ReserveNowRequest()
     o.connector_id = a_connector_id
     o.expiry_date = a_expiry_date
     o.id_tag = a_id_tag
@@ -3812,7 +3811,7 @@ def _d_ReserveNowResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ReserveNow.conf')
-    o = _new(_w_ReserveNowResponse)
+    o = _w_ReserveNowResponse()
     o.status = a_status
     o.__class__ = m.ReserveNowResponse
     return o
@@ -3849,7 +3848,7 @@ def _d_ResetRequest(d):
         known = ('type',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Reset.req')
-    o = _new(_w_ResetRequest)
+    o = _w_ResetRequest()
     o.type = a_type
     o.__class__ = m.ResetRequest
     return o
@@ -3886,7 +3885,7 @@ def _d_ResetResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Reset.conf')
-    o = _new(_w_ResetResponse)
+    o = _w_ResetResponse()
     o.status = a_status
     o.__class__ = m.ResetResponse
     return o
@@ -3942,7 +3941,7 @@ def _d_SecurityEventNotificationRequest(d):
         known = ('techInfo', 'timestamp', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SecurityEventNotification.req')
-    o = _new(_w_SecurityEventNotificationRequest)
+    o = _w_SecurityEventNotificationRequest()
     o.type = a_type
     o.timestamp = a_timestamp
     o.tech_info = a_tech_info
@@ -4031,7 +4030,7 @@ def _d_SendLocalListRequest(d):
         known = ('listVersion', 'localAuthorizationList', 'updateType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SendLocalList.req')
-    o = _new(_w_SendLocalListRequest)
+    o = _w_SendLocalListRequest()
     o.list_version = a_list_version
     o.local_authorization_list = a_local_authorization_list
     o.update_type = a_update_type
@@ -4089,7 +4088,7 @@ def _d_SendLocalListResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SendLocalList.conf')
-    o = _new(_w_SendLocalListResponse)
+    o = _w_SendLocalListResponse()
     o.status = a_status
     o.__class__ = m.SendLocalListResponse
     return o
@@ -4134,7 +4133,7 @@ def _d_SetChargingProfileRequest(d):
         known = ('connectorId', 'csChargingProfiles')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SetChargingProfile.req')
-    o = _new(_w_SetChargingProfileRequest)
+    o = _w_SetChargingProfileRequest()
     o.connector_id = a_connector_id
     o.cs_charging_profiles = a_cs_charging_profiles
     o.__class__ = m.SetChargingProfileRequest
@@ -4173,7 +4172,7 @@ def _d_SetChargingProfileResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SetChargingProfile.conf')
-    o = _new(_w_SetChargingProfileResponse)
+    o = _w_SetChargingProfileResponse()
     o.status = a_status
     o.__class__ = m.SetChargingProfileResponse
     return o
@@ -4209,7 +4208,7 @@ def _d_SignCertificateRequest(d):
         known = ('csr',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificate.req')
-    o = _new(_w_SignCertificateRequest)
+    o = _w_SignCertificateRequest()
     o.csr = a_csr
     o.__class__ = m.SignCertificateRequest
     return o
@@ -4241,7 +4240,7 @@ def _d_SignCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificate.conf')
-    o = _new(_w_SignCertificateResponse)
+    o = _w_SignCertificateResponse()
     o.status = a_status
     o.__class__ = m.SignCertificateResponse
     return o
@@ -4287,7 +4286,7 @@ def _d_SignedFirmwareStatusNotificationRequest(d):
         known = ('requestId', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedFirmwareStatusNotification.req')
-    o = _new(_w_SignedFirmwareStatusNotificationRequest)
+    o = _w_SignedFirmwareStatusNotificationRequest()
     o.status = a_status
     o.request_id = a_request_id
     o.__class__ = m.SignedFirmwareStatusNotificationRequest
@@ -4369,7 +4368,7 @@ def _d_SignedUpdateFirmwareRequest(d):
         known = ('firmware', 'requestId', 'retries', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedUpdateFirmware.req')
-    o = _new(_w_SignedUpdateFirmwareRequest)
+    o = _w_SignedUpdateFirmwareRequest()
     o.retries = a_retries
     o.retry_interval = a_retry_interval
     o.request_id = a_request_id
@@ -4429,7 +4428,7 @@ def _d_SignedUpdateFirmwareResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedUpdateFirmware.conf')
-    o = _new(_w_SignedUpdateFirmwareResponse)
+    o = _w_SignedUpdateFirmwareResponse()
     o.status = a_status
     o.__class__ = m.SignedUpdateFirmwareResponse
     return o
@@ -4497,7 +4496,7 @@ def _d_StartTransactionRequest(d):
         known = ('connectorId', 'idTag', 'meterStart', 'reservationId', 'timestamp')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StartTransaction.req')
-    o = _new(_w_StartTransactionRequest)
+    o = _w_StartTransactionRequest()
     o.connector_id = a_connector_id
     o.id_tag = a_id_tag
     o.meter_start = a_meter_start
@@ -4568,7 +4567,7 @@ def _d_StartTransactionResponse(d):
         known = ('idTagInfo', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StartTransaction.conf')
-    o = _new(_w_StartTransactionResponse)
+    o = _w_StartTransactionResponse()
     o.id_tag_info = a_id_tag_info
     o.transaction_id = a_transaction_id
     o.__class__ = m.StartTransactionResponse
@@ -4664,7 +4663,7 @@ def _d_StatusNotificationRequest(d):
         known = ('connectorId', 'errorCode', 'info', 'status', 'timestamp', 'vendorErrorCode', 'vendorId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StatusNotification.req')
-    o = _new(_w_StatusNotificationRequest)
+    o = _w_StatusNotificationRequest()
     o.connector_id = a_connector_id
     o.error_code = a_error_code
     o.info = a_info
@@ -4833,7 +4832,7 @@ def _d_StopTransactionRequest(d):
         known = ('idTag', 'meterStop', 'reason', 'timestamp', 'transactionData', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StopTransaction.req')
-    o = _new(_w_StopTransactionRequest)
+    o = _w_StopTransactionRequest()
     o.id_tag = a_id_tag
     o.meter_stop = a_meter_stop
     o.timestamp = a_timestamp
@@ -4925,7 +4924,7 @@ def _d_StopTransactionResponse(d):
         known = ('idTagInfo',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StopTransaction.conf')
-    o = _new(_w_StopTransactionResponse)
+    o = _w_StopTransactionResponse()
     o.id_tag_info = a_id_tag_info
     o.__class__ = m.StopTransactionResponse
     return o
@@ -4970,7 +4969,7 @@ def _d_TriggerMessageRequest(d):
         known = ('connectorId', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessage.req')
-    o = _new(_w_TriggerMessageRequest)
+    o = _w_TriggerMessageRequest()
     o.requested_message = a_requested_message
     o.connector_id = a_connector_id
     o.__class__ = m.TriggerMessageRequest
@@ -5014,7 +5013,7 @@ def _d_TriggerMessageResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessage.conf')
-    o = _new(_w_TriggerMessageResponse)
+    o = _w_TriggerMessageResponse()
     o.status = a_status
     o.__class__ = m.TriggerMessageResponse
     return o
@@ -5048,7 +5047,7 @@ def _d_UnlockConnectorRequest(d):
         known = ('connectorId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UnlockConnector.req')
-    o = _new(_w_UnlockConnectorRequest)
+    o = _w_UnlockConnectorRequest()
     o.connector_id = a_connector_id
     o.__class__ = m.UnlockConnectorRequest
     return o
@@ -5078,7 +5077,7 @@ def _d_UnlockConnectorResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UnlockConnector.conf')
-    o = _new(_w_UnlockConnectorResponse)
+    o = _w_UnlockConnectorResponse()
     o.status = a_status
     o.__class__ = m.UnlockConnectorResponse
     return o
@@ -5140,7 +5139,7 @@ def _d_UpdateFirmwareRequest(d):
         known = ('location', 'retries', 'retrieveDate', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UpdateFirmware.req')
-    o = _new(_w_UpdateFirmwareRequest)
+    o = _w_UpdateFirmwareRequest()
     o.location = a_location
     o.retries = a_retries
     o.retrieve_date = a_retrieve_date
