@@ -1192,7 +1192,41 @@ def _d_ChargingSchedule(d):
         for x0 in v:
             if type(x0) is not dict:
                 raise Invalid(TYPE, [], x0, 'must be an object')
-            a_charging_schedule_period.append(_d_ChargingSchedulePeriod(x0))
+            absent_1 = 0
+            try:
+                v_1 = x0['startPeriod']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['startPeriod'], MISSING, 'required field is missing') from None
+            if type(v_1) is not int:
+                raise Invalid(TYPE, ['startPeriod'], v_1, 'must be an integer')
+            a_1_start_period = v_1
+            try:
+                v_1 = x0['limit']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['limit'], MISSING, 'required field is missing') from None
+            if type(v_1) is not float and type(v_1) is not int:
+                raise Invalid(TYPE, ['limit'], v_1, 'must be a number')
+            if not is_tenth(v_1):
+                raise Invalid(PROPERTY, ['limit'], v_1, 'not a multiple of 0.1')
+            a_1_limit = tenths(v_1)
+            if 'numberPhases' in x0:
+                v_1 = x0['numberPhases']
+                if type(v_1) is not int:
+                    raise Invalid(TYPE, ['numberPhases'], v_1, 'must be an integer')
+                a_1_number_phases = v_1
+            else:
+                a_1_number_phases = None
+                absent_1 += 1
+            if len(x0) + absent_1 != 3:
+                known = ('limit', 'numberPhases', 'startPeriod')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of ChargingSchedulePeriod')
+            o_1 = _w_ChargingSchedulePeriod()
+            o_1.start_period = a_1_start_period
+            o_1.limit = a_1_limit
+            o_1.number_phases = a_1_number_phases
+            o_1.__class__ = m.ChargingSchedulePeriod
+            a_charging_schedule_period.append(o_1)
     except Invalid as e:
         e.path[0:0] = ['chargingSchedulePeriod', len(a_charging_schedule_period)]
         raise
@@ -1255,7 +1289,24 @@ def _e_ChargingSchedule(o):
     r0 = []
     try:
         for x0 in v:
-            r0.append(_e_ChargingSchedulePeriod(x0))
+            v_1 = x0.start_period
+            if type(v_1) is not int:
+                raise Invalid(TYPE, ['startPeriod'], v_1, 'must be an integer')
+            b_1_start_period = v_1
+            v_1 = x0.limit
+            r2 = decimal_to_json(v_1)
+            if type(r2) is not float and type(r2) is not int:
+                raise Invalid(TYPE, ['limit'], r2, 'must be a number')
+            if not is_tenth(r2):
+                raise Invalid(PROPERTY, ['limit'], r2, 'not a multiple of 0.1')
+            b_1_limit = r2
+            d_1 = {'startPeriod': b_1_start_period, 'limit': b_1_limit}
+            v_1 = x0.number_phases
+            if v_1 is not None:
+                if type(v_1) is not int:
+                    raise Invalid(TYPE, ['numberPhases'], v_1, 'must be an integer')
+                d_1['numberPhases'] = v_1
+            r0.append(d_1)
     except Invalid as e:
         e.path[0:0] = ['chargingSchedulePeriod', len(r0)]
         raise
@@ -2419,7 +2470,43 @@ def _d_GetConfigurationResponse(d):
             for x0 in v:
                 if type(x0) is not dict:
                     raise Invalid(TYPE, [], x0, 'must be an object')
-                a_configuration_key.append(_d_KeyValue(x0))
+                absent_1 = 0
+                try:
+                    v_1 = x0['key']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['key'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['key'], v_1, 'must be a string')
+                if len(v_1) > 50:
+                    raise Invalid(PROPERTY, ['key'], v_1, f'longer than 50 characters ({len(v_1)})')
+                a_1_key = v_1
+                try:
+                    v_1 = x0['readonly']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['readonly'], MISSING, 'required field is missing') from None
+                if type(v_1) is not bool:
+                    raise Invalid(TYPE, ['readonly'], v_1, 'must be true or false')
+                a_1_readonly = v_1
+                if 'value' in x0:
+                    v_1 = x0['value']
+                    if type(v_1) is not str:
+                        raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+                    if len(v_1) > 500:
+                        raise Invalid(PROPERTY, ['value'], v_1, f'longer than 500 characters ({len(v_1)})')
+                    a_1_value = v_1
+                else:
+                    a_1_value = None
+                    absent_1 += 1
+                if len(x0) + absent_1 != 3:
+                    known = ('key', 'readonly', 'value')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                    raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of KeyValue')
+                o_1 = _w_KeyValue()
+                o_1.key = a_1_key
+                o_1.readonly = a_1_readonly
+                o_1.value = a_1_value
+                o_1.__class__ = m.KeyValue
+                a_configuration_key.append(o_1)
         except Invalid as e:
             e.path[0:0] = ['configurationKey', len(a_configuration_key)]
             raise
@@ -2465,7 +2552,24 @@ def _e_GetConfigurationResponse(o):
         r0 = []
         try:
             for x0 in v:
-                r0.append(_e_KeyValue(x0))
+                v_1 = x0.key
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['key'], v_1, 'must be a string')
+                if len(v_1) > 50:
+                    raise Invalid(PROPERTY, ['key'], v_1, f'longer than 50 characters ({len(v_1)})')
+                b_1_key = v_1
+                v_1 = x0.readonly
+                if type(v_1) is not bool:
+                    raise Invalid(TYPE, ['readonly'], v_1, 'must be true or false')
+                d_1 = {'key': b_1_key, 'readonly': v_1}
+                v_1 = x0.value
+                if v_1 is not None:
+                    if type(v_1) is not str:
+                        raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+                    if len(v_1) > 500:
+                        raise Invalid(PROPERTY, ['value'], v_1, f'longer than 500 characters ({len(v_1)})')
+                    d_1['value'] = v_1
+                r0.append(d_1)
         except Invalid as e:
             e.path[0:0] = ['configurationKey', len(r0)]
             raise
@@ -2675,7 +2779,54 @@ def _d_GetInstalledCertificateIdsResponse(d):
             for x0 in v:
                 if type(x0) is not dict:
                     raise Invalid(TYPE, [], x0, 'must be an object')
-                a_certificate_hash_data.append(_d_CertificateHashDataType(x0))
+                try:
+                    v_1 = x0['hashAlgorithm']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['hashAlgorithm'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['hashAlgorithm'], v_1, 'must be a string')
+                try:
+                    a_1_hash_algorithm = _D_HashAlgorithmEnumType[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['hashAlgorithm'], v_1, 'not one of ' + _T_HashAlgorithmEnumType) from None
+                try:
+                    v_1 = x0['issuerNameHash']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['issuerNameHash'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerNameHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerNameHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                a_1_issuer_name_hash = v_1
+                try:
+                    v_1 = x0['issuerKeyHash']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['issuerKeyHash'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerKeyHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerKeyHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                a_1_issuer_key_hash = v_1
+                try:
+                    v_1 = x0['serialNumber']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['serialNumber'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['serialNumber'], v_1, 'must be a string')
+                if len(v_1) > 40:
+                    raise Invalid(PROPERTY, ['serialNumber'], v_1, f'longer than 40 characters ({len(v_1)})')
+                a_1_serial_number = v_1
+                if len(x0) != 4:
+                    known = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                    raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of CertificateHashDataType')
+                o_1 = _w_CertificateHashDataType()
+                o_1.hash_algorithm = a_1_hash_algorithm
+                o_1.issuer_name_hash = a_1_issuer_name_hash
+                o_1.issuer_key_hash = a_1_issuer_key_hash
+                o_1.serial_number = a_1_serial_number
+                o_1.__class__ = m.CertificateHashDataType
+                a_certificate_hash_data.append(o_1)
         except Invalid as e:
             e.path[0:0] = ['certificateHashData', len(a_certificate_hash_data)]
             raise
@@ -2713,7 +2864,35 @@ def _e_GetInstalledCertificateIdsResponse(o):
         r0 = []
         try:
             for x0 in v:
-                r0.append(_e_CertificateHashDataType(x0))
+                v_1 = x0.hash_algorithm
+                try:
+                    r2 = _W_HashAlgorithmEnumType[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['hashAlgorithm'], r2, 'must be a string')
+                    if r2 not in _D_HashAlgorithmEnumType:
+                        raise Invalid(PROPERTY, ['hashAlgorithm'], r2, 'not one of ' + _T_HashAlgorithmEnumType)
+                b_1_hash_algorithm = r2
+                v_1 = x0.issuer_name_hash
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerNameHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerNameHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                b_1_issuer_name_hash = v_1
+                v_1 = x0.issuer_key_hash
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerKeyHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerKeyHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                b_1_issuer_key_hash = v_1
+                v_1 = x0.serial_number
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['serialNumber'], v_1, 'must be a string')
+                if len(v_1) > 40:
+                    raise Invalid(PROPERTY, ['serialNumber'], v_1, f'longer than 40 characters ({len(v_1)})')
+                d_1 = {'hashAlgorithm': b_1_hash_algorithm, 'issuerNameHash': b_1_issuer_name_hash, 'issuerKeyHash': b_1_issuer_key_hash, 'serialNumber': v_1}
+                r0.append(d_1)
         except Invalid as e:
             e.path[0:0] = ['certificateHashData', len(r0)]
             raise
@@ -3394,7 +3573,94 @@ def _d_MeterValue(d):
         for x0 in v:
             if type(x0) is not dict:
                 raise Invalid(TYPE, [], x0, 'must be an object')
-            a_sampled_value.append(_d_SampledValue(x0))
+            absent_1 = 0
+            try:
+                v_1 = x0['value']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['value'], MISSING, 'required field is missing') from None
+            if type(v_1) is not str:
+                raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+            a_1_value = v_1
+            if 'context' in x0:
+                v_1 = x0['context']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['context'], v_1, 'must be a string')
+                try:
+                    a_1_context = _D_ReadingContext[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['context'], v_1, 'not one of ' + _T_ReadingContext) from None
+            else:
+                a_1_context = None
+                absent_1 += 1
+            if 'format' in x0:
+                v_1 = x0['format']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['format'], v_1, 'must be a string')
+                try:
+                    a_1_format = _D_ValueFormat[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['format'], v_1, 'not one of ' + _T_ValueFormat) from None
+            else:
+                a_1_format = None
+                absent_1 += 1
+            if 'measurand' in x0:
+                v_1 = x0['measurand']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['measurand'], v_1, 'must be a string')
+                try:
+                    a_1_measurand = _D_Measurand[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['measurand'], v_1, 'not one of ' + _T_Measurand) from None
+            else:
+                a_1_measurand = None
+                absent_1 += 1
+            if 'phase' in x0:
+                v_1 = x0['phase']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['phase'], v_1, 'must be a string')
+                try:
+                    a_1_phase = _D_Phase[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['phase'], v_1, 'not one of ' + _T_Phase) from None
+            else:
+                a_1_phase = None
+                absent_1 += 1
+            if 'location' in x0:
+                v_1 = x0['location']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['location'], v_1, 'must be a string')
+                try:
+                    a_1_location = _D_Location[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['location'], v_1, 'not one of ' + _T_Location) from None
+            else:
+                a_1_location = None
+                absent_1 += 1
+            if 'unit' in x0:
+                v_1 = x0['unit']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['unit'], v_1, 'must be a string')
+                try:
+                    a_1_unit = _D_UnitOfMeasure[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['unit'], v_1, 'not one of ' + _T_UnitOfMeasure) from None
+            else:
+                a_1_unit = None
+                absent_1 += 1
+            if len(x0) + absent_1 != 7:
+                known = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of SampledValue')
+            o_1 = _w_SampledValue()
+            o_1.value = a_1_value
+            o_1.context = a_1_context
+            o_1.format = a_1_format
+            o_1.measurand = a_1_measurand
+            o_1.phase = a_1_phase
+            o_1.location = a_1_location
+            o_1.unit = a_1_unit
+            o_1.__class__ = m.SampledValue
+            a_sampled_value.append(o_1)
     except Invalid as e:
         e.path[0:0] = ['sampledValue', len(a_sampled_value)]
         raise
@@ -3424,7 +3690,77 @@ def _e_MeterValue(o):
     r0 = []
     try:
         for x0 in v:
-            r0.append(_e_SampledValue(x0))
+            v_1 = x0.value
+            if type(v_1) is not str:
+                raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+            d_1 = {'value': v_1}
+            v_1 = x0.context
+            if v_1 is not None:
+                try:
+                    r2 = _W_ReadingContext[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['context'], r2, 'must be a string')
+                    if r2 not in _D_ReadingContext:
+                        raise Invalid(PROPERTY, ['context'], r2, 'not one of ' + _T_ReadingContext)
+                d_1['context'] = r2
+            v_1 = x0.format
+            if v_1 is not None:
+                try:
+                    r2 = _W_ValueFormat[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['format'], r2, 'must be a string')
+                    if r2 not in _D_ValueFormat:
+                        raise Invalid(PROPERTY, ['format'], r2, 'not one of ' + _T_ValueFormat)
+                d_1['format'] = r2
+            v_1 = x0.measurand
+            if v_1 is not None:
+                try:
+                    r2 = _W_Measurand[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['measurand'], r2, 'must be a string')
+                    if r2 not in _D_Measurand:
+                        raise Invalid(PROPERTY, ['measurand'], r2, 'not one of ' + _T_Measurand)
+                d_1['measurand'] = r2
+            v_1 = x0.phase
+            if v_1 is not None:
+                try:
+                    r2 = _W_Phase[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['phase'], r2, 'must be a string')
+                    if r2 not in _D_Phase:
+                        raise Invalid(PROPERTY, ['phase'], r2, 'not one of ' + _T_Phase)
+                d_1['phase'] = r2
+            v_1 = x0.location
+            if v_1 is not None:
+                try:
+                    r2 = _W_Location[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['location'], r2, 'must be a string')
+                    if r2 not in _D_Location:
+                        raise Invalid(PROPERTY, ['location'], r2, 'not one of ' + _T_Location)
+                d_1['location'] = r2
+            v_1 = x0.unit
+            if v_1 is not None:
+                try:
+                    r2 = _W_UnitOfMeasure[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['unit'], r2, 'must be a string')
+                    if r2 not in _D_UnitOfMeasure:
+                        raise Invalid(PROPERTY, ['unit'], r2, 'not one of ' + _T_UnitOfMeasure)
+                d_1['unit'] = r2
+            r0.append(d_1)
     except Invalid as e:
         e.path[0:0] = ['sampledValue', len(r0)]
         raise
