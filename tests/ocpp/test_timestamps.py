@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chargebox.ocpp import codec
@@ -127,6 +127,14 @@ def _general(text):
 
 @settings(max_examples=3000, database=None, deadline=None)
 @given(_timestamp_texts())
+# shapes next to the usual one that the C parser reads (or newer ones may) and RFC 3339 not
+@example("2024-W18-3T12:00:00.000Z")
+@example("2024-05-01T24:00:00.000Z")
+@example("2024-05-01T12:00:00,500Z")
+@example("2024-05-01T120000.000Z")
+@example("2024-05-01 12:00:00.000Z")
+@example("2024-05-01T12:00:60.000Z")
+@example("2024-05-01T12:00:00.\u0663\u0663\u0663Z")
 def test_the_codec_reads_a_timestamp_as_the_general_parser_does(text):
     # datetime_of reads the usual shape with the C parser; parse_datetime never does
     value = datetime_of(text)
