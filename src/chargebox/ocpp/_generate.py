@@ -530,8 +530,8 @@ class CodecWriter:
             k = f"k{s}"
             lines += [
                 f"if {total} != {len(obj.fields)}:",
-                f"    known = {tuple(sorted(f.wire for f in obj.fields))!r}",
-                f"    {k} = next({k} for {k} in {d} if {k} not in known)",
+                f"    known{s} = {tuple(sorted(f.wire for f in obj.fields))!r}",
+                f"    {k} = next({k} for {k} in {d} if {k} not in known{s})",
                 f"    raise Invalid(PROPERTY, [{k}], {d}[{k}], 'not a property of {obj.title}')",
             ]
         # The values are checked and converted as the class's converters would, so the

@@ -1218,8 +1218,8 @@ def _d_ChargingSchedule(d):
                 a_1_number_phases = None
                 absent_1 += 1
             if len(x0) + absent_1 != 3:
-                known = ('limit', 'numberPhases', 'startPeriod')
-                k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                known_1 = ('limit', 'numberPhases', 'startPeriod')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
                 raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of ChargingSchedulePeriod')
             o_1 = _w_ChargingSchedulePeriod()
             o_1.start_period = a_1_start_period
@@ -2498,8 +2498,8 @@ def _d_GetConfigurationResponse(d):
                     a_1_value = None
                     absent_1 += 1
                 if len(x0) + absent_1 != 3:
-                    known = ('key', 'readonly', 'value')
-                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                    known_1 = ('key', 'readonly', 'value')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
                     raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of KeyValue')
                 o_1 = _w_KeyValue()
                 o_1.key = a_1_key
@@ -2817,8 +2817,8 @@ def _d_GetInstalledCertificateIdsResponse(d):
                     raise Invalid(PROPERTY, ['serialNumber'], v_1, f'longer than 40 characters ({len(v_1)})')
                 a_1_serial_number = v_1
                 if len(x0) != 4:
-                    known = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
-                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                    known_1 = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
                     raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of CertificateHashDataType')
                 o_1 = _w_CertificateHashDataType()
                 o_1.hash_algorithm = a_1_hash_algorithm
@@ -3648,8 +3648,8 @@ def _d_MeterValue(d):
                 a_1_unit = None
                 absent_1 += 1
             if len(x0) + absent_1 != 7:
-                known = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
-                k_1 = next(k_1 for k_1 in x0 if k_1 not in known)
+                known_1 = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
                 raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of SampledValue')
             o_1 = _w_SampledValue()
             o_1.value = a_1_value
