@@ -62,6 +62,8 @@ def test_any_rfc3339_timestamp_parses_to_aware_utc(text, expected):
         "2024-05-01T12:60:00Z",
         "2024-05-01T12:00:61Z",
         "2024-05-01T12:00:00+24:00",
+        "2024-05-01T12:00:00+00:60",  # an offset's minutes are 00-59
+        "0001-01-01T00:00:00-00:60",
         "2024-05-01T12:00:00+0200",
         "2024-05-01T12:00:00.Z",
         "20240501T120000Z",
@@ -135,6 +137,7 @@ def _general(text):
 @example("2024-05-01 12:00:00.000Z")
 @example("2024-05-01T12:00:60.000Z")
 @example("2024-05-01T12:00:00.\u0663\u0663\u0663Z")
+@example("0001-01-01T00:00:00-00:60")
 def test_the_codec_reads_a_timestamp_as_the_general_parser_does(text):
     # datetime_of reads the usual shape with the C parser; parse_datetime never does
     value = datetime_of(text)

@@ -25,12 +25,17 @@ def parse_datetime(text: str) -> datetime:
     micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
     if second == 60:
         second, micro = 59, 999999
+    tz = UTC
+    if not m.group(8):
+        hours, minutes = int(m.group(10)), int(m.group(11))
+        if hours > 23 or minutes > 59:
+            # RFC 3339's time-numoffset: time-hour (00-23) ":" time-minute (00-59)
+            raise TimestampError(
+                f"{text!r} has an offset out of range (hours 00-23, minutes 00-59)"
+            )
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if m.group(9) == "-" else offset)
     try:
-        if m.group(8):
-            tz = UTC
-        else:
-            offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
-            tz = timezone(-offset if m.group(9) == "-" else offset)
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(UTC)
     except (ValueError, OverflowError) as e:
         raise TimestampError(f"{text!r} is not a valid date-time in years 1..9999 UTC: {e}") from e
