@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
 import orjson
 import pytest
 
@@ -142,6 +143,32 @@ def test_arrays_are_tuples_so_messages_stay_frozen():
     assert hash(mv) == hash(MeterValue(timestamp=NOW, sampled_value=(SampledValue(value="1"),)))
     with pytest.raises(AttributeError):
         mv.timestamp = NOW  # type: ignore[misc]
+
+
+def test_decoded_messages_are_frozen_instances_of_their_own_class():
+    # decoders fill a writable subclass in and then make it the class: nothing of that
+    # subclass may remain, at any depth
+    payload = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2024-05-01T12:00:00Z", "sampledValue": [{"value": "1"}]}],
+    }
+    request = codec.decode(MeterValuesRequest, payload)
+    meter_value = request.meter_value[0]
+    sampled = meter_value.sampled_value[0]
+    assert (type(request), type(meter_value), type(sampled)) == (
+        MeterValuesRequest,
+        MeterValue,
+        SampledValue,
+    )
+    assert request == MeterValuesRequest(
+        connector_id=1,
+        meter_value=[MeterValue(timestamp=NOW, sampled_value=[SampledValue(value="1")])],
+    )
+    for obj, name in ((request, "connector_id"), (meter_value, "timestamp"), (sampled, "unit")):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(obj, name, None)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            delattr(obj, name)
 
 
 def test_validation_errors_name_the_message_field_value_and_rule():

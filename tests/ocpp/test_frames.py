@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import attrs
 import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from chargebox.ocpp import frames
 from chargebox.ocpp.errors import ErrorCode, FrameError
@@ -21,6 +24,22 @@ def test_the_three_frames_round_trip():
         text = frames.serialize(frame)
         assert frames.parse(text) == frame
         assert frames.parse(text.encode()) == frame
+
+
+def test_parsed_and_built_frames_are_frozen_instances_of_their_class():
+    # the parser and rpc build frames without __init__: they must be what __init__ makes
+    built = [
+        frames.parse('[2,"a","Heartbeat",{}]'),
+        frames.call_frame("a", "Heartbeat", {}),
+        frames.parse('[3,"b",{"x":1}]'),
+        frames.call_result_frame("b", {"x": 1}),
+    ]
+    expected = [Call("a", "Heartbeat", {}), CallResult("b", {"x": 1})]
+    assert [type(f) for f in built] == [Call, Call, CallResult, CallResult]
+    assert built == [expected[0], expected[0], expected[1], expected[1]]
+    for frame in built:
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            frame.unique_id = "other"  # type: ignore[misc]
 
 
 def test_serialised_frames_are_the_wire_arrays():
@@ -184,3 +203,66 @@ def test_the_codes_we_emit_are_the_16_spellings():
 def test_serialize_rejects_what_is_not_a_frame():
     with pytest.raises(TypeError):
         frames.serialize([2, "a", "Heartbeat", {}])
+
+
+# JSON values a frame's elements may be, right or wrong
+_JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+)
+_JSON = st.recursive(
+    _JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+_ELEMENT = st.one_of(
+    st.sampled_from([2, 3, 4, 2.0, True, "2"]),
+    st.text(max_size=40),
+    st.sampled_from(["Heartbeat", "MeterValues"]),
+    st.dictionaries(st.text(max_size=5), _JSON_LEAF, max_size=3),
+    _JSON,
+)
+# a CALL's four elements, each right or wrong in its own ways
+_CALL_LIKE = st.tuples(
+    st.sampled_from([2, 3, 4, 2.0, True, "2", 5]),
+    st.one_of(st.text(max_size=40), st.sampled_from(["a" * 36, "a" * 37]), _JSON_LEAF),
+    st.one_of(st.sampled_from(["Heartbeat", "MeterValues"]), _JSON_LEAF),
+    st.one_of(st.dictionaries(st.text(max_size=5), _JSON_LEAF, max_size=3), _JSON),
+).map(list)
+
+
+@settings(max_examples=1500, database=None, deadline=None)
+@given(st.one_of(_CALL_LIKE, st.lists(_ELEMENT, min_size=3, max_size=5)))
+# each condition of a CALL, broken alone
+@example([2, "a" * 36, "Heartbeat", {}])
+@example([2, "a" * 37, "Heartbeat", {}])
+@example([2.0, "a", "Heartbeat", {}])
+@example([3, "a", "Heartbeat", {}])
+@example([2, 1, "Heartbeat", {}])
+@example([2, "a", 1, {}])
+@example([2, "a", "Heartbeat", None])
+@example([2, "a", "Heartbeat", []])
+def test_parse_judges_a_message_as_the_general_check_does(msg):
+    # parse builds a CALL with everything right at once; the general check must agree
+    text = orjson.dumps(msg).decode()
+    try:
+        expected = frames._frame_of(orjson.loads(text))
+    except FrameError as e:
+        with pytest.raises(FrameError) as got:
+            frames.parse(text)
+        assert (str(got.value), got.value.message_id, got.value.answerable) == (
+            str(e),
+            e.message_id,
+            e.answerable,
+        )
+    else:
+        frame = frames.parse(text)
+        assert frame == expected
+        assert type(frame) is type(expected)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from chargebox.ocpp import codec
+from chargebox.ocpp._check import datetime_of
 from chargebox.ocpp.errors import ValidationError
 from chargebox.ocpp.timestamps import TimestampError, format_datetime, parse_datetime
 from chargebox.ocpp.v16 import HeartbeatResponse
@@ -59,6 +62,8 @@ def test_any_rfc3339_timestamp_parses_to_aware_utc(text, expected):
         "2024-05-01T12:60:00Z",
         "2024-05-01T12:00:61Z",
         "2024-05-01T12:00:00+24:00",
+        "2024-05-01T12:00:00+00:60",  # an offset's minutes are 00-59
+        "0001-01-01T00:00:00-00:60",
         "2024-05-01T12:00:00+0200",
         "2024-05-01T12:00:00.Z",
         "20240501T120000Z",
@@ -93,3 +98,70 @@ def test_a_naive_datetime_is_never_sent():
         format_datetime(datetime(2024, 5, 1, 12))
     with pytest.raises(ValueError, match="no time zone"):
         codec.encode(HeartbeatResponse(current_time=datetime(2024, 5, 1, 12)))
+
+
+# The fast paths against the general ones: the same value or the same refusal.
+
+_RFC3339_LIKE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,8})?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+# characters a broken or unusual timestamp may hold in any place
+_ODD = st.sampled_from("0123456789-:.TtZz+ ,W\u0663\u00b2")
+
+
+@st.composite
+def _timestamp_texts(draw):
+    """Mostly well-formed RFC 3339 shapes, some with one or two characters changed."""
+    text = draw(st.from_regex(_RFC3339_LIKE, fullmatch=True))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text) - 1))
+        text = text[:at] + draw(_ODD) + text[at + 1 :]
+    return text
+
+
+def _general(text):
+    try:
+        return parse_datetime(text)
+    except TimestampError:
+        return None
+
+
+@settings(max_examples=3000, database=None, deadline=None)
+@given(_timestamp_texts())
+# shapes next to the usual one that the C parser reads (or newer ones may) and RFC 3339 not
+@example("2024-W18-3T12:00:00.000Z")
+@example("2024-05-01T24:00:00.000Z")
+@example("2024-05-01T12:00:00,500Z")
+@example("2024-05-01T120000.000Z")
+@example("2024-05-01 12:00:00.000Z")
+@example("2024-05-01T12:00:60.000Z")
+@example("2024-05-01T12:00:00.\u0663\u0663\u0663Z")
+@example("0001-01-01T00:00:00-00:60")
+def test_the_codec_reads_a_timestamp_as_the_general_parser_does(text):
+    # datetime_of reads the usual shape with the C parser; parse_datetime never does
+    value = datetime_of(text)
+    assert value == _general(text)
+    if value is not None:
+        assert value.tzinfo is UTC
+
+
+@settings(max_examples=500, database=None, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59),
+)
+def test_emitted_timestamps_are_the_utc_instant_to_the_millisecond(local, offset_minutes):
+    value = local.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    utc = value.astimezone(UTC)
+    expected = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond // 1000,
+    )
+    assert format_datetime(value) == expected
+    assert parse_datetime(expected) == utc.replace(microsecond=utc.microsecond // 1000 * 1000)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import MISSING, ErrorCode
 
-__all__ = ["FORMATION", "MISSING", "OCCURRENCE", "PROPERTY", "TYPE", "Invalid"]
+__all__ = ["FORMATION", "MISSING", "OCCURRENCE", "PROPERTY", "TYPE", "Invalid", "writable"]
 
 FORMATION = ErrorCode.FormationViolation
 OCCURRENCE = ErrorCode.OccurenceConstraintViolation
@@ -39,6 +39,36 @@ class Invalid(Exception):
         return out
 
 
+def writable(cls: type) -> type:
+    """A subclass of the frozen slotted class `cls` whose instances can be filled in.
+
+    A decoder builds a message from values it has checked and converted already, so it
+    skips the class's `__init__`. Setting each slot of a frozen class through its
+    descriptor is a call per field; an instance of this subclass (made by calling it
+    without arguments; no slots of its own, the plain attribute setter) takes plain
+    assignments, a third of the time, and then becomes an instance of `cls` by
+    `__class__` assignment, which Python allows between classes of the same layout.
+    Nothing else ever sees it as the subclass.
+    """
+    sub = type(
+        f"_Writable{cls.__name__}",
+        (cls,),
+        {
+            "__slots__": (),
+            "__module__": cls.__module__,
+            # both, so that the type keeps the generic C setter (the specialised store)
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            # so that calling the subclass makes an empty instance, faster than
+            # object.__new__(sub), which looks for the class's own __new__ first
+            "__init__": object.__init__,
+        },
+    )
+    probe = sub()
+    probe.__class__ = cls  # a layout Python cannot switch fails here, at import
+    return sub
+
+
 # RFC 3339 section 5.6 date-time: full-date "T" full-time, "T" and "Z" in either case,
 # any number of fraction digits, and an offset that is mandatory.
 DATETIME = re.compile(
@@ -57,18 +87,31 @@ def datetime_of(text: str) -> datetime | None:
     (fractions cut to microseconds, a leap second as the last microsecond of its
     minute).
     """
-    m = DATETIME.fullmatch(text)
-    if m is None:
-        return None
-    if text[-1] == "Z" and text[10] == "T" and len(text) <= 27 and text[11:13] != "24":
-        # The usual form (UTC, upper case, at most microseconds): the C parser builds it
-        # and checks every field; it refuses what it does not hold (a leap second, the
-        # year 0), which the general path below then judges. Hour 24 never gets here,
-        # as newer parsers read it as the next midnight.
+    n = len(text)
+    if (
+        20 <= n <= 27
+        and text[-1] == "Z"
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+        and (n == 20 or (n > 21 and text[19] == "." and text[20:-1].isdigit()))
+        and text[11:13] != "24"
+    ):
+        # The usual shape, YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC, upper case, at most
+        # microseconds), told by its separators without the full pattern; the C parser
+        # reads it and checks that every field is ASCII digits and in range. What it
+        # refuses (a leap second, the year 0, any other character) is judged by the
+        # general path below. Hour 24 never gets here, as newer parsers read it as the
+        # next midnight.
         try:
             return datetime.fromisoformat(text)
         except ValueError:
             pass
+    m = DATETIME.fullmatch(text)
+    if m is None:
+        return None
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = m.groups()
     month, day = int(month), int(day)
     if not (1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]):

@@ -415,6 +415,7 @@ class CodecWriter:
             "    is_tenth,",
             "    is_uri,",
             "    tenths,",
+            "    writable,",
             ")",
             "from chargebox.ocpp._convert import decimal_to_json",
             "from chargebox.ocpp.timestamps import format_datetime",
@@ -429,10 +430,14 @@ class CodecWriter:
             out.append(f"_D_{n} = {{x.value: x for x in m.{n}}}")
             out.append(f"_W_{n} = {{x: x.value for x in m.{n}}}")
             out.append(f"_T_{n} = {', '.join(enum.values)!r}")
-        out += ["", "# The slot setter of every field, for the decoders.", "_new = object.__new__"]
+        out += [
+            "",
+            "# By class with fields: a subclass whose instances the decoder fills in, then",
+            "# turns into the class itself (see `_check.writable`).",
+        ]
         for obj in ordered_objects(self.model):
-            for f in obj.fields:
-                out.append(f"{self.setter(obj, f)} = m.{obj.name}.{f.name}.__set__")
+            if obj.fields:
+                out.append(f"{self.writable(obj)} = writable(m.{obj.name})")
         for obj in ordered_objects(self.model):
             out += ["", "", *self.decoder(obj)]
             out += ["", "", *self.encoder(obj)]
@@ -462,54 +467,84 @@ class CodecWriter:
                 ]
             lines.append(f"    return m.{obj.name}()")
             return lines
+        lines += ["    " + line for line in self.decoder_body(obj, "d", "", 0)]
+        lines.append("    return o")
+        return lines
+
+    def inlined(self, f: Field) -> ObjectType | None:
+        """The class of array items whose checks are written into the array's loop.
+
+        Items of a class with only leaf fields (such as SampledValue) are decoded
+        and encoded in the loop itself, without a call per item; their names carry
+        a suffix so that they do not meet the enclosing function's.
+        """
+        if f.kind != "object":
+            return None
+        obj = self.model.objects[f.ref]  # type: ignore[index]
+        if not obj.fields or obj.extensible:
+            return None
+        if any(x.kind in ("object", "array", "custom") for x in obj.fields):
+            return None
+        return obj
+
+    def decoder_body(self, obj: ObjectType, d: str, s: str, depth: int) -> list[str]:
+        """Statements that check JSON object `d` and leave the object of class obj in `o{s}`.
+
+        `s` is the suffix of every name the statements use; `depth` the depth of the
+        names of values inside the fields.
+        """
+        lines = []
         count = not obj.extensible
         optional = any(not f.required for f in obj.fields)
+        v, absent, o = f"v{s}", f"absent{s}", f"o{s}"
         if count and optional:
             # absent optional fields are counted: present ones plus absent ones must be
             # all the fields, or the object has one the schema does not define
-            lines.append("    absent = 0")
+            lines.append(f"{absent} = 0")
         for f in obj.fields:
-            target = f"a_{f.name}"
+            target = f"a{s}_{f.name}"
             if f.required:
                 lines += [
-                    "    try:",
-                    f"        v = d[{f.wire!r}]",
-                    "    except KeyError:",
-                    f"        raise Invalid(OCCURRENCE, [{f.wire!r}], MISSING, "
+                    "try:",
+                    f"    {v} = {d}[{f.wire!r}]",
+                    "except KeyError:",
+                    f"    raise Invalid(OCCURRENCE, [{f.wire!r}], MISSING, "
                     "'required field is missing') from None",
                 ]
-                indent = "    "
+                indent = ""
             else:
-                lines += [f"    if {f.wire!r} in d:", f"        v = d[{f.wire!r}]"]
-                indent = "        "
-            body, value = self.decode_value(f, "v", [repr(f.wire)], 0, target)
+                lines += [f"if {f.wire!r} in {d}:", f"    {v} = {d}[{f.wire!r}]"]
+                indent = "    "
+            body, value = self.decode_value(f, v, [repr(f.wire)], depth, target)
             lines += [indent + x for x in body]
             if value != target:
                 lines.append(f"{indent}{target} = {value}")
             if f.kind == "array":
                 lines.append(f"{indent}{target} = tuple({target})")
             if not f.required:
-                lines += ["    else:", f"        {target} = None"]
+                lines += ["else:", f"    {target} = None"]
                 if count:
-                    lines.append("        absent += 1")
+                    lines.append(f"    {absent} += 1")
         if count:
-            total = "len(d) + absent" if optional else "len(d)"
+            total = f"len({d}) + {absent}" if optional else f"len({d})"
+            k = f"k{s}"
             lines += [
-                f"    if {total} != {len(obj.fields)}:",
-                f"        known = {tuple(sorted(f.wire for f in obj.fields))!r}",
-                "        k = next(k for k in d if k not in known)",
-                f"        raise Invalid(PROPERTY, [k], d[k], 'not a property of {obj.title}')",
+                f"if {total} != {len(obj.fields)}:",
+                f"    known{s} = {tuple(sorted(f.wire for f in obj.fields))!r}",
+                f"    {k} = next({k} for {k} in {d} if {k} not in known{s})",
+                f"    raise Invalid(PROPERTY, [{k}], {d}[{k}], 'not a property of {obj.title}')",
             ]
         # The values are checked and converted as the class's converters would, so the
-        # object is built without its __init__, which costs twice as much with keywords.
-        lines.append(f"    o = _new(m.{obj.name})")
+        # object is built without its __init__, which costs twice as much with keywords:
+        # filled in as an instance of its writable subclass, then made one of the class.
+        lines.append(f"{o} = {self.writable(obj)}()")
         for f in obj.fields:
-            lines.append(f"    {self.setter(obj, f)}(o, a_{f.name})")
-        lines.append("    return o")
+            lines.append(f"{o}.{f.name} = a{s}_{f.name}")
+        lines.append(f"{o}.__class__ = m.{obj.name}")
         return lines
 
-    def setter(self, obj: ObjectType, f: Field) -> str:
-        return f"_set_{obj.name}_{f.name}"
+    def writable(self, obj: ObjectType) -> str:
+        return f"_w_{obj.name}"
 
     def decode_value(
         self, f: Field, var: str, path: list[str], depth: int, target: str = ""
@@ -546,6 +581,10 @@ class CodecWriter:
                 f"if type({var}) is not dict:",
                 f"    raise Invalid(TYPE, {p}, {var}, 'must be an object')",
             ]
+            item = self.inlined(f) if p == "[]" else None
+            if item is not None:
+                suffix = f"_{depth}"
+                return lines + self.decoder_body(item, var, suffix, depth + 1), f"o{suffix}"
             if p == "[]":
                 return lines, f"_d_{f.ref}({var})"
             return lines + self.nested(f"{r} = _d_{f.ref}({var})", p), r
@@ -587,48 +626,59 @@ class CodecWriter:
             f"def _e_{obj.name}(o):",
             f'    """The JSON object of a {obj.title}; raise Invalid on the first problem."""',
         ]
+        body = self.encoder_body(obj, "o", "", 0)
+        if body and body[-1].startswith("d = {"):
+            body[-1] = "return " + body[-1][len("d = ") :]
+        else:
+            body.append("return d")
+        return lines + ["    " + line for line in body]
+
+    def encoder_body(self, obj: ObjectType, o: str, s: str, depth: int) -> list[str]:
+        """Statements that check and convert object `o`, leaving its JSON object in `d{s}`.
+
+        `s` is the suffix of every name the statements use; `depth` the depth of the
+        names of values inside the fields.
+        """
+        lines: list[str] = []
+        v, d = f"v{s}", f"d{s}"
         # Checked in schema order, as a decoder checks; emitted in the order the class
         # declares its fields (required ones first). When the schema lists the required
         # fields first, the object is built as the fields are checked.
         required = [f for f in obj.fields if f.required]
         direct = obj.fields[: len(required)] == required
         if direct and not required:
-            lines.append("    d = {}")
+            lines.append(f"{d} = {{}}")
         for index, f in enumerate(obj.fields):
-            lines.append(f"    v = o.{f.name}")
-            target = f"b_{f.name}"
-            body, value = self.encode_value(f, "v", [repr(f.wire)], 0)
+            lines.append(f"{v} = {o}.{f.name}")
+            target = f"b{s}_{f.name}"
+            body, value = self.encode_value(f, v, [repr(f.wire)], depth)
             if f.required:
-                lines += ["    " + x for x in body]
+                lines += body
                 last = index == len(required) - 1
-                if value != "v" or not (direct and last):
-                    lines.append(f"    {target} = {value}")
+                if value != v or not (direct and last):
+                    lines.append(f"{target} = {value}")
                     value = target
                 if direct and last:
                     items = ", ".join(
-                        f"{r.wire!r}: {value if r is f else 'b_' + r.name}" for r in required
+                        f"{r.wire!r}: {value if r is f else f'b{s}_' + r.name}" for r in required
                     )
-                    lines.append(f"    d = {{{items}}}")
+                    lines.append(f"{d} = {{{items}}}")
             elif direct:
-                lines += ["    if v is not None:", *["        " + x for x in body]]
-                lines.append(f"        d[{f.wire!r}] = {value}")
+                lines += [f"if {v} is not None:", *["    " + x for x in body]]
+                lines.append(f"    {d}[{f.wire!r}] = {value}")
             else:
-                lines += ["    if v is None:", f"        {target} = None", "    else:"]
-                lines += ["        " + x for x in body]
-                lines.append(f"        {target} = {value}")
+                lines += [f"if {v} is None:", f"    {target} = None", "else:"]
+                lines += ["    " + x for x in body]
+                lines.append(f"    {target} = {value}")
         if not direct:
-            items = ", ".join(f"{f.wire!r}: b_{f.name}" for f in required)
-            lines.append(f"    d = {{{items}}}")
+            items = ", ".join(f"{f.wire!r}: b{s}_{f.name}" for f in required)
+            lines.append(f"{d} = {{{items}}}")
             for f in obj.fields:
                 if not f.required:
                     lines += [
-                        f"    if b_{f.name} is not None:",
-                        f"        d[{f.wire!r}] = b_{f.name}",
+                        f"if b{s}_{f.name} is not None:",
+                        f"    {d}[{f.wire!r}] = b{s}_{f.name}",
                     ]
-        if lines[-1].startswith("    d = {"):
-            lines[-1] = "    return " + lines[-1][len("    d = ") :]
-        else:
-            lines.append("    return d")
         return lines
 
     def encode_value(
@@ -662,6 +712,10 @@ class CodecWriter:
         if k == "custom":
             return self.check(f, var, path, depth), f"dict({var})"
         if k == "object":
+            item = self.inlined(f) if p == "[]" else None
+            if item is not None:
+                suffix = f"_{depth}"
+                return self.encoder_body(item, var, suffix, depth + 1), f"d{suffix}"
             if p == "[]":
                 return [], f"_e_{f.ref}({var})"
             return self.nested(f"{r} = _e_{f.ref}({var})", p), r

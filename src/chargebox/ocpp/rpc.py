@@ -13,7 +13,7 @@ from typing import Any
 
 from . import codec
 from .errors import ErrorCode, NotImplementedAction, OcppError
-from .frames import Call, CallError, CallResult, new_message_id
+from .frames import Call, CallError, CallResult, call_frame, call_result_frame, new_message_id
 from .v16 import ACTION_OF, ACTIONS, ActionSpec
 
 
@@ -22,7 +22,7 @@ def call(request: Any, unique_id: str | None = None) -> Call:
     action = ACTION_OF.get(type(request))
     if action is None:
         raise TypeError(f"{type(request).__name__} is not an OCPP 1.6 request class")
-    return Call(unique_id or new_message_id(), action, codec.encode(request))
+    return call_frame(unique_id or new_message_id(), action, codec.encode(request))
 
 
 def decode_call(frame: Call) -> tuple[ActionSpec, Any]:
@@ -42,7 +42,7 @@ def result(frame: Call, response: Any) -> CallResult:
     expected = ACTIONS[frame.action].response
     if type(response) is not expected:
         raise TypeError(f"{frame.action} is answered with {expected.__name__}, not {response!r}")
-    return CallResult(frame.unique_id, codec.encode(response))
+    return call_result_frame(frame.unique_id, codec.encode(response))
 
 
 def error(unique_id: str, exc: BaseException) -> CallError:

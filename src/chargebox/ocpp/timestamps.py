@@ -25,12 +25,17 @@ def parse_datetime(text: str) -> datetime:
     micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
     if second == 60:
         second, micro = 59, 999999
+    tz = UTC
+    if not m.group(8):
+        hours, minutes = int(m.group(10)), int(m.group(11))
+        if hours > 23 or minutes > 59:
+            # RFC 3339's time-numoffset: time-hour (00-23) ":" time-minute (00-59)
+            raise TimestampError(
+                f"{text!r} has an offset out of range (hours 00-23, minutes 00-59)"
+            )
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if m.group(9) == "-" else offset)
     try:
-        if m.group(8):
-            tz = UTC
-        else:
-            offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
-            tz = timezone(-offset if m.group(9) == "-" else offset)
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(UTC)
     except (ValueError, OverflowError) as e:
         raise TimestampError(f"{text!r} is not a valid date-time in years 1..9999 UTC: {e}") from e
@@ -43,13 +48,13 @@ def format_datetime(value: datetime) -> str:
             raise ValueError(f"{value!r} has no time zone; OCPP timestamps must be aware")
         value = value.astimezone(UTC)
     # Milliseconds are cut, not rounded: never a later instant than the one given.
-    # %-formatting: faster than an f-string or isoformat on this hot path.
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond // 1000,
+    # The two- and three-digit fields come from tables: half the time of formatting
+    # each number (or of isoformat) on this hot path.
+    return (
+        f"{value.year:04d}-{_2[value.month]}-{_2[value.day]}T{_2[value.hour]}:"
+        f"{_2[value.minute]}:{_2[value.second]}.{_3[value.microsecond // 1000]}Z"
     )
+
+
+_2 = tuple(f"{i:02d}" for i in range(100))
+_3 = tuple(f"{i:03d}" for i in range(1000))

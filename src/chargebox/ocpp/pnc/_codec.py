@@ -18,6 +18,7 @@ from chargebox.ocpp._check import (
     is_tenth,
     is_uri,
     tenths,
+    writable,
 )
 from chargebox.ocpp._convert import decimal_to_json
 from chargebox.ocpp.timestamps import format_datetime
@@ -81,105 +82,35 @@ _D_TriggerMessageStatusEnumType = {x.value: x for x in m.TriggerMessageStatusEnu
 _W_TriggerMessageStatusEnumType = {x: x.value for x in m.TriggerMessageStatusEnumType}
 _T_TriggerMessageStatusEnumType = 'Accepted, Rejected, NotImplemented'
 
-# The slot setter of every field, for the decoders.
-_new = object.__new__
-_set_AdditionalInfoType_custom_data = m.AdditionalInfoType.custom_data.__set__
-_set_AdditionalInfoType_additional_id_token = m.AdditionalInfoType.additional_id_token.__set__
-_set_AdditionalInfoType_type = m.AdditionalInfoType.type.__set__
-_set_IdTokenType_custom_data = m.IdTokenType.custom_data.__set__
-_set_IdTokenType_additional_info = m.IdTokenType.additional_info.__set__
-_set_IdTokenType_id_token = m.IdTokenType.id_token.__set__
-_set_IdTokenType_type = m.IdTokenType.type.__set__
-_set_OCSPRequestDataType_custom_data = m.OCSPRequestDataType.custom_data.__set__
-_set_OCSPRequestDataType_hash_algorithm = m.OCSPRequestDataType.hash_algorithm.__set__
-_set_OCSPRequestDataType_issuer_name_hash = m.OCSPRequestDataType.issuer_name_hash.__set__
-_set_OCSPRequestDataType_issuer_key_hash = m.OCSPRequestDataType.issuer_key_hash.__set__
-_set_OCSPRequestDataType_serial_number = m.OCSPRequestDataType.serial_number.__set__
-_set_OCSPRequestDataType_responder_url = m.OCSPRequestDataType.responder_url.__set__
-_set_AuthorizeRequest_custom_data = m.AuthorizeRequest.custom_data.__set__
-_set_AuthorizeRequest_id_token = m.AuthorizeRequest.id_token.__set__
-_set_AuthorizeRequest_certificate = m.AuthorizeRequest.certificate.__set__
-_set_AuthorizeRequest_iso15118_certificate_hash_data = m.AuthorizeRequest.iso15118_certificate_hash_data.__set__
-_set_MessageContentType_custom_data = m.MessageContentType.custom_data.__set__
-_set_MessageContentType_format = m.MessageContentType.format.__set__
-_set_MessageContentType_language = m.MessageContentType.language.__set__
-_set_MessageContentType_content = m.MessageContentType.content.__set__
-_set_IdTokenInfoType_custom_data = m.IdTokenInfoType.custom_data.__set__
-_set_IdTokenInfoType_status = m.IdTokenInfoType.status.__set__
-_set_IdTokenInfoType_cache_expiry_date_time = m.IdTokenInfoType.cache_expiry_date_time.__set__
-_set_IdTokenInfoType_charging_priority = m.IdTokenInfoType.charging_priority.__set__
-_set_IdTokenInfoType_language1 = m.IdTokenInfoType.language1.__set__
-_set_IdTokenInfoType_evse_id = m.IdTokenInfoType.evse_id.__set__
-_set_IdTokenInfoType_group_id_token = m.IdTokenInfoType.group_id_token.__set__
-_set_IdTokenInfoType_language2 = m.IdTokenInfoType.language2.__set__
-_set_IdTokenInfoType_personal_message = m.IdTokenInfoType.personal_message.__set__
-_set_AuthorizeResponse_custom_data = m.AuthorizeResponse.custom_data.__set__
-_set_AuthorizeResponse_id_token_info = m.AuthorizeResponse.id_token_info.__set__
-_set_AuthorizeResponse_certificate_status = m.AuthorizeResponse.certificate_status.__set__
-_set_CertificateHashDataType_custom_data = m.CertificateHashDataType.custom_data.__set__
-_set_CertificateHashDataType_hash_algorithm = m.CertificateHashDataType.hash_algorithm.__set__
-_set_CertificateHashDataType_issuer_name_hash = m.CertificateHashDataType.issuer_name_hash.__set__
-_set_CertificateHashDataType_issuer_key_hash = m.CertificateHashDataType.issuer_key_hash.__set__
-_set_CertificateHashDataType_serial_number = m.CertificateHashDataType.serial_number.__set__
-_set_CertificateHashDataChainType_custom_data = m.CertificateHashDataChainType.custom_data.__set__
-_set_CertificateHashDataChainType_certificate_hash_data = m.CertificateHashDataChainType.certificate_hash_data.__set__
-_set_CertificateHashDataChainType_certificate_type = m.CertificateHashDataChainType.certificate_type.__set__
-_set_CertificateHashDataChainType_child_certificate_hash_data = m.CertificateHashDataChainType.child_certificate_hash_data.__set__
-_set_CertificateSignedRequest_custom_data = m.CertificateSignedRequest.custom_data.__set__
-_set_CertificateSignedRequest_certificate_chain = m.CertificateSignedRequest.certificate_chain.__set__
-_set_CertificateSignedRequest_certificate_type = m.CertificateSignedRequest.certificate_type.__set__
-_set_StatusInfoType_custom_data = m.StatusInfoType.custom_data.__set__
-_set_StatusInfoType_reason_code = m.StatusInfoType.reason_code.__set__
-_set_StatusInfoType_additional_info = m.StatusInfoType.additional_info.__set__
-_set_CertificateSignedResponse_custom_data = m.CertificateSignedResponse.custom_data.__set__
-_set_CertificateSignedResponse_status = m.CertificateSignedResponse.status.__set__
-_set_CertificateSignedResponse_status_info = m.CertificateSignedResponse.status_info.__set__
-_set_DeleteCertificateRequest_custom_data = m.DeleteCertificateRequest.custom_data.__set__
-_set_DeleteCertificateRequest_certificate_hash_data = m.DeleteCertificateRequest.certificate_hash_data.__set__
-_set_DeleteCertificateResponse_custom_data = m.DeleteCertificateResponse.custom_data.__set__
-_set_DeleteCertificateResponse_status = m.DeleteCertificateResponse.status.__set__
-_set_DeleteCertificateResponse_status_info = m.DeleteCertificateResponse.status_info.__set__
-_set_EVSEType_custom_data = m.EVSEType.custom_data.__set__
-_set_EVSEType_id = m.EVSEType.id.__set__
-_set_EVSEType_connector_id = m.EVSEType.connector_id.__set__
-_set_Get15118EVCertificateRequest_custom_data = m.Get15118EVCertificateRequest.custom_data.__set__
-_set_Get15118EVCertificateRequest_iso15118_schema_version = m.Get15118EVCertificateRequest.iso15118_schema_version.__set__
-_set_Get15118EVCertificateRequest_action = m.Get15118EVCertificateRequest.action.__set__
-_set_Get15118EVCertificateRequest_exi_request = m.Get15118EVCertificateRequest.exi_request.__set__
-_set_Get15118EVCertificateResponse_custom_data = m.Get15118EVCertificateResponse.custom_data.__set__
-_set_Get15118EVCertificateResponse_status = m.Get15118EVCertificateResponse.status.__set__
-_set_Get15118EVCertificateResponse_status_info = m.Get15118EVCertificateResponse.status_info.__set__
-_set_Get15118EVCertificateResponse_exi_response = m.Get15118EVCertificateResponse.exi_response.__set__
-_set_GetCertificateStatusRequest_custom_data = m.GetCertificateStatusRequest.custom_data.__set__
-_set_GetCertificateStatusRequest_ocsp_request_data = m.GetCertificateStatusRequest.ocsp_request_data.__set__
-_set_GetCertificateStatusResponse_custom_data = m.GetCertificateStatusResponse.custom_data.__set__
-_set_GetCertificateStatusResponse_status = m.GetCertificateStatusResponse.status.__set__
-_set_GetCertificateStatusResponse_status_info = m.GetCertificateStatusResponse.status_info.__set__
-_set_GetCertificateStatusResponse_ocsp_result = m.GetCertificateStatusResponse.ocsp_result.__set__
-_set_GetInstalledCertificateIdsRequest_custom_data = m.GetInstalledCertificateIdsRequest.custom_data.__set__
-_set_GetInstalledCertificateIdsRequest_certificate_type = m.GetInstalledCertificateIdsRequest.certificate_type.__set__
-_set_GetInstalledCertificateIdsResponse_custom_data = m.GetInstalledCertificateIdsResponse.custom_data.__set__
-_set_GetInstalledCertificateIdsResponse_status = m.GetInstalledCertificateIdsResponse.status.__set__
-_set_GetInstalledCertificateIdsResponse_status_info = m.GetInstalledCertificateIdsResponse.status_info.__set__
-_set_GetInstalledCertificateIdsResponse_certificate_hash_data_chain = m.GetInstalledCertificateIdsResponse.certificate_hash_data_chain.__set__
-_set_InstallCertificateRequest_custom_data = m.InstallCertificateRequest.custom_data.__set__
-_set_InstallCertificateRequest_certificate_type = m.InstallCertificateRequest.certificate_type.__set__
-_set_InstallCertificateRequest_certificate = m.InstallCertificateRequest.certificate.__set__
-_set_InstallCertificateResponse_custom_data = m.InstallCertificateResponse.custom_data.__set__
-_set_InstallCertificateResponse_status = m.InstallCertificateResponse.status.__set__
-_set_InstallCertificateResponse_status_info = m.InstallCertificateResponse.status_info.__set__
-_set_SignCertificateRequest_custom_data = m.SignCertificateRequest.custom_data.__set__
-_set_SignCertificateRequest_csr = m.SignCertificateRequest.csr.__set__
-_set_SignCertificateRequest_certificate_type = m.SignCertificateRequest.certificate_type.__set__
-_set_SignCertificateResponse_custom_data = m.SignCertificateResponse.custom_data.__set__
-_set_SignCertificateResponse_status = m.SignCertificateResponse.status.__set__
-_set_SignCertificateResponse_status_info = m.SignCertificateResponse.status_info.__set__
-_set_TriggerMessageRequest_custom_data = m.TriggerMessageRequest.custom_data.__set__
-_set_TriggerMessageRequest_evse = m.TriggerMessageRequest.evse.__set__
-_set_TriggerMessageRequest_requested_message = m.TriggerMessageRequest.requested_message.__set__
-_set_TriggerMessageResponse_custom_data = m.TriggerMessageResponse.custom_data.__set__
-_set_TriggerMessageResponse_status = m.TriggerMessageResponse.status.__set__
-_set_TriggerMessageResponse_status_info = m.TriggerMessageResponse.status_info.__set__
+# By class with fields: a subclass whose instances the decoder fills in, then
+# turns into the class itself (see `_check.writable`).
+_w_AdditionalInfoType = writable(m.AdditionalInfoType)
+_w_IdTokenType = writable(m.IdTokenType)
+_w_OCSPRequestDataType = writable(m.OCSPRequestDataType)
+_w_AuthorizeRequest = writable(m.AuthorizeRequest)
+_w_MessageContentType = writable(m.MessageContentType)
+_w_IdTokenInfoType = writable(m.IdTokenInfoType)
+_w_AuthorizeResponse = writable(m.AuthorizeResponse)
+_w_CertificateHashDataType = writable(m.CertificateHashDataType)
+_w_CertificateHashDataChainType = writable(m.CertificateHashDataChainType)
+_w_CertificateSignedRequest = writable(m.CertificateSignedRequest)
+_w_StatusInfoType = writable(m.StatusInfoType)
+_w_CertificateSignedResponse = writable(m.CertificateSignedResponse)
+_w_DeleteCertificateRequest = writable(m.DeleteCertificateRequest)
+_w_DeleteCertificateResponse = writable(m.DeleteCertificateResponse)
+_w_EVSEType = writable(m.EVSEType)
+_w_Get15118EVCertificateRequest = writable(m.Get15118EVCertificateRequest)
+_w_Get15118EVCertificateResponse = writable(m.Get15118EVCertificateResponse)
+_w_GetCertificateStatusRequest = writable(m.GetCertificateStatusRequest)
+_w_GetCertificateStatusResponse = writable(m.GetCertificateStatusResponse)
+_w_GetInstalledCertificateIdsRequest = writable(m.GetInstalledCertificateIdsRequest)
+_w_GetInstalledCertificateIdsResponse = writable(m.GetInstalledCertificateIdsResponse)
+_w_InstallCertificateRequest = writable(m.InstallCertificateRequest)
+_w_InstallCertificateResponse = writable(m.InstallCertificateResponse)
+_w_SignCertificateRequest = writable(m.SignCertificateRequest)
+_w_SignCertificateResponse = writable(m.SignCertificateResponse)
+_w_TriggerMessageRequest = writable(m.TriggerMessageRequest)
+_w_TriggerMessageResponse = writable(m.TriggerMessageResponse)
 
 
 def _d_AdditionalInfoType(d):
@@ -222,10 +153,11 @@ def _d_AdditionalInfoType(d):
         known = ('additionalIdToken', 'customData', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AdditionalInfoType')
-    o = _new(m.AdditionalInfoType)
-    _set_AdditionalInfoType_custom_data(o, a_custom_data)
-    _set_AdditionalInfoType_additional_id_token(o, a_additional_id_token)
-    _set_AdditionalInfoType_type(o, a_type)
+    o = _w_AdditionalInfoType()
+    o.custom_data = a_custom_data
+    o.additional_id_token = a_additional_id_token
+    o.type = a_type
+    o.__class__ = m.AdditionalInfoType
     return o
 
 
@@ -323,11 +255,12 @@ def _d_IdTokenType(d):
         known = ('additionalInfo', 'customData', 'idToken', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTokenType')
-    o = _new(m.IdTokenType)
-    _set_IdTokenType_custom_data(o, a_custom_data)
-    _set_IdTokenType_additional_info(o, a_additional_info)
-    _set_IdTokenType_id_token(o, a_id_token)
-    _set_IdTokenType_type(o, a_type)
+    o = _w_IdTokenType()
+    o.custom_data = a_custom_data
+    o.additional_info = a_additional_info
+    o.id_token = a_id_token
+    o.type = a_type
+    o.__class__ = m.IdTokenType
     return o
 
 
@@ -453,13 +386,14 @@ def _d_OCSPRequestDataType(d):
         known = ('customData', 'hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'responderURL', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of OCSPRequestDataType')
-    o = _new(m.OCSPRequestDataType)
-    _set_OCSPRequestDataType_custom_data(o, a_custom_data)
-    _set_OCSPRequestDataType_hash_algorithm(o, a_hash_algorithm)
-    _set_OCSPRequestDataType_issuer_name_hash(o, a_issuer_name_hash)
-    _set_OCSPRequestDataType_issuer_key_hash(o, a_issuer_key_hash)
-    _set_OCSPRequestDataType_serial_number(o, a_serial_number)
-    _set_OCSPRequestDataType_responder_url(o, a_responder_url)
+    o = _w_OCSPRequestDataType()
+    o.custom_data = a_custom_data
+    o.hash_algorithm = a_hash_algorithm
+    o.issuer_name_hash = a_issuer_name_hash
+    o.issuer_key_hash = a_issuer_key_hash
+    o.serial_number = a_serial_number
+    o.responder_url = a_responder_url
+    o.__class__ = m.OCSPRequestDataType
     return o
 
 
@@ -583,11 +517,12 @@ def _d_AuthorizeRequest(d):
         known = ('certificate', 'customData', 'idToken', 'iso15118CertificateHashData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizeRequest')
-    o = _new(m.AuthorizeRequest)
-    _set_AuthorizeRequest_custom_data(o, a_custom_data)
-    _set_AuthorizeRequest_id_token(o, a_id_token)
-    _set_AuthorizeRequest_certificate(o, a_certificate)
-    _set_AuthorizeRequest_iso15118_certificate_hash_data(o, a_iso15118_certificate_hash_data)
+    o = _w_AuthorizeRequest()
+    o.custom_data = a_custom_data
+    o.id_token = a_id_token
+    o.certificate = a_certificate
+    o.iso15118_certificate_hash_data = a_iso15118_certificate_hash_data
+    o.__class__ = m.AuthorizeRequest
     return o
 
 
@@ -700,11 +635,12 @@ def _d_MessageContentType(d):
         known = ('content', 'customData', 'format', 'language')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MessageContentType')
-    o = _new(m.MessageContentType)
-    _set_MessageContentType_custom_data(o, a_custom_data)
-    _set_MessageContentType_format(o, a_format)
-    _set_MessageContentType_language(o, a_language)
-    _set_MessageContentType_content(o, a_content)
+    o = _w_MessageContentType()
+    o.custom_data = a_custom_data
+    o.format = a_format
+    o.language = a_language
+    o.content = a_content
+    o.__class__ = m.MessageContentType
     return o
 
 
@@ -870,16 +806,17 @@ def _d_IdTokenInfoType(d):
         known = ('cacheExpiryDateTime', 'chargingPriority', 'customData', 'evseId', 'groupIdToken', 'language1', 'language2', 'personalMessage', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTokenInfoType')
-    o = _new(m.IdTokenInfoType)
-    _set_IdTokenInfoType_custom_data(o, a_custom_data)
-    _set_IdTokenInfoType_status(o, a_status)
-    _set_IdTokenInfoType_cache_expiry_date_time(o, a_cache_expiry_date_time)
-    _set_IdTokenInfoType_charging_priority(o, a_charging_priority)
-    _set_IdTokenInfoType_language1(o, a_language1)
-    _set_IdTokenInfoType_evse_id(o, a_evse_id)
-    _set_IdTokenInfoType_group_id_token(o, a_group_id_token)
-    _set_IdTokenInfoType_language2(o, a_language2)
-    _set_IdTokenInfoType_personal_message(o, a_personal_message)
+    o = _w_IdTokenInfoType()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.cache_expiry_date_time = a_cache_expiry_date_time
+    o.charging_priority = a_charging_priority
+    o.language1 = a_language1
+    o.evse_id = a_evse_id
+    o.group_id_token = a_group_id_token
+    o.language2 = a_language2
+    o.personal_message = a_personal_message
+    o.__class__ = m.IdTokenInfoType
     return o
 
 
@@ -1045,10 +982,11 @@ def _d_AuthorizeResponse(d):
         known = ('certificateStatus', 'customData', 'idTokenInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizeResponse')
-    o = _new(m.AuthorizeResponse)
-    _set_AuthorizeResponse_custom_data(o, a_custom_data)
-    _set_AuthorizeResponse_id_token_info(o, a_id_token_info)
-    _set_AuthorizeResponse_certificate_status(o, a_certificate_status)
+    o = _w_AuthorizeResponse()
+    o.custom_data = a_custom_data
+    o.id_token_info = a_id_token_info
+    o.certificate_status = a_certificate_status
+    o.__class__ = m.AuthorizeResponse
     return o
 
 
@@ -1155,12 +1093,13 @@ def _d_CertificateHashDataType(d):
         known = ('customData', 'hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataType')
-    o = _new(m.CertificateHashDataType)
-    _set_CertificateHashDataType_custom_data(o, a_custom_data)
-    _set_CertificateHashDataType_hash_algorithm(o, a_hash_algorithm)
-    _set_CertificateHashDataType_issuer_name_hash(o, a_issuer_name_hash)
-    _set_CertificateHashDataType_issuer_key_hash(o, a_issuer_key_hash)
-    _set_CertificateHashDataType_serial_number(o, a_serial_number)
+    o = _w_CertificateHashDataType()
+    o.custom_data = a_custom_data
+    o.hash_algorithm = a_hash_algorithm
+    o.issuer_name_hash = a_issuer_name_hash
+    o.issuer_key_hash = a_issuer_key_hash
+    o.serial_number = a_serial_number
+    o.__class__ = m.CertificateHashDataType
     return o
 
 
@@ -1278,11 +1217,12 @@ def _d_CertificateHashDataChainType(d):
         known = ('certificateHashData', 'certificateType', 'childCertificateHashData', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataChainType')
-    o = _new(m.CertificateHashDataChainType)
-    _set_CertificateHashDataChainType_custom_data(o, a_custom_data)
-    _set_CertificateHashDataChainType_certificate_hash_data(o, a_certificate_hash_data)
-    _set_CertificateHashDataChainType_certificate_type(o, a_certificate_type)
-    _set_CertificateHashDataChainType_child_certificate_hash_data(o, a_child_certificate_hash_data)
+    o = _w_CertificateHashDataChainType()
+    o.custom_data = a_custom_data
+    o.certificate_hash_data = a_certificate_hash_data
+    o.certificate_type = a_certificate_type
+    o.child_certificate_hash_data = a_child_certificate_hash_data
+    o.__class__ = m.CertificateHashDataChainType
     return o
 
 
@@ -1385,10 +1325,11 @@ def _d_CertificateSignedRequest(d):
         known = ('certificateChain', 'certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSignedRequest')
-    o = _new(m.CertificateSignedRequest)
-    _set_CertificateSignedRequest_custom_data(o, a_custom_data)
-    _set_CertificateSignedRequest_certificate_chain(o, a_certificate_chain)
-    _set_CertificateSignedRequest_certificate_type(o, a_certificate_type)
+    o = _w_CertificateSignedRequest()
+    o.custom_data = a_custom_data
+    o.certificate_chain = a_certificate_chain
+    o.certificate_type = a_certificate_type
+    o.__class__ = m.CertificateSignedRequest
     return o
 
 
@@ -1476,10 +1417,11 @@ def _d_StatusInfoType(d):
         known = ('additionalInfo', 'customData', 'reasonCode')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StatusInfoType')
-    o = _new(m.StatusInfoType)
-    _set_StatusInfoType_custom_data(o, a_custom_data)
-    _set_StatusInfoType_reason_code(o, a_reason_code)
-    _set_StatusInfoType_additional_info(o, a_additional_info)
+    o = _w_StatusInfoType()
+    o.custom_data = a_custom_data
+    o.reason_code = a_reason_code
+    o.additional_info = a_additional_info
+    o.__class__ = m.StatusInfoType
     return o
 
 
@@ -1566,10 +1508,11 @@ def _d_CertificateSignedResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSignedResponse')
-    o = _new(m.CertificateSignedResponse)
-    _set_CertificateSignedResponse_custom_data(o, a_custom_data)
-    _set_CertificateSignedResponse_status(o, a_status)
-    _set_CertificateSignedResponse_status_info(o, a_status_info)
+    o = _w_CertificateSignedResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.__class__ = m.CertificateSignedResponse
     return o
 
 
@@ -1650,9 +1593,10 @@ def _d_DeleteCertificateRequest(d):
         known = ('certificateHashData', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificateRequest')
-    o = _new(m.DeleteCertificateRequest)
-    _set_DeleteCertificateRequest_custom_data(o, a_custom_data)
-    _set_DeleteCertificateRequest_certificate_hash_data(o, a_certificate_hash_data)
+    o = _w_DeleteCertificateRequest()
+    o.custom_data = a_custom_data
+    o.certificate_hash_data = a_certificate_hash_data
+    o.__class__ = m.DeleteCertificateRequest
     return o
 
 
@@ -1729,10 +1673,11 @@ def _d_DeleteCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificateResponse')
-    o = _new(m.DeleteCertificateResponse)
-    _set_DeleteCertificateResponse_custom_data(o, a_custom_data)
-    _set_DeleteCertificateResponse_status(o, a_status)
-    _set_DeleteCertificateResponse_status_info(o, a_status_info)
+    o = _w_DeleteCertificateResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.__class__ = m.DeleteCertificateResponse
     return o
 
 
@@ -1817,10 +1762,11 @@ def _d_EVSEType(d):
         known = ('connectorId', 'customData', 'id')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of EVSEType')
-    o = _new(m.EVSEType)
-    _set_EVSEType_custom_data(o, a_custom_data)
-    _set_EVSEType_id(o, a_id)
-    _set_EVSEType_connector_id(o, a_connector_id)
+    o = _w_EVSEType()
+    o.custom_data = a_custom_data
+    o.id = a_id
+    o.connector_id = a_connector_id
+    o.__class__ = m.EVSEType
     return o
 
 
@@ -1909,11 +1855,12 @@ def _d_Get15118EVCertificateRequest(d):
         known = ('action', 'customData', 'exiRequest', 'iso15118SchemaVersion')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Get15118EVCertificateRequest')
-    o = _new(m.Get15118EVCertificateRequest)
-    _set_Get15118EVCertificateRequest_custom_data(o, a_custom_data)
-    _set_Get15118EVCertificateRequest_iso15118_schema_version(o, a_iso15118_schema_version)
-    _set_Get15118EVCertificateRequest_action(o, a_action)
-    _set_Get15118EVCertificateRequest_exi_request(o, a_exi_request)
+    o = _w_Get15118EVCertificateRequest()
+    o.custom_data = a_custom_data
+    o.iso15118_schema_version = a_iso15118_schema_version
+    o.action = a_action
+    o.exi_request = a_exi_request
+    o.__class__ = m.Get15118EVCertificateRequest
     return o
 
 
@@ -2014,11 +1961,12 @@ def _d_Get15118EVCertificateResponse(d):
         known = ('customData', 'exiResponse', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Get15118EVCertificateResponse')
-    o = _new(m.Get15118EVCertificateResponse)
-    _set_Get15118EVCertificateResponse_custom_data(o, a_custom_data)
-    _set_Get15118EVCertificateResponse_status(o, a_status)
-    _set_Get15118EVCertificateResponse_status_info(o, a_status_info)
-    _set_Get15118EVCertificateResponse_exi_response(o, a_exi_response)
+    o = _w_Get15118EVCertificateResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.exi_response = a_exi_response
+    o.__class__ = m.Get15118EVCertificateResponse
     return o
 
 
@@ -2105,9 +2053,10 @@ def _d_GetCertificateStatusRequest(d):
         known = ('customData', 'ocspRequestData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCertificateStatusRequest')
-    o = _new(m.GetCertificateStatusRequest)
-    _set_GetCertificateStatusRequest_custom_data(o, a_custom_data)
-    _set_GetCertificateStatusRequest_ocsp_request_data(o, a_ocsp_request_data)
+    o = _w_GetCertificateStatusRequest()
+    o.custom_data = a_custom_data
+    o.ocsp_request_data = a_ocsp_request_data
+    o.__class__ = m.GetCertificateStatusRequest
     return o
 
 
@@ -2194,11 +2143,12 @@ def _d_GetCertificateStatusResponse(d):
         known = ('customData', 'ocspResult', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCertificateStatusResponse')
-    o = _new(m.GetCertificateStatusResponse)
-    _set_GetCertificateStatusResponse_custom_data(o, a_custom_data)
-    _set_GetCertificateStatusResponse_status(o, a_status)
-    _set_GetCertificateStatusResponse_status_info(o, a_status_info)
-    _set_GetCertificateStatusResponse_ocsp_result(o, a_ocsp_result)
+    o = _w_GetCertificateStatusResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.ocsp_result = a_ocsp_result
+    o.__class__ = m.GetCertificateStatusResponse
     return o
 
 
@@ -2302,9 +2252,10 @@ def _d_GetInstalledCertificateIdsRequest(d):
         known = ('certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIdsRequest')
-    o = _new(m.GetInstalledCertificateIdsRequest)
-    _set_GetInstalledCertificateIdsRequest_custom_data(o, a_custom_data)
-    _set_GetInstalledCertificateIdsRequest_certificate_type(o, a_certificate_type)
+    o = _w_GetInstalledCertificateIdsRequest()
+    o.custom_data = a_custom_data
+    o.certificate_type = a_certificate_type
+    o.__class__ = m.GetInstalledCertificateIdsRequest
     return o
 
 
@@ -2409,11 +2360,12 @@ def _d_GetInstalledCertificateIdsResponse(d):
         known = ('certificateHashDataChain', 'customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIdsResponse')
-    o = _new(m.GetInstalledCertificateIdsResponse)
-    _set_GetInstalledCertificateIdsResponse_custom_data(o, a_custom_data)
-    _set_GetInstalledCertificateIdsResponse_status(o, a_status)
-    _set_GetInstalledCertificateIdsResponse_status_info(o, a_status_info)
-    _set_GetInstalledCertificateIdsResponse_certificate_hash_data_chain(o, a_certificate_hash_data_chain)
+    o = _w_GetInstalledCertificateIdsResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.certificate_hash_data_chain = a_certificate_hash_data_chain
+    o.__class__ = m.GetInstalledCertificateIdsResponse
     return o
 
 
@@ -2518,10 +2470,11 @@ def _d_InstallCertificateRequest(d):
         known = ('certificate', 'certificateType', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificateRequest')
-    o = _new(m.InstallCertificateRequest)
-    _set_InstallCertificateRequest_custom_data(o, a_custom_data)
-    _set_InstallCertificateRequest_certificate_type(o, a_certificate_type)
-    _set_InstallCertificateRequest_certificate(o, a_certificate)
+    o = _w_InstallCertificateRequest()
+    o.custom_data = a_custom_data
+    o.certificate_type = a_certificate_type
+    o.certificate = a_certificate
+    o.__class__ = m.InstallCertificateRequest
     return o
 
 
@@ -2607,10 +2560,11 @@ def _d_InstallCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificateResponse')
-    o = _new(m.InstallCertificateResponse)
-    _set_InstallCertificateResponse_custom_data(o, a_custom_data)
-    _set_InstallCertificateResponse_status(o, a_status)
-    _set_InstallCertificateResponse_status_info(o, a_status_info)
+    o = _w_InstallCertificateResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.__class__ = m.InstallCertificateResponse
     return o
 
 
@@ -2700,10 +2654,11 @@ def _d_SignCertificateRequest(d):
         known = ('certificateType', 'csr', 'customData')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificateRequest')
-    o = _new(m.SignCertificateRequest)
-    _set_SignCertificateRequest_custom_data(o, a_custom_data)
-    _set_SignCertificateRequest_csr(o, a_csr)
-    _set_SignCertificateRequest_certificate_type(o, a_certificate_type)
+    o = _w_SignCertificateRequest()
+    o.custom_data = a_custom_data
+    o.csr = a_csr
+    o.certificate_type = a_certificate_type
+    o.__class__ = m.SignCertificateRequest
     return o
 
 
@@ -2794,10 +2749,11 @@ def _d_SignCertificateResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificateResponse')
-    o = _new(m.SignCertificateResponse)
-    _set_SignCertificateResponse_custom_data(o, a_custom_data)
-    _set_SignCertificateResponse_status(o, a_status)
-    _set_SignCertificateResponse_status_info(o, a_status_info)
+    o = _w_SignCertificateResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.__class__ = m.SignCertificateResponse
     return o
 
 
@@ -2889,10 +2845,11 @@ def _d_TriggerMessageRequest(d):
         known = ('customData', 'evse', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessageRequest')
-    o = _new(m.TriggerMessageRequest)
-    _set_TriggerMessageRequest_custom_data(o, a_custom_data)
-    _set_TriggerMessageRequest_evse(o, a_evse)
-    _set_TriggerMessageRequest_requested_message(o, a_requested_message)
+    o = _w_TriggerMessageRequest()
+    o.custom_data = a_custom_data
+    o.evse = a_evse
+    o.requested_message = a_requested_message
+    o.__class__ = m.TriggerMessageRequest
     return o
 
 
@@ -2984,10 +2941,11 @@ def _d_TriggerMessageResponse(d):
         known = ('customData', 'status', 'statusInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessageResponse')
-    o = _new(m.TriggerMessageResponse)
-    _set_TriggerMessageResponse_custom_data(o, a_custom_data)
-    _set_TriggerMessageResponse_status(o, a_status)
-    _set_TriggerMessageResponse_status_info(o, a_status_info)
+    o = _w_TriggerMessageResponse()
+    o.custom_data = a_custom_data
+    o.status = a_status
+    o.status_info = a_status_info
+    o.__class__ = m.TriggerMessageResponse
     return o
 
 

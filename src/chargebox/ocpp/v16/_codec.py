@@ -18,6 +18,7 @@ from chargebox.ocpp._check import (
     is_tenth,
     is_uri,
     tenths,
+    writable,
 )
 from chargebox.ocpp._convert import decimal_to_json
 from chargebox.ocpp.timestamps import format_datetime
@@ -174,195 +175,86 @@ _D_ValueFormat = {x.value: x for x in m.ValueFormat}
 _W_ValueFormat = {x: x.value for x in m.ValueFormat}
 _T_ValueFormat = 'Raw, SignedData'
 
-# The slot setter of every field, for the decoders.
-_new = object.__new__
-_set_IdTagInfo_expiry_date = m.IdTagInfo.expiry_date.__set__
-_set_IdTagInfo_parent_id_tag = m.IdTagInfo.parent_id_tag.__set__
-_set_IdTagInfo_status = m.IdTagInfo.status.__set__
-_set_AuthorizationData_id_tag = m.AuthorizationData.id_tag.__set__
-_set_AuthorizationData_id_tag_info = m.AuthorizationData.id_tag_info.__set__
-_set_AuthorizeRequest_id_tag = m.AuthorizeRequest.id_tag.__set__
-_set_AuthorizeResponse_id_tag_info = m.AuthorizeResponse.id_tag_info.__set__
-_set_BootNotificationRequest_charge_point_vendor = m.BootNotificationRequest.charge_point_vendor.__set__
-_set_BootNotificationRequest_charge_point_model = m.BootNotificationRequest.charge_point_model.__set__
-_set_BootNotificationRequest_charge_point_serial_number = m.BootNotificationRequest.charge_point_serial_number.__set__
-_set_BootNotificationRequest_charge_box_serial_number = m.BootNotificationRequest.charge_box_serial_number.__set__
-_set_BootNotificationRequest_firmware_version = m.BootNotificationRequest.firmware_version.__set__
-_set_BootNotificationRequest_iccid = m.BootNotificationRequest.iccid.__set__
-_set_BootNotificationRequest_imsi = m.BootNotificationRequest.imsi.__set__
-_set_BootNotificationRequest_meter_type = m.BootNotificationRequest.meter_type.__set__
-_set_BootNotificationRequest_meter_serial_number = m.BootNotificationRequest.meter_serial_number.__set__
-_set_BootNotificationResponse_status = m.BootNotificationResponse.status.__set__
-_set_BootNotificationResponse_current_time = m.BootNotificationResponse.current_time.__set__
-_set_BootNotificationResponse_interval = m.BootNotificationResponse.interval.__set__
-_set_CancelReservationRequest_reservation_id = m.CancelReservationRequest.reservation_id.__set__
-_set_CancelReservationResponse_status = m.CancelReservationResponse.status.__set__
-_set_CertificateHashDataType_hash_algorithm = m.CertificateHashDataType.hash_algorithm.__set__
-_set_CertificateHashDataType_issuer_name_hash = m.CertificateHashDataType.issuer_name_hash.__set__
-_set_CertificateHashDataType_issuer_key_hash = m.CertificateHashDataType.issuer_key_hash.__set__
-_set_CertificateHashDataType_serial_number = m.CertificateHashDataType.serial_number.__set__
-_set_CertificateSignedRequest_certificate_chain = m.CertificateSignedRequest.certificate_chain.__set__
-_set_CertificateSignedResponse_status = m.CertificateSignedResponse.status.__set__
-_set_ChangeAvailabilityRequest_connector_id = m.ChangeAvailabilityRequest.connector_id.__set__
-_set_ChangeAvailabilityRequest_type = m.ChangeAvailabilityRequest.type.__set__
-_set_ChangeAvailabilityResponse_status = m.ChangeAvailabilityResponse.status.__set__
-_set_ChangeConfigurationRequest_key = m.ChangeConfigurationRequest.key.__set__
-_set_ChangeConfigurationRequest_value = m.ChangeConfigurationRequest.value.__set__
-_set_ChangeConfigurationResponse_status = m.ChangeConfigurationResponse.status.__set__
-_set_ChargingSchedulePeriod_start_period = m.ChargingSchedulePeriod.start_period.__set__
-_set_ChargingSchedulePeriod_limit = m.ChargingSchedulePeriod.limit.__set__
-_set_ChargingSchedulePeriod_number_phases = m.ChargingSchedulePeriod.number_phases.__set__
-_set_ChargingSchedule_duration = m.ChargingSchedule.duration.__set__
-_set_ChargingSchedule_start_schedule = m.ChargingSchedule.start_schedule.__set__
-_set_ChargingSchedule_charging_rate_unit = m.ChargingSchedule.charging_rate_unit.__set__
-_set_ChargingSchedule_charging_schedule_period = m.ChargingSchedule.charging_schedule_period.__set__
-_set_ChargingSchedule_min_charging_rate = m.ChargingSchedule.min_charging_rate.__set__
-_set_ChargingProfile_charging_profile_id = m.ChargingProfile.charging_profile_id.__set__
-_set_ChargingProfile_transaction_id = m.ChargingProfile.transaction_id.__set__
-_set_ChargingProfile_stack_level = m.ChargingProfile.stack_level.__set__
-_set_ChargingProfile_charging_profile_purpose = m.ChargingProfile.charging_profile_purpose.__set__
-_set_ChargingProfile_charging_profile_kind = m.ChargingProfile.charging_profile_kind.__set__
-_set_ChargingProfile_recurrency_kind = m.ChargingProfile.recurrency_kind.__set__
-_set_ChargingProfile_valid_from = m.ChargingProfile.valid_from.__set__
-_set_ChargingProfile_valid_to = m.ChargingProfile.valid_to.__set__
-_set_ChargingProfile_charging_schedule = m.ChargingProfile.charging_schedule.__set__
-_set_ClearCacheResponse_status = m.ClearCacheResponse.status.__set__
-_set_ClearChargingProfileRequest_id = m.ClearChargingProfileRequest.id.__set__
-_set_ClearChargingProfileRequest_connector_id = m.ClearChargingProfileRequest.connector_id.__set__
-_set_ClearChargingProfileRequest_charging_profile_purpose = m.ClearChargingProfileRequest.charging_profile_purpose.__set__
-_set_ClearChargingProfileRequest_stack_level = m.ClearChargingProfileRequest.stack_level.__set__
-_set_ClearChargingProfileResponse_status = m.ClearChargingProfileResponse.status.__set__
-_set_DataTransferRequest_vendor_id = m.DataTransferRequest.vendor_id.__set__
-_set_DataTransferRequest_message_id = m.DataTransferRequest.message_id.__set__
-_set_DataTransferRequest_data = m.DataTransferRequest.data.__set__
-_set_DataTransferResponse_status = m.DataTransferResponse.status.__set__
-_set_DataTransferResponse_data = m.DataTransferResponse.data.__set__
-_set_DeleteCertificateRequest_certificate_hash_data = m.DeleteCertificateRequest.certificate_hash_data.__set__
-_set_DeleteCertificateResponse_status = m.DeleteCertificateResponse.status.__set__
-_set_DiagnosticsStatusNotificationRequest_status = m.DiagnosticsStatusNotificationRequest.status.__set__
-_set_ExtendedTriggerMessageRequest_requested_message = m.ExtendedTriggerMessageRequest.requested_message.__set__
-_set_ExtendedTriggerMessageRequest_connector_id = m.ExtendedTriggerMessageRequest.connector_id.__set__
-_set_ExtendedTriggerMessageResponse_status = m.ExtendedTriggerMessageResponse.status.__set__
-_set_FirmwareStatusNotificationRequest_status = m.FirmwareStatusNotificationRequest.status.__set__
-_set_FirmwareType_location = m.FirmwareType.location.__set__
-_set_FirmwareType_retrieve_date_time = m.FirmwareType.retrieve_date_time.__set__
-_set_FirmwareType_install_date_time = m.FirmwareType.install_date_time.__set__
-_set_FirmwareType_signing_certificate = m.FirmwareType.signing_certificate.__set__
-_set_FirmwareType_signature = m.FirmwareType.signature.__set__
-_set_GetCompositeScheduleRequest_connector_id = m.GetCompositeScheduleRequest.connector_id.__set__
-_set_GetCompositeScheduleRequest_duration = m.GetCompositeScheduleRequest.duration.__set__
-_set_GetCompositeScheduleRequest_charging_rate_unit = m.GetCompositeScheduleRequest.charging_rate_unit.__set__
-_set_GetCompositeScheduleResponse_status = m.GetCompositeScheduleResponse.status.__set__
-_set_GetCompositeScheduleResponse_connector_id = m.GetCompositeScheduleResponse.connector_id.__set__
-_set_GetCompositeScheduleResponse_schedule_start = m.GetCompositeScheduleResponse.schedule_start.__set__
-_set_GetCompositeScheduleResponse_charging_schedule = m.GetCompositeScheduleResponse.charging_schedule.__set__
-_set_GetConfigurationRequest_key = m.GetConfigurationRequest.key.__set__
-_set_KeyValue_key = m.KeyValue.key.__set__
-_set_KeyValue_readonly = m.KeyValue.readonly.__set__
-_set_KeyValue_value = m.KeyValue.value.__set__
-_set_GetConfigurationResponse_configuration_key = m.GetConfigurationResponse.configuration_key.__set__
-_set_GetConfigurationResponse_unknown_key = m.GetConfigurationResponse.unknown_key.__set__
-_set_GetDiagnosticsRequest_location = m.GetDiagnosticsRequest.location.__set__
-_set_GetDiagnosticsRequest_retries = m.GetDiagnosticsRequest.retries.__set__
-_set_GetDiagnosticsRequest_retry_interval = m.GetDiagnosticsRequest.retry_interval.__set__
-_set_GetDiagnosticsRequest_start_time = m.GetDiagnosticsRequest.start_time.__set__
-_set_GetDiagnosticsRequest_stop_time = m.GetDiagnosticsRequest.stop_time.__set__
-_set_GetDiagnosticsResponse_file_name = m.GetDiagnosticsResponse.file_name.__set__
-_set_GetInstalledCertificateIdsRequest_certificate_type = m.GetInstalledCertificateIdsRequest.certificate_type.__set__
-_set_GetInstalledCertificateIdsResponse_certificate_hash_data = m.GetInstalledCertificateIdsResponse.certificate_hash_data.__set__
-_set_GetInstalledCertificateIdsResponse_status = m.GetInstalledCertificateIdsResponse.status.__set__
-_set_GetLocalListVersionResponse_list_version = m.GetLocalListVersionResponse.list_version.__set__
-_set_LogParametersType_remote_location = m.LogParametersType.remote_location.__set__
-_set_LogParametersType_oldest_timestamp = m.LogParametersType.oldest_timestamp.__set__
-_set_LogParametersType_latest_timestamp = m.LogParametersType.latest_timestamp.__set__
-_set_GetLogRequest_log = m.GetLogRequest.log.__set__
-_set_GetLogRequest_log_type = m.GetLogRequest.log_type.__set__
-_set_GetLogRequest_request_id = m.GetLogRequest.request_id.__set__
-_set_GetLogRequest_retries = m.GetLogRequest.retries.__set__
-_set_GetLogRequest_retry_interval = m.GetLogRequest.retry_interval.__set__
-_set_GetLogResponse_status = m.GetLogResponse.status.__set__
-_set_GetLogResponse_filename = m.GetLogResponse.filename.__set__
-_set_HeartbeatResponse_current_time = m.HeartbeatResponse.current_time.__set__
-_set_InstallCertificateRequest_certificate_type = m.InstallCertificateRequest.certificate_type.__set__
-_set_InstallCertificateRequest_certificate = m.InstallCertificateRequest.certificate.__set__
-_set_InstallCertificateResponse_status = m.InstallCertificateResponse.status.__set__
-_set_LogStatusNotificationRequest_status = m.LogStatusNotificationRequest.status.__set__
-_set_LogStatusNotificationRequest_request_id = m.LogStatusNotificationRequest.request_id.__set__
-_set_SampledValue_value = m.SampledValue.value.__set__
-_set_SampledValue_context = m.SampledValue.context.__set__
-_set_SampledValue_format = m.SampledValue.format.__set__
-_set_SampledValue_measurand = m.SampledValue.measurand.__set__
-_set_SampledValue_phase = m.SampledValue.phase.__set__
-_set_SampledValue_location = m.SampledValue.location.__set__
-_set_SampledValue_unit = m.SampledValue.unit.__set__
-_set_MeterValue_timestamp = m.MeterValue.timestamp.__set__
-_set_MeterValue_sampled_value = m.MeterValue.sampled_value.__set__
-_set_MeterValuesRequest_connector_id = m.MeterValuesRequest.connector_id.__set__
-_set_MeterValuesRequest_transaction_id = m.MeterValuesRequest.transaction_id.__set__
-_set_MeterValuesRequest_meter_value = m.MeterValuesRequest.meter_value.__set__
-_set_RemoteStartTransactionRequest_connector_id = m.RemoteStartTransactionRequest.connector_id.__set__
-_set_RemoteStartTransactionRequest_id_tag = m.RemoteStartTransactionRequest.id_tag.__set__
-_set_RemoteStartTransactionRequest_charging_profile = m.RemoteStartTransactionRequest.charging_profile.__set__
-_set_RemoteStartTransactionResponse_status = m.RemoteStartTransactionResponse.status.__set__
-_set_RemoteStopTransactionRequest_transaction_id = m.RemoteStopTransactionRequest.transaction_id.__set__
-_set_RemoteStopTransactionResponse_status = m.RemoteStopTransactionResponse.status.__set__
-_set_ReserveNowRequest_connector_id = m.ReserveNowRequest.connector_id.__set__
-_set_ReserveNowRequest_expiry_date = m.ReserveNowRequest.expiry_date.__set__
-_set_ReserveNowRequest_id_tag = m.ReserveNowRequest.id_tag.__set__
-_set_ReserveNowRequest_parent_id_tag = m.ReserveNowRequest.parent_id_tag.__set__
-_set_ReserveNowRequest_reservation_id = m.ReserveNowRequest.reservation_id.__set__
-_set_ReserveNowResponse_status = m.ReserveNowResponse.status.__set__
-_set_ResetRequest_type = m.ResetRequest.type.__set__
-_set_ResetResponse_status = m.ResetResponse.status.__set__
-_set_SecurityEventNotificationRequest_type = m.SecurityEventNotificationRequest.type.__set__
-_set_SecurityEventNotificationRequest_timestamp = m.SecurityEventNotificationRequest.timestamp.__set__
-_set_SecurityEventNotificationRequest_tech_info = m.SecurityEventNotificationRequest.tech_info.__set__
-_set_SendLocalListRequest_list_version = m.SendLocalListRequest.list_version.__set__
-_set_SendLocalListRequest_local_authorization_list = m.SendLocalListRequest.local_authorization_list.__set__
-_set_SendLocalListRequest_update_type = m.SendLocalListRequest.update_type.__set__
-_set_SendLocalListResponse_status = m.SendLocalListResponse.status.__set__
-_set_SetChargingProfileRequest_connector_id = m.SetChargingProfileRequest.connector_id.__set__
-_set_SetChargingProfileRequest_cs_charging_profiles = m.SetChargingProfileRequest.cs_charging_profiles.__set__
-_set_SetChargingProfileResponse_status = m.SetChargingProfileResponse.status.__set__
-_set_SignCertificateRequest_csr = m.SignCertificateRequest.csr.__set__
-_set_SignCertificateResponse_status = m.SignCertificateResponse.status.__set__
-_set_SignedFirmwareStatusNotificationRequest_status = m.SignedFirmwareStatusNotificationRequest.status.__set__
-_set_SignedFirmwareStatusNotificationRequest_request_id = m.SignedFirmwareStatusNotificationRequest.request_id.__set__
-_set_SignedUpdateFirmwareRequest_retries = m.SignedUpdateFirmwareRequest.retries.__set__
-_set_SignedUpdateFirmwareRequest_retry_interval = m.SignedUpdateFirmwareRequest.retry_interval.__set__
-_set_SignedUpdateFirmwareRequest_request_id = m.SignedUpdateFirmwareRequest.request_id.__set__
-_set_SignedUpdateFirmwareRequest_firmware = m.SignedUpdateFirmwareRequest.firmware.__set__
-_set_SignedUpdateFirmwareResponse_status = m.SignedUpdateFirmwareResponse.status.__set__
-_set_StartTransactionRequest_connector_id = m.StartTransactionRequest.connector_id.__set__
-_set_StartTransactionRequest_id_tag = m.StartTransactionRequest.id_tag.__set__
-_set_StartTransactionRequest_meter_start = m.StartTransactionRequest.meter_start.__set__
-_set_StartTransactionRequest_reservation_id = m.StartTransactionRequest.reservation_id.__set__
-_set_StartTransactionRequest_timestamp = m.StartTransactionRequest.timestamp.__set__
-_set_StartTransactionResponse_id_tag_info = m.StartTransactionResponse.id_tag_info.__set__
-_set_StartTransactionResponse_transaction_id = m.StartTransactionResponse.transaction_id.__set__
-_set_StatusNotificationRequest_connector_id = m.StatusNotificationRequest.connector_id.__set__
-_set_StatusNotificationRequest_error_code = m.StatusNotificationRequest.error_code.__set__
-_set_StatusNotificationRequest_info = m.StatusNotificationRequest.info.__set__
-_set_StatusNotificationRequest_status = m.StatusNotificationRequest.status.__set__
-_set_StatusNotificationRequest_timestamp = m.StatusNotificationRequest.timestamp.__set__
-_set_StatusNotificationRequest_vendor_id = m.StatusNotificationRequest.vendor_id.__set__
-_set_StatusNotificationRequest_vendor_error_code = m.StatusNotificationRequest.vendor_error_code.__set__
-_set_StopTransactionRequest_id_tag = m.StopTransactionRequest.id_tag.__set__
-_set_StopTransactionRequest_meter_stop = m.StopTransactionRequest.meter_stop.__set__
-_set_StopTransactionRequest_timestamp = m.StopTransactionRequest.timestamp.__set__
-_set_StopTransactionRequest_transaction_id = m.StopTransactionRequest.transaction_id.__set__
-_set_StopTransactionRequest_reason = m.StopTransactionRequest.reason.__set__
-_set_StopTransactionRequest_transaction_data = m.StopTransactionRequest.transaction_data.__set__
-_set_StopTransactionResponse_id_tag_info = m.StopTransactionResponse.id_tag_info.__set__
-_set_TriggerMessageRequest_requested_message = m.TriggerMessageRequest.requested_message.__set__
-_set_TriggerMessageRequest_connector_id = m.TriggerMessageRequest.connector_id.__set__
-_set_TriggerMessageResponse_status = m.TriggerMessageResponse.status.__set__
-_set_UnlockConnectorRequest_connector_id = m.UnlockConnectorRequest.connector_id.__set__
-_set_UnlockConnectorResponse_status = m.UnlockConnectorResponse.status.__set__
-_set_UpdateFirmwareRequest_location = m.UpdateFirmwareRequest.location.__set__
-_set_UpdateFirmwareRequest_retries = m.UpdateFirmwareRequest.retries.__set__
-_set_UpdateFirmwareRequest_retrieve_date = m.UpdateFirmwareRequest.retrieve_date.__set__
-_set_UpdateFirmwareRequest_retry_interval = m.UpdateFirmwareRequest.retry_interval.__set__
+# By class with fields: a subclass whose instances the decoder fills in, then
+# turns into the class itself (see `_check.writable`).
+_w_IdTagInfo = writable(m.IdTagInfo)
+_w_AuthorizationData = writable(m.AuthorizationData)
+_w_AuthorizeRequest = writable(m.AuthorizeRequest)
+_w_AuthorizeResponse = writable(m.AuthorizeResponse)
+_w_BootNotificationRequest = writable(m.BootNotificationRequest)
+_w_BootNotificationResponse = writable(m.BootNotificationResponse)
+_w_CancelReservationRequest = writable(m.CancelReservationRequest)
+_w_CancelReservationResponse = writable(m.CancelReservationResponse)
+_w_CertificateHashDataType = writable(m.CertificateHashDataType)
+_w_CertificateSignedRequest = writable(m.CertificateSignedRequest)
+_w_CertificateSignedResponse = writable(m.CertificateSignedResponse)
+_w_ChangeAvailabilityRequest = writable(m.ChangeAvailabilityRequest)
+_w_ChangeAvailabilityResponse = writable(m.ChangeAvailabilityResponse)
+_w_ChangeConfigurationRequest = writable(m.ChangeConfigurationRequest)
+_w_ChangeConfigurationResponse = writable(m.ChangeConfigurationResponse)
+_w_ChargingSchedulePeriod = writable(m.ChargingSchedulePeriod)
+_w_ChargingSchedule = writable(m.ChargingSchedule)
+_w_ChargingProfile = writable(m.ChargingProfile)
+_w_ClearCacheResponse = writable(m.ClearCacheResponse)
+_w_ClearChargingProfileRequest = writable(m.ClearChargingProfileRequest)
+_w_ClearChargingProfileResponse = writable(m.ClearChargingProfileResponse)
+_w_DataTransferRequest = writable(m.DataTransferRequest)
+_w_DataTransferResponse = writable(m.DataTransferResponse)
+_w_DeleteCertificateRequest = writable(m.DeleteCertificateRequest)
+_w_DeleteCertificateResponse = writable(m.DeleteCertificateResponse)
+_w_DiagnosticsStatusNotificationRequest = writable(m.DiagnosticsStatusNotificationRequest)
+_w_ExtendedTriggerMessageRequest = writable(m.ExtendedTriggerMessageRequest)
+_w_ExtendedTriggerMessageResponse = writable(m.ExtendedTriggerMessageResponse)
+_w_FirmwareStatusNotificationRequest = writable(m.FirmwareStatusNotificationRequest)
+_w_FirmwareType = writable(m.FirmwareType)
+_w_GetCompositeScheduleRequest = writable(m.GetCompositeScheduleRequest)
+_w_GetCompositeScheduleResponse = writable(m.GetCompositeScheduleResponse)
+_w_GetConfigurationRequest = writable(m.GetConfigurationRequest)
+_w_KeyValue = writable(m.KeyValue)
+_w_GetConfigurationResponse = writable(m.GetConfigurationResponse)
+_w_GetDiagnosticsRequest = writable(m.GetDiagnosticsRequest)
+_w_GetDiagnosticsResponse = writable(m.GetDiagnosticsResponse)
+_w_GetInstalledCertificateIdsRequest = writable(m.GetInstalledCertificateIdsRequest)
+_w_GetInstalledCertificateIdsResponse = writable(m.GetInstalledCertificateIdsResponse)
+_w_GetLocalListVersionResponse = writable(m.GetLocalListVersionResponse)
+_w_LogParametersType = writable(m.LogParametersType)
+_w_GetLogRequest = writable(m.GetLogRequest)
+_w_GetLogResponse = writable(m.GetLogResponse)
+_w_HeartbeatResponse = writable(m.HeartbeatResponse)
+_w_InstallCertificateRequest = writable(m.InstallCertificateRequest)
+_w_InstallCertificateResponse = writable(m.InstallCertificateResponse)
+_w_LogStatusNotificationRequest = writable(m.LogStatusNotificationRequest)
+_w_SampledValue = writable(m.SampledValue)
+_w_MeterValue = writable(m.MeterValue)
+_w_MeterValuesRequest = writable(m.MeterValuesRequest)
+_w_RemoteStartTransactionRequest = writable(m.RemoteStartTransactionRequest)
+_w_RemoteStartTransactionResponse = writable(m.RemoteStartTransactionResponse)
+_w_RemoteStopTransactionRequest = writable(m.RemoteStopTransactionRequest)
+_w_RemoteStopTransactionResponse = writable(m.RemoteStopTransactionResponse)
+_w_ReserveNowRequest = writable(m.ReserveNowRequest)
+_w_ReserveNowResponse = writable(m.ReserveNowResponse)
+_w_ResetRequest = writable(m.ResetRequest)
+_w_ResetResponse = writable(m.ResetResponse)
+_w_SecurityEventNotificationRequest = writable(m.SecurityEventNotificationRequest)
+_w_SendLocalListRequest = writable(m.SendLocalListRequest)
+_w_SendLocalListResponse = writable(m.SendLocalListResponse)
+_w_SetChargingProfileRequest = writable(m.SetChargingProfileRequest)
+_w_SetChargingProfileResponse = writable(m.SetChargingProfileResponse)
+_w_SignCertificateRequest = writable(m.SignCertificateRequest)
+_w_SignCertificateResponse = writable(m.SignCertificateResponse)
+_w_SignedFirmwareStatusNotificationRequest = writable(m.SignedFirmwareStatusNotificationRequest)
+_w_SignedUpdateFirmwareRequest = writable(m.SignedUpdateFirmwareRequest)
+_w_SignedUpdateFirmwareResponse = writable(m.SignedUpdateFirmwareResponse)
+_w_StartTransactionRequest = writable(m.StartTransactionRequest)
+_w_StartTransactionResponse = writable(m.StartTransactionResponse)
+_w_StatusNotificationRequest = writable(m.StatusNotificationRequest)
+_w_StopTransactionRequest = writable(m.StopTransactionRequest)
+_w_StopTransactionResponse = writable(m.StopTransactionResponse)
+_w_TriggerMessageRequest = writable(m.TriggerMessageRequest)
+_w_TriggerMessageResponse = writable(m.TriggerMessageResponse)
+_w_UnlockConnectorRequest = writable(m.UnlockConnectorRequest)
+_w_UnlockConnectorResponse = writable(m.UnlockConnectorResponse)
+_w_UpdateFirmwareRequest = writable(m.UpdateFirmwareRequest)
 
 
 def _d_IdTagInfo(d):
@@ -402,10 +294,11 @@ def _d_IdTagInfo(d):
         known = ('expiryDate', 'parentIdTag', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of IdTagInfo')
-    o = _new(m.IdTagInfo)
-    _set_IdTagInfo_expiry_date(o, a_expiry_date)
-    _set_IdTagInfo_parent_id_tag(o, a_parent_id_tag)
-    _set_IdTagInfo_status(o, a_status)
+    o = _w_IdTagInfo()
+    o.expiry_date = a_expiry_date
+    o.parent_id_tag = a_parent_id_tag
+    o.status = a_status
+    o.__class__ = m.IdTagInfo
     return o
 
 
@@ -477,9 +370,10 @@ def _d_AuthorizationData(d):
         known = ('idTag', 'idTagInfo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of AuthorizationData')
-    o = _new(m.AuthorizationData)
-    _set_AuthorizationData_id_tag(o, a_id_tag)
-    _set_AuthorizationData_id_tag_info(o, a_id_tag_info)
+    o = _w_AuthorizationData()
+    o.id_tag = a_id_tag
+    o.id_tag_info = a_id_tag_info
+    o.__class__ = m.AuthorizationData
     return o
 
 
@@ -517,8 +411,9 @@ def _d_AuthorizeRequest(d):
         known = ('idTag',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Authorize.req')
-    o = _new(m.AuthorizeRequest)
-    _set_AuthorizeRequest_id_tag(o, a_id_tag)
+    o = _w_AuthorizeRequest()
+    o.id_tag = a_id_tag
+    o.__class__ = m.AuthorizeRequest
     return o
 
 
@@ -549,8 +444,9 @@ def _d_AuthorizeResponse(d):
         known = ('idTagInfo',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Authorize.conf')
-    o = _new(m.AuthorizeResponse)
-    _set_AuthorizeResponse_id_tag_info(o, a_id_tag_info)
+    o = _w_AuthorizeResponse()
+    o.id_tag_info = a_id_tag_info
+    o.__class__ = m.AuthorizeResponse
     return o
 
 
@@ -661,16 +557,17 @@ def _d_BootNotificationRequest(d):
         known = ('chargeBoxSerialNumber', 'chargePointModel', 'chargePointSerialNumber', 'chargePointVendor', 'firmwareVersion', 'iccid', 'imsi', 'meterSerialNumber', 'meterType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of BootNotification.req')
-    o = _new(m.BootNotificationRequest)
-    _set_BootNotificationRequest_charge_point_vendor(o, a_charge_point_vendor)
-    _set_BootNotificationRequest_charge_point_model(o, a_charge_point_model)
-    _set_BootNotificationRequest_charge_point_serial_number(o, a_charge_point_serial_number)
-    _set_BootNotificationRequest_charge_box_serial_number(o, a_charge_box_serial_number)
-    _set_BootNotificationRequest_firmware_version(o, a_firmware_version)
-    _set_BootNotificationRequest_iccid(o, a_iccid)
-    _set_BootNotificationRequest_imsi(o, a_imsi)
-    _set_BootNotificationRequest_meter_type(o, a_meter_type)
-    _set_BootNotificationRequest_meter_serial_number(o, a_meter_serial_number)
+    o = _w_BootNotificationRequest()
+    o.charge_point_vendor = a_charge_point_vendor
+    o.charge_point_model = a_charge_point_model
+    o.charge_point_serial_number = a_charge_point_serial_number
+    o.charge_box_serial_number = a_charge_box_serial_number
+    o.firmware_version = a_firmware_version
+    o.iccid = a_iccid
+    o.imsi = a_imsi
+    o.meter_type = a_meter_type
+    o.meter_serial_number = a_meter_serial_number
+    o.__class__ = m.BootNotificationRequest
     return o
 
 
@@ -772,10 +669,11 @@ def _d_BootNotificationResponse(d):
         known = ('currentTime', 'interval', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of BootNotification.conf')
-    o = _new(m.BootNotificationResponse)
-    _set_BootNotificationResponse_status(o, a_status)
-    _set_BootNotificationResponse_current_time(o, a_current_time)
-    _set_BootNotificationResponse_interval(o, a_interval)
+    o = _w_BootNotificationResponse()
+    o.status = a_status
+    o.current_time = a_current_time
+    o.interval = a_interval
+    o.__class__ = m.BootNotificationResponse
     return o
 
 
@@ -818,8 +716,9 @@ def _d_CancelReservationRequest(d):
         known = ('reservationId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CancelReservation.req')
-    o = _new(m.CancelReservationRequest)
-    _set_CancelReservationRequest_reservation_id(o, a_reservation_id)
+    o = _w_CancelReservationRequest()
+    o.reservation_id = a_reservation_id
+    o.__class__ = m.CancelReservationRequest
     return o
 
 
@@ -847,8 +746,9 @@ def _d_CancelReservationResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CancelReservation.conf')
-    o = _new(m.CancelReservationResponse)
-    _set_CancelReservationResponse_status(o, a_status)
+    o = _w_CancelReservationResponse()
+    o.status = a_status
+    o.__class__ = m.CancelReservationResponse
     return o
 
 
@@ -910,11 +810,12 @@ def _d_CertificateHashDataType(d):
         known = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateHashDataType')
-    o = _new(m.CertificateHashDataType)
-    _set_CertificateHashDataType_hash_algorithm(o, a_hash_algorithm)
-    _set_CertificateHashDataType_issuer_name_hash(o, a_issuer_name_hash)
-    _set_CertificateHashDataType_issuer_key_hash(o, a_issuer_key_hash)
-    _set_CertificateHashDataType_serial_number(o, a_serial_number)
+    o = _w_CertificateHashDataType()
+    o.hash_algorithm = a_hash_algorithm
+    o.issuer_name_hash = a_issuer_name_hash
+    o.issuer_key_hash = a_issuer_key_hash
+    o.serial_number = a_serial_number
+    o.__class__ = m.CertificateHashDataType
     return o
 
 
@@ -965,8 +866,9 @@ def _d_CertificateSignedRequest(d):
         known = ('certificateChain',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSigned.req')
-    o = _new(m.CertificateSignedRequest)
-    _set_CertificateSignedRequest_certificate_chain(o, a_certificate_chain)
+    o = _w_CertificateSignedRequest()
+    o.certificate_chain = a_certificate_chain
+    o.__class__ = m.CertificateSignedRequest
     return o
 
 
@@ -996,8 +898,9 @@ def _d_CertificateSignedResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of CertificateSigned.conf')
-    o = _new(m.CertificateSignedResponse)
-    _set_CertificateSignedResponse_status(o, a_status)
+    o = _w_CertificateSignedResponse()
+    o.status = a_status
+    o.__class__ = m.CertificateSignedResponse
     return o
 
 
@@ -1039,9 +942,10 @@ def _d_ChangeAvailabilityRequest(d):
         known = ('connectorId', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeAvailability.req')
-    o = _new(m.ChangeAvailabilityRequest)
-    _set_ChangeAvailabilityRequest_connector_id(o, a_connector_id)
-    _set_ChangeAvailabilityRequest_type(o, a_type)
+    o = _w_ChangeAvailabilityRequest()
+    o.connector_id = a_connector_id
+    o.type = a_type
+    o.__class__ = m.ChangeAvailabilityRequest
     return o
 
 
@@ -1080,8 +984,9 @@ def _d_ChangeAvailabilityResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeAvailability.conf')
-    o = _new(m.ChangeAvailabilityResponse)
-    _set_ChangeAvailabilityResponse_status(o, a_status)
+    o = _w_ChangeAvailabilityResponse()
+    o.status = a_status
+    o.__class__ = m.ChangeAvailabilityResponse
     return o
 
 
@@ -1124,9 +1029,10 @@ def _d_ChangeConfigurationRequest(d):
         known = ('key', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeConfiguration.req')
-    o = _new(m.ChangeConfigurationRequest)
-    _set_ChangeConfigurationRequest_key(o, a_key)
-    _set_ChangeConfigurationRequest_value(o, a_value)
+    o = _w_ChangeConfigurationRequest()
+    o.key = a_key
+    o.value = a_value
+    o.__class__ = m.ChangeConfigurationRequest
     return o
 
 
@@ -1162,8 +1068,9 @@ def _d_ChangeConfigurationResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChangeConfiguration.conf')
-    o = _new(m.ChangeConfigurationResponse)
-    _set_ChangeConfigurationResponse_status(o, a_status)
+    o = _w_ChangeConfigurationResponse()
+    o.status = a_status
+    o.__class__ = m.ChangeConfigurationResponse
     return o
 
 
@@ -1213,10 +1120,11 @@ def _d_ChargingSchedulePeriod(d):
         known = ('limit', 'numberPhases', 'startPeriod')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingSchedulePeriod')
-    o = _new(m.ChargingSchedulePeriod)
-    _set_ChargingSchedulePeriod_start_period(o, a_start_period)
-    _set_ChargingSchedulePeriod_limit(o, a_limit)
-    _set_ChargingSchedulePeriod_number_phases(o, a_number_phases)
+    o = _w_ChargingSchedulePeriod()
+    o.start_period = a_start_period
+    o.limit = a_limit
+    o.number_phases = a_number_phases
+    o.__class__ = m.ChargingSchedulePeriod
     return o
 
 
@@ -1284,7 +1192,41 @@ def _d_ChargingSchedule(d):
         for x0 in v:
             if type(x0) is not dict:
                 raise Invalid(TYPE, [], x0, 'must be an object')
-            a_charging_schedule_period.append(_d_ChargingSchedulePeriod(x0))
+            absent_1 = 0
+            try:
+                v_1 = x0['startPeriod']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['startPeriod'], MISSING, 'required field is missing') from None
+            if type(v_1) is not int:
+                raise Invalid(TYPE, ['startPeriod'], v_1, 'must be an integer')
+            a_1_start_period = v_1
+            try:
+                v_1 = x0['limit']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['limit'], MISSING, 'required field is missing') from None
+            if type(v_1) is not float and type(v_1) is not int:
+                raise Invalid(TYPE, ['limit'], v_1, 'must be a number')
+            if not is_tenth(v_1):
+                raise Invalid(PROPERTY, ['limit'], v_1, 'not a multiple of 0.1')
+            a_1_limit = tenths(v_1)
+            if 'numberPhases' in x0:
+                v_1 = x0['numberPhases']
+                if type(v_1) is not int:
+                    raise Invalid(TYPE, ['numberPhases'], v_1, 'must be an integer')
+                a_1_number_phases = v_1
+            else:
+                a_1_number_phases = None
+                absent_1 += 1
+            if len(x0) + absent_1 != 3:
+                known_1 = ('limit', 'numberPhases', 'startPeriod')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
+                raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of ChargingSchedulePeriod')
+            o_1 = _w_ChargingSchedulePeriod()
+            o_1.start_period = a_1_start_period
+            o_1.limit = a_1_limit
+            o_1.number_phases = a_1_number_phases
+            o_1.__class__ = m.ChargingSchedulePeriod
+            a_charging_schedule_period.append(o_1)
     except Invalid as e:
         e.path[0:0] = ['chargingSchedulePeriod', len(a_charging_schedule_period)]
         raise
@@ -1303,12 +1245,13 @@ def _d_ChargingSchedule(d):
         known = ('chargingRateUnit', 'chargingSchedulePeriod', 'duration', 'minChargingRate', 'startSchedule')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingSchedule')
-    o = _new(m.ChargingSchedule)
-    _set_ChargingSchedule_duration(o, a_duration)
-    _set_ChargingSchedule_start_schedule(o, a_start_schedule)
-    _set_ChargingSchedule_charging_rate_unit(o, a_charging_rate_unit)
-    _set_ChargingSchedule_charging_schedule_period(o, a_charging_schedule_period)
-    _set_ChargingSchedule_min_charging_rate(o, a_min_charging_rate)
+    o = _w_ChargingSchedule()
+    o.duration = a_duration
+    o.start_schedule = a_start_schedule
+    o.charging_rate_unit = a_charging_rate_unit
+    o.charging_schedule_period = a_charging_schedule_period
+    o.min_charging_rate = a_min_charging_rate
+    o.__class__ = m.ChargingSchedule
     return o
 
 
@@ -1346,7 +1289,24 @@ def _e_ChargingSchedule(o):
     r0 = []
     try:
         for x0 in v:
-            r0.append(_e_ChargingSchedulePeriod(x0))
+            v_1 = x0.start_period
+            if type(v_1) is not int:
+                raise Invalid(TYPE, ['startPeriod'], v_1, 'must be an integer')
+            b_1_start_period = v_1
+            v_1 = x0.limit
+            r2 = decimal_to_json(v_1)
+            if type(r2) is not float and type(r2) is not int:
+                raise Invalid(TYPE, ['limit'], r2, 'must be a number')
+            if not is_tenth(r2):
+                raise Invalid(PROPERTY, ['limit'], r2, 'not a multiple of 0.1')
+            b_1_limit = r2
+            d_1 = {'startPeriod': b_1_start_period, 'limit': b_1_limit}
+            v_1 = x0.number_phases
+            if v_1 is not None:
+                if type(v_1) is not int:
+                    raise Invalid(TYPE, ['numberPhases'], v_1, 'must be an integer')
+                d_1['numberPhases'] = v_1
+            r0.append(d_1)
     except Invalid as e:
         e.path[0:0] = ['chargingSchedulePeriod', len(r0)]
         raise
@@ -1462,16 +1422,17 @@ def _d_ChargingProfile(d):
         known = ('chargingProfileId', 'chargingProfileKind', 'chargingProfilePurpose', 'chargingSchedule', 'recurrencyKind', 'stackLevel', 'transactionId', 'validFrom', 'validTo')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ChargingProfile')
-    o = _new(m.ChargingProfile)
-    _set_ChargingProfile_charging_profile_id(o, a_charging_profile_id)
-    _set_ChargingProfile_transaction_id(o, a_transaction_id)
-    _set_ChargingProfile_stack_level(o, a_stack_level)
-    _set_ChargingProfile_charging_profile_purpose(o, a_charging_profile_purpose)
-    _set_ChargingProfile_charging_profile_kind(o, a_charging_profile_kind)
-    _set_ChargingProfile_recurrency_kind(o, a_recurrency_kind)
-    _set_ChargingProfile_valid_from(o, a_valid_from)
-    _set_ChargingProfile_valid_to(o, a_valid_to)
-    _set_ChargingProfile_charging_schedule(o, a_charging_schedule)
+    o = _w_ChargingProfile()
+    o.charging_profile_id = a_charging_profile_id
+    o.transaction_id = a_transaction_id
+    o.stack_level = a_stack_level
+    o.charging_profile_purpose = a_charging_profile_purpose
+    o.charging_profile_kind = a_charging_profile_kind
+    o.recurrency_kind = a_recurrency_kind
+    o.valid_from = a_valid_from
+    o.valid_to = a_valid_to
+    o.charging_schedule = a_charging_schedule
+    o.__class__ = m.ChargingProfile
     return o
 
 
@@ -1595,8 +1556,9 @@ def _d_ClearCacheResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearCache.conf')
-    o = _new(m.ClearCacheResponse)
-    _set_ClearCacheResponse_status(o, a_status)
+    o = _w_ClearCacheResponse()
+    o.status = a_status
+    o.__class__ = m.ClearCacheResponse
     return o
 
 
@@ -1657,11 +1619,12 @@ def _d_ClearChargingProfileRequest(d):
         known = ('chargingProfilePurpose', 'connectorId', 'id', 'stackLevel')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearChargingProfile.req')
-    o = _new(m.ClearChargingProfileRequest)
-    _set_ClearChargingProfileRequest_id(o, a_id)
-    _set_ClearChargingProfileRequest_connector_id(o, a_connector_id)
-    _set_ClearChargingProfileRequest_charging_profile_purpose(o, a_charging_profile_purpose)
-    _set_ClearChargingProfileRequest_stack_level(o, a_stack_level)
+    o = _w_ClearChargingProfileRequest()
+    o.id = a_id
+    o.connector_id = a_connector_id
+    o.charging_profile_purpose = a_charging_profile_purpose
+    o.stack_level = a_stack_level
+    o.__class__ = m.ClearChargingProfileRequest
     return o
 
 
@@ -1713,8 +1676,9 @@ def _d_ClearChargingProfileResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ClearChargingProfile.conf')
-    o = _new(m.ClearChargingProfileResponse)
-    _set_ClearChargingProfileResponse_status(o, a_status)
+    o = _w_ClearChargingProfileResponse()
+    o.status = a_status
+    o.__class__ = m.ClearChargingProfileResponse
     return o
 
 
@@ -1767,10 +1731,11 @@ def _d_DataTransferRequest(d):
         known = ('data', 'messageId', 'vendorId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DataTransfer.req')
-    o = _new(m.DataTransferRequest)
-    _set_DataTransferRequest_vendor_id(o, a_vendor_id)
-    _set_DataTransferRequest_message_id(o, a_message_id)
-    _set_DataTransferRequest_data(o, a_data)
+    o = _w_DataTransferRequest()
+    o.vendor_id = a_vendor_id
+    o.message_id = a_message_id
+    o.data = a_data
+    o.__class__ = m.DataTransferRequest
     return o
 
 
@@ -1822,9 +1787,10 @@ def _d_DataTransferResponse(d):
         known = ('data', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DataTransfer.conf')
-    o = _new(m.DataTransferResponse)
-    _set_DataTransferResponse_status(o, a_status)
-    _set_DataTransferResponse_data(o, a_data)
+    o = _w_DataTransferResponse()
+    o.status = a_status
+    o.data = a_data
+    o.__class__ = m.DataTransferResponse
     return o
 
 
@@ -1866,8 +1832,9 @@ def _d_DeleteCertificateRequest(d):
         known = ('certificateHashData',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificate.req')
-    o = _new(m.DeleteCertificateRequest)
-    _set_DeleteCertificateRequest_certificate_hash_data(o, a_certificate_hash_data)
+    o = _w_DeleteCertificateRequest()
+    o.certificate_hash_data = a_certificate_hash_data
+    o.__class__ = m.DeleteCertificateRequest
     return o
 
 
@@ -1899,8 +1866,9 @@ def _d_DeleteCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DeleteCertificate.conf')
-    o = _new(m.DeleteCertificateResponse)
-    _set_DeleteCertificateResponse_status(o, a_status)
+    o = _w_DeleteCertificateResponse()
+    o.status = a_status
+    o.__class__ = m.DeleteCertificateResponse
     return o
 
 
@@ -1935,8 +1903,9 @@ def _d_DiagnosticsStatusNotificationRequest(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of DiagnosticsStatusNotification.req')
-    o = _new(m.DiagnosticsStatusNotificationRequest)
-    _set_DiagnosticsStatusNotificationRequest_status(o, a_status)
+    o = _w_DiagnosticsStatusNotificationRequest()
+    o.status = a_status
+    o.__class__ = m.DiagnosticsStatusNotificationRequest
     return o
 
 
@@ -1993,9 +1962,10 @@ def _d_ExtendedTriggerMessageRequest(d):
         known = ('connectorId', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ExtendedTriggerMessage.req')
-    o = _new(m.ExtendedTriggerMessageRequest)
-    _set_ExtendedTriggerMessageRequest_requested_message(o, a_requested_message)
-    _set_ExtendedTriggerMessageRequest_connector_id(o, a_connector_id)
+    o = _w_ExtendedTriggerMessageRequest()
+    o.requested_message = a_requested_message
+    o.connector_id = a_connector_id
+    o.__class__ = m.ExtendedTriggerMessageRequest
     return o
 
 
@@ -2036,8 +2006,9 @@ def _d_ExtendedTriggerMessageResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ExtendedTriggerMessage.conf')
-    o = _new(m.ExtendedTriggerMessageResponse)
-    _set_ExtendedTriggerMessageResponse_status(o, a_status)
+    o = _w_ExtendedTriggerMessageResponse()
+    o.status = a_status
+    o.__class__ = m.ExtendedTriggerMessageResponse
     return o
 
 
@@ -2072,8 +2043,9 @@ def _d_FirmwareStatusNotificationRequest(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of FirmwareStatusNotification.req')
-    o = _new(m.FirmwareStatusNotificationRequest)
-    _set_FirmwareStatusNotificationRequest_status(o, a_status)
+    o = _w_FirmwareStatusNotificationRequest()
+    o.status = a_status
+    o.__class__ = m.FirmwareStatusNotificationRequest
     return o
 
 
@@ -2158,12 +2130,13 @@ def _d_FirmwareType(d):
         known = ('installDateTime', 'location', 'retrieveDateTime', 'signature', 'signingCertificate')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of FirmwareType')
-    o = _new(m.FirmwareType)
-    _set_FirmwareType_location(o, a_location)
-    _set_FirmwareType_retrieve_date_time(o, a_retrieve_date_time)
-    _set_FirmwareType_install_date_time(o, a_install_date_time)
-    _set_FirmwareType_signing_certificate(o, a_signing_certificate)
-    _set_FirmwareType_signature(o, a_signature)
+    o = _w_FirmwareType()
+    o.location = a_location
+    o.retrieve_date_time = a_retrieve_date_time
+    o.install_date_time = a_install_date_time
+    o.signing_certificate = a_signing_certificate
+    o.signature = a_signature
+    o.__class__ = m.FirmwareType
     return o
 
 
@@ -2244,10 +2217,11 @@ def _d_GetCompositeScheduleRequest(d):
         known = ('chargingRateUnit', 'connectorId', 'duration')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCompositeSchedule.req')
-    o = _new(m.GetCompositeScheduleRequest)
-    _set_GetCompositeScheduleRequest_connector_id(o, a_connector_id)
-    _set_GetCompositeScheduleRequest_duration(o, a_duration)
-    _set_GetCompositeScheduleRequest_charging_rate_unit(o, a_charging_rate_unit)
+    o = _w_GetCompositeScheduleRequest()
+    o.connector_id = a_connector_id
+    o.duration = a_duration
+    o.charging_rate_unit = a_charging_rate_unit
+    o.__class__ = m.GetCompositeScheduleRequest
     return o
 
 
@@ -2322,11 +2296,12 @@ def _d_GetCompositeScheduleResponse(d):
         known = ('chargingSchedule', 'connectorId', 'scheduleStart', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetCompositeSchedule.conf')
-    o = _new(m.GetCompositeScheduleResponse)
-    _set_GetCompositeScheduleResponse_status(o, a_status)
-    _set_GetCompositeScheduleResponse_connector_id(o, a_connector_id)
-    _set_GetCompositeScheduleResponse_schedule_start(o, a_schedule_start)
-    _set_GetCompositeScheduleResponse_charging_schedule(o, a_charging_schedule)
+    o = _w_GetCompositeScheduleResponse()
+    o.status = a_status
+    o.connector_id = a_connector_id
+    o.schedule_start = a_schedule_start
+    o.charging_schedule = a_charging_schedule
+    o.__class__ = m.GetCompositeScheduleResponse
     return o
 
 
@@ -2394,8 +2369,9 @@ def _d_GetConfigurationRequest(d):
         known = ('key',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetConfiguration.req')
-    o = _new(m.GetConfigurationRequest)
-    _set_GetConfigurationRequest_key(o, a_key)
+    o = _w_GetConfigurationRequest()
+    o.key = a_key
+    o.__class__ = m.GetConfigurationRequest
     return o
 
 
@@ -2452,10 +2428,11 @@ def _d_KeyValue(d):
         known = ('key', 'readonly', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of KeyValue')
-    o = _new(m.KeyValue)
-    _set_KeyValue_key(o, a_key)
-    _set_KeyValue_readonly(o, a_readonly)
-    _set_KeyValue_value(o, a_value)
+    o = _w_KeyValue()
+    o.key = a_key
+    o.readonly = a_readonly
+    o.value = a_value
+    o.__class__ = m.KeyValue
     return o
 
 
@@ -2493,7 +2470,43 @@ def _d_GetConfigurationResponse(d):
             for x0 in v:
                 if type(x0) is not dict:
                     raise Invalid(TYPE, [], x0, 'must be an object')
-                a_configuration_key.append(_d_KeyValue(x0))
+                absent_1 = 0
+                try:
+                    v_1 = x0['key']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['key'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['key'], v_1, 'must be a string')
+                if len(v_1) > 50:
+                    raise Invalid(PROPERTY, ['key'], v_1, f'longer than 50 characters ({len(v_1)})')
+                a_1_key = v_1
+                try:
+                    v_1 = x0['readonly']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['readonly'], MISSING, 'required field is missing') from None
+                if type(v_1) is not bool:
+                    raise Invalid(TYPE, ['readonly'], v_1, 'must be true or false')
+                a_1_readonly = v_1
+                if 'value' in x0:
+                    v_1 = x0['value']
+                    if type(v_1) is not str:
+                        raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+                    if len(v_1) > 500:
+                        raise Invalid(PROPERTY, ['value'], v_1, f'longer than 500 characters ({len(v_1)})')
+                    a_1_value = v_1
+                else:
+                    a_1_value = None
+                    absent_1 += 1
+                if len(x0) + absent_1 != 3:
+                    known_1 = ('key', 'readonly', 'value')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
+                    raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of KeyValue')
+                o_1 = _w_KeyValue()
+                o_1.key = a_1_key
+                o_1.readonly = a_1_readonly
+                o_1.value = a_1_value
+                o_1.__class__ = m.KeyValue
+                a_configuration_key.append(o_1)
         except Invalid as e:
             e.path[0:0] = ['configurationKey', len(a_configuration_key)]
             raise
@@ -2524,9 +2537,10 @@ def _d_GetConfigurationResponse(d):
         known = ('configurationKey', 'unknownKey')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetConfiguration.conf')
-    o = _new(m.GetConfigurationResponse)
-    _set_GetConfigurationResponse_configuration_key(o, a_configuration_key)
-    _set_GetConfigurationResponse_unknown_key(o, a_unknown_key)
+    o = _w_GetConfigurationResponse()
+    o.configuration_key = a_configuration_key
+    o.unknown_key = a_unknown_key
+    o.__class__ = m.GetConfigurationResponse
     return o
 
 
@@ -2538,7 +2552,24 @@ def _e_GetConfigurationResponse(o):
         r0 = []
         try:
             for x0 in v:
-                r0.append(_e_KeyValue(x0))
+                v_1 = x0.key
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['key'], v_1, 'must be a string')
+                if len(v_1) > 50:
+                    raise Invalid(PROPERTY, ['key'], v_1, f'longer than 50 characters ({len(v_1)})')
+                b_1_key = v_1
+                v_1 = x0.readonly
+                if type(v_1) is not bool:
+                    raise Invalid(TYPE, ['readonly'], v_1, 'must be true or false')
+                d_1 = {'key': b_1_key, 'readonly': v_1}
+                v_1 = x0.value
+                if v_1 is not None:
+                    if type(v_1) is not str:
+                        raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+                    if len(v_1) > 500:
+                        raise Invalid(PROPERTY, ['value'], v_1, f'longer than 500 characters ({len(v_1)})')
+                    d_1['value'] = v_1
+                r0.append(d_1)
         except Invalid as e:
             e.path[0:0] = ['configurationKey', len(r0)]
             raise
@@ -2612,12 +2643,13 @@ def _d_GetDiagnosticsRequest(d):
         known = ('location', 'retries', 'retryInterval', 'startTime', 'stopTime')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetDiagnostics.req')
-    o = _new(m.GetDiagnosticsRequest)
-    _set_GetDiagnosticsRequest_location(o, a_location)
-    _set_GetDiagnosticsRequest_retries(o, a_retries)
-    _set_GetDiagnosticsRequest_retry_interval(o, a_retry_interval)
-    _set_GetDiagnosticsRequest_start_time(o, a_start_time)
-    _set_GetDiagnosticsRequest_stop_time(o, a_stop_time)
+    o = _w_GetDiagnosticsRequest()
+    o.location = a_location
+    o.retries = a_retries
+    o.retry_interval = a_retry_interval
+    o.start_time = a_start_time
+    o.stop_time = a_stop_time
+    o.__class__ = m.GetDiagnosticsRequest
     return o
 
 
@@ -2677,8 +2709,9 @@ def _d_GetDiagnosticsResponse(d):
         known = ('fileName',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetDiagnostics.conf')
-    o = _new(m.GetDiagnosticsResponse)
-    _set_GetDiagnosticsResponse_file_name(o, a_file_name)
+    o = _w_GetDiagnosticsResponse()
+    o.file_name = a_file_name
+    o.__class__ = m.GetDiagnosticsResponse
     return o
 
 
@@ -2711,8 +2744,9 @@ def _d_GetInstalledCertificateIdsRequest(d):
         known = ('certificateType',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIds.req')
-    o = _new(m.GetInstalledCertificateIdsRequest)
-    _set_GetInstalledCertificateIdsRequest_certificate_type(o, a_certificate_type)
+    o = _w_GetInstalledCertificateIdsRequest()
+    o.certificate_type = a_certificate_type
+    o.__class__ = m.GetInstalledCertificateIdsRequest
     return o
 
 
@@ -2745,7 +2779,54 @@ def _d_GetInstalledCertificateIdsResponse(d):
             for x0 in v:
                 if type(x0) is not dict:
                     raise Invalid(TYPE, [], x0, 'must be an object')
-                a_certificate_hash_data.append(_d_CertificateHashDataType(x0))
+                try:
+                    v_1 = x0['hashAlgorithm']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['hashAlgorithm'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['hashAlgorithm'], v_1, 'must be a string')
+                try:
+                    a_1_hash_algorithm = _D_HashAlgorithmEnumType[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['hashAlgorithm'], v_1, 'not one of ' + _T_HashAlgorithmEnumType) from None
+                try:
+                    v_1 = x0['issuerNameHash']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['issuerNameHash'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerNameHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerNameHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                a_1_issuer_name_hash = v_1
+                try:
+                    v_1 = x0['issuerKeyHash']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['issuerKeyHash'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerKeyHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerKeyHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                a_1_issuer_key_hash = v_1
+                try:
+                    v_1 = x0['serialNumber']
+                except KeyError:
+                    raise Invalid(OCCURRENCE, ['serialNumber'], MISSING, 'required field is missing') from None
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['serialNumber'], v_1, 'must be a string')
+                if len(v_1) > 40:
+                    raise Invalid(PROPERTY, ['serialNumber'], v_1, f'longer than 40 characters ({len(v_1)})')
+                a_1_serial_number = v_1
+                if len(x0) != 4:
+                    known_1 = ('hashAlgorithm', 'issuerKeyHash', 'issuerNameHash', 'serialNumber')
+                    k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
+                    raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of CertificateHashDataType')
+                o_1 = _w_CertificateHashDataType()
+                o_1.hash_algorithm = a_1_hash_algorithm
+                o_1.issuer_name_hash = a_1_issuer_name_hash
+                o_1.issuer_key_hash = a_1_issuer_key_hash
+                o_1.serial_number = a_1_serial_number
+                o_1.__class__ = m.CertificateHashDataType
+                a_certificate_hash_data.append(o_1)
         except Invalid as e:
             e.path[0:0] = ['certificateHashData', len(a_certificate_hash_data)]
             raise
@@ -2767,9 +2848,10 @@ def _d_GetInstalledCertificateIdsResponse(d):
         known = ('certificateHashData', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetInstalledCertificateIds.conf')
-    o = _new(m.GetInstalledCertificateIdsResponse)
-    _set_GetInstalledCertificateIdsResponse_certificate_hash_data(o, a_certificate_hash_data)
-    _set_GetInstalledCertificateIdsResponse_status(o, a_status)
+    o = _w_GetInstalledCertificateIdsResponse()
+    o.certificate_hash_data = a_certificate_hash_data
+    o.status = a_status
+    o.__class__ = m.GetInstalledCertificateIdsResponse
     return o
 
 
@@ -2782,7 +2864,35 @@ def _e_GetInstalledCertificateIdsResponse(o):
         r0 = []
         try:
             for x0 in v:
-                r0.append(_e_CertificateHashDataType(x0))
+                v_1 = x0.hash_algorithm
+                try:
+                    r2 = _W_HashAlgorithmEnumType[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['hashAlgorithm'], r2, 'must be a string')
+                    if r2 not in _D_HashAlgorithmEnumType:
+                        raise Invalid(PROPERTY, ['hashAlgorithm'], r2, 'not one of ' + _T_HashAlgorithmEnumType)
+                b_1_hash_algorithm = r2
+                v_1 = x0.issuer_name_hash
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerNameHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerNameHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                b_1_issuer_name_hash = v_1
+                v_1 = x0.issuer_key_hash
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['issuerKeyHash'], v_1, 'must be a string')
+                if len(v_1) > 128:
+                    raise Invalid(PROPERTY, ['issuerKeyHash'], v_1, f'longer than 128 characters ({len(v_1)})')
+                b_1_issuer_key_hash = v_1
+                v_1 = x0.serial_number
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['serialNumber'], v_1, 'must be a string')
+                if len(v_1) > 40:
+                    raise Invalid(PROPERTY, ['serialNumber'], v_1, f'longer than 40 characters ({len(v_1)})')
+                d_1 = {'hashAlgorithm': b_1_hash_algorithm, 'issuerNameHash': b_1_issuer_name_hash, 'issuerKeyHash': b_1_issuer_key_hash, 'serialNumber': v_1}
+                r0.append(d_1)
         except Invalid as e:
             e.path[0:0] = ['certificateHashData', len(r0)]
             raise
@@ -2831,8 +2941,9 @@ def _d_GetLocalListVersionResponse(d):
         known = ('listVersion',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLocalListVersion.conf')
-    o = _new(m.GetLocalListVersionResponse)
-    _set_GetLocalListVersionResponse_list_version(o, a_list_version)
+    o = _w_GetLocalListVersionResponse()
+    o.list_version = a_list_version
+    o.__class__ = m.GetLocalListVersionResponse
     return o
 
 
@@ -2880,10 +2991,11 @@ def _d_LogParametersType(d):
         known = ('latestTimestamp', 'oldestTimestamp', 'remoteLocation')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of LogParametersType')
-    o = _new(m.LogParametersType)
-    _set_LogParametersType_remote_location(o, a_remote_location)
-    _set_LogParametersType_oldest_timestamp(o, a_oldest_timestamp)
-    _set_LogParametersType_latest_timestamp(o, a_latest_timestamp)
+    o = _w_LogParametersType()
+    o.remote_location = a_remote_location
+    o.oldest_timestamp = a_oldest_timestamp
+    o.latest_timestamp = a_latest_timestamp
+    o.__class__ = m.LogParametersType
     return o
 
 
@@ -2967,12 +3079,13 @@ def _d_GetLogRequest(d):
         known = ('log', 'logType', 'requestId', 'retries', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLog.req')
-    o = _new(m.GetLogRequest)
-    _set_GetLogRequest_log(o, a_log)
-    _set_GetLogRequest_log_type(o, a_log_type)
-    _set_GetLogRequest_request_id(o, a_request_id)
-    _set_GetLogRequest_retries(o, a_retries)
-    _set_GetLogRequest_retry_interval(o, a_retry_interval)
+    o = _w_GetLogRequest()
+    o.log = a_log
+    o.log_type = a_log_type
+    o.request_id = a_request_id
+    o.retries = a_retries
+    o.retry_interval = a_retry_interval
+    o.__class__ = m.GetLogRequest
     return o
 
 
@@ -3039,9 +3152,10 @@ def _d_GetLogResponse(d):
         known = ('filename', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of GetLog.conf')
-    o = _new(m.GetLogResponse)
-    _set_GetLogResponse_status(o, a_status)
-    _set_GetLogResponse_filename(o, a_filename)
+    o = _w_GetLogResponse()
+    o.status = a_status
+    o.filename = a_filename
+    o.__class__ = m.GetLogResponse
     return o
 
 
@@ -3096,8 +3210,9 @@ def _d_HeartbeatResponse(d):
         known = ('currentTime',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Heartbeat.conf')
-    o = _new(m.HeartbeatResponse)
-    _set_HeartbeatResponse_current_time(o, a_current_time)
+    o = _w_HeartbeatResponse()
+    o.current_time = a_current_time
+    o.__class__ = m.HeartbeatResponse
     return o
 
 
@@ -3139,9 +3254,10 @@ def _d_InstallCertificateRequest(d):
         known = ('certificate', 'certificateType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificate.req')
-    o = _new(m.InstallCertificateRequest)
-    _set_InstallCertificateRequest_certificate_type(o, a_certificate_type)
-    _set_InstallCertificateRequest_certificate(o, a_certificate)
+    o = _w_InstallCertificateRequest()
+    o.certificate_type = a_certificate_type
+    o.certificate = a_certificate
+    o.__class__ = m.InstallCertificateRequest
     return o
 
 
@@ -3181,8 +3297,9 @@ def _d_InstallCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of InstallCertificate.conf')
-    o = _new(m.InstallCertificateResponse)
-    _set_InstallCertificateResponse_status(o, a_status)
+    o = _w_InstallCertificateResponse()
+    o.status = a_status
+    o.__class__ = m.InstallCertificateResponse
     return o
 
 
@@ -3226,9 +3343,10 @@ def _d_LogStatusNotificationRequest(d):
         known = ('requestId', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of LogStatusNotification.req')
-    o = _new(m.LogStatusNotificationRequest)
-    _set_LogStatusNotificationRequest_status(o, a_status)
-    _set_LogStatusNotificationRequest_request_id(o, a_request_id)
+    o = _w_LogStatusNotificationRequest()
+    o.status = a_status
+    o.request_id = a_request_id
+    o.__class__ = m.LogStatusNotificationRequest
     return o
 
 
@@ -3346,14 +3464,15 @@ def _d_SampledValue(d):
         known = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SampledValue')
-    o = _new(m.SampledValue)
-    _set_SampledValue_value(o, a_value)
-    _set_SampledValue_context(o, a_context)
-    _set_SampledValue_format(o, a_format)
-    _set_SampledValue_measurand(o, a_measurand)
-    _set_SampledValue_phase(o, a_phase)
-    _set_SampledValue_location(o, a_location)
-    _set_SampledValue_unit(o, a_unit)
+    o = _w_SampledValue()
+    o.value = a_value
+    o.context = a_context
+    o.format = a_format
+    o.measurand = a_measurand
+    o.phase = a_phase
+    o.location = a_location
+    o.unit = a_unit
+    o.__class__ = m.SampledValue
     return o
 
 
@@ -3454,7 +3573,94 @@ def _d_MeterValue(d):
         for x0 in v:
             if type(x0) is not dict:
                 raise Invalid(TYPE, [], x0, 'must be an object')
-            a_sampled_value.append(_d_SampledValue(x0))
+            absent_1 = 0
+            try:
+                v_1 = x0['value']
+            except KeyError:
+                raise Invalid(OCCURRENCE, ['value'], MISSING, 'required field is missing') from None
+            if type(v_1) is not str:
+                raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+            a_1_value = v_1
+            if 'context' in x0:
+                v_1 = x0['context']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['context'], v_1, 'must be a string')
+                try:
+                    a_1_context = _D_ReadingContext[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['context'], v_1, 'not one of ' + _T_ReadingContext) from None
+            else:
+                a_1_context = None
+                absent_1 += 1
+            if 'format' in x0:
+                v_1 = x0['format']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['format'], v_1, 'must be a string')
+                try:
+                    a_1_format = _D_ValueFormat[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['format'], v_1, 'not one of ' + _T_ValueFormat) from None
+            else:
+                a_1_format = None
+                absent_1 += 1
+            if 'measurand' in x0:
+                v_1 = x0['measurand']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['measurand'], v_1, 'must be a string')
+                try:
+                    a_1_measurand = _D_Measurand[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['measurand'], v_1, 'not one of ' + _T_Measurand) from None
+            else:
+                a_1_measurand = None
+                absent_1 += 1
+            if 'phase' in x0:
+                v_1 = x0['phase']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['phase'], v_1, 'must be a string')
+                try:
+                    a_1_phase = _D_Phase[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['phase'], v_1, 'not one of ' + _T_Phase) from None
+            else:
+                a_1_phase = None
+                absent_1 += 1
+            if 'location' in x0:
+                v_1 = x0['location']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['location'], v_1, 'must be a string')
+                try:
+                    a_1_location = _D_Location[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['location'], v_1, 'not one of ' + _T_Location) from None
+            else:
+                a_1_location = None
+                absent_1 += 1
+            if 'unit' in x0:
+                v_1 = x0['unit']
+                if type(v_1) is not str:
+                    raise Invalid(TYPE, ['unit'], v_1, 'must be a string')
+                try:
+                    a_1_unit = _D_UnitOfMeasure[v_1]
+                except KeyError:
+                    raise Invalid(PROPERTY, ['unit'], v_1, 'not one of ' + _T_UnitOfMeasure) from None
+            else:
+                a_1_unit = None
+                absent_1 += 1
+            if len(x0) + absent_1 != 7:
+                known_1 = ('context', 'format', 'location', 'measurand', 'phase', 'unit', 'value')
+                k_1 = next(k_1 for k_1 in x0 if k_1 not in known_1)
+                raise Invalid(PROPERTY, [k_1], x0[k_1], 'not a property of SampledValue')
+            o_1 = _w_SampledValue()
+            o_1.value = a_1_value
+            o_1.context = a_1_context
+            o_1.format = a_1_format
+            o_1.measurand = a_1_measurand
+            o_1.phase = a_1_phase
+            o_1.location = a_1_location
+            o_1.unit = a_1_unit
+            o_1.__class__ = m.SampledValue
+            a_sampled_value.append(o_1)
     except Invalid as e:
         e.path[0:0] = ['sampledValue', len(a_sampled_value)]
         raise
@@ -3463,9 +3669,10 @@ def _d_MeterValue(d):
         known = ('sampledValue', 'timestamp')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MeterValue')
-    o = _new(m.MeterValue)
-    _set_MeterValue_timestamp(o, a_timestamp)
-    _set_MeterValue_sampled_value(o, a_sampled_value)
+    o = _w_MeterValue()
+    o.timestamp = a_timestamp
+    o.sampled_value = a_sampled_value
+    o.__class__ = m.MeterValue
     return o
 
 
@@ -3483,7 +3690,77 @@ def _e_MeterValue(o):
     r0 = []
     try:
         for x0 in v:
-            r0.append(_e_SampledValue(x0))
+            v_1 = x0.value
+            if type(v_1) is not str:
+                raise Invalid(TYPE, ['value'], v_1, 'must be a string')
+            d_1 = {'value': v_1}
+            v_1 = x0.context
+            if v_1 is not None:
+                try:
+                    r2 = _W_ReadingContext[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['context'], r2, 'must be a string')
+                    if r2 not in _D_ReadingContext:
+                        raise Invalid(PROPERTY, ['context'], r2, 'not one of ' + _T_ReadingContext)
+                d_1['context'] = r2
+            v_1 = x0.format
+            if v_1 is not None:
+                try:
+                    r2 = _W_ValueFormat[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['format'], r2, 'must be a string')
+                    if r2 not in _D_ValueFormat:
+                        raise Invalid(PROPERTY, ['format'], r2, 'not one of ' + _T_ValueFormat)
+                d_1['format'] = r2
+            v_1 = x0.measurand
+            if v_1 is not None:
+                try:
+                    r2 = _W_Measurand[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['measurand'], r2, 'must be a string')
+                    if r2 not in _D_Measurand:
+                        raise Invalid(PROPERTY, ['measurand'], r2, 'not one of ' + _T_Measurand)
+                d_1['measurand'] = r2
+            v_1 = x0.phase
+            if v_1 is not None:
+                try:
+                    r2 = _W_Phase[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['phase'], r2, 'must be a string')
+                    if r2 not in _D_Phase:
+                        raise Invalid(PROPERTY, ['phase'], r2, 'not one of ' + _T_Phase)
+                d_1['phase'] = r2
+            v_1 = x0.location
+            if v_1 is not None:
+                try:
+                    r2 = _W_Location[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['location'], r2, 'must be a string')
+                    if r2 not in _D_Location:
+                        raise Invalid(PROPERTY, ['location'], r2, 'not one of ' + _T_Location)
+                d_1['location'] = r2
+            v_1 = x0.unit
+            if v_1 is not None:
+                try:
+                    r2 = _W_UnitOfMeasure[v_1]
+                except (KeyError, TypeError):
+                    r2 = str(v_1)
+                    if type(r2) is not str:
+                        raise Invalid(TYPE, ['unit'], r2, 'must be a string')
+                    if r2 not in _D_UnitOfMeasure:
+                        raise Invalid(PROPERTY, ['unit'], r2, 'not one of ' + _T_UnitOfMeasure)
+                d_1['unit'] = r2
+            r0.append(d_1)
     except Invalid as e:
         e.path[0:0] = ['sampledValue', len(r0)]
         raise
@@ -3529,10 +3806,11 @@ def _d_MeterValuesRequest(d):
         known = ('connectorId', 'meterValue', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of MeterValues.req')
-    o = _new(m.MeterValuesRequest)
-    _set_MeterValuesRequest_connector_id(o, a_connector_id)
-    _set_MeterValuesRequest_transaction_id(o, a_transaction_id)
-    _set_MeterValuesRequest_meter_value(o, a_meter_value)
+    o = _w_MeterValuesRequest()
+    o.connector_id = a_connector_id
+    o.transaction_id = a_transaction_id
+    o.meter_value = a_meter_value
+    o.__class__ = m.MeterValuesRequest
     return o
 
 
@@ -3613,10 +3891,11 @@ def _d_RemoteStartTransactionRequest(d):
         known = ('chargingProfile', 'connectorId', 'idTag')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStartTransaction.req')
-    o = _new(m.RemoteStartTransactionRequest)
-    _set_RemoteStartTransactionRequest_connector_id(o, a_connector_id)
-    _set_RemoteStartTransactionRequest_id_tag(o, a_id_tag)
-    _set_RemoteStartTransactionRequest_charging_profile(o, a_charging_profile)
+    o = _w_RemoteStartTransactionRequest()
+    o.connector_id = a_connector_id
+    o.id_tag = a_id_tag
+    o.charging_profile = a_charging_profile
+    o.__class__ = m.RemoteStartTransactionRequest
     return o
 
 
@@ -3669,8 +3948,9 @@ def _d_RemoteStartTransactionResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStartTransaction.conf')
-    o = _new(m.RemoteStartTransactionResponse)
-    _set_RemoteStartTransactionResponse_status(o, a_status)
+    o = _w_RemoteStartTransactionResponse()
+    o.status = a_status
+    o.__class__ = m.RemoteStartTransactionResponse
     return o
 
 
@@ -3702,8 +3982,9 @@ def _d_RemoteStopTransactionRequest(d):
         known = ('transactionId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStopTransaction.req')
-    o = _new(m.RemoteStopTransactionRequest)
-    _set_RemoteStopTransactionRequest_transaction_id(o, a_transaction_id)
+    o = _w_RemoteStopTransactionRequest()
+    o.transaction_id = a_transaction_id
+    o.__class__ = m.RemoteStopTransactionRequest
     return o
 
 
@@ -3731,8 +4012,9 @@ def _d_RemoteStopTransactionResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of RemoteStopTransaction.conf')
-    o = _new(m.RemoteStopTransactionResponse)
-    _set_RemoteStopTransactionResponse_status(o, a_status)
+    o = _w_RemoteStopTransactionResponse()
+    o.status = a_status
+    o.__class__ = m.RemoteStopTransactionResponse
     return o
 
 
@@ -3800,12 +4082,13 @@ def _d_ReserveNowRequest(d):
         known = ('connectorId', 'expiryDate', 'idTag', 'parentIdTag', 'reservationId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ReserveNow.req')
-    o = _new(m.ReserveNowRequest)
-    _set_ReserveNowRequest_connector_id(o, a_connector_id)
-    _set_ReserveNowRequest_expiry_date(o, a_expiry_date)
-    _set_ReserveNowRequest_id_tag(o, a_id_tag)
-    _set_ReserveNowRequest_parent_id_tag(o, a_parent_id_tag)
-    _set_ReserveNowRequest_reservation_id(o, a_reservation_id)
+    o = _w_ReserveNowRequest()
+    o.connector_id = a_connector_id
+    o.expiry_date = a_expiry_date
+    o.id_tag = a_id_tag
+    o.parent_id_tag = a_parent_id_tag
+    o.reservation_id = a_reservation_id
+    o.__class__ = m.ReserveNowRequest
     return o
 
 
@@ -3864,8 +4147,9 @@ def _d_ReserveNowResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of ReserveNow.conf')
-    o = _new(m.ReserveNowResponse)
-    _set_ReserveNowResponse_status(o, a_status)
+    o = _w_ReserveNowResponse()
+    o.status = a_status
+    o.__class__ = m.ReserveNowResponse
     return o
 
 
@@ -3900,8 +4184,9 @@ def _d_ResetRequest(d):
         known = ('type',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Reset.req')
-    o = _new(m.ResetRequest)
-    _set_ResetRequest_type(o, a_type)
+    o = _w_ResetRequest()
+    o.type = a_type
+    o.__class__ = m.ResetRequest
     return o
 
 
@@ -3936,8 +4221,9 @@ def _d_ResetResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of Reset.conf')
-    o = _new(m.ResetResponse)
-    _set_ResetResponse_status(o, a_status)
+    o = _w_ResetResponse()
+    o.status = a_status
+    o.__class__ = m.ResetResponse
     return o
 
 
@@ -3991,10 +4277,11 @@ def _d_SecurityEventNotificationRequest(d):
         known = ('techInfo', 'timestamp', 'type')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SecurityEventNotification.req')
-    o = _new(m.SecurityEventNotificationRequest)
-    _set_SecurityEventNotificationRequest_type(o, a_type)
-    _set_SecurityEventNotificationRequest_timestamp(o, a_timestamp)
-    _set_SecurityEventNotificationRequest_tech_info(o, a_tech_info)
+    o = _w_SecurityEventNotificationRequest()
+    o.type = a_type
+    o.timestamp = a_timestamp
+    o.tech_info = a_tech_info
+    o.__class__ = m.SecurityEventNotificationRequest
     return o
 
 
@@ -4079,10 +4366,11 @@ def _d_SendLocalListRequest(d):
         known = ('listVersion', 'localAuthorizationList', 'updateType')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SendLocalList.req')
-    o = _new(m.SendLocalListRequest)
-    _set_SendLocalListRequest_list_version(o, a_list_version)
-    _set_SendLocalListRequest_local_authorization_list(o, a_local_authorization_list)
-    _set_SendLocalListRequest_update_type(o, a_update_type)
+    o = _w_SendLocalListRequest()
+    o.list_version = a_list_version
+    o.local_authorization_list = a_local_authorization_list
+    o.update_type = a_update_type
+    o.__class__ = m.SendLocalListRequest
     return o
 
 
@@ -4136,8 +4424,9 @@ def _d_SendLocalListResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SendLocalList.conf')
-    o = _new(m.SendLocalListResponse)
-    _set_SendLocalListResponse_status(o, a_status)
+    o = _w_SendLocalListResponse()
+    o.status = a_status
+    o.__class__ = m.SendLocalListResponse
     return o
 
 
@@ -4180,9 +4469,10 @@ def _d_SetChargingProfileRequest(d):
         known = ('connectorId', 'csChargingProfiles')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SetChargingProfile.req')
-    o = _new(m.SetChargingProfileRequest)
-    _set_SetChargingProfileRequest_connector_id(o, a_connector_id)
-    _set_SetChargingProfileRequest_cs_charging_profiles(o, a_cs_charging_profiles)
+    o = _w_SetChargingProfileRequest()
+    o.connector_id = a_connector_id
+    o.cs_charging_profiles = a_cs_charging_profiles
+    o.__class__ = m.SetChargingProfileRequest
     return o
 
 
@@ -4218,8 +4508,9 @@ def _d_SetChargingProfileResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SetChargingProfile.conf')
-    o = _new(m.SetChargingProfileResponse)
-    _set_SetChargingProfileResponse_status(o, a_status)
+    o = _w_SetChargingProfileResponse()
+    o.status = a_status
+    o.__class__ = m.SetChargingProfileResponse
     return o
 
 
@@ -4253,8 +4544,9 @@ def _d_SignCertificateRequest(d):
         known = ('csr',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificate.req')
-    o = _new(m.SignCertificateRequest)
-    _set_SignCertificateRequest_csr(o, a_csr)
+    o = _w_SignCertificateRequest()
+    o.csr = a_csr
+    o.__class__ = m.SignCertificateRequest
     return o
 
 
@@ -4284,8 +4576,9 @@ def _d_SignCertificateResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignCertificate.conf')
-    o = _new(m.SignCertificateResponse)
-    _set_SignCertificateResponse_status(o, a_status)
+    o = _w_SignCertificateResponse()
+    o.status = a_status
+    o.__class__ = m.SignCertificateResponse
     return o
 
 
@@ -4329,9 +4622,10 @@ def _d_SignedFirmwareStatusNotificationRequest(d):
         known = ('requestId', 'status')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedFirmwareStatusNotification.req')
-    o = _new(m.SignedFirmwareStatusNotificationRequest)
-    _set_SignedFirmwareStatusNotificationRequest_status(o, a_status)
-    _set_SignedFirmwareStatusNotificationRequest_request_id(o, a_request_id)
+    o = _w_SignedFirmwareStatusNotificationRequest()
+    o.status = a_status
+    o.request_id = a_request_id
+    o.__class__ = m.SignedFirmwareStatusNotificationRequest
     return o
 
 
@@ -4410,11 +4704,12 @@ def _d_SignedUpdateFirmwareRequest(d):
         known = ('firmware', 'requestId', 'retries', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedUpdateFirmware.req')
-    o = _new(m.SignedUpdateFirmwareRequest)
-    _set_SignedUpdateFirmwareRequest_retries(o, a_retries)
-    _set_SignedUpdateFirmwareRequest_retry_interval(o, a_retry_interval)
-    _set_SignedUpdateFirmwareRequest_request_id(o, a_request_id)
-    _set_SignedUpdateFirmwareRequest_firmware(o, a_firmware)
+    o = _w_SignedUpdateFirmwareRequest()
+    o.retries = a_retries
+    o.retry_interval = a_retry_interval
+    o.request_id = a_request_id
+    o.firmware = a_firmware
+    o.__class__ = m.SignedUpdateFirmwareRequest
     return o
 
 
@@ -4469,8 +4764,9 @@ def _d_SignedUpdateFirmwareResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of SignedUpdateFirmware.conf')
-    o = _new(m.SignedUpdateFirmwareResponse)
-    _set_SignedUpdateFirmwareResponse_status(o, a_status)
+    o = _w_SignedUpdateFirmwareResponse()
+    o.status = a_status
+    o.__class__ = m.SignedUpdateFirmwareResponse
     return o
 
 
@@ -4536,12 +4832,13 @@ def _d_StartTransactionRequest(d):
         known = ('connectorId', 'idTag', 'meterStart', 'reservationId', 'timestamp')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StartTransaction.req')
-    o = _new(m.StartTransactionRequest)
-    _set_StartTransactionRequest_connector_id(o, a_connector_id)
-    _set_StartTransactionRequest_id_tag(o, a_id_tag)
-    _set_StartTransactionRequest_meter_start(o, a_meter_start)
-    _set_StartTransactionRequest_reservation_id(o, a_reservation_id)
-    _set_StartTransactionRequest_timestamp(o, a_timestamp)
+    o = _w_StartTransactionRequest()
+    o.connector_id = a_connector_id
+    o.id_tag = a_id_tag
+    o.meter_start = a_meter_start
+    o.reservation_id = a_reservation_id
+    o.timestamp = a_timestamp
+    o.__class__ = m.StartTransactionRequest
     return o
 
 
@@ -4606,9 +4903,10 @@ def _d_StartTransactionResponse(d):
         known = ('idTagInfo', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StartTransaction.conf')
-    o = _new(m.StartTransactionResponse)
-    _set_StartTransactionResponse_id_tag_info(o, a_id_tag_info)
-    _set_StartTransactionResponse_transaction_id(o, a_transaction_id)
+    o = _w_StartTransactionResponse()
+    o.id_tag_info = a_id_tag_info
+    o.transaction_id = a_transaction_id
+    o.__class__ = m.StartTransactionResponse
     return o
 
 
@@ -4701,14 +4999,15 @@ def _d_StatusNotificationRequest(d):
         known = ('connectorId', 'errorCode', 'info', 'status', 'timestamp', 'vendorErrorCode', 'vendorId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StatusNotification.req')
-    o = _new(m.StatusNotificationRequest)
-    _set_StatusNotificationRequest_connector_id(o, a_connector_id)
-    _set_StatusNotificationRequest_error_code(o, a_error_code)
-    _set_StatusNotificationRequest_info(o, a_info)
-    _set_StatusNotificationRequest_status(o, a_status)
-    _set_StatusNotificationRequest_timestamp(o, a_timestamp)
-    _set_StatusNotificationRequest_vendor_id(o, a_vendor_id)
-    _set_StatusNotificationRequest_vendor_error_code(o, a_vendor_error_code)
+    o = _w_StatusNotificationRequest()
+    o.connector_id = a_connector_id
+    o.error_code = a_error_code
+    o.info = a_info
+    o.status = a_status
+    o.timestamp = a_timestamp
+    o.vendor_id = a_vendor_id
+    o.vendor_error_code = a_vendor_error_code
+    o.__class__ = m.StatusNotificationRequest
     return o
 
 
@@ -4869,13 +5168,14 @@ def _d_StopTransactionRequest(d):
         known = ('idTag', 'meterStop', 'reason', 'timestamp', 'transactionData', 'transactionId')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StopTransaction.req')
-    o = _new(m.StopTransactionRequest)
-    _set_StopTransactionRequest_id_tag(o, a_id_tag)
-    _set_StopTransactionRequest_meter_stop(o, a_meter_stop)
-    _set_StopTransactionRequest_timestamp(o, a_timestamp)
-    _set_StopTransactionRequest_transaction_id(o, a_transaction_id)
-    _set_StopTransactionRequest_reason(o, a_reason)
-    _set_StopTransactionRequest_transaction_data(o, a_transaction_data)
+    o = _w_StopTransactionRequest()
+    o.id_tag = a_id_tag
+    o.meter_stop = a_meter_stop
+    o.timestamp = a_timestamp
+    o.transaction_id = a_transaction_id
+    o.reason = a_reason
+    o.transaction_data = a_transaction_data
+    o.__class__ = m.StopTransactionRequest
     return o
 
 
@@ -4960,8 +5260,9 @@ def _d_StopTransactionResponse(d):
         known = ('idTagInfo',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of StopTransaction.conf')
-    o = _new(m.StopTransactionResponse)
-    _set_StopTransactionResponse_id_tag_info(o, a_id_tag_info)
+    o = _w_StopTransactionResponse()
+    o.id_tag_info = a_id_tag_info
+    o.__class__ = m.StopTransactionResponse
     return o
 
 
@@ -5004,9 +5305,10 @@ def _d_TriggerMessageRequest(d):
         known = ('connectorId', 'requestedMessage')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessage.req')
-    o = _new(m.TriggerMessageRequest)
-    _set_TriggerMessageRequest_requested_message(o, a_requested_message)
-    _set_TriggerMessageRequest_connector_id(o, a_connector_id)
+    o = _w_TriggerMessageRequest()
+    o.requested_message = a_requested_message
+    o.connector_id = a_connector_id
+    o.__class__ = m.TriggerMessageRequest
     return o
 
 
@@ -5047,8 +5349,9 @@ def _d_TriggerMessageResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of TriggerMessage.conf')
-    o = _new(m.TriggerMessageResponse)
-    _set_TriggerMessageResponse_status(o, a_status)
+    o = _w_TriggerMessageResponse()
+    o.status = a_status
+    o.__class__ = m.TriggerMessageResponse
     return o
 
 
@@ -5080,8 +5383,9 @@ def _d_UnlockConnectorRequest(d):
         known = ('connectorId',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UnlockConnector.req')
-    o = _new(m.UnlockConnectorRequest)
-    _set_UnlockConnectorRequest_connector_id(o, a_connector_id)
+    o = _w_UnlockConnectorRequest()
+    o.connector_id = a_connector_id
+    o.__class__ = m.UnlockConnectorRequest
     return o
 
 
@@ -5109,8 +5413,9 @@ def _d_UnlockConnectorResponse(d):
         known = ('status',)
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UnlockConnector.conf')
-    o = _new(m.UnlockConnectorResponse)
-    _set_UnlockConnectorResponse_status(o, a_status)
+    o = _w_UnlockConnectorResponse()
+    o.status = a_status
+    o.__class__ = m.UnlockConnectorResponse
     return o
 
 
@@ -5170,11 +5475,12 @@ def _d_UpdateFirmwareRequest(d):
         known = ('location', 'retries', 'retrieveDate', 'retryInterval')
         k = next(k for k in d if k not in known)
         raise Invalid(PROPERTY, [k], d[k], 'not a property of UpdateFirmware.req')
-    o = _new(m.UpdateFirmwareRequest)
-    _set_UpdateFirmwareRequest_location(o, a_location)
-    _set_UpdateFirmwareRequest_retries(o, a_retries)
-    _set_UpdateFirmwareRequest_retrieve_date(o, a_retrieve_date)
-    _set_UpdateFirmwareRequest_retry_interval(o, a_retry_interval)
+    o = _w_UpdateFirmwareRequest()
+    o.location = a_location
+    o.retries = a_retries
+    o.retrieve_date = a_retrieve_date
+    o.retry_interval = a_retry_interval
+    o.__class__ = m.UpdateFirmwareRequest
     return o
 
 
