@@ -178,11 +178,15 @@ def main(hours: int, rounds: int, profile: bool, steps: bool = False, store: str
         print_steps(hours, store or "power-safe")
         return
     if profile:
+        run_day(1, store=store or "power-safe")  # the charts' files read: not profiled
         profiler = cProfile.Profile()
         profiler.enable()
         run_day(hours, store=store or "power-safe")
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        if os.environ.get("BENCH_CALLERS"):
+            stats.print_callers(os.environ["BENCH_CALLERS"])
         return
     stores = (store,) if store else STORES
     results: dict[str, list[tuple[float, int, float]]] = {name: [] for name in stores}
