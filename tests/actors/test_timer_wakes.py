@@ -14,6 +14,8 @@ import trio
 import trio.testing
 
 from chargebox.actors.timers import TimerService
+from chargebox.ocpp import v16
+from tests.actors.test_endpoint import heartbeat_result, serving, start_call
 
 
 class Owner:
@@ -91,3 +93,29 @@ async def test_a_timer_already_due_expires_a_step_later_as_from_an_idle_service(
             assert [name for name, _ in owner.expired] == ["due", "sample"]
     finally:
         trio.lowlevel.remove_instrument(steps)
+
+
+async def test_an_answered_call_leaves_the_timer_task_asleep(autojump_clock):
+    steps = Steps()
+    async with serving() as (endpoint, ws, nursery):
+        timers = TimerService(nursery)
+        endpoint.timers = timers
+        owner = Owner()
+        owner.armed["sample"] = 1
+        timers.arm(owner, "sample", trio.current_time() + 60, 1)
+        await trio.sleep(1)
+        trio.lowlevel.add_instrument(steps)
+        try:
+            for hour in range(5):  # five CALLs, each answered at once; their timers stale
+                call = start_call(nursery, endpoint, v16.HeartbeatRequest())
+                frame = await ws.next_frame()
+                ws.push(heartbeat_result(frame[1], hour))
+                await call.done.wait()
+                assert call.error is None
+            await trio.sleep(40)  # past the CALLs' deadlines (30 s), before the sample's
+            assert steps.steps["timers"] == 0
+            await trio.sleep(20)
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        assert [name for name, _ in owner.expired] == ["sample"]
+        assert steps.steps["timers"] == 1  # the sample's expiry (nothing armed after: it ends)
