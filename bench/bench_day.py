@@ -7,17 +7,20 @@ trio's MockClock (autojump), so the wall time is the engine's own work:
     Energy.Active.Import.Register and Power.Active.Import sampled;
   - heartbeats every HeartbeatInterval (300 s, the CSMS's BootNotification answer);
   - the host reports new readings every 60 s (cp.meter_values), as a meter would;
-  - the store is a real SQLite file (synchronous=FULL) in a temporary folder
-    (tempfile.TemporaryDirectory, /tmp on Linux), as the engine runs in a station.
-It prints the wall time (median of --rounds), the process's CPU time in user
-mode (the engine's own work, steadier than the wall time on a shared machine:
-waiting for the disk's syncs is not in it), the messages exchanged, and the
-wall time per message.
+  - the store is a real SQLite file in a temporary folder (tempfile.TemporaryDirectory,
+    /tmp on Linux), as the engine runs in a station, once with each durability
+    (Options.durability: "power-safe", the default, synchronous=FULL; "crash-safe",
+    WAL with synchronous=NORMAL), and the MemoryStore of simulated stations for
+    comparison; the rounds alternate between them.
+It prints, for each store, the wall time (median of --rounds), the process's CPU
+time in user mode (the engine's own work, steadier than the wall time on a shared
+machine: waiting for the disk's syncs is not in it), and the wall time per frame.
 
 With --steps it counts, by a trio instrument, the scheduler's task steps and the
 tasks spawned per simulated minute, per kind of task (its name), largest first.
 
-Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps]
+Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps] [--store S]
+(--store: the one store --profile and --steps use, power-safe unless told)
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.netsim import Network
 from chargebox.station import Host, Options, open_charge_point
+from chargebox.store.memory import MemoryStore
 
 REPO = Path(__file__).resolve().parent.parent
 CSMS_ADDRESS = ("csms.bench", 80)
+#: the stores compared: the engine's SQLite file with each durability, and the memory store
+STORES = ("power-safe", "crash-safe", "memory")
 
 
 def config(folder: Path) -> ChargePointConfig:
@@ -70,13 +76,19 @@ class Evse:
         pass
 
 
-async def day(hours: int, folder: Path) -> tuple[float, int]:
-    """Run the day; returns (wall seconds, messages the CSMS received and sent)."""
+async def day(hours: int, folder: Path, store: str = "power-safe") -> tuple[float, int]:
+    """Run the day with `store` (one of STORES); returns (wall seconds, messages the CSMS
+    received and sent)."""
     clock = StationClock()
     csms = CentralSystem(CsmsSettings(heartbeat_interval=300, keep_exchanges=0))
     csms.clock = clock.now
     net = Network()
-    options = Options(open_stream=net.open_stream, blocking_inline=True)
+    memory = store == "memory"
+    options = Options(
+        open_stream=net.open_stream,
+        blocking_inline=True,
+        durability="power-safe" if memory else store,
+    )
     begin = time.perf_counter()
     async with trio.open_nursery() as nursery:
         await nursery.start(net.run)
@@ -87,6 +99,7 @@ async def day(hours: int, folder: Path) -> tuple[float, int]:
             data_dir=folder / "data",
             options=options,
             clock=clock,
+            store=MemoryStore() if memory else None,
         ) as cp:
             await cp.wait_until(lambda: cp.registered)
             await cp.session_started(1)
@@ -129,7 +142,7 @@ class StepCounter(trio.abc.Instrument):
 
 
 def run_day(
-    hours: int, instruments: tuple[trio.abc.Instrument, ...] = ()
+    hours: int, instruments: tuple[trio.abc.Instrument, ...] = (), store: str = "power-safe"
 ) -> tuple[float, int, float]:
     """One day: (wall seconds, frames exchanged, user-mode CPU seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,15 +151,16 @@ def run_day(
             day,
             hours,
             Path(tmp),
+            store,
             clock=trio.testing.MockClock(autojump_threshold=0),
             instruments=instruments,
         )
         return wall, frames, os.times().user - user
 
 
-def print_steps(hours: int) -> None:
+def print_steps(hours: int, store: str) -> None:
     counter = StepCounter()
-    run_day(hours, (counter,))
+    run_day(hours, (counter,), store)
     minutes = hours * 60
     print(f"per simulated minute ({minutes} minutes):")
     print(
@@ -159,27 +173,43 @@ def print_steps(hours: int) -> None:
         )
 
 
-def main(hours: int, rounds: int, profile: bool, steps: bool = False) -> None:
+def main(hours: int, rounds: int, profile: bool, steps: bool = False, store: str = "") -> None:
     if steps:
-        print_steps(hours)
+        print_steps(hours, store or "power-safe")
         return
     if profile:
+        run_day(1, store=store or "power-safe")  # the charts' files read: not profiled
         profiler = cProfile.Profile()
         profiler.enable()
-        run_day(hours)
+        run_day(hours, store=store or "power-safe")
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        if os.environ.get("BENCH_CALLERS"):
+            stats.print_callers(os.environ["BENCH_CALLERS"])
         return
-    results = [run_day(hours) for _ in range(rounds)]
-    wall = statistics.median(w for w, _, _ in results)
-    user = statistics.median(u for _, _, u in results)
-    messages = results[0][1]
+    stores = (store,) if store else STORES
+    results: dict[str, list[tuple[float, int, float]]] = {name: [] for name in stores}
+    run_day(1, store=stores[0])  # the charts' files read and the code warmed up, not timed
+    for _ in range(rounds):
+        for name in stores:  # alternating, so that the machine's load falls on each alike
+            results[name].append(run_day(hours, store=name))
     print(
         f"{hours} h on MockClock, one transaction, 60 s sampled, 900 s aligned, heartbeats "
         f"every 300 s; SQLite file in {tempfile.gettempdir()}; python {sys.version.split()[0]}"
     )
-    print(f"wall time (median of {rounds}): {wall:.3f} s; CPU in user mode {user:.2f} s")
-    print(f"frames exchanged: {messages} ({1e6 * wall / messages:.0f} us each)")
+    print(f"frames exchanged: {results[stores[0]][0][1]}; medians of {rounds} rounds")
+    print(f"{'store':<34} {'wall s':>7} {'user CPU s':>11} {'us/frame':>9}")
+    labels = {
+        "power-safe": "SQLite file, power-safe (default)",
+        "crash-safe": "SQLite file, crash-safe",
+        "memory": "MemoryStore",
+    }
+    for name in stores:
+        wall = statistics.median(w for w, _, _ in results[name])
+        user = statistics.median(u for _, _, u in results[name])
+        frames = results[name][0][1]
+        print(f"{labels[name]:<34} {wall:7.3f} {user:11.2f} {1e6 * wall / frames:9.0f}")
 
 
 if __name__ == "__main__":
@@ -188,5 +218,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--steps", action="store_true")
+    parser.add_argument("--store", choices=STORES, default="", help="only this store")
     args = parser.parse_args()
-    main(args.hours, args.rounds, args.profile, args.steps)
+    main(args.hours, args.rounds, args.profile, args.steps, args.store)

@@ -17,7 +17,7 @@ from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
 from chargebox.config import ChargePointConfig
 from chargebox.host import Host
-from chargebox.store import Storage
+from chargebox.store import Storage, check_durability
 from chargebox.transport import TlsSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,15 @@ class Options:
     #: simulation on a virtual clock (trio's MockClock) wants, since its clock would jump
     #: ahead while a thread works
     blocking_inline: bool = False
+    #: how far the SQLite store's commits are synced (chargebox.store.DURABILITIES):
+    #: "power-safe" (the default: synchronous=FULL, nothing acknowledged is lost at a
+    #: power cut) or "crash-safe" (WAL with synchronous=NORMAL: nothing is lost when the
+    #: process dies, the last commits may be lost at a power cut; one sync a commit
+    #: less, which spares a station's flash and a simulation's time)
+    durability: str = attrs.field(
+        default="power-safe",
+        validator=lambda _options, _attribute, value: check_durability(value, "Options.durability"),
+    )
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)`, in a worker thread or inline as `blocking_inline` says."""

@@ -309,7 +309,8 @@ class Endpoint:
         An entry of the station's timer service rather than a task or a cancel scope of
         the endpoint's: a cancel scope around each CALL's wait would cost more than the
         rest of the wait, and a task of its own would be one more for every idle
-        station. An answered CALL leaves a stale entry that is skipped when it comes up.
+        station. An answered CALL leaves a stale entry, skipped when it comes up; when it
+        is the earliest, the timer task's sleep moves on to the next (`disarmed`).
         """
         call = self._timed.pop(generation, None)
         if call is not None:
@@ -493,7 +494,9 @@ class Endpoint:
                     await call.done.wait()
         finally:
             self._pending.pop(frame.unique_id, None)
-            self._timed.pop(call.generation, None)
+            if self._timed.pop(call.generation, None) is not None and self.timers is not None:
+                # the timer task, asleep until this deadline, sleeps on until the next one
+                self.timers.disarmed(call.deadline)
             if call.answer is None:
                 self._remember_ended(frame.unique_id, action, call)
         if call.lost and call.answer is None:

@@ -16,6 +16,7 @@ or as reported before a restart) is raised to that value, with a warning.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -69,8 +70,12 @@ class Selector:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def selectors(csv: str | None) -> tuple[Selector, ...]:
-    """`Energy.Active.Import.Register,Current.Import.L1` -> selectors (phase suffix optional)."""
+    """`Energy.Active.Import.Register,Current.Import.L1` -> selectors (phase suffix optional).
+
+    Remembered per text (a tuple of frozen selectors): every sample reads its lists
+    from the configuration, and they seldom change."""
     out = []
     for item in (csv or "").split(","):
         item = item.strip()

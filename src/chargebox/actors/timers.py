@@ -50,9 +50,8 @@ class TimerService:
         self._heap: list[tuple[float, int, TimerOwner, str, int]] = []
         self._order = itertools.count()
         self._running = False
-        #: the sleep of the serving task and the deadline it sleeps until
+        #: the sleep of the serving task (its deadline: the earliest armed timer's)
         self._sleep: trio.CancelScope | None = None
-        self._sleeping_until = float("inf")
         #: compact the heap (drop stale entries) once it grows past this
         self._compact_at = 64
 
@@ -67,14 +66,34 @@ class TimerService:
         if not self._running:
             self._running = True
             self._nursery.start_soon(self._serve, name=self._name)
-        elif deadline < self._sleeping_until and self._sleep is not None:
-            self._sleep.cancel()  # wake up for the earlier deadline
+        elif self._sleep is not None and deadline < self._sleep.deadline:
+            self._sleep_until(self._sleep, deadline)
 
     def disarmed(self, deadline: float) -> None:
-        """A timer due at `deadline` was cancelled: if the task sleeps for it, it looks again
-        (so that a clock that jumps to the next deadline, MockClock's, skips the stale one)."""
-        if deadline == self._sleeping_until and self._sleep is not None:
-            self._sleep.cancel()
+        """A timer due at `deadline` was cancelled: if the task sleeps for it, the sleep
+        lasts until the next armed timer's deadline instead (so that a clock that jumps to
+        the next deadline, MockClock's, skips the stale one, and the task is not woken)."""
+        sleep = self._sleep
+        if sleep is None or deadline != sleep.deadline:
+            return
+        heap = self._heap
+        while heap and not heap[0][2].timer_armed(heap[0][3], heap[0][4]):
+            heapq.heappop(heap)
+        if heap:
+            self._sleep_until(sleep, heap[0][0])
+        else:
+            sleep.cancel()  # nothing armed: the task ends
+
+    @staticmethod
+    def _sleep_until(sleep: trio.CancelScope, deadline: float) -> None:
+        """The serving task's sleep ends at `deadline` now: its scope's deadline moves, and
+        the task is not woken for it. A deadline already past wakes it, and it sleeps again
+        until that deadline, as a task started for it would: an expiry never comes sooner
+        than from an idle service."""
+        if deadline <= trio.current_time():
+            sleep.cancel()
+        else:
+            sleep.deadline = deadline
 
     def _compact(self) -> None:
         self._heap = [entry for entry in self._heap if entry[2].timer_armed(entry[3], entry[4])]
@@ -83,28 +102,31 @@ class TimerService:
 
     async def _serve(self) -> None:
         try:
-            while self._heap:
-                deadline, _, owner, name, generation = self._heap[0]
-                if not owner.timer_armed(name, generation):
-                    heapq.heappop(self._heap)
-                    continue
-                # a deadline already past is a checkpoint too: an expiry never overtakes
-                # what was sent to the actor before its timer came due
-                with trio.CancelScope() as self._sleep:
-                    self._sleeping_until = deadline
-                    await trio.sleep_until(deadline)
-                woken = self._sleep.cancelled_caught  # an earlier deadline, or a cancel
-                self._sleep, self._sleeping_until = None, float("inf")
-                if woken:
-                    continue
+            while True:
+                heap = self._heap  # (compacting makes a new list)
+                while heap and not heap[0][2].timer_armed(heap[0][3], heap[0][4]):
+                    heapq.heappop(heap)
+                if not heap:
+                    return
+                # one cancel scope a wake: its deadline is the earliest timer's, moved by
+                # `arm` and `disarmed` while it sleeps. A deadline already past is a
+                # checkpoint too: an expiry never overtakes what was sent to the actor
+                # before its timer came due
+                with trio.CancelScope(deadline=heap[0][0]) as sleep:
+                    self._sleep = sleep
+                    await trio.sleep_forever()
+                self._sleep = None
+                if sleep.cancel_called and trio.current_time() < sleep.deadline:
+                    continue  # woken to look again (a deadline already past, nothing armed)
                 now = trio.current_time()
-                while self._heap and self._heap[0][0] <= now:
-                    _, _, owner, name, generation = heapq.heappop(self._heap)
+                heap = self._heap
+                while heap and heap[0][0] <= now:
+                    _, _, owner, name, generation = heapq.heappop(heap)
                     if owner.timer_armed(name, generation):
                         owner.timer_expired(name, generation)
         finally:
             self._running = False
-            self._sleep, self._sleeping_until = None, float("inf")
+            self._sleep = None
 
 
 class Alarm:

@@ -726,7 +726,10 @@ async def open_charge_point(
     # the store first: a damaged one (StoreDamaged) stops everything before it starts
     owned = store is None
     if store is None:
-        store = Store(data / f"{_safe(config.charge_point_id)}.db" if data is not None else None)
+        store = Store(
+            data / f"{_safe(config.charge_point_id)}.db" if data is not None else None,
+            durability=options.durability,
+        )
     try:
         if message_log is None:
             message_log = _message_log(config, options, data, clock)

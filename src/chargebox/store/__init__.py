@@ -14,11 +14,22 @@
     meta "firmware" the firmware update under way (chargebox.actors.firmware), kept
                    across the reboot that installs it
 
-Every write commits before the method returns, in WAL mode with
-synchronous=FULL: what the engine acknowledged to the host survives a kill -9
-and a power cut. The store is synchronous on purpose: a commit takes
-milliseconds, and a transition must not be interleaved with another actor's
-write half-way.
+Every write commits before the method returns, in WAL mode. How far a commit
+is synced is the store's durability (`DURABILITIES`, chosen with
+`Options.durability`):
+
+    power-safe    synchronous=FULL (the default): every commit is synced to the
+                  disk before the method returns; what the engine acknowledged to
+                  the host survives a kill -9 and a power cut.
+    crash-safe    synchronous=NORMAL: a commit is in the operating system's hands
+                  when the method returns, synced at WAL checkpoints. Nothing is
+                  lost when the process dies (a kill -9, a crash); a power cut may
+                  lose the last commits. For a simulation, whose power cannot fail,
+                  and for a station that would rather spare its flash one sync a
+                  commit. Never synchronous=OFF: a crash there can damage the file.
+
+The store is synchronous on purpose: a commit takes milliseconds, and a
+transition must not be interleaved with another actor's write half-way.
 
 A file that is not a chargebox store, or a damaged one, is never written to:
 opening it raises StoreDamaged, and the file stays as it was. A write that
@@ -54,6 +65,21 @@ from chargebox.ocpp.timestamps import format_datetime, parse_datetime
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1  # bump with a migration when a table changes
+
+#: the store's durabilities -> the synchronous setting of its commits
+DURABILITIES = {"power-safe": "FULL", "crash-safe": "NORMAL"}
+
+
+def check_durability(value: object, where: str = "durability") -> str:
+    """`value` if it names a durability; a ValueError naming `where` and the choices otherwise."""
+    if not isinstance(value, str) or value not in DURABILITIES:
+        raise ValueError(
+            f"{where}: {value!r} is not a store durability; use 'power-safe' (every commit "
+            "synced, the default) or 'crash-safe' (WAL with synchronous=NORMAL: nothing lost "
+            "when the process dies, the last commits may be lost at a power cut)"
+        )
+    return value
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -171,10 +197,14 @@ class TransactionRecord:
 
 
 class Store:
-    """The station's SQLite file (or an in-memory database when `path` is None)."""
+    """The station's SQLite file (or an in-memory database when `path` is None), its
+    commits synced as `durability` says (`DURABILITIES`)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, durability: str = "power-safe") -> None:
         self.path = path
+        self.durability = check_durability(durability)
+        #: the synchronous setting of its commits (a delivered message's removal excepted)
+        self._synchronous = DURABILITIES[durability]
         #: why the last write failed (None while writes work)
         self.failure: str | None = None
         #: called with `failure` each time it changes (a write failed, or worked again)
@@ -188,8 +218,8 @@ class Store:
         # forgotten whenever a write could change one of them (a transaction's id, thinning)
         self._ahead: deque[tuple[Any, ...]] = deque()
         self._db = self._open(path)
-        # False while the connection is left at synchronous=NORMAL after a removal;
-        # every other write sets FULL again before it begins
+        # False while a power-safe connection is left at synchronous=NORMAL after a
+        # removal; every other write sets FULL again before it begins
         self._synced = True
         #: rows in the outbox table, counted once at start and then kept with every
         #: INSERT and DELETE (committed ones: a rolled-back write puts it back), so that
@@ -211,7 +241,7 @@ class Store:
                 _check_existing(db, path)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=FULL")
+                db.execute(f"PRAGMA synchronous={self._synchronous}")
                 db.executescript(_SCHEMA)
                 version = _meta(db, "schema_version")
                 if version is None:
@@ -251,7 +281,7 @@ class Store:
             return
         queued = self._queued
         if not self._synced:
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA synchronous={self._synchronous}")
             self._synced = True
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -423,7 +453,7 @@ class Store:
         if self._db.in_transaction:  # part of a larger commit: that one decides
             self._execute(_REMOVE, (seq,))
             return
-        if self._synced:
+        if self._synced and self._synchronous != "NORMAL":
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._synced = False
         if self._deferred:  # the writes waiting for the disk go first, in one commit
