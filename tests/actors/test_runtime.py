@@ -9,6 +9,7 @@ import trio.testing
 
 from chargebox.actors import Actor, open_actor_group
 from chargebox.actors.inbox import Inbox
+from chargebox.actors.timers import TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import StartTimer
 from chargebox.charts.events import connector as connector_events
@@ -261,3 +262,28 @@ async def test_work_decided_while_messages_wait_does_not_wait_for_them() -> None
             ("Preparing", "tests.actors.test_runtime.Deciding.work"),
         ]
         assert tasks_of(group) == []
+
+
+async def test_a_closed_timer_service_ends_its_task_by_itself(autojump_clock) -> None:
+    expired: list[str] = []
+
+    class Owner:
+        def timer_armed(self, name: str, generation: int) -> bool:
+            return True
+
+        def timer_expired(self, name: str, generation: int) -> None:
+            expired.append(name)
+
+    async with trio.open_nursery() as nursery:
+        service = TimerService(nursery)
+        service.arm(Owner(), "heartbeat_due", trio.current_time() + 3600, 1)
+        await trio.testing.wait_all_tasks_blocked()
+        assert [task.name for task in nursery.child_tasks] == ["timers"]
+        await service.close()
+        # the task returned: nothing cancelled the nursery (the end of a station's group,
+        # where a cancellation through its nurseries costs far more)
+        assert not nursery.child_tasks
+        assert not nursery.cancel_scope.cancel_called
+        await service.close()  # (again: nothing to do)
+    assert expired == []
+    assert trio.current_time() < 3600

@@ -25,7 +25,7 @@ from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, SendRequest
+from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, Send, SendRequest
 from chargebox.charts.events import link as events
 from chargebox.charts.events.station import LinkStateChanged
 from chargebox.charts.machine import Outcome
@@ -110,7 +110,7 @@ class LinkActor(Actor[LinkModel]):
         if accepted != self._accepted:
             self._accepted = accepted
             self.ctx.endpoint.set_accepted(accepted)
-            if self.ctx.deliver is not None:
+            if self.ctx.deliver is not None and not self.ctx.ending:
                 await self.ctx.deliver(Address.station(), LinkStateChanged(accepted=accepted))
 
     async def perform(self, effect: Effect) -> None:
@@ -127,6 +127,10 @@ class LinkActor(Actor[LinkModel]):
             self._send_ping(effect.number)
         elif isinstance(effect, DropUnresponsiveConnection):
             await self._drop_unresponsive(effect.pong_timeout)
+        elif isinstance(effect, Send) and self.ctx.ending:
+            # the engine ends with this close: the outbox's LinkLost (like the station's
+            # LinkStateChanged, `_follow_state`) would wake an actor for nothing
+            pass
         else:
             await super().perform(effect)
 

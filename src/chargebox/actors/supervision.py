@@ -229,6 +229,11 @@ class ActorGroup:
             clock.observers.remove(follow)
         self._clocks.clear()
 
+    async def end(self) -> None:
+        """The group ends (`close`), and its timer service's task with it, by itself."""
+        self.close()
+        await self.timers.close()
+
 
 @asynccontextmanager
 async def open_actor_group(
@@ -244,6 +249,12 @@ async def open_actor_group(
         try:
             yield group
         finally:
-            # Actors serve until told otherwise; the block's end is that word.
-            group.close()
-            nursery.cancel_scope.cancel()
+            # Actors serve until told otherwise; the block's end is that word. Their tasks
+            # end by themselves where they can (each actor's in its own cancel scope, the
+            # timers' task once it has none): a Cancelled through the group's nursery
+            # would cost every station's shutdown an exception group. What is left (the
+            # block ends by an error or a cancellation) is cancelled.
+            try:
+                await group.end()
+            finally:
+                nursery.cancel_scope.cancel()

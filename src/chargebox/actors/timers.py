@@ -55,6 +55,8 @@ class TimerService:
         self._sleeping_until = float("inf")
         #: compact the heap (drop stale entries) once it grows past this
         self._compact_at = 64
+        #: set when the serving task ended after `close` (made by `close`)
+        self._ended: trio.Event | None = None
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -75,6 +77,17 @@ class TimerService:
         (so that a clock that jumps to the next deadline, MockClock's, skips the stale one)."""
         if deadline == self._sleeping_until and self._sleep is not None:
             self._sleep.cancel()
+
+    async def close(self) -> None:
+        """Drop every timer; the serving task, if one runs, ends by itself (before its
+        nursery is cancelled: a task that returns costs less than one cancelled)."""
+        self._heap.clear()
+        if not self._running:
+            return
+        self._ended = trio.Event()
+        if self._sleep is not None:
+            self._sleep.cancel()
+        await self._ended.wait()
 
     def _compact(self) -> None:
         self._heap = [entry for entry in self._heap if entry[2].timer_armed(entry[3], entry[4])]
@@ -105,6 +118,8 @@ class TimerService:
         finally:
             self._running = False
             self._sleep, self._sleeping_until = None, float("inf")
+            if self._ended is not None:
+                self._ended.set()
 
 
 class Alarm:

@@ -737,7 +737,12 @@ async def open_charge_point(
                 yield ChargePoint(station)
             finally:
                 await close_websocket(station)
-                nursery.cancel_scope.cancel()
+                # the station's tasks end by themselves; anything left (a feature's
+                # service, a host command under way) is cancelled
+                try:
+                    await station.end()
+                finally:
+                    nursery.cancel_scope.cancel()
     finally:
         if owned:
             store.close()
@@ -752,7 +757,9 @@ CLOSE_TIMEOUT = 3.0
 async def close_websocket(station: Station) -> None:
     """Close the station's websocket properly, so that the Central System learns at once
     that it went (bounded by CLOSE_TIMEOUT, even in a cancelled scope). Without a websocket
-    there is nothing to close (the engine ends next: no reconnection is tried)."""
+    there is nothing to close (the engine ends next: no reconnection is tried, and the
+    actors hear nothing of the link's end)."""
+    station.ctx.ending = True
     if not station.endpoint.connected:
         return
     with trio.move_on_after(CLOSE_TIMEOUT) as scope:

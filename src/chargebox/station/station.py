@@ -115,6 +115,9 @@ class Station:
         #: the coordinator (statecharts/station.yaml)
         self.coordinator = actors.station
         self.group: ActorGroup | None = None
+        #: the task of `run` while it waits for `end`, and what `end` waits for
+        self._parked: trio.lowlevel.Task | None = None
+        self._ended: trio.Event | None = None
         #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
         self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
         clock.observers.append(self.rearm_aligned)
@@ -124,6 +127,13 @@ class Station:
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            if self._ended is not None:
+                self._ended.set()
+
+    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         async with open_actor_group(ask_order=ASK_ORDER) as group:
             self.group = group
             # a move of the endpoint's calls chart wakes the station's waiters too (drained)
@@ -143,7 +153,25 @@ class Station:
                 nursery.start_soon(service)
             await self._recover()
             task_status.started()
-            await trio.sleep_forever()
+            # until `end`: then the actors and their timers end by themselves, not by a
+            # cancellation through the station's nurseries (each Cancelled unwinds every
+            # task with a traceback, and the nurseries gather them into exception groups)
+            self._parked = trio.lowlevel.current_task()
+            try:
+                await trio.lowlevel.wait_task_rescheduled(_abort_park)
+            finally:
+                self._parked = None
+
+    async def end(self) -> None:
+        """End the station: its actors stop and their timers are dropped, and `run` returns
+        (this returns once it did). Its websocket is closed first (close_websocket)."""
+        parked = self._parked
+        if parked is None:
+            return  # not started, or ended already
+        self._parked = None
+        self._ended = trio.Event()
+        trio.lowlevel.reschedule(parked)
+        await self._ended.wait()
 
     async def _recover(self) -> None:
         """The station's chart hears what the store kept (transactions a power loss
@@ -316,3 +344,8 @@ class Station:
 
 
 KNOWN_ACTIONS = frozenset(ACTIONS)
+
+
+def _abort_park(_: Any) -> trio.lowlevel.Abort:
+    """The wait of `Station.run` for its end may be cancelled (its nursery's end)."""
+    return trio.lowlevel.Abort.SUCCEEDED
