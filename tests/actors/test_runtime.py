@@ -3,6 +3,8 @@ bounded without losing a message."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import trio
 import trio.testing
@@ -287,3 +289,21 @@ async def test_a_closed_timer_service_ends_its_task_by_itself(autojump_clock) ->
         await service.close()  # (again: nothing to do)
     assert expired == []
     assert trio.current_time() < 3600
+
+
+def test_an_actor_costs_the_collector_three_objects_until_it_needs_more() -> None:
+    """The actor, its inbox and its chart's model: its observers and the work its handling
+    leaves for later are lists made when first needed (a fleet keeps 17 actors a station,
+    and its garbage collections walk every object they keep)."""
+
+    def tracked() -> int:
+        gc.collect()
+        return len(gc.get_objects())
+
+    actors = [Actor(Address.connector(1), ConnectorModel(1)) for _ in range(10)]
+    before = tracked()
+    actors += [Actor(Address.connector(1), ConnectorModel(1)) for _ in range(100)]
+    assert (tracked() - before) / 100 < 3.5
+    seen: list[str] = []
+    actors[0].observers.append(lambda actor, outcome: seen.append(actor.model.state))
+    assert len(actors[0].observers) == 1
