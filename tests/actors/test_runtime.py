@@ -307,3 +307,26 @@ def test_an_actor_costs_the_collector_three_objects_until_it_needs_more() -> Non
     seen: list[str] = []
     actors[0].observers.append(lambda actor, outcome: seen.append(actor.model.state))
     assert len(actors[0].observers) == 1
+
+
+async def test_settling_an_idle_actor_starts_no_task() -> None:
+    spawned: list[str] = []
+
+    class Spawned(trio.abc.Instrument):
+        def task_spawned(self, task: trio.lowlevel.Task) -> None:
+            spawned.append(task.name)
+
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=sink()))
+        await trio.testing.wait_all_tasks_blocked()
+        instrument = Spawned()
+        trio.lowlevel.add_instrument(instrument)
+        try:
+            await group.settle(Address.connector(1))  # nothing to wait for
+            assert spawned == []
+            await actor.inbox.send(connector_events.UsageInitiated())
+            await group.settle(Address.connector(1))  # its message handled first
+            assert actor.model.state == "Preparing"
+            assert spawned == ["actor connector/1"]
+        finally:
+            trio.lowlevel.remove_instrument(instrument)

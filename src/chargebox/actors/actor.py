@@ -195,6 +195,11 @@ class Actor(Generic[ModelT]):
         return f"<{type(self).__name__} {self.address} in {self.model.state}>"
 
     @property
+    def idle(self) -> bool:
+        """Nothing waits in its inbox and no message is being handled."""
+        return not self._draining and not len(self.inbox)
+
+    @property
     def observers(self) -> list[Callable[[Actor[Any], Outcome | None], None]]:
         """Called after every handled message (status displays, tests waiting for a state)."""
         if self._observers is None:

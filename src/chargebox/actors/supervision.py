@@ -168,6 +168,12 @@ class ActorGroup:
 
     async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
+        actor = self.actors.get(address)
+        if actor is not None and actor.idle:
+            # nothing queued and nothing being handled: settled already (a Sync through
+            # its inbox would start a task to say so)
+            await trio.lowlevel.checkpoint()
+            return
         sync = Sync()
         await self._inbox(address, sync).send(sync)
         await sync.done.wait()
