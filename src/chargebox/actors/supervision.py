@@ -56,7 +56,8 @@ class UnknownAddress(LookupError):
 
 
 class ActorGroup:
-    """Actors in one nursery, reachable by address. Create with `open_actor_group`."""
+    """Actors in one nursery, reachable by address. Create with `open_actor_group`, or in
+    a nursery of one's own (the station's) and `end` it before that nursery ends."""
 
     def __init__(
         self,

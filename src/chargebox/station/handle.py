@@ -732,8 +732,8 @@ async def open_charge_point(
             message_log = _message_log(config, options, data, clock)
         async with trio.open_nursery() as nursery:
             station = Station(config, host, store, options, clock, message_log, nursery)
-            await nursery.start(station.run)
             try:
+                await station.start()
                 yield ChargePoint(station)
             finally:
                 await close_websocket(station)

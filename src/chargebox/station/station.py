@@ -43,7 +43,7 @@ from chargebox.actors.endpoint import (
     Unanswered,
     not_supported,
 )
-from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.actors.supervision import ActorGroup
 from chargebox.actors.timers import Alarm
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
@@ -115,9 +115,7 @@ class Station:
         #: the coordinator (statecharts/station.yaml)
         self.coordinator = actors.station
         self.group: ActorGroup | None = None
-        #: the task of `run` while it waits for `end`, and what `end` waits for
-        self._parked: trio.lowlevel.Task | None = None
-        self._ended: trio.Event | None = None
+        self._ended = False
         #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
         self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
         clock.observers.append(self.rearm_aligned)
@@ -126,52 +124,37 @@ class Station:
 
     # -- running ------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        try:
-            await self._run(task_status)
-        finally:
-            if self._ended is not None:
-                self._ended.set()
-
-    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
-        async with open_actor_group(ask_order=ASK_ORDER) as group:
-            self.group = group
-            # a move of the endpoint's calls chart wakes the station's waiters too (drained)
-            self.endpoint.on_change = group.changed
-            # the deadline of the CALL on the wire is a timer of the station's
-            self.endpoint.timers = group.timers
-            await self.actors.start(group)
-            # the queues' work, the alarm's and the features' services run in the station's
-            # nursery: a nursery of their own would be one more for every station to keep,
-            # and for the shutdown to cancel through (they end with the station all the same)
-            nursery = self.ctx.nursery
-            self.reporter.queue.attach(nursery)
-            self.ctx.host_queue.attach(nursery)
-            self._aligned.attach(nursery, group.timers)
-            self._arm_aligned()
-            for service in self.features.services():
-                nursery.start_soon(service)
-            await self._recover()
-            task_status.started()
-            # until `end`: then the actors and their timers end by themselves, not by a
-            # cancellation through the station's nurseries (each Cancelled unwinds every
-            # task with a traceback, and the nurseries gather them into exception groups)
-            self._parked = trio.lowlevel.current_task()
-            try:
-                await trio.lowlevel.wait_task_rescheduled(_abort_park)
-            finally:
-                self._parked = None
+    async def start(self) -> None:
+        """Start the station in its nursery (the context's): its actors, queues and alarms,
+        the features' services; returns once the recovery is done (the link connects)."""
+        # the actors run in the station's own nursery, as its queues, alarms and the
+        # features' services do: a nursery of their own (and a task to hold it) would be
+        # one more for every station to keep, and for its end to go through
+        group = ActorGroup(self.ctx.nursery, None, ASK_ORDER)
+        self.group = group
+        # a move of the endpoint's calls chart wakes the station's waiters too (drained)
+        self.endpoint.on_change = group.changed
+        # the deadline of the CALL on the wire is a timer of the station's
+        self.endpoint.timers = group.timers
+        await self.actors.start(group)
+        nursery = self.ctx.nursery
+        self.reporter.queue.attach(nursery)
+        self.ctx.host_queue.attach(nursery)
+        self._aligned.attach(nursery, group.timers)
+        self._arm_aligned()
+        for service in self.features.services():
+            nursery.start_soon(service)
+        await self._recover()
 
     async def end(self) -> None:
-        """End the station: its actors stop and their timers are dropped, and `run` returns
-        (this returns once it did). Its websocket is closed first (close_websocket)."""
-        parked = self._parked
-        if parked is None:
-            return  # not started, or ended already
-        self._parked = None
-        self._ended = trio.Event()
-        trio.lowlevel.reschedule(parked)
-        await self._ended.wait()
+        """End the station: its actors stop and refuse messages, their timers are dropped
+        and the timers' task returns (nothing is cancelled: each task of an actor ends in
+        its own cancel scope). Close its websocket first (close_websocket)."""
+        group = self.group
+        if group is None or self._ended:
+            return
+        self._ended = True
+        await group.end()
 
     async def _recover(self) -> None:
         """The station's chart hears what the store kept (transactions a power loss
@@ -344,8 +327,3 @@ class Station:
 
 
 KNOWN_ACTIONS = frozenset(ACTIONS)
-
-
-def _abort_park(_: Any) -> trio.lowlevel.Abort:
-    """The wait of `Station.run` for its end may be cancelled (its nursery's end)."""
-    return trio.lowlevel.Abort.SUCCEEDED
