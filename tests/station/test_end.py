@@ -73,3 +73,15 @@ async def test_an_ending_station_ends_its_tasks_without_cancelling_them(tmp_path
     # Cancelled unwound through the station's nurseries (the timers' task is woken from
     # its sleep by its own cancel scope, caught where it sleeps)
     assert set(seen) <= {"/actors/timers.py:_serve"}
+
+
+async def test_an_engine_cancelled_from_outside_ends_at_once(tmp_path, autojump_clock):
+    """Its actors are cancelled with it: no close can run through them, and the engine does
+    not wait CLOSE_TIMEOUT for one."""
+    with trio.CancelScope() as outside:
+        async with running(tmp_path):
+            await trio.sleep(3600)
+            begin = trio.current_time()
+            outside.cancel()
+            await trio.sleep_forever()
+    assert trio.current_time() - begin < 1

@@ -29,6 +29,7 @@ station's actor and logs what it decided.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -736,6 +737,11 @@ async def open_charge_point(
                 await station.start()
                 yield ChargePoint(station)
             finally:
+                if trio.current_effective_deadline() == -math.inf:
+                    # cancelled (from outside, or by an actor's failure): the actors are
+                    # cancelled with the block, so no close can run through them; they take
+                    # no message any more, and the websocket goes with its tasks
+                    station.stop()
                 await close_websocket(station)
                 # the station's tasks end by themselves; anything left (a feature's
                 # service, a host command under way) is cancelled

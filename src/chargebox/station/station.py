@@ -146,6 +146,11 @@ class Station:
             nursery.start_soon(service)
         await self._recover()
 
+    def stop(self) -> None:
+        """Its actors stop at once and take no message any more (the engine is cancelled)."""
+        if self.group is not None:
+            self.group.close()
+
     async def end(self) -> None:
         """End the station: its actors stop and refuse messages, their timers are dropped
         and the timers' task returns (nothing is cancelled: each task of an actor ends in
