@@ -3,12 +3,15 @@ bounded without losing a message."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import trio
 import trio.testing
 
 from chargebox.actors import Actor, open_actor_group
 from chargebox.actors.inbox import Inbox
+from chargebox.actors.timers import TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import StartTimer
 from chargebox.charts.events import connector as connector_events
@@ -261,3 +264,69 @@ async def test_work_decided_while_messages_wait_does_not_wait_for_them() -> None
             ("Preparing", "tests.actors.test_runtime.Deciding.work"),
         ]
         assert tasks_of(group) == []
+
+
+async def test_a_closed_timer_service_ends_its_task_by_itself(autojump_clock) -> None:
+    expired: list[str] = []
+
+    class Owner:
+        def timer_armed(self, name: str, generation: int) -> bool:
+            return True
+
+        def timer_expired(self, name: str, generation: int) -> None:
+            expired.append(name)
+
+    async with trio.open_nursery() as nursery:
+        service = TimerService(nursery)
+        service.arm(Owner(), "heartbeat_due", trio.current_time() + 3600, 1)
+        await trio.testing.wait_all_tasks_blocked()
+        assert [task.name for task in nursery.child_tasks] == ["timers"]
+        await service.close()
+        # the task returned: nothing cancelled the nursery (the end of a station's group,
+        # where a cancellation through its nurseries costs far more)
+        assert not nursery.child_tasks
+        assert not nursery.cancel_scope.cancel_called
+        await service.close()  # (again: nothing to do)
+    assert expired == []
+    assert trio.current_time() < 3600
+
+
+def test_an_actor_costs_the_collector_three_objects_until_it_needs_more() -> None:
+    """The actor, its inbox and its chart's model: its observers and the work its handling
+    leaves for later are lists made when first needed (a fleet keeps 17 actors a station,
+    and its garbage collections walk every object they keep)."""
+
+    def tracked() -> int:
+        gc.collect()
+        return len(gc.get_objects())
+
+    actors = [Actor(Address.connector(1), ConnectorModel(1)) for _ in range(10)]
+    before = tracked()
+    actors += [Actor(Address.connector(1), ConnectorModel(1)) for _ in range(100)]
+    assert (tracked() - before) / 100 < 3.5
+    seen: list[str] = []
+    actors[0].observers.append(lambda actor, outcome: seen.append(actor.model.state))
+    assert len(actors[0].observers) == 1
+
+
+async def test_settling_an_idle_actor_starts_no_task() -> None:
+    spawned: list[str] = []
+
+    class Spawned(trio.abc.Instrument):
+        def task_spawned(self, task: trio.lowlevel.Task) -> None:
+            spawned.append(task.name)
+
+    async with open_actor_group() as group:
+        actor = await group.start(Actor(Address.connector(1), ConnectorModel(1), outlet=sink()))
+        await trio.testing.wait_all_tasks_blocked()
+        instrument = Spawned()
+        trio.lowlevel.add_instrument(instrument)
+        try:
+            await group.settle(Address.connector(1))  # nothing to wait for
+            assert spawned == []
+            await actor.inbox.send(connector_events.UsageInitiated())
+            await group.settle(Address.connector(1))  # its message handled first
+            assert actor.model.state == "Preparing"
+            assert spawned == ["actor connector/1"]
+        finally:
+            trio.lowlevel.remove_instrument(instrument)

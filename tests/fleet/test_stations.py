@@ -8,6 +8,7 @@ import json
 
 import pytest
 import trio
+import trio.testing
 
 from chargebox.fleet import PROFILES, Fleet, FleetSpec
 from chargebox.fleet.runner import Unreachable
@@ -263,3 +264,35 @@ async def test_the_fleet_closes_its_websockets_a_batch_at_a_time(
     assert closed == 5
     assert most == 2
     assert g.csms.counts.open == 0
+
+
+async def test_an_idle_station_waits_for_the_engine_without_a_deadline(monkeypatch):
+    """Nothing is ever due at an idle station's connectors: it waits for the engine's word
+    (or the wind-down) without a cancel scope for a deadline it does not have."""
+    import random
+
+    from chargebox.fleet.host import CLOSING, FleetStation
+    from chargebox.fleet.stats import FleetStats
+
+    deadlines: list[float] = []
+    move_on_at = trio.move_on_at
+
+    def watched(deadline: float, **kwargs):
+        deadlines.append(deadline)
+        return move_on_at(deadline, **kwargs)
+
+    monkeypatch.setattr(trio, "move_on_at", watched)
+    station = FleetStation("cp1", 2, PROFILES["idle"], FleetStats(), random.Random(0))
+    why: list[str] = []
+
+    async def drive() -> None:
+        why.append(await station.drive(None))  # type: ignore[arg-type]  (never called)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drive)
+        await trio.testing.wait_all_tasks_blocked()
+        station._note("withdraw", 1)  # the engine's word wakes it: nothing to do at an idle bay
+        await trio.testing.wait_all_tasks_blocked()
+        station.close()
+    assert why == [CLOSING]
+    assert deadlines == []

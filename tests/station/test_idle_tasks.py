@@ -31,9 +31,10 @@ async def test_a_registered_idle_station_runs_only_its_connection_and_timers(
             "_serve",  # OCPP-J on the websocket (it answers the Central System's CALLs
             # and watches the deadline of the CALL on the wire in tasks that run only
             # while there is one)
-            "run",  # the station
             "timers",  # every armed timer of its actors and alarms (the heartbeat's)
         ]
+        # (no task of the station's own: its actors run in its nursery, which the engine's
+        # block holds, instead of a nursery of their own held by a task)
 
 
 def nursery_owners(nursery: trio.Nursery) -> list[str]:
@@ -53,6 +54,6 @@ async def test_a_registered_idle_station_keeps_few_nurseries(tmp_path, autojump_
         assert nursery_owners(rig.cp.station.ctx.nursery) == [
             "_own_connection",  # the websocket's reader task (trio-websocket's)
             "_serve",  # the answering of the Central System's CALLs, while there are some
-            "run",  # the actors (their group), the queues' work and the services run in
-            # the station's own nursery
         ]
+        # the actors (their group), the queues' work and the services run in the station's
+        # own nursery

@@ -162,8 +162,9 @@ class Actor(Generic[ModelT]):
         self.refused = 0
         self.last_refused: NotAllowed | None = None
         self._timers: dict[str, ArmedTimer] = {}
-        #: called after every handled message (status displays, tests waiting for a state)
-        self.observers: list[Callable[[Actor[Any], Outcome | None], None]] = []
+        #: `observers`, made when first asked for (most actors have none: a station keeps
+        #: a list fewer per actor for its garbage collections to walk)
+        self._observers: list[Callable[[Actor[Any], Outcome | None], None]] | None = None
         #: where its tasks run, and the timer service its timers are armed in
         self._home: trio.Nursery | None = None
         self._timer_service: TimerService | None = None
@@ -174,7 +175,7 @@ class Actor(Generic[ModelT]):
         self._draining = False
         #: the task handling the inbox, and the work it runs once the inbox is empty
         self._drainer: trio.lowlevel.Task | None = None
-        self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
         self._stopped = False
         self._standalone: trio.CancelScope | None = None
         #: the actor it waits for while its handling asks one (ActorGroup.ask)
@@ -192,6 +193,18 @@ class Actor(Generic[ModelT]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.address} in {self.model.state}>"
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits in its inbox and no message is being handled."""
+        return not self._draining and not len(self.inbox)
+
+    @property
+    def observers(self) -> list[Callable[[Actor[Any], Outcome | None], None]]:
+        """Called after every handled message (status displays, tests waiting for a state)."""
+        if self._observers is None:
+            self._observers = []
+        return self._observers
 
     @property
     def armed_timers(self) -> Mapping[str, float]:
@@ -281,7 +294,7 @@ class Actor(Generic[ModelT]):
                     await trio.lowlevel.cancel_shielded_checkpoint()
                 first = False
                 outcome = await self._take(message)
-                for observer in self.observers:
+                for observer in self._observers or ():
                     observer(self, outcome)
                 if self.group is not None:
                     self.group.changed()
@@ -304,11 +317,13 @@ class Actor(Generic[ModelT]):
         outbox's transmission). Messages still waiting start it in a task of its own."""
         if self._drainer is None or self._drainer is not trio.lowlevel.current_task():
             self._start_soon(fn, *args, name=name)
+        elif self._after is None:
+            self._after = [(fn, args)]  # (made when needed: most actors never have any)
         else:
             self._after.append((fn, args))
 
     def _start_after(self) -> None:
-        after, self._after = self._after, []
+        after, self._after = self._after or (), None
         for fn, args in after:
             self._start_soon(fn, *args)
 
@@ -332,7 +347,7 @@ class Actor(Generic[ModelT]):
         _HANDLING[task] = self
         try:
             outcome = await self._take(message)
-            for observer in self.observers:
+            for observer in self._observers or ():
                 observer(self, outcome)
             if self.group is not None:
                 self.group.changed()

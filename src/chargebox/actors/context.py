@@ -96,6 +96,9 @@ class StationContext:
     security_events_to_csms: bool = True
     #: records a security event (Station.security_event)
     security_event: Callable[..., None] = lambda *args, **kwargs: None
+    #: the engine is ending (its websocket closes for good, then its tasks end): the
+    #: actors need no news of the link's end any more (chargebox.station.close_websocket)
+    ending: bool = False
     #: the host commands, run one after the other (a task while there are some)
     host_queue: Worker[Callable[[], Awaitable[Any]]] = attrs.field(init=False)
 

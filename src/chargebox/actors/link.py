@@ -25,7 +25,7 @@ from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, SendRequest
+from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, Send, SendRequest
 from chargebox.charts.events import link as events
 from chargebox.charts.events.station import LinkStateChanged
 from chargebox.charts.machine import Outcome
@@ -88,9 +88,9 @@ class LinkActor(Actor[LinkModel]):
         self.ctx = ctx
         self._ws: WebSocketConnection | None = None
         # ids of the websockets we close on purpose: `_close` logs their disconnect
-        self._closing: set[int] = set()
+        self._closing: set[int] | None = None  # (the sets made when first needed)
         # ids of the websockets dropped for a missing pong: the chart knows they are gone
-        self._dropped: set[int] = set()
+        self._dropped: set[int] | None = None
         #: the last connection failure, for the station's status and for tests
         self.last_failure: str | None = None
         #: the Central System refused our credentials (HTTP 401) since the last connection
@@ -110,7 +110,7 @@ class LinkActor(Actor[LinkModel]):
         if accepted != self._accepted:
             self._accepted = accepted
             self.ctx.endpoint.set_accepted(accepted)
-            if self.ctx.deliver is not None:
+            if self.ctx.deliver is not None and not self.ctx.ending:
                 await self.ctx.deliver(Address.station(), LinkStateChanged(accepted=accepted))
 
     async def perform(self, effect: Effect) -> None:
@@ -127,6 +127,10 @@ class LinkActor(Actor[LinkModel]):
             self._send_ping(effect.number)
         elif isinstance(effect, DropUnresponsiveConnection):
             await self._drop_unresponsive(effect.pong_timeout)
+        elif isinstance(effect, Send) and self.ctx.ending:
+            # the engine ends with this close: the outbox's LinkLost (like the station's
+            # LinkStateChanged, `_follow_state`) would wake an actor for nothing
+            pass
         else:
             await super().perform(effect)
 
@@ -187,14 +191,16 @@ class LinkActor(Actor[LinkModel]):
 
     async def _serve(self, ws: WebSocketConnection) -> None:
         await self.ctx.endpoint.serve(ws)
-        if id(ws) in self._closing:  # closed on purpose: `_close` says how, and the chart knows
+        if self._closing and id(ws) in self._closing:
+            # closed on purpose: `_close` says how, and the chart knows
             self._closing.discard(id(ws))
             return
         closed = ws.closed
         self._log_disconnected(closed.code if closed else None, closed.reason if closed else None)
         if self._ws is ws:
             self._ws = None
-        if id(ws) in self._dropped:  # dropped for its missing pong: the chart moved on then
+        if self._dropped and id(ws) in self._dropped:
+            # dropped for its missing pong: the chart moved on then
             self._dropped.discard(id(ws))
             return
         await self._post(events.ConnectionLost())
@@ -222,6 +228,7 @@ class LinkActor(Actor[LinkModel]):
         self._log_connection("pong_timeout", f"no pong within {pong_timeout} s")
         ws, self._ws = self._ws, None
         if ws is not None:
+            self._dropped = self._dropped or set()
             self._dropped.add(id(ws))  # `_serve` logs its end
             await _abort(ws)
 
@@ -236,6 +243,7 @@ class LinkActor(Actor[LinkModel]):
         ws, self._ws = self._ws, None
         if ws is None:
             return
+        self._closing = self._closing or set()
         self._closing.add(id(ws))
         self._log_connection("closing", reason)
         reason = reason[:100]

@@ -56,7 +56,8 @@ class UnknownAddress(LookupError):
 
 
 class ActorGroup:
-    """Actors in one nursery, reachable by address. Create with `open_actor_group`."""
+    """Actors in one nursery, reachable by address. Create with `open_actor_group`, or in
+    a nursery of one's own (the station's) and `end` it before that nursery ends."""
 
     def __init__(
         self,
@@ -168,6 +169,12 @@ class ActorGroup:
 
     async def settle(self, address: Address[Any]) -> None:
         """Wait until the actor at `address` handled everything sent to it so far."""
+        actor = self.actors.get(address)
+        if actor is not None and actor.idle:
+            # nothing queued and nothing being handled: settled already (a Sync through
+            # its inbox would start a task to say so)
+            await trio.lowlevel.checkpoint()
+            return
         sync = Sync()
         await self._inbox(address, sync).send(sync)
         await sync.done.wait()
@@ -229,6 +236,11 @@ class ActorGroup:
             clock.observers.remove(follow)
         self._clocks.clear()
 
+    async def end(self) -> None:
+        """The group ends (`close`), and its timer service's task with it, by itself."""
+        self.close()
+        await self.timers.close()
+
 
 @asynccontextmanager
 async def open_actor_group(
@@ -244,6 +256,12 @@ async def open_actor_group(
         try:
             yield group
         finally:
-            # Actors serve until told otherwise; the block's end is that word.
-            group.close()
-            nursery.cancel_scope.cancel()
+            # Actors serve until told otherwise; the block's end is that word. Their tasks
+            # end by themselves where they can (each actor's in its own cancel scope, the
+            # timers' task once it has none): a Cancelled through the group's nursery
+            # would cost every station's shutdown an exception group. What is left (the
+            # block ends by an error or a cancellation) is cancelled.
+            try:
+                await group.end()
+            finally:
+                nursery.cancel_scope.cancel()

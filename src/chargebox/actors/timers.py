@@ -54,6 +54,8 @@ class TimerService:
         self._sleep: trio.CancelScope | None = None
         #: compact the heap (drop stale entries) once it grows past this
         self._compact_at = 64
+        #: set when the serving task ended after `close` (made by `close`)
+        self._ended: trio.Event | None = None
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -95,6 +97,17 @@ class TimerService:
         else:
             sleep.deadline = deadline
 
+    async def close(self) -> None:
+        """Drop every timer; the serving task, if one runs, ends by itself (before its
+        nursery is cancelled: a task that returns costs less than one cancelled)."""
+        self._heap.clear()
+        if not self._running:
+            return
+        self._ended = trio.Event()
+        if self._sleep is not None:
+            self._sleep.cancel()
+        await self._ended.wait()
+
     def _compact(self) -> None:
         self._heap = [entry for entry in self._heap if entry[2].timer_armed(entry[3], entry[4])]
         heapq.heapify(self._heap)
@@ -127,6 +140,8 @@ class TimerService:
         finally:
             self._running = False
             self._sleep = None
+            if self._ended is not None:
+                self._ended.set()
 
 
 class Alarm:

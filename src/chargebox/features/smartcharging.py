@@ -241,6 +241,8 @@ class SmartCharging:
             self.limits_changed()
 
     def _link_changed(self, actor: Any, outcome: Any) -> None:
+        if self.ctx.ending:
+            return  # the engine ends with its link: no limits to push any more
         accepted = actor.model.accepted
         if accepted != self._accepted:
             self._accepted = accepted

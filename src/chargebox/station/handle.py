@@ -29,6 +29,7 @@ station's actor and logs what it decided.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -735,12 +736,22 @@ async def open_charge_point(
             message_log = _message_log(config, options, data, clock)
         async with trio.open_nursery() as nursery:
             station = Station(config, host, store, options, clock, message_log, nursery)
-            await nursery.start(station.run)
             try:
+                await station.start()
                 yield ChargePoint(station)
             finally:
+                if trio.current_effective_deadline() == -math.inf:
+                    # cancelled (from outside, or by an actor's failure): the actors are
+                    # cancelled with the block, so no close can run through them; they take
+                    # no message any more, and the websocket goes with its tasks
+                    station.stop()
                 await close_websocket(station)
-                nursery.cancel_scope.cancel()
+                # the station's tasks end by themselves; anything left (a feature's
+                # service, a host command under way) is cancelled
+                try:
+                    await station.end()
+                finally:
+                    nursery.cancel_scope.cancel()
     finally:
         if owned:
             store.close()
@@ -755,7 +766,9 @@ CLOSE_TIMEOUT = 3.0
 async def close_websocket(station: Station) -> None:
     """Close the station's websocket properly, so that the Central System learns at once
     that it went (bounded by CLOSE_TIMEOUT, even in a cancelled scope). Without a websocket
-    there is nothing to close (the engine ends next: no reconnection is tried)."""
+    there is nothing to close (the engine ends next: no reconnection is tried, and the
+    actors hear nothing of the link's end)."""
+    station.ctx.ending = True
     if not station.endpoint.connected:
         return
     with trio.move_on_after(CLOSE_TIMEOUT) as scope:

@@ -43,7 +43,7 @@ from chargebox.actors.endpoint import (
     Unanswered,
     not_supported,
 )
-from chargebox.actors.supervision import ActorGroup, open_actor_group
+from chargebox.actors.supervision import ActorGroup
 from chargebox.actors.timers import Alarm
 from chargebox.charts.addresses import Address
 from chargebox.charts.events import ChartEvent
@@ -115,6 +115,7 @@ class Station:
         #: the coordinator (statecharts/station.yaml)
         self.coordinator = actors.station
         self.group: ActorGroup | None = None
+        self._ended = False
         #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
         self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
         clock.observers.append(self.rearm_aligned)
@@ -123,27 +124,42 @@ class Station:
 
     # -- running ------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with open_actor_group(ask_order=ASK_ORDER) as group:
-            self.group = group
-            # a move of the endpoint's calls chart wakes the station's waiters too (drained)
-            self.endpoint.on_change = group.changed
-            # the deadline of the CALL on the wire is a timer of the station's
-            self.endpoint.timers = group.timers
-            await self.actors.start(group)
-            # the queues' work, the alarm's and the features' services run in the station's
-            # nursery: a nursery of their own would be one more for every station to keep,
-            # and for the shutdown to cancel through (they end with the station all the same)
-            nursery = self.ctx.nursery
-            self.reporter.queue.attach(nursery)
-            self.ctx.host_queue.attach(nursery)
-            self._aligned.attach(nursery, group.timers)
-            self._arm_aligned()
-            for service in self.features.services():
-                nursery.start_soon(service)
-            await self._recover()
-            task_status.started()
-            await trio.sleep_forever()
+    async def start(self) -> None:
+        """Start the station in its nursery (the context's): its actors, queues and alarms,
+        the features' services; returns once the recovery is done (the link connects)."""
+        # the actors run in the station's own nursery, as its queues, alarms and the
+        # features' services do: a nursery of their own (and a task to hold it) would be
+        # one more for every station to keep, and for its end to go through
+        group = ActorGroup(self.ctx.nursery, None, ASK_ORDER)
+        self.group = group
+        # a move of the endpoint's calls chart wakes the station's waiters too (drained)
+        self.endpoint.on_change = group.changed
+        # the deadline of the CALL on the wire is a timer of the station's
+        self.endpoint.timers = group.timers
+        await self.actors.start(group)
+        nursery = self.ctx.nursery
+        self.reporter.queue.attach(nursery)
+        self.ctx.host_queue.attach(nursery)
+        self._aligned.attach(nursery, group.timers)
+        self._arm_aligned()
+        for service in self.features.services():
+            nursery.start_soon(service)
+        await self._recover()
+
+    def stop(self) -> None:
+        """Its actors stop at once and take no message any more (the engine is cancelled)."""
+        if self.group is not None:
+            self.group.close()
+
+    async def end(self) -> None:
+        """End the station: its actors stop and refuse messages, their timers are dropped
+        and the timers' task returns (nothing is cancelled: each task of an actor ends in
+        its own cancel scope). Close its websocket first (close_websocket)."""
+        group = self.group
+        if group is None or self._ended:
+            return
+        self._ended = True
+        await group.end()
 
     async def _recover(self) -> None:
         """The station's chart hears what the store kept (transactions a power loss
