@@ -73,6 +73,11 @@ def free_port() -> int:
             "chargebox fleet: --shared-db with --processes: processes cannot share one SQLite "
             "file; run each shard with --shard I/N and a file of its own, or use --data-dir",
         ),
+        (
+            ["--count", "10", "--durability", "off"],
+            "chargebox fleet: --durability 'off' is not a durability "
+            "(known: power-safe, crash-safe)",
+        ),
     ],
     ids=[
         "no-stations",
@@ -85,6 +90,7 @@ def free_port() -> int:
         "arrivals",
         "processes",
         "shared-db-processes",
+        "durability",
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, options, line):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import gc
 import json
 
+import attrs
 import pytest
 import trio
 import trio.testing
 
+from chargebox.cli import build_parser
+from chargebox.cli.fleet import _spec
 from chargebox.fleet import PROFILES, Fleet, FleetSpec
 from chargebox.fleet.runner import Unreachable
 from chargebox.netsim import Network
@@ -187,6 +190,34 @@ async def test_a_data_dir_holds_each_stations_store_and_configuration(tmp_path, 
             )
             == 60
         )
+
+
+@pytest.mark.parametrize(("durability", "synchronous"), [("crash-safe", 1), ("power-safe", 2)])
+async def test_the_stores_of_a_data_dir_commit_as_the_fleets_durability_says(
+    tmp_path, autojump_clock, durability, synchronous
+):
+    data = tmp_path / "stations"
+    async with ground() as g:
+        options = attrs.evolve(g.options, durability=durability)
+        spec = FleetSpec(config=template(tmp_path), count=2, data_dir=data, options=options)
+        fleet = Fleet(spec)
+        for station_id in ("cp00001", "cp00002"):
+            store, _ = fleet._store(station_id)
+            try:
+                assert store.durability == durability
+                assert store._db.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+            finally:
+                store.close()
+
+
+def fleet_spec(argv: list[str]) -> FleetSpec:
+    return _spec(build_parser().parse_args(argv))
+
+
+def test_the_fleet_command_chooses_crash_safe_stores_unless_told(tmp_path):
+    base = ["fleet", "--config", str(template(tmp_path)), "--count", "2"]
+    assert fleet_spec(base).options.durability == "crash-safe"
+    assert fleet_spec([*base, "--durability", "power-safe"]).options.durability == "power-safe"
 
 
 async def test_a_station_whose_store_is_damaged_is_counted_and_the_others_run(

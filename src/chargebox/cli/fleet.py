@@ -54,6 +54,7 @@ from chargebox.fleet import (
 )
 from chargebox.fleet.runner import Unreachable, first_fleet_error
 from chargebox.station import Options
+from chargebox.store import DURABILITIES
 
 #: where `--csms dev` listens on the in-process network
 DEV_ADDRESS = ("csms.dev", 80)
@@ -94,6 +95,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where.add_argument(
         "--shared-db", type=Path, metavar="FILE", help="one SQLite file for every station's store"
+    )
+    parser.add_argument(
+        "--durability",
+        default="crash-safe",
+        metavar="MODE",
+        help="how --data-dir stores commit: crash-safe (default: a killed fleet loses nothing "
+        "acknowledged) or power-safe (every commit synced, as in a station)",
     )
     parser.add_argument(
         "--profile",
@@ -206,7 +214,12 @@ def _spec(args: argparse.Namespace) -> FleetSpec:
             "shard with --shard I/N and a file of its own, or use --data-dir"
         )
     shard = parse_shard(args.shard) if args.shard is not None else Shard()
-    options = Options()
+    if args.durability not in DURABILITIES:
+        raise FleetError(
+            f"--durability {args.durability!r} is not a durability "
+            f"(known: {', '.join(DURABILITIES)})"
+        )
+    options = Options(durability=args.durability)
     if args.virtual_time:
         options.blocking_inline = True  # a worker thread would let the virtual clock jump
     return FleetSpec(
@@ -443,6 +456,7 @@ def _child_argv(args: argparse.Namespace, shard: str, json_path: Path) -> list[s
         "--duration": args.duration,
         "--shared-db": args.shared_db,
         "--data-dir": args.data_dir,
+        "--durability": args.durability,
     }
     for option, value in optional.items():
         if value is not None:

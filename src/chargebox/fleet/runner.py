@@ -351,7 +351,8 @@ class Fleet:
             return self._database.store(station_id), None
         if spec.data_dir is not None:
             folder = spec.data_dir / _safe(station_id)
-            return Store(folder / f"{_safe(station_id)}.db"), folder / "user-config.json"
+            store = Store(folder / f"{_safe(station_id)}.db", durability=spec.options.durability)
+            return store, folder / "user-config.json"
         return MemoryStore(), None
 
     async def _watch_first_contact(self) -> None:
