@@ -448,7 +448,7 @@ class Endpoint:
             if payload is None:
                 frame = rpc.call(request, unique_id)
             else:
-                frame = Call(unique_id or new_message_id(), action, payload)
+                frame = frames.call_frame(unique_id or new_message_id(), action, payload)
             return await self._call(action, frame, place, gate, timeout)
         finally:
             if place is not None:

@@ -90,6 +90,24 @@ def selectors(csv: str | None) -> tuple[Selector, ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
+def selects_part(part: tuple[Selector, ...], whole: tuple[Selector, ...]) -> bool:
+    """Whether the sampled values `part` selects are exactly those of `whole`'s that
+    `filter_wire` keeps with `part`, in the same order.
+
+    True when each selector of `part` is one of `whole`, in `whole`'s order, and no two
+    of `whole` name the same measurand (a value then belongs to one selector only)."""
+    if len({s.measurand for s in whole}) != len(whole):
+        return False
+    at = 0
+    for selector in part:
+        try:
+            at = whole.index(selector, at) + 1
+        except ValueError:
+            return False
+    return True
+
+
 def _text(value: Decimal | float | int | str) -> str:
     if isinstance(value, str):
         return value
@@ -104,10 +122,13 @@ def _text(value: Decimal | float | int | str) -> str:
 
 def energy_wh(reading: Reading) -> int:
     """An energy register reading in Wh (kWh converted)."""
-    value = Decimal(_text(reading.value))
+    value = reading.value
+    if type(value) is int and reading.unit in (None, "Wh"):
+        return value  # the usual register (read several times a sample): as it is
+    number = Decimal(_text(value))
     if (reading.unit or "Wh") == "kWh":
-        value *= 1000
-    return int(value)
+        number *= 1000
+    return int(number)
 
 
 def is_register(reading: Reading) -> bool:

@@ -318,22 +318,21 @@ class TransactionActor(Actor[TransactionModel]):
         # in a transaction the register these values carry is reported once they are
         # stored: the commit that keeps them raises it, so the store has nothing to add
         in_transaction = self.active and self.ref is not None
+        sent = metering.selectors(self.ctx.cfg.get(key))
         value = self.meter.meter_value(
-            self.connector_id,
-            metering.selectors(self.ctx.cfg.get(key)),
-            context,
-            now,
-            report=not in_transaction,
+            self.connector_id, sent, context, now, report=not in_transaction
         )
         if in_transaction:
             assert self.ref is not None
             stop_key = "StopTxnAlignedData" if aligned else "StopTxnSampledData"
-            kept = self.meter.meter_value(
-                self.connector_id,
-                metering.selectors(self.ctx.cfg.get(stop_key)),
-                context,
-                now,
-                report=False,
+            stop = metering.selectors(self.ctx.cfg.get(stop_key))
+            # what StopTxn*Data keeps is a part of the MeterValue when its list is a part of
+            # MeterValues*Data's (as usual): taken from its wire form rather than built again
+            from_value = metering.selects_part(stop, sent)
+            kept = (
+                None
+                if from_value
+                else self.meter.meter_value(self.connector_id, stop, context, now, report=False)
             )
             store = self.ctx.store
             kept_wire = metering.wire(kept) if kept is not None else None
@@ -349,7 +348,10 @@ class TransactionActor(Actor[TransactionModel]):
                     meter_value=[value],
                 )
                 reading = self._energy_now()
-                store.queue_meter_values(self.ref, codec.encode(request), reading, kept_wire)
+                payload = codec.encode(request)
+                if from_value:
+                    kept_wire = metering.filter_wire(payload["meterValue"][0], stop)
+                store.queue_meter_values(self.ref, payload, reading, kept_wire)
                 self._sampled = reading
                 if self._reading_written is not None:
                     self._reading_written.set()
@@ -362,9 +364,12 @@ class TransactionActor(Actor[TransactionModel]):
                 self.ctx.spawn(self._send_direct, request, name="MeterValues")
                 return
             finally:
-                for reported in (value, kept):
-                    if reported is not None:
-                        self.meter.report(self.connector_id, reported.sampled_value)
+                # both were read at the same moment: the register either carries is told once
+                reported = [
+                    *(value.sampled_value if value is not None else ()),
+                    *(kept.sampled_value if kept is not None else ()),
+                ]
+                self.meter.report(self.connector_id, reported)
             await self._enqueued()
         elif value is None:
             return

@@ -36,6 +36,9 @@ from chargebox.config.values import check_value, display, parse_text, render
 
 log = logging.getLogger(__name__)
 
+#: the types of the values `get` hands out without a copy
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
 # Reported per connector / per language instead of under their own names (as libocpp does).
 _METER_PUBLIC_KEY = re.compile(r"MeterPublicKey\[(\d+)\]", re.IGNORECASE)
 _PRICE_TEXT = re.compile(r"DefaultPriceText,(.+)", re.IGNORECASE)
@@ -205,8 +208,12 @@ class ChargePointConfig:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of `key`, or `default` when it is not set."""
-        self._spec(key)
-        return copy.deepcopy(self._values.get(key, default))
+        if key not in self._registry:
+            raise UnknownKeyError(f"{key!r} is not a configuration key")
+        value = self._values.get(key, default)
+        # a copy only of what the caller could change (a list): the engine reads keys such
+        # as the measurand lists at every sample, and a text or a number needs none
+        return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
