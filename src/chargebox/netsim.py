@@ -11,15 +11,10 @@ websocket handshake and frames, and TLS when the Central System has it.
     options = Options(open_stream=net.open_stream)
 
 A connection is a pair of `Pipe` ends over two byte buffers. A send puts its
-bytes in the peer's buffer and wakes the peer's receive at once; a receive is
+bytes in the peer's buffer and wakes the peer's receive at once; each call is
 one scheduling point (trio's checkpoint), not the several that
 trio.testing's memory streams take to detect misuse, because a simulated day
-or fleet passes every frame through it. A send is a cancel point but not a
-scheduling point: it never waits (the buffers are unbounded), and the websocket
-above it yields on every message already (trio-websocket takes its send lock,
-a checkpoint, before it writes), so a second one there would be a task step per
-frame for nothing. A sender that loops on raw `send_all` alone must checkpoint
-itself.
+or fleet passes every frame through it.
 """
 
 from __future__ import annotations
@@ -142,7 +137,6 @@ class Pipe(trio.abc.Stream):
         self._closed = False
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        # a cancel point only: see the module's docstring
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closed:
             raise trio.ClosedResourceError("this end of the connection is closed")
@@ -152,6 +146,7 @@ class Pipe(trio.abc.Stream):
         if data:
             outgoing.data += data
             outgoing.lot.unpark_all()
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
         if self._closed:

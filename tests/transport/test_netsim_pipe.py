@@ -28,8 +28,8 @@ class EchoServer:
 
 
 async def test_a_frame_there_and_back_costs_few_scheduling_steps() -> None:
-    # a simulated day passes thousands of frames: each receive is one checkpoint, a
-    # send a cancel point (trio.testing's memory streams take two or three each)
+    # a simulated day passes thousands of frames: each send and receive is one
+    # checkpoint (trio.testing's memory streams take two or three each, the valve one more)
     net = Network()
     async with trio.open_nursery() as nursery:
         await nursery.start(net.run)
@@ -46,9 +46,8 @@ async def test_a_frame_there_and_back_costs_few_scheduling_steps() -> None:
                 assert await stream.receive_some() == b"frame"
         finally:
             trio.lowlevel.remove_instrument(steps)
-        # per frame: the receive's wait and its wake-up (a send does not yield: the
-        # websocket's send lock above it does, once per message)
-        assert steps.steps <= 10
+        # per frame: the send's checkpoint, the receive's wait and its wake-up
+        assert steps.steps <= 10 * 2
         nursery.cancel_scope.cancel()
 
 
@@ -123,7 +122,6 @@ async def test_a_waiting_receive_can_be_cancelled_and_loses_nothing(
 
 
 async def test_a_send_in_a_cancelled_scope_is_cancelled_and_sends_nothing() -> None:
-    # a send is no scheduling point, but it is still a cancel point
     a, b = pipe_pair()
     with trio.CancelScope() as scope:
         scope.cancel()
@@ -131,3 +129,12 @@ async def test_a_send_in_a_cancelled_scope_is_cancelled_and_sends_nothing() -> N
     assert scope.cancelled_caught
     await a.send_all(b"sent")
     assert await b.receive_some() == b"sent"
+
+
+async def test_a_send_is_a_checkpoint_as_trio_streams_promise() -> None:
+    # a loop that only sends must still let other tasks run (trio's rule for every
+    # stream's send_all), even though a websocket's send lock above it yields too
+    a, b = pipe_pair()
+    with trio.testing.assert_checkpoints():
+        await a.send_all(b"frame")
+    assert await b.receive_some() == b"frame"
