@@ -184,12 +184,7 @@ def parse(text: str | bytes) -> Frame:
             and type(action) is str
             and type(payload) is dict
         ):
-            frame = _WritableCall()
-            frame.unique_id = unique_id
-            frame.action = action
-            frame.payload = payload
-            frame.__class__ = Call
-            return frame  # type: ignore[return-value]
+            return call_frame(unique_id, action, payload)
     return _frame_of(msg)
 
 
