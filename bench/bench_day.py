@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import trio
 import trio.testing
+from _station import Evse, station_config
 
 from chargebox.actors.clock import StationClock
 from chargebox.config import ChargePointConfig
@@ -54,26 +54,16 @@ STORES = ("power-safe", "crash-safe", "memory")
 
 
 def config(folder: Path) -> ChargePointConfig:
-    document = json.loads((REPO / "config" / "ocpp-config.json").read_text())
-    document["Internal"]["CentralSystemURI"] = f"{CSMS_ADDRESS[0]}:{CSMS_ADDRESS[1]}/ocpp/"
-    document["Internal"]["ChargePointId"] = "DAY"
-    document["Internal"]["LogMessages"] = False
-    document["Security"]["SecurityProfile"] = 0
-    document["Core"]["MeterValueSampleInterval"] = 60
-    document["Core"]["ClockAlignedDataInterval"] = 900
     measurands = "Energy.Active.Import.Register,Power.Active.Import"
-    document["Core"]["MeterValuesSampledData"] = measurands
-    document["Core"]["MeterValuesAlignedData"] = measurands
-    path = folder / "ocpp-config.json"
-    path.write_text(json.dumps(document))
-    return ChargePointConfig.load(path)
-
-
-class Evse:
-    """The host's EVSE port: the transaction is started by the host itself."""
-
-    async def authorize(self, connector_id: int, id_tag: str) -> None:
-        pass
+    return station_config(
+        folder,
+        f"{CSMS_ADDRESS[0]}:{CSMS_ADDRESS[1]}/ocpp/",
+        "DAY",
+        MeterValueSampleInterval=60,
+        ClockAlignedDataInterval=900,
+        MeterValuesSampledData=measurands,
+        MeterValuesAlignedData=measurands,
+    )
 
 
 async def day(hours: int, folder: Path, store: str = "power-safe") -> tuple[float, int]:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import trio
+from _station import Evse, station_config
 from trio_websocket import open_websocket_url, serve_websocket
 
 from chargebox.config import ChargePointConfig
@@ -84,21 +85,13 @@ async def echo_rate(n: int) -> float:
 
 
 def config(folder: Path, port: int) -> ChargePointConfig:
-    document = json.loads((REPO / "config" / "ocpp-config.json").read_text())
-    document["Internal"]["CentralSystemURI"] = f"127.0.0.1:{port}/ocpp/"
-    document["Internal"]["ChargePointId"] = "BENCH"
-    document["Internal"]["LogMessages"] = False
-    document["Security"]["SecurityProfile"] = 0
-    document["Core"]["MeterValueSampleInterval"] = 0
-    document["Core"]["ClockAlignedDataInterval"] = 0
-    path = folder / "ocpp-config.json"
-    path.write_text(json.dumps(document))
-    return ChargePointConfig.load(path)
-
-
-class Evse:
-    async def authorize(self, connector_id: int, id_tag: str) -> None:
-        pass
+    return station_config(
+        folder,
+        f"127.0.0.1:{port}/ocpp/",
+        "BENCH",
+        MeterValueSampleInterval=0,
+        ClockAlignedDataInterval=0,
+    )
 
 
 def prefill(data: Path, n: int) -> None:

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import trio
+from _station import Evse, station_config
 from trio_websocket import CloseReason, ConnectionClosed, open_websocket_url, serve_websocket
 
 from chargebox.actors.endpoint import Endpoint
@@ -110,23 +111,13 @@ async def echo_rate(calls: int, steps: list[float]) -> float:
 
 
 def config(folder: Path, port: int) -> ChargePointConfig:
-    document = json.loads((REPO / "config" / "ocpp-config.json").read_text())
-    document["Internal"]["CentralSystemURI"] = f"127.0.0.1:{port}/ocpp/"
-    document["Internal"]["ChargePointId"] = "BENCH"
-    document["Internal"]["LogMessages"] = False
-    document["Security"]["SecurityProfile"] = 0
-    document["Core"]["MeterValueSampleInterval"] = 0
-    document["Core"]["ClockAlignedDataInterval"] = 0
-    path = folder / "ocpp-config.json"
-    path.write_text(json.dumps(document))
-    return ChargePointConfig.load(path)
-
-
-class Evse:
-    """The host's EVSE port: nothing to do, no session is started."""
-
-    async def authorize(self, connector_id: int, id_tag: str) -> None:
-        pass
+    return station_config(
+        folder,
+        f"127.0.0.1:{port}/ocpp/",
+        "BENCH",
+        MeterValueSampleInterval=0,
+        ClockAlignedDataInterval=0,
+    )
 
 
 async def call_rate(calls: int, folder: Path, steps: list[float]) -> float:
