@@ -16,6 +16,25 @@ from tests.support import CSMS_ADDRESS, make_host, running
 rpc_call = rpc.call
 
 SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
+#: a station that starts transactions offline for an unknown idTag, sampling every minute
+OFFLINE_SAMPLING = {
+    "AllowOfflineTxForUnknownId": True,
+    "MeterValueSampleInterval": 60,
+    "ClockAlignedDataInterval": 0,
+}
+
+
+async def start_offline_transaction(rig) -> None:
+    """Cut the station off its Central System, then start a transaction on connector 1
+    (idTag OFF-1, meter 100 Wh) while it is offline."""
+    cp = rig.cp
+    rig.net.unlisten(*CSMS_ADDRESS)
+    await rig.cut()
+    await cp.wait_until(lambda: not cp.registered)
+    await cp.session_started(1)
+    await cp.token_presented("OFF-1", 1)
+    await rig.evse.wait_for("authorize", 1, "OFF-1")
+    await cp.transaction_started(1, meter_start=100)
 
 
 async def test_a_transaction_while_offline_is_delivered_in_order_with_its_id(
@@ -23,20 +42,10 @@ async def test_a_transaction_while_offline_is_delivered_in_order_with_its_id(
 ):
     async with running(
         tmp_path,
-        Core={
-            "AllowOfflineTxForUnknownId": True,
-            "MeterValueSampleInterval": 60,
-            "ClockAlignedDataInterval": 0,
-        },
+        Core=OFFLINE_SAMPLING,
     ) as rig:
         cp, csms, net = rig.cp, rig.csms, rig.net
-        net.unlisten(*CSMS_ADDRESS)
-        await rig.cut()
-        await cp.wait_until(lambda: not cp.registered)
-        await cp.session_started(1)
-        await cp.token_presented("OFF-1", 1)
-        await rig.evse.wait_for("authorize", 1, "OFF-1")
-        await cp.transaction_started(1, meter_start=100)
+        await start_offline_transaction(rig)
         assert cp.transaction_state(1) == "StartedOffline"
         for minute in range(1, 4):
             await cp.meter_values(1, {"Energy.Active.Import.Register": 100 + 50 * minute})
@@ -251,20 +260,10 @@ async def test_a_draining_queue_starts_no_task_to_take_a_transmissions_news(
 ):
     async with running(
         tmp_path,
-        Core={
-            "AllowOfflineTxForUnknownId": True,
-            "MeterValueSampleInterval": 60,
-            "ClockAlignedDataInterval": 0,
-        },
+        Core=OFFLINE_SAMPLING,
     ) as rig:
         cp, csms, net = rig.cp, rig.csms, rig.net
-        net.unlisten(*CSMS_ADDRESS)
-        await rig.cut()
-        await cp.wait_until(lambda: not cp.registered)
-        await cp.session_started(1)
-        await cp.token_presented("OFF-1", 1)
-        await rig.evse.wait_for("authorize", 1, "OFF-1")
-        await cp.transaction_started(1, meter_start=100)
+        await start_offline_transaction(rig)
         for minute in range(1, 6):
             await cp.meter_values(1, {"Energy.Active.Import.Register": 100 + 50 * minute})
             await trio.sleep(61)
