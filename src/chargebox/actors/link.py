@@ -127,10 +127,6 @@ class LinkActor(Actor[LinkModel]):
             self._send_ping(effect.number)
         elif isinstance(effect, DropUnresponsiveConnection):
             await self._drop_unresponsive(effect.pong_timeout)
-        elif isinstance(effect, Send) and self.ctx.ending:
-            # the engine ends with this close: the outbox's LinkLost (like the station's
-            # LinkStateChanged, `_follow_state`) would wake an actor for nothing
-            pass
         else:
             await super().perform(effect)
 

@@ -258,10 +258,16 @@ class LinkModel(ChartModel):
             self.record(StartTimer(HEARTBEAT, seconds=self.heartbeat_interval))
 
     def link_lost(self, **_event: Any) -> None:
+        self._stop_timers()
+        self.record(Send(Address.outbox(), LinkLost()))
+
+    def station_ends(self, **_event: Any) -> None:
+        self._stop_timers()
+
+    def _stop_timers(self) -> None:
         self.record(CancelTimer(HEARTBEAT))
         self.record(CancelTimer(BOOT_RETRY))
         self._stop_pings()
-        self.record(Send(Address.outbox(), LinkLost()))
 
     # -- websocket pings ------------------------------------------------------------------
 
