@@ -25,7 +25,7 @@ from chargebox.actors.actor import Actor
 from chargebox.actors.context import StationContext
 from chargebox.actors.endpoint import CallFailed, CallTimeout, ConnectionLost, Gate, Offline
 from chargebox.charts.addresses import Address
-from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, Send, SendRequest
+from chargebox.charts.effects import CloseConnection, Effect, OpenConnection, SendRequest
 from chargebox.charts.events import link as events
 from chargebox.charts.events.station import LinkStateChanged
 from chargebox.charts.machine import Outcome
