@@ -10,10 +10,16 @@ other write begins, so what the engine acknowledges is still synced.
 
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chargebox.store import Store
+import orjson
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from chargebox.store import QueuedMessage, Store
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -113,3 +119,135 @@ def test_removing_a_message_that_is_not_the_head_forgets_the_rows_read_ahead(
     store.remove(seqs[1])
     store.remove(seqs[0])
     assert store.head().seq == seqs[2]  # type: ignore[union-attr]
+
+
+def outbox_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.startswith("SELECT") and "FROM outbox" in s]
+
+
+def test_a_queue_drained_as_fast_as_it_fills_is_read_once(tmp_path: Path) -> None:
+    """A transaction's MeterValues, each delivered before the next is queued (a station
+    online): the queue is read once to its end, then every new row joins the rows read
+    ahead, and the transaction's id is read once."""
+    store = Store(tmp_path / "cp.db")
+    seen = statements_of(store)
+    ref = store.begin_transaction(1, "TAG", 0, T0, None, None, {"connectorId": 1})
+    start = store.head()
+    assert start is not None and start.action == "StartTransaction"
+    store.set_transaction_id(ref, 41)
+    store.remove(start.seq)
+    assert store.head() is None
+    reads = len(outbox_reads(seen))
+    for n in range(50):
+        assert store.transaction_id_of(ref) == 41
+        store.queue_meter_values(ref, {"connectorId": 1, "n": n})
+        head = store.head()
+        assert head is not None
+        assert head.payload == {"connectorId": 1, "n": n, "transactionId": 41}
+        store.remove(head.seq)
+        assert store.head() is None
+    assert len(outbox_reads(seen)) == reads  # none for the 50 messages
+    assert not [s for s in seen if s.startswith("SELECT transaction_id")]
+    store.close()
+    assert Store(tmp_path / "cp.db").queued() == []
+
+
+def test_the_rows_read_ahead_are_forgotten_with_a_rolled_back_write(tmp_path: Path) -> None:
+    """A MeterValues queued in a write that fails is not delivered (it is not in the file)."""
+    store = Store(tmp_path / "cp.db")
+    ref = store.begin_transaction(1, "TAG", 0, T0, None, None, {"connectorId": 1})
+    store.set_transaction_id(ref, 5)
+    assert store.head() is not None  # the queue read to its end: new rows join the rows read
+    try:
+        with store._writing("a write that fails"):
+            store.queue_meter_values(ref, {"connectorId": 1, "n": 1})
+            raise RuntimeError("the host's code failed mid-write")
+    except RuntimeError:
+        pass
+    head = store.head()
+    assert head is not None and head.action == "StartTransaction"
+    store.remove(head.seq)
+    assert store.head() is None
+    assert store.queue_length() == 0
+
+
+def expected_head(db: sqlite3.Connection) -> QueuedMessage | None:
+    """The queue's head as the file holds it, read without the store's caches."""
+    row = db.execute(
+        "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, o.message_id "
+        "FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref ORDER BY o.seq LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    payload = orjson.loads(row[2])
+    if row[4] is not None and row[1] in ("MeterValues", "StopTransaction"):
+        payload["transactionId"] = row[4]
+    return QueuedMessage(row[0], row[1], payload, row[3], row[5])
+
+
+OPERATIONS = st.lists(
+    st.sampled_from(
+        [
+            *("begin", "meter", "heartbeat", "deliver", "drop_second"),
+            *("set_id", "stop", "forget", "thin", "rollback"),
+        ]
+    ),
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(OPERATIONS)
+@example(["begin", "rollback"])  # a write rolled back while the whole queue is read ahead
+@example(["begin", "heartbeat", "rollback", "meter"])
+def test_the_head_and_transaction_ids_are_those_of_the_file(
+    tmp_path: Path, operations: list[str]
+) -> None:
+    """Whatever the writes, the head the store gives and each transaction's id are those
+    its file holds (read by a second connection, without the store's caches)."""
+    path = tmp_path / f"cp-{uuid.uuid4().hex}.db"
+    store = Store(path)
+    reader = sqlite3.connect(str(path))
+    refs: list[int] = []
+    ids = iter(range(100, 1000))
+    for op in operations:
+        head = store.head()
+        if op == "begin":
+            refs.append(store.begin_transaction(1, "TAG", 0, T0, None, None, {"n": len(refs)}))
+        elif op == "meter" and refs:
+            store.queue_meter_values(refs[-1], {"connectorId": 1}, (10, T0), {"v": 1})
+        elif op == "heartbeat":
+            store.enqueue("Heartbeat", {}, None)
+        elif op == "deliver" and head is not None:
+            store.remove(head.seq)
+        elif op == "drop_second":
+            rows = [m.seq for m in store.queued()]
+            if len(rows) > 1:
+                store.remove(rows[1])
+        elif op == "set_id" and refs:
+            store.set_transaction_id(refs[-1], next(ids))
+        elif op == "stop" and refs:
+            store.end_transaction(refs[-1], T0, "Local", {"meterStop": 10})
+        elif op == "forget" and refs:
+            store.forget_transaction(refs.pop(0))
+        elif op == "thin":
+            store.thin_queue(2, spare=head.seq if head is not None else None)
+        elif op == "rollback" and refs:
+            try:
+                with store._writing("a write that fails"):
+                    store.queue_meter_values(refs[-1], {"connectorId": 1})
+                    store.set_transaction_id(refs[-1], next(ids))
+                    store.begin_transaction(2, "TAG", 0, T0, None, None, {})
+                    raise RuntimeError("the host's code failed mid-write")
+            except RuntimeError:
+                pass
+        assert store.head() == expected_head(reader), op
+        for ref in refs:
+            row = reader.execute(
+                "SELECT transaction_id FROM transactions WHERE ref = ?", (ref,)
+            ).fetchone()
+            assert store.transaction_id_of(ref) == (row[0] if row else None), op
+    reader.close()
+    store.close()

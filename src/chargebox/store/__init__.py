@@ -217,6 +217,13 @@ class Store:
         # not read its head once per message; a prefix of the queue (INSERTs only append),
         # forgotten whenever a write could change one of them (a transaction's id, thinning)
         self._ahead: deque[tuple[Any, ...]] = deque()
+        # True while `_ahead` holds every queued row (the last SELECT reached the queue's
+        # end, and each INSERT since was appended): an empty queue is then known without
+        # reading, and a queue that is drained as fast as it fills is never read
+        self._ahead_all = False
+        # transaction ids as committed (None: not known yet), by transaction ref, so that
+        # each MeterValues of a long transaction does not read its id again
+        self._tx_ids: dict[int, int | None] = {}
         self._db = self._open(path)
         # False while a power-safe connection is left at synchronous=NORMAL after a
         # removal; every other write sets FULL again before it begins
@@ -327,8 +334,13 @@ class Store:
         if statement.startswith(_DELETE_FROM_OUTBOX):
             self._queued -= cursor.rowcount
 
+    def _forget_ahead(self) -> None:
+        self._ahead.clear()
+        self._ahead_all = False
+
     def _rollback(self) -> None:
-        self._ahead.clear()  # rows read within the rolled-back write may be gone
+        self._forget_ahead()  # rows read or queued within the rolled-back write may be gone
+        self._tx_ids.clear()  # a transaction begun within it is gone
         if self._db.in_transaction:
             try:
                 self._db.execute("ROLLBACK")
@@ -385,12 +397,22 @@ class Store:
         # The message id is fixed here: every transmission of this message carries it, so a
         # Central System can tell a retransmission from a new message.
         with self._writing(f"the {action}"):
+            row = (action, orjson.dumps(payload), tx_ref, new_message_id())
             cur = self._db.execute(
-                "INSERT INTO outbox(action, payload, tx_ref, message_id) VALUES (?, ?, ?, ?)",
-                (action, orjson.dumps(payload), tx_ref, new_message_id()),
+                "INSERT INTO outbox(action, payload, tx_ref, message_id) VALUES (?, ?, ?, ?)", row
             )
             self._queued += 1
-        return int(cur.lastrowid or 0)
+            seq = int(cur.lastrowid or 0)
+            if self._ahead_all:
+                # the rows read ahead are the whole queue: this one joins them (a rollback
+                # of the commit it is part of forgets them all)
+                if tx_ref is None:
+                    self._ahead.append((seq, action, row[1], None, None, row[3]))
+                elif tx_ref in self._tx_ids:
+                    self._ahead.append((seq, action, row[1], tx_ref, self._tx_ids[tx_ref], row[3]))
+                else:
+                    self._forget_ahead()  # its transaction's id is read with the next head
+        return seq
 
     def queue_length(self) -> int:
         """The messages queued (without those delivered whose removal waits for the disk)."""
@@ -416,16 +438,18 @@ class Store:
         while ahead and ahead[0][0] in self._removed:
             ahead.popleft()
         if not ahead:
-            ahead.extend(
-                row
-                for row in self._db.execute(
-                    "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, "
-                    "o.message_id FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
-                    "ORDER BY o.seq LIMIT ?",
-                    (len(self._removed) + _READ_AHEAD,),
-                )
-                if row[0] not in self._removed  # delivered; its removal waits for the disk
-            )
+            if self._ahead_all:  # nothing was queued since the queue was read to its end
+                return None
+            limit = len(self._removed) + _READ_AHEAD
+            rows = self._db.execute(
+                "SELECT o.seq, o.action, o.payload, o.tx_ref, t.transaction_id, "
+                "o.message_id FROM outbox o LEFT JOIN transactions t ON t.ref = o.tx_ref "
+                "ORDER BY o.seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+            # delivered rows whose removal waits for the disk are left out
+            ahead.extend(row for row in rows if row[0] not in self._removed)
+            self._ahead_all = len(rows) < limit
             if not ahead:
                 return None
         row = ahead[0]
@@ -449,7 +473,7 @@ class Store:
         if self._ahead and self._ahead[0][0] == seq:
             self._ahead.popleft()
         else:
-            self._ahead.clear()
+            self._forget_ahead()
         if self._db.in_transaction:  # part of a larger commit: that one decides
             self._execute(_REMOVE, (seq,))
             return
@@ -496,7 +520,7 @@ class Store:
         if excess <= 0:
             return 0
         spare = -1 if spare is None else spare
-        self._ahead.clear()
+        self._forget_ahead()
         with self._writing("the thinned queue (MessageQueueSizeThreshold)"):
             rows = self._db.execute(
                 "SELECT seq FROM outbox WHERE tx_ref IS NULL AND action NOT IN "
@@ -559,16 +583,20 @@ class Store:
             self._db.execute(_RAISE_REGISTER, (meter_start, ref))
             if tx_data is not None:
                 self._keep(ref, tx_data)
+            self._tx_ids[ref] = None  # known within the commit (a rollback forgets it)
             self.enqueue("StartTransaction", start_payload, ref)
         return ref
 
     def set_transaction_id(self, ref: int, transaction_id: int) -> None:
-        self._ahead.clear()  # the rows read ahead carry the transaction's id of before
-        if not self._defer(
+        self._forget_ahead()  # the rows read ahead carry the transaction's id of before
+        self._tx_ids.pop(ref, None)
+        if self._defer(
             "a transaction's id",
             "UPDATE transactions SET transaction_id = ? WHERE ref = ?",
             (transaction_id, ref),
         ):
+            self._tx_ids[ref] = transaction_id
+        else:
             self._ids[ref] = transaction_id
 
     def record_meter(
@@ -635,6 +663,7 @@ class Store:
     def forget_transaction(self, ref: int) -> None:
         """StopTransaction delivered (or given up): nothing more will refer to it."""
         unused = "NOT EXISTS (SELECT 1 FROM outbox WHERE tx_ref = ?)"
+        self._tx_ids.pop(ref, None)
         self._defer(
             "a finished transaction's removal",
             f"DELETE FROM tx_data WHERE ref = ? AND {unused}",
@@ -652,10 +681,16 @@ class Store:
     def transaction_id_of(self, ref: int) -> int | None:
         if ref in self._ids:
             return self._ids[ref]
+        if ref in self._tx_ids:
+            return self._tx_ids[ref]
         row = self._db.execute(
             "SELECT transaction_id FROM transactions WHERE ref = ?", (ref,)
         ).fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        if not self._db.in_transaction:  # committed: it stays so until set_transaction_id
+            self._tx_ids[ref] = row[0]
+        return row[0]
 
     def open_transactions(self) -> list[TransactionRecord]:
         """Transactions not stopped (after a power loss: to stop or to resume)."""
