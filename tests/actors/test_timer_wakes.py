@@ -119,3 +119,35 @@ async def test_an_answered_call_leaves_the_timer_task_asleep(autojump_clock):
             trio.lowlevel.remove_instrument(steps)
         assert [name for name, _ in owner.expired] == ["sample"]
         assert steps.steps["timers"] == 1  # the sample's expiry (nothing armed after: it ends)
+
+
+async def test_a_sleeping_timer_task_ends_when_its_nursery_is_cancelled(autojump_clock) -> None:
+    """Its own deadline wakes it without a Cancelled; any other cancellation is one."""
+    owner = Owner()
+    ended = False
+    timers: TimerService | None = None
+    async with trio.open_nursery() as outer:
+
+        async def served() -> None:
+            nonlocal ended, timers
+            async with trio.open_nursery() as nursery:
+                timers = TimerService(nursery)
+                owner.armed["soon"], owner.armed["late"] = 1, 2
+                timers.arm(owner, "soon", trio.current_time() + 10, 1)
+                timers.arm(owner, "late", trio.current_time() + 3600, 2)
+                await trio.sleep(20)  # "soon" came due: the task sleeps on for "late"
+                nursery.cancel_scope.cancel()
+            ended = True
+
+        outer.start_soon(served)
+        await trio.sleep(20)
+        for _ in range(100):  # (a task that ignored the cancellation would still run)
+            await trio.lowlevel.checkpoint()
+            if ended:
+                break
+        ended_in_time = ended
+        if not ended and timers is not None:
+            await timers.close()  # (so that the test ends to tell)
+        assert ended_in_time
+    assert owner.expired == [("soon", 10.0)]
+    assert trio.current_time() == 20

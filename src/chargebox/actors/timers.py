@@ -25,7 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -56,6 +56,8 @@ class TimerService:
         self._compact_at = 64
         #: set when the serving task ended after `close` (made by `close`)
         self._ended: trio.Event | None = None
+        #: the serving task, while it sleeps
+        self._sleeper: trio.lowlevel.Task | None = None
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -113,7 +115,19 @@ class TimerService:
         heapq.heapify(self._heap)
         self._compact_at = max(64, 2 * len(self._heap))
 
+    def _wake_up(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        """The sleep's scope was cancelled: its own deadline came (or was moved to now),
+        and the task goes on without a Cancelled thrown into it and caught by the scope (a
+        wake a timer: the exception cost more than the rest of it). Any other scope's
+        cancellation (the group ending) ends the sleep with Cancelled, as a sleep does."""
+        sleep, task = self._sleep, self._sleeper
+        if sleep is None or task is None or not sleep.cancel_called:
+            return trio.lowlevel.Abort.SUCCEEDED
+        trio.lowlevel.reschedule(task)
+        return trio.lowlevel.Abort.FAILED
+
     async def _serve(self) -> None:
+        self._sleeper = trio.lowlevel.current_task()
         try:
             while True:
                 heap = self._heap  # (compacting makes a new list)
@@ -127,7 +141,7 @@ class TimerService:
                 # before its timer came due
                 with trio.CancelScope(deadline=heap[0][0]) as sleep:
                     self._sleep = sleep
-                    await trio.sleep_forever()
+                    await trio.lowlevel.wait_task_rescheduled(self._wake_up)
                 self._sleep = None
                 if sleep.cancel_called and trio.current_time() < sleep.deadline:
                     continue  # woken to look again (a deadline already past, nothing armed)
@@ -139,7 +153,7 @@ class TimerService:
                         owner.timer_expired(name, generation)
         finally:
             self._running = False
-            self._sleep = None
+            self._sleep = self._sleeper = None
             if self._ended is not None:
                 self._ended.set()
 
