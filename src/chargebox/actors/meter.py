@@ -57,9 +57,12 @@ def default_unit(measurand: str) -> str | None:
     return None  # Frequency, Power.Factor, RPM: 1.6 has no unit for them
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Selector:
-    """One entry of a measurand list: a measurand, perhaps limited to one phase."""
+    """One entry of a measurand list: a measurand, perhaps limited to one phase.
+
+    Its hash is kept (the lists are keys of `selects_part`'s cache, looked up at every
+    sample)."""
 
     measurand: str
     phase: str | None = None

@@ -299,12 +299,13 @@ class TransactionActor(Actor[TransactionModel]):
         key = "StopTxnSampledData" if sampled else "StopTxnAlignedData"
         return metering.filter_wire(meter_value, metering.selectors(self.ctx.cfg.get(key)))
 
-    def _energy_now(self) -> tuple[int, Any]:
+    def _energy_now(self, now: Any = None) -> tuple[int, Any]:
+        """The energy register (Wh) and the station time `now` (read now when not given)."""
         energy = self.meter.energy(self.connector_id)
         if energy is None and self.ref is not None:
             record = self.ctx.store.transaction(self.ref)
             energy = record.last_meter if record is not None else 0
-        return (energy or 0), self.ctx.clock.now()
+        return (energy or 0), (self.ctx.clock.now() if now is None else now)
 
     async def sample(self, context: str, aligned: bool = False) -> None:
         """MeterValues of this connector now (sampled, clock-aligned or triggered).
@@ -347,7 +348,7 @@ class TransactionActor(Actor[TransactionModel]):
                     transaction_id=store.transaction_id_of(self.ref),
                     meter_value=[value],
                 )
-                reading = self._energy_now()
+                reading = self._energy_now(now)  # (read at the moment of the values)
                 payload = codec.encode(request)
                 if from_value:
                     kept_wire = metering.filter_wire(payload["meterValue"][0], stop)
