@@ -114,15 +114,37 @@ class Valve(trio.abc.Stream):
 
 
 class _Buffer:
-    """The bytes on their way in one direction, and the receive that waits for them."""
+    """The bytes on their way in one direction, and the receive that waits for them.
 
-    __slots__ = ("data", "eof", "lot", "reader_closed")
+    One receive at a time (as on any trio stream): the waiting task is kept itself
+    and rescheduled by a send, rather than through a parking lot, a frame's cost on
+    both ends of every connection."""
+
+    __slots__ = ("data", "eof", "reader_closed", "waiter")
 
     def __init__(self) -> None:
         self.data = bytearray()
         self.eof = False  # the sending end closed: once empty, a receive returns b""
         self.reader_closed = False  # the receiving end closed: a send is broken
-        self.lot = trio.lowlevel.ParkingLot()
+        self.waiter: trio.lowlevel.Task | None = None
+
+    async def wait(self) -> None:
+        """Wait until `wake` (the receive of this direction; one at a time)."""
+        if self.waiter is not None:
+            raise trio.BusyResourceError("another task is already receiving on this end")
+        self.waiter = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    def _abort(self, raise_cancel: Any) -> trio.lowlevel.Abort:
+        self.waiter = None  # cancelled: a send finds nobody to wake
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def wake(self) -> None:
+        """The receive waiting, if any, looks again."""
+        task = self.waiter
+        if task is not None:
+            self.waiter = None
+            trio.lowlevel.reschedule(task)
 
 
 class Pipe(trio.abc.Stream):
@@ -145,7 +167,7 @@ class Pipe(trio.abc.Stream):
             raise trio.BrokenResourceError("the peer closed the connection")
         if data:
             outgoing.data += data
-            outgoing.lot.unpark_all()
+            outgoing.wake()
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def wait_send_all_might_not_block(self) -> None:
@@ -162,7 +184,7 @@ class Pipe(trio.abc.Stream):
         incoming = self._incoming
         waited = False
         while not self._closed and not incoming.data and not incoming.eof:
-            await incoming.lot.park()  # woken by a send, the peer's close or our own
+            await incoming.wait()  # woken by a send, the peer's close or our own
             waited = True
         if self._closed:  # closed while it waited
             raise trio.ClosedResourceError("this end of the connection is closed")
@@ -182,10 +204,10 @@ class Pipe(trio.abc.Stream):
             return
         self._closed = True
         self._outgoing.eof = True
-        self._outgoing.lot.unpark_all()
+        self._outgoing.wake()
         self._incoming.reader_closed = True
         self._incoming.data = bytearray()
-        self._incoming.lot.unpark_all()  # a receive waiting on this end learns it is closed
+        self._incoming.wake()  # a receive waiting on this end learns it is closed
 
     async def aclose(self) -> None:
         self.close()

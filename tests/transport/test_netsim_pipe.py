@@ -121,6 +121,25 @@ async def test_a_waiting_receive_can_be_cancelled_and_loses_nothing(
     assert await b.receive_some() == b"kept"
 
 
+async def test_a_second_receive_while_one_waits_is_refused_as_by_trio_streams(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    a, b = pipe_pair()
+    received: list[bytes | bytearray] = []
+    with trio.fail_after(5):  # (a second receive left waiting would stop here)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(lambda: _receive_into(b, received))
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(trio.BusyResourceError, match="already receiving"):
+                await b.receive_some()
+            await a.send_all(b"for the first")
+    assert received == [b"for the first"]
+
+
+async def _receive_into(stream: trio.abc.ReceiveStream, into: list[bytes | bytearray]) -> None:
+    into.append(await stream.receive_some())
+
+
 async def test_a_send_in_a_cancelled_scope_is_cancelled_and_sends_nothing() -> None:
     a, b = pipe_pair()
     with trio.CancelScope() as scope:
