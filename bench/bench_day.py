@@ -15,6 +15,9 @@ trio's MockClock (autojump), so the wall time is the engine's own work:
 It prints, for each store, the wall time (median of --rounds), the process's CPU
 time in user mode (the engine's own work, steadier than the wall time on a shared
 machine: waiting for the disk's syncs is not in it), and the wall time per frame.
+Then the disk's part of the power-safe row: the day's synced commits (counted in an
+untimed day) made alone, as many one-row commits of a bare SQLite file (WAL,
+synchronous=FULL) in the same folder, timed in the same rounds.
 
 With --steps it counts, by a trio instrument, the scheduler's task steps and the
 tasks spawned per simulated minute, per kind of task (its name), largest first.
@@ -29,6 +32,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -66,9 +70,12 @@ def config(folder: Path) -> ChargePointConfig:
     )
 
 
-async def day(hours: int, folder: Path, store: str = "power-safe") -> tuple[float, int]:
+async def day(
+    hours: int, folder: Path, store: str = "power-safe", commits: list[str] | None = None
+) -> tuple[float, int]:
     """Run the day with `store` (one of STORES); returns (wall seconds, messages the CSMS
-    received and sent)."""
+    received and sent). `commits`, when given, gets a line for each COMMIT of the
+    station's SQLite file (a synced commit when power-safe)."""
     clock = StationClock()
     csms = CentralSystem(CsmsSettings(heartbeat_interval=300, keep_exchanges=0))
     csms.clock = clock.now
@@ -91,6 +98,10 @@ async def day(hours: int, folder: Path, store: str = "power-safe") -> tuple[floa
             clock=clock,
             store=MemoryStore() if memory else None,
         ) as cp:
+            if commits is not None:
+                cp.station.ctx.store._db.set_trace_callback(  # type: ignore[attr-defined]
+                    lambda sql: commits.append(sql) if sql == "COMMIT" else None
+                )
             await cp.wait_until(lambda: cp.registered)
             await cp.session_started(1)
             energy = 0
@@ -132,7 +143,10 @@ class StepCounter(trio.abc.Instrument):
 
 
 def run_day(
-    hours: int, instruments: tuple[trio.abc.Instrument, ...] = (), store: str = "power-safe"
+    hours: int,
+    instruments: tuple[trio.abc.Instrument, ...] = (),
+    store: str = "power-safe",
+    commits: list[str] | None = None,
 ) -> tuple[float, int, float]:
     """One day: (wall seconds, frames exchanged, user-mode CPU seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,10 +156,32 @@ def run_day(
             hours,
             Path(tmp),
             store,
+            commits,
             clock=trio.testing.MockClock(autojump_threshold=0),
             instruments=instruments,
         )
         return wall, frames, os.times().user - user
+
+
+def synced_commits(count: int) -> tuple[float, int, float]:
+    """`count` synced commits of one small row each, alone: a bare SQLite file in WAL
+    mode with synchronous=FULL, as the power-safe store opens its own, in the same
+    temporary folder: (wall seconds, 0, user-mode CPU seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "commits.db", isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+            row = b"x" * 200  # about a queued MeterValues
+            user = os.times().user
+            begin = time.perf_counter()
+            for _ in range(count):
+                db.execute("INSERT INTO t(payload) VALUES (?)", (row,))
+            wall = time.perf_counter() - begin
+            return wall, 0, os.times().user - user
+        finally:
+            db.close()
 
 
 def print_steps(hours: int, store: str) -> None:
@@ -181,9 +217,15 @@ def main(hours: int, rounds: int, profile: bool, steps: bool = False, store: str
     stores = (store,) if store else STORES
     results: dict[str, list[tuple[float, int, float]]] = {name: [] for name in stores}
     run_day(1, store=stores[0])  # the charts' files read and the code warmed up, not timed
+    commits: list[str] = []
+    if "power-safe" in stores:
+        run_day(hours, store="power-safe", commits=commits)  # counted, not timed
+        results["commits"] = []
     for _ in range(rounds):
         for name in stores:  # alternating, so that the machine's load falls on each alike
             results[name].append(run_day(hours, store=name))
+        if commits:
+            results["commits"].append(synced_commits(len(commits)))
     print(
         f"{hours} h on MockClock, one transaction, 60 s sampled, 900 s aligned, heartbeats "
         f"every 300 s; SQLite file in {tempfile.gettempdir()}; python {sys.version.split()[0]}"
@@ -200,6 +242,12 @@ def main(hours: int, rounds: int, profile: bool, steps: bool = False, store: str
         user = statistics.median(u for _, _, u in results[name])
         frames = results[name][0][1]
         print(f"{labels[name]:<34} {wall:7.3f} {user:11.2f} {1e6 * wall / frames:9.0f}")
+    if commits:
+        wall = statistics.median(w for w, _, _ in results["commits"])
+        user = statistics.median(u for _, _, u in results["commits"])
+        print(
+            f"{'its ' + str(len(commits)) + ' synced commits alone':<34} {wall:7.3f} {user:11.2f}"
+        )
 
 
 if __name__ == "__main__":
