@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol
 
@@ -90,6 +90,8 @@ Router = Callable[[ActionSpec, Any], Awaitable[Any]]
 # the events without fields that every CALL fires (frozen values: one of each will do)
 _PLACE_TAKEN = events.PlaceTaken()
 _ANSWERED = events.Answered()
+#: their parameters (none), read once: both are fired on every CALL
+_NO_PARAMS = params_of(_ANSWERED)
 
 
 class _Call:
@@ -196,9 +198,12 @@ class Endpoint:
 
     # -- the chart ----------------------------------------------------------------------
 
-    def _fire(self, event: CallsEvent) -> Outcome:
-        """Fire `event` on the calls chart and perform what its transition recorded."""
-        outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
+    def _fire(self, event: CallsEvent, params: Mapping[str, Any] | None = None) -> Outcome:
+        """Fire `event` on the calls chart and perform what its transition recorded.
+        `params`: the event's parameters when the caller has them already."""
+        if params is None:
+            params = params_of(event)
+        outcome = self._chart.fire(self.calls, event.trigger, params)
         if not outcome.allowed:
             log.warning("%s", outcome)
         if self.on_change is not None:
@@ -261,7 +266,8 @@ class Endpoint:
         self._gate_changed = trio.Event()
 
     def _open(self, gate: Gate) -> bool:
-        return self.connected if gate is Gate.CONNECTED else self.accepted
+        # `connected` and `accepted` read directly (asked twice on every CALL's path)
+        return self.calls.state != "Closed" and (gate is Gate.CONNECTED or self._accepted)
 
     async def wait_open(self, gate: Gate = Gate.ACCEPTED) -> None:
         while not self._open(gate):
@@ -367,7 +373,7 @@ class Endpoint:
         pending.answer = frame
         pending.done.set()
         if not pending.lost:  # else the chart let it go with its connection
-            self._fire(_ANSWERED)
+            self._fire(_ANSWERED, _NO_PARAMS)
 
     async def _handle_calls(self, incoming: _Incoming) -> None:
         """Answer the Central System's CALLs of `incoming` in the order they came, and end
@@ -525,7 +531,7 @@ class Endpoint:
     def reserve(self) -> int:
         """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
         place = self.calls.next_place
-        self._fire(_PLACE_TAKEN)
+        self._fire(_PLACE_TAKEN, _NO_PARAMS)
         return place
 
     def release(self, ticket: int) -> None:

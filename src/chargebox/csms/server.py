@@ -29,6 +29,7 @@ import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableSequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -398,11 +399,13 @@ class Session:
             return  # nothing kept, nobody to tell: no record made
         kind = _KINDS[type(frame)]
         payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
-        exchange = Exchange(
-            self.csms.clock(), direction, kind, action, frame.unique_id, payload, text
-        )
+        csms = self.csms
+        exchange = Exchange(csms.clock(), direction, kind, action, frame.unique_id, payload, text)
         self.exchanges.append(exchange)
-        self.csms._announce(self, exchange)
+        # what _announce does, written out (twice on every CALL's path)
+        if csms.on_exchange is not None:
+            csms.on_exchange(self, exchange)
+        csms._changed()
 
     def _record_raw(self, direction: str, kind: str, text: str | bytes) -> None:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
@@ -445,7 +448,7 @@ class CentralSystem:
 
         #: the CSMS's time (currentTime of Boot and Heartbeat answers); the wall clock
         #: by default, a mock-clock-driven one in simulations
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or partial(datetime.now, UTC)
         self.settings = settings or CsmsSettings()
         self.ssl_context = ssl_context
         self.handlers: dict[str, Handler] = default_handlers()
