@@ -267,7 +267,7 @@ class Endpoint:
 
     def _open(self, gate: Gate) -> bool:
         # `connected` and `accepted` read directly (asked twice on every CALL's path)
-        return self.calls.state != "Closed" and (gate is Gate.CONNECTED or self._accepted)
+        return self.calls.open and (gate is Gate.CONNECTED or self._accepted)
 
     async def wait_open(self, gate: Gate = Gate.ACCEPTED) -> None:
         while not self._open(gate):
