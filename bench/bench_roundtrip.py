@@ -20,7 +20,15 @@ Each figure is the median of the rounds; the ratios are against the echo and
 against the `ocpp` package. "task steps" counts trio's task steps per round
 trip (both ends, one process), read with a trio instrument.
 
-Run: python bench/bench_roundtrip.py [--calls N] [--rounds R]
+Run: python bench/bench_roundtrip.py [--calls N] [--rounds R] [--profile]
+
+--profile samples the stacks of the Heartbeat CALLs (a CPU-time timer signal
+every few milliseconds, both ends in one process) instead of timing them, and
+prints the share of the samples each function was running (its own time) and
+was on the stack (its cumulative time). Where an engine function's time goes
+on the path of a round trip, caches cold between the two ends' work: a
+function takes several times longer there than alone in a loop, and cProfile's
+own cost per call would hide that.
 """
 
 from __future__ import annotations
@@ -30,10 +38,12 @@ import asyncio
 import contextlib
 import json
 import math
+import signal
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -135,6 +145,62 @@ async def call_rate(calls: int, folder: Path, steps: list[float]) -> float:
             rate = await measured(calls, lambda: cp.call(request), steps)
         nursery.cancel_scope.cancel()
     return rate
+
+
+class StackSampler:
+    """Counts, at each CPU-time timer signal, the function running and those on its stack."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.own: Counter[str] = Counter()
+        self.cumulative: Counter[str] = Counter()
+
+    @staticmethod
+    def _name(frame: object) -> str:
+        code = frame.f_code  # type: ignore[attr-defined]
+        where = code.co_filename.split("site-packages/")[-1].split("/src/")[-1]
+        return f"{where}:{code.co_name}"
+
+    def _sample(self, _signal: int, frame: object) -> None:
+        self.samples += 1
+        self.own[self._name(frame)] += 1
+        seen = set()
+        while frame is not None:
+            name = self._name(frame)
+            if name not in seen:
+                seen.add(name)
+                self.cumulative[name] += 1
+            frame = frame.f_back  # type: ignore[attr-defined]
+
+    async def measure(self, calls: int, one: object, _steps: list[float]) -> float:
+        signal.signal(signal.SIGPROF, self._sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+        try:
+            for _ in range(calls):
+                await one()  # type: ignore[operator]
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        return 1.0
+
+    def report(self) -> None:
+        total = self.samples or 1
+        print(f"{self.samples} samples; own time (the function running):")
+        for name, count in self.own.most_common(25):
+            print(f"  {100 * count / total:5.1f}%  {name}")
+        print("cumulative (on the stack), chargebox's functions:")
+        for name, count in self.cumulative.most_common():
+            if name.startswith("chargebox/") and count / total >= 0.01:
+                print(f"  {100 * count / total:5.1f}%  {name}")
+
+
+def profile(calls: int) -> None:
+    """Sample the stacks of `calls` Heartbeat CALLs through `cp.call` (see --profile)."""
+    global measured
+    sampler = StackSampler()
+    measured = sampler.measure
+    with tempfile.TemporaryDirectory() as tmp:
+        trio.run(call_rate, calls, Path(tmp), [])
+    sampler.report()
 
 
 async def ocpp_rate(calls: int) -> float:
@@ -248,5 +314,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="sample the CALLs' stacks")
     args = parser.parse_args()
-    main(args.calls, args.rounds)
+    if args.profile:
+        profile(args.calls)
+    else:
+        main(args.calls, args.rounds)

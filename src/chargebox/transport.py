@@ -193,6 +193,15 @@ class _WatchedStream(trio.abc.Stream):
                 return e
         return self.failures[0] if self.failures else None
 
+    def unwatch(self) -> None:
+        """The handshake is done: from now on the inner stream's own methods are called,
+        with no layer of this one in between (a coroutine less on every frame sent and
+        every read, on the hot path of each CALL); what breaks it later is told by
+        trio-websocket as a closed connection."""
+        self.send_all = self.inner.send_all  # type: ignore[method-assign]
+        self.receive_some = self.inner.receive_some  # type: ignore[method-assign]
+        self.wait_send_all_might_not_block = self.inner.wait_send_all_might_not_block  # type: ignore[method-assign]
+
     def _failed(self, e: BaseException) -> None:
         self.failures.append(e)
         if self.on_failure is not None:
@@ -290,6 +299,8 @@ async def _own_connection(
                     max_message_size=MAX_MESSAGE_SIZE,
                 )
             watched.on_failure = None
+            if ws is not None:
+                watched.unwatch()
             if ws is None:
                 await trio.aclose_forcefully(watched)
                 failure = watched.failure

@@ -27,11 +27,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol
 
-import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
@@ -42,7 +41,7 @@ from chargebox.charts.events import params_of
 from chargebox.charts.events.calls import CallsEvent
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models.calls import CallLost, CallsModel, RefuseCall, TransmitCall
-from chargebox.ocpp import frames, rpc
+from chargebox.ocpp import codec, frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
 from chargebox.ocpp.frames import Call, CallError, CallResult, new_message_id
 from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
@@ -91,25 +90,42 @@ Router = Callable[[ActionSpec, Any], Awaitable[Any]]
 # the events without fields that every CALL fires (frozen values: one of each will do)
 _PLACE_TAKEN = events.PlaceTaken()
 _ANSWERED = events.Answered()
+#: their parameters (none), read once: both are fired on every CALL
+_NO_PARAMS = params_of(_ANSWERED)
 
 
-@attrs.define(eq=False)
 class _Call:
-    """One CALL of ours, from the moment it is ready until its answer (or its failure)."""
+    """One CALL of ours, from the moment it is ready until its answer (or its failure).
 
-    action: str
-    #: the chart let it go (TransmitCall), or refused it (RefuseCall)
-    going: bool = False
-    refused: bool = False
-    #: set when it goes or is refused, for a CALL that had to wait for its turn
-    turn: trio.Event | None = None
-    #: trio time by which its answer must come (the chart's answer timer)
-    deadline: float = math.inf
-    done: trio.Event = attrs.Factory(trio.Event)
-    answer: CallResult | CallError | None = None
-    lost: bool = False
-    #: the generation of its answer timer in the station's timer service (0: none)
-    generation: int = 0
+    A plain class with slots: one is made for every CALL (attrs' generated __init__
+    with defaults and a factory costs twice as much)."""
+
+    __slots__ = (
+        "action",
+        "answer",
+        "deadline",
+        "done",
+        "generation",
+        "going",
+        "lost",
+        "refused",
+        "turn",
+    )
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        #: the chart let it go (TransmitCall), or refused it (RefuseCall)
+        self.going = False
+        self.refused = False
+        #: set when it goes or is refused, for a CALL that had to wait for its turn
+        self.turn: trio.Event | None = None
+        #: trio time by which its answer must come (the chart's answer timer)
+        self.deadline = math.inf
+        self.done = trio.Event()
+        self.answer: CallResult | CallError | None = None
+        self.lost = False
+        #: the generation of its answer timer in the station's timer service (0: none)
+        self.generation = 0
 
 
 class _Incoming:
@@ -182,9 +198,12 @@ class Endpoint:
 
     # -- the chart ----------------------------------------------------------------------
 
-    def _fire(self, event: CallsEvent) -> Outcome:
-        """Fire `event` on the calls chart and perform what its transition recorded."""
-        outcome = self._chart.fire(self.calls, event.trigger, params_of(event))
+    def _fire(self, event: CallsEvent, params: Mapping[str, Any] | None = None) -> Outcome:
+        """Fire `event` on the calls chart and perform what its transition recorded.
+        `params`: the event's parameters when the caller has them already."""
+        if params is None:
+            params = params_of(event)
+        outcome = self._chart.fire(self.calls, event.trigger, params)
         if not outcome.allowed:
             log.warning("%s", outcome)
         if self.on_change is not None:
@@ -247,7 +266,8 @@ class Endpoint:
         self._gate_changed = trio.Event()
 
     def _open(self, gate: Gate) -> bool:
-        return self.connected if gate is Gate.CONNECTED else self.accepted
+        # `connected` and `accepted` read directly (asked twice on every CALL's path)
+        return self.calls.open and (gate is Gate.CONNECTED or self._accepted)
 
     async def wait_open(self, gate: Gate = Gate.ACCEPTED) -> None:
         while not self._open(gate):
@@ -353,7 +373,7 @@ class Endpoint:
         pending.answer = frame
         pending.done.set()
         if not pending.lost:  # else the chart let it go with its connection
-            self._fire(_ANSWERED)
+            self._fire(_ANSWERED, _NO_PARAMS)
 
     async def _handle_calls(self, incoming: _Incoming) -> None:
         """Answer the Central System's CALLs of `incoming` in the order they came, and end
@@ -445,11 +465,65 @@ class Endpoint:
                     raise Offline(f"{action}: the link was not {gate.value} within {wait:g} s")
             if place is None:
                 place = self.reserve()
+            # (one method from here to the answer: a coroutine less to resume at each of
+            # the CALL's scheduling points)
             if payload is None:
-                frame = rpc.call(request, unique_id)
-            else:
-                frame = frames.call_frame(unique_id or new_message_id(), action, payload)
-            return await self._call(action, frame, place, gate, timeout)
+                payload = codec.encode(request)
+            frame = frames.call_frame(unique_id or new_message_id(), action, payload)
+            call = self._ready[place] = _Call(action)
+            try:
+                seconds = self.call_timeout if timeout is None else timeout
+                if not self._fire(events.Ready(place=place, timeout=seconds)).allowed:
+                    # a place given back before (or never taken): nothing would ever send it
+                    raise RuntimeError(f"{action}: place {place} is not in line for a CALL")
+                if not (call.going or call.refused):
+                    call.turn = trio.Event()
+                    await call.turn.wait()
+            finally:
+                del self._ready[place]
+            if call.refused or not self._open(gate):
+                raise Offline(f"{action}: the link closed before the call could go")
+            self._pending[frame.unique_id] = call
+            try:
+                ws = self._ws
+                if ws is None:
+                    raise Offline(f"{action}: no websocket")
+                # what `_send` does, written out: a coroutine less to resume at each of the
+                # send's scheduling points, on the path of every CALL of ours
+                text = frames.serialize(frame)
+                if self.message_log is not None:
+                    self.message_log.frame("out", text)
+                self.stats["sent"] += 1
+                try:
+                    await ws.send_message(text)
+                except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                    raise ConnectionLost(f"{action}: the websocket closed") from None
+                if call.generation:
+                    await call.done.wait()  # its answer timer fails it at its deadline
+                else:  # no timer service (the endpoint on its own)
+                    with trio.move_on_at(call.deadline):
+                        await call.done.wait()
+            finally:
+                self._pending.pop(frame.unique_id, None)
+                if self._timed.pop(call.generation, None) is not None and self.timers is not None:
+                    # the timer task, asleep until this deadline, sleeps on until the next one
+                    self.timers.disarmed(call.deadline)
+                if call.answer is None:
+                    self._remember_ended(frame.unique_id, action, call)
+            if call.lost and call.answer is None:
+                raise ConnectionLost(f"{action}: the websocket closed before the answer")
+            if call.answer is None:
+                self._fire(events.AnswerTimeout())
+                raise CallTimeout(f"{action}: no answer within {timeout or self.call_timeout:g} s")
+            if isinstance(call.answer, CallError):
+                raise CallFailed(call.answer.error_code, call.answer.error_description)
+            try:
+                return rpc.decode_result(action, call.answer)
+            except ValidationError as e:
+                log.warning(
+                    "the Central System answered %s with an invalid response: %s", action, e
+                )
+                raise CallFailed(str(e.code), e.description) from None
         finally:
             if place is not None:
                 self.release(place)
@@ -457,60 +531,13 @@ class Endpoint:
     def reserve(self) -> int:
         """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
         place = self.calls.next_place
-        self._fire(_PLACE_TAKEN)
+        self._fire(_PLACE_TAKEN, _NO_PARAMS)
         return place
 
     def release(self, ticket: int) -> None:
         """Give a place in line back (done, or not needed after all); idempotent."""
         if self.calls.in_line(place=ticket):
             self._fire(events.GivenBack(place=ticket))
-
-    async def _call(
-        self, action: str, frame: Call, place: int, gate: Gate, timeout: float | None
-    ) -> Any:
-        call = self._ready[place] = _Call(action)
-        try:
-            seconds = self.call_timeout if timeout is None else timeout
-            if not self._fire(events.Ready(place=place, timeout=seconds)).allowed:
-                # a place given back before (or never taken): nothing would ever send it
-                raise RuntimeError(f"{action}: place {place} is not in line for a CALL")
-            if not (call.going or call.refused):
-                call.turn = trio.Event()
-                await call.turn.wait()
-        finally:
-            del self._ready[place]
-        if call.refused or not self._open(gate):
-            raise Offline(f"{action}: the link closed before the call could go")
-        self._pending[frame.unique_id] = call
-        try:
-            try:
-                await self._send(frame)
-            except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
-                raise ConnectionLost(f"{action}: the websocket closed") from None
-            if call.generation:
-                await call.done.wait()  # its answer timer fails it at its deadline
-            else:  # no timer service (the endpoint on its own)
-                with trio.move_on_at(call.deadline):
-                    await call.done.wait()
-        finally:
-            self._pending.pop(frame.unique_id, None)
-            if self._timed.pop(call.generation, None) is not None and self.timers is not None:
-                # the timer task, asleep until this deadline, sleeps on until the next one
-                self.timers.disarmed(call.deadline)
-            if call.answer is None:
-                self._remember_ended(frame.unique_id, action, call)
-        if call.lost and call.answer is None:
-            raise ConnectionLost(f"{action}: the websocket closed before the answer")
-        if call.answer is None:
-            self._fire(events.AnswerTimeout())
-            raise CallTimeout(f"{action}: no answer within {timeout or self.call_timeout:g} s")
-        if isinstance(call.answer, CallError):
-            raise CallFailed(call.answer.error_code, call.answer.error_description)
-        try:
-            return rpc.decode_result(action, call.answer)
-        except ValidationError as e:
-            log.warning("the Central System answered %s with an invalid response: %s", action, e)
-            raise CallFailed(str(e.code), e.description) from None
 
     #: how many CALLs that ended without an answer are remembered
     ENDED_KEPT = 32

@@ -29,6 +29,7 @@ import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableSequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,6 +43,7 @@ from trio_websocket import (
 )
 
 from chargebox.ocpp import frames, rpc
+from chargebox.ocpp._check import writable
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
 from chargebox.ocpp.frames import Call, CallError, CallResult
 from chargebox.ocpp.v16 import DataTransferStatus
@@ -91,6 +93,34 @@ class Exchange:
     unique_id: str | None
     payload: Any
     text: str
+
+
+# Two records are made on every CALL (its own and its answer's), from values that are
+# right already: filled in without the frozen class's __init__, as frames are
+# (`chargebox.ocpp._check.writable`).
+_WritableExchange = writable(Exchange)
+
+
+def _exchange(
+    time: datetime,
+    direction: str,
+    kind: str,
+    action: str | None,
+    unique_id: str | None,
+    payload: Any,
+    text: str,
+) -> Exchange:
+    """`Exchange(time, direction, kind, action, unique_id, payload, text)`, made faster."""
+    exchange = _WritableExchange()
+    exchange.time = time
+    exchange.direction = direction
+    exchange.kind = kind
+    exchange.action = action
+    exchange.unique_id = unique_id
+    exchange.payload = payload
+    exchange.text = text
+    exchange.__class__ = Exchange
+    return exchange  # type: ignore[no-any-return]
 
 
 @attrs.define
@@ -258,13 +288,13 @@ class Session:
             self.closed.set()
             self.csms._session_closed(self)
 
-    async def _deliver(self, text: str | bytes) -> None:
+    def _deliver(self, text: str | bytes) -> Awaitable[None]:
         """A message, in the websocket's reader task: handled now, unless what came before
-        is still being handled (then it waits its turn there)."""
+        is still being handled (then it waits its turn there). The coroutine that does it
+        is returned, not awaited here: a coroutine less to resume on every frame."""
         if self._behind:
-            await self._later.send(text)
-        else:
-            await self._received(text, inline=True)
+            return self._later.send(text)
+        return self._received(text, inline=True)
 
     async def _catch_up(self, later: trio.MemoryReceiveChannel[Any]) -> None:
         """Finish, in order, what the reader task handed over: a handler's pending answer,
@@ -309,7 +339,23 @@ class Session:
             return
         if isinstance(frame, Call):
             self._record("in", frame, frame.action, text)
-            await self._answer(frame, inline)
+            answer = self._answer(frame)
+            if answer is None:  # the handler chose not to answer
+                return
+            if isinstance(answer, (CallResult, CallError)):
+                # answered at once (most handlers): sent from here, as `_send` does, with no
+                # coroutine of its own to resume at each of the send's scheduling points
+                answer_text = frames.serialize(answer)
+                self._record("out", answer, frame.action, answer_text)
+                await self.ws.send_message(answer_text)
+                self.csms._changed()
+            elif inline:
+                # a handler's answer that has to be awaited: _catch_up sends it, and what
+                # comes meanwhile is handled after it
+                self._behind = True
+                await self._later.send((frame, answer))
+            else:
+                await self._respond(frame, answer)
         else:
             pending = self._pending.get(frame.unique_id)
             self._record("in", frame, pending[0] if pending else None, text)
@@ -319,9 +365,10 @@ class Session:
             pending[2].append(frame)
             pending[1].set()
 
-    async def _answer(self, call: Call, inline: bool = False) -> None:
-        """Answer `call` with its handler's response. `inline`: in the websocket's reader
-        task, where a handler's answer that has to be awaited is handed to _catch_up."""
+    def _answer(self, call: Call) -> CallResult | CallError | Awaitable[Any] | None:
+        """The answer to `call`: its handler's response in a CALLRESULT, or the CALLERROR
+        its handling raised; the handler's awaitable when it answers later (`_respond`);
+        None when it chose not to answer."""
         try:
             spec, request = rpc.decode_call(call)
             handler = self.csms.handlers.get(spec.action)
@@ -329,14 +376,15 @@ class Session:
             if handler is None:
                 raise OcppError(ErrorCode.NotSupported, f"{spec.action} is not handled here")
             response = handler(self, request)
+            # the response class first: most handlers answer at once, and a check against
+            # the Awaitable ABC costs more than the rest of this test
+            if type(response) is not spec.response and (
+                response is None or isinstance(response, Awaitable)
+            ):
+                return response  # type: ignore[no-any-return]
+            return rpc.result(call, response)
         except Exception as e:
-            await self._fail(call, e)
-            return
-        if inline and isinstance(response, Awaitable):
-            self._behind = True
-            await self._later.send((call, response))
-            return
-        await self._respond(call, response)
+            return self._error(call, e)
 
     async def _respond(self, call: Call, response: Any) -> None:
         """Send the answer to `call`: its handler's `response` (awaited if it has to be)."""
@@ -354,10 +402,15 @@ class Session:
 
     async def _fail(self, call: Call, e: Exception) -> None:
         """Answer `call` with the CALLERROR its handling raised."""
+        await self._send(self._error(call, e), call.action)
+        self.csms._changed()
+
+    def _error(self, call: Call, e: Exception) -> CallError:
+        """The CALLERROR answering `call` whose handling raised `e` (logged unless it is an
+        OcppError, which says what the charge point got wrong)."""
         if not isinstance(e, OcppError):
             log.exception("handling %s from %s", call.action, self.charge_point_id, exc_info=e)
-        await self._send(rpc.error(call.unique_id, e), call.action)
-        self.csms._changed()
+        return rpc.error(call.unique_id, e)
 
     # -- records ---------------------------------------------------------------------
 
@@ -379,11 +432,13 @@ class Session:
             return  # nothing kept, nobody to tell: no record made
         kind = _KINDS[type(frame)]
         payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
-        exchange = Exchange(
-            self.csms.clock(), direction, kind, action, frame.unique_id, payload, text
-        )
+        csms = self.csms
+        exchange = _exchange(csms.clock(), direction, kind, action, frame.unique_id, payload, text)
         self.exchanges.append(exchange)
-        self.csms._announce(self, exchange)
+        # what _announce does, written out (twice on every CALL's path)
+        if csms.on_exchange is not None:
+            csms.on_exchange(self, exchange)
+        csms._changed()
 
     def _record_raw(self, direction: str, kind: str, text: str | bytes) -> None:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
@@ -426,7 +481,7 @@ class CentralSystem:
 
         #: the CSMS's time (currentTime of Boot and Heartbeat answers); the wall clock
         #: by default, a mock-clock-driven one in simulations
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or partial(datetime.now, UTC)
         self.settings = settings or CsmsSettings()
         self.ssl_context = ssl_context
         self.handlers: dict[str, Handler] = default_handlers()

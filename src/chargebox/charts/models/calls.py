@@ -39,6 +39,12 @@ class CallLost(Effect):
     """The CALL on the wire fails: its connection closed before the answer (ConnectionLost)."""
 
 
+#: the answer timer's stop, and its starts by timeout: frozen values, made once rather than
+#: on every CALL (a CALL's timeout is nearly always the engine's CALL timeout)
+_STOP_ANSWER_TIMER = CancelTimer(ANSWER_TIMEOUT)
+_START_ANSWER_TIMER: dict[float, StartTimer] = {}
+
+
 class CallsModel(ChartModel):
     """The line of our CALLs on the websocket to the Central System."""
 
@@ -121,7 +127,12 @@ class CallsModel(ChartModel):
     def transmit_ready(self, *, place: int, timeout: float, **_event: Any) -> None:
         """It goes; its answer is awaited for `timeout` seconds."""
         self.record(TransmitCall(place))
-        self.record(StartTimer(ANSWER_TIMEOUT, seconds=timeout))
+        start = _START_ANSWER_TIMER.get(timeout)
+        if start is None:
+            start = StartTimer(ANSWER_TIMEOUT, seconds=timeout)
+            if len(_START_ANSWER_TIMER) < 16:  # a few timeouts in use, not one per CALL
+                _START_ANSWER_TIMER[timeout] = start
+        self.record(start)
 
     def transmit_head(self, **_event: Any) -> None:
         """The CALL whose turn it is goes (it is ready)."""
@@ -147,11 +158,11 @@ class CallsModel(ChartModel):
         self._advance()
 
     def stop_answer_timer(self, **_event: Any) -> None:
-        self.record(CancelTimer(ANSWER_TIMEOUT))
+        self.record(_STOP_ANSWER_TIMER)
 
     def lose_in_flight(self, **_event: Any) -> None:
         """The connection closed under the CALL on the wire."""
-        self.record(CancelTimer(ANSWER_TIMEOUT))
+        self.record(_STOP_ANSWER_TIMER)
         self.record(CallLost())
         self._advance()
 
