@@ -60,7 +60,7 @@ from chargebox.actors.messages import Ask, SetInputs, Sync, TimerExpired
 from chargebox.actors.timers import GENERATIONS, TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import CancelTimer, Effect, Reply, Send, StartTimer
-from chargebox.charts.events import ChartEvent, events_of, params_of
+from chargebox.charts.events import ChartEvent, events_of
 from chargebox.charts.machine import NotAllowed, Outcome
 from chargebox.charts.model import ChartModel
 from chargebox.charts.spec import ChartError
@@ -470,7 +470,7 @@ class Actor(Generic[ModelT]):
                     message,
                 )
             return None
-        outcome = self.chart.fire(self.model, message.trigger, params_of(message))
+        outcome = self.chart.fire_event(self.model, message)
         if not outcome.allowed:
             self.on_refused(outcome)
         for effect in self.model.drain_effects():

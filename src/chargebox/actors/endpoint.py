@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol
 
@@ -35,9 +35,8 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from chargebox.actors.timers import GENERATIONS, TimerService
-from chargebox.charts.effects import CancelTimer, StartTimer
+from chargebox.charts.effects import CancelTimer, Effect, StartTimer
 from chargebox.charts.events import calls as events
-from chargebox.charts.events import params_of
 from chargebox.charts.events.calls import CallsEvent
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models.calls import CallLost, CallsModel, RefuseCall, TransmitCall
@@ -90,8 +89,6 @@ Router = Callable[[ActionSpec, Any], Awaitable[Any]]
 # the events without fields that every CALL fires (frozen values: one of each will do)
 _PLACE_TAKEN = events.PlaceTaken()
 _ANSWERED = events.Answered()
-#: their parameters (none), read once: both are fired on every CALL
-_NO_PARAMS = params_of(_ANSWERED)
 
 
 class _Call:
@@ -193,52 +190,65 @@ class Endpoint:
         self._timed: dict[int, _Call] = {}
         #: called after every move of the calls chart (the station's waiters look again)
         self.on_change: Callable[[], None] | None = None
+        #: the calls chart's effects -> what performs each (`_fire`)
+        self._perform: dict[type[Effect], Callable[[Any], None]] = {
+            TransmitCall: self._transmit,
+            StartTimer: self._start_answer_timer,
+            CancelTimer: self._stop_answer_timer,
+            RefuseCall: self._refuse,
+            CallLost: self._lose,
+        }
         #: counts for inspection: frames sent and received, broken frames seen
         self.stats = {"sent": 0, "received": 0, "broken": 0, "late": 0}
 
     # -- the chart ----------------------------------------------------------------------
 
-    def _fire(self, event: CallsEvent, params: Mapping[str, Any] | None = None) -> Outcome:
-        """Fire `event` on the calls chart and perform what its transition recorded.
-        `params`: the event's parameters when the caller has them already."""
-        if params is None:
-            params = params_of(event)
-        outcome = self._chart.fire(self.calls, event.trigger, params)
+    def _fire(self, event: CallsEvent) -> Outcome:
+        """Fire `event` on the calls chart and perform what its transition recorded."""
+        outcome = self._chart.fire_event(self.calls, event)
         if not outcome.allowed:
             log.warning("%s", outcome)
         if self.on_change is not None:
             self.on_change()
         for effect in self.calls.drain_effects():
-            if isinstance(effect, TransmitCall):
-                call = self._ready[effect.place]
-                call.going = True
-                self._transmitted = call
-                if call.turn is not None:
-                    call.turn.set()
-            elif isinstance(effect, StartTimer):
-                assert self._transmitted is not None
-                deadline = trio.current_time() + (effect.seconds or 0.0)
-                call = self._transmitted
-                call.deadline = deadline
-                if self.timers is not None and deadline < math.inf:
-                    self._timed.pop(call.generation, None)  # a timer started again
-                    call.generation = next(GENERATIONS)
-                    self._timed[call.generation] = call
-                    self.timers.arm(self, "answer", deadline, call.generation)
-            elif isinstance(effect, CancelTimer):
-                pass  # the deadline ends with the wait of the CALL it belongs to
-            elif isinstance(effect, RefuseCall):
-                call = self._ready[effect.place]
-                call.refused = True
-                if call.turn is not None:
-                    call.turn.set()
-            elif isinstance(effect, CallLost):
-                for pending in self._pending.values():
-                    pending.lost = True
-                    pending.done.set()
-            else:
+            # by its type, in one look-up (an effect of another kind: a programming error)
+            performer = self._perform.get(type(effect))
+            if performer is None:
                 raise TypeError(f"the endpoint cannot perform {effect}")
+            performer(effect)
         return outcome
+
+    def _transmit(self, effect: TransmitCall) -> None:
+        call = self._ready[effect.place]
+        call.going = True
+        self._transmitted = call
+        if call.turn is not None:
+            call.turn.set()
+
+    def _start_answer_timer(self, effect: StartTimer) -> None:
+        assert self._transmitted is not None
+        deadline = trio.current_time() + (effect.seconds or 0.0)
+        call = self._transmitted
+        call.deadline = deadline
+        if self.timers is not None and deadline < math.inf:
+            self._timed.pop(call.generation, None)  # a timer started again
+            call.generation = next(GENERATIONS)
+            self._timed[call.generation] = call
+            self.timers.arm(self, "answer", deadline, call.generation)
+
+    def _stop_answer_timer(self, effect: CancelTimer) -> None:
+        pass  # the deadline ends with the wait of the CALL it belongs to
+
+    def _refuse(self, effect: RefuseCall) -> None:
+        call = self._ready[effect.place]
+        call.refused = True
+        if call.turn is not None:
+            call.turn.set()
+
+    def _lose(self, effect: CallLost) -> None:
+        for pending in self._pending.values():
+            pending.lost = True
+            pending.done.set()
 
     # -- state ------------------------------------------------------------------------
 
@@ -373,7 +383,7 @@ class Endpoint:
         pending.answer = frame
         pending.done.set()
         if not pending.lost:  # else the chart let it go with its connection
-            self._fire(_ANSWERED, _NO_PARAMS)
+            self._fire(_ANSWERED)
 
     async def _handle_calls(self, incoming: _Incoming) -> None:
         """Answer the Central System's CALLs of `incoming` in the order they came, and end
@@ -531,7 +541,7 @@ class Endpoint:
     def reserve(self) -> int:
         """A place in line for a CALL; pass it to `call`, or give it back with `release`."""
         place = self.calls.next_place
-        self._fire(_PLACE_TAKEN, _NO_PARAMS)
+        self._fire(_PLACE_TAKEN)
         return place
 
     def release(self, ticket: int) -> None:
