@@ -22,6 +22,8 @@ import trio.testing
 from trio_websocket import CloseReason, ConnectionClosed
 
 from chargebox.actors.endpoint import CallTimeout, ConnectionLost, Endpoint, Offline
+from chargebox.charts.effects import Reply
+from chargebox.charts.models.calls import CallsModel
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CALL, CALLERROR, CALLRESULT
 from tests.messagelog.support import read_page
@@ -523,6 +525,20 @@ async def test_a_place_given_back_cannot_be_used_for_a_call(autojump_clock):
         ws.push(heartbeat_result(frame[1], 5))
         await heartbeat.done.wait()
         assert heartbeat.error is None
+
+
+async def test_an_effect_the_endpoint_does_not_perform_is_an_error(monkeypatch, autojump_clock):
+    """The calls chart's effects are performed by their type; any other is a programming
+    error, named, rather than skipped."""
+
+    def take_place(self: CallsModel, **_event: Any) -> None:
+        self.next_place += 1
+        self.record(Reply("stray"))
+
+    async with serving() as (endpoint, _ws, _nursery):
+        monkeypatch.setattr(CallsModel, "take_place", take_place)
+        with pytest.raises(TypeError, match=r"the endpoint cannot perform Reply\(value='stray'"):
+            endpoint.reserve()
 
 
 # -- answers are correlated by id -------------------------------------------------------
