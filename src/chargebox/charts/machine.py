@@ -3,14 +3,16 @@
 The Machine is built once per chart and never learns about individual models:
 models are not added to it (no bound trigger methods, no `is_<state>` helpers,
 no strong reference kept by the machine), which keeps a model down to its own
-slots. Events are fired through the machine's Event objects with the model as
-argument. A chart uses none of what transitions offers around a transition
+slots. A chart uses none of what transitions offers around a transition
 (prepare callbacks, machine-wide callbacks, event data passed to callbacks,
-queued events), so its Transition runs the transitions way without them:
-guards in order (each must equal its target), `before`, the source state's
-exit and the destination's entry callbacks around the state change, `after`.
-That costs a fraction of transitions' general path, and a chart fires on the
-hot path of every CALL (statecharts/calls.yaml).
+queued events), so it runs the transitions way without them: guards in order
+(each must equal its target), `before`, the source state's exit and the
+destination's entry callbacks around the state change, `after`. The Machine
+holds the chart's transitions; the transitions of each trigger out of each
+state are written once as one Python function from them (`_compile`), which
+calls the guards and actions by name with the event's parameters. That costs a
+fraction of transitions' general path, and a chart fires on the hot path of
+every CALL (statecharts/calls.yaml) and of every message to an actor.
 
 An event the current state does not accept, or whose guards all fail, is "not
 allowed": it changes nothing and `fire` says so in its result rather than
@@ -80,8 +82,8 @@ Outcome = Fired | NotAllowed
 
 
 class _ChartTransition(Transition):
-    """A transitions Transition that knows its label and its precomputed outcome, and runs
-    on a model with the event's parameters as keyword arguments."""
+    """A transitions Transition that knows its label, its precomputed outcome and the
+    callbacks around its state change: what `_compile` writes its code from."""
 
     def __init__(self, *args: Any, spec: TransitionSpec, outcome: Fired, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,7 +97,7 @@ class _ChartTransition(Transition):
 
 
 class _ChartEvent(Event):
-    """A transitions Event whose transitions are _ChartTransitions (Chart.fire runs them)."""
+    """A transitions Event whose transitions are _ChartTransitions (compiled by Chart)."""
 
 
 class _ChartMachine(Machine):
