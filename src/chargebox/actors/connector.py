@@ -31,7 +31,6 @@ from chargebox.charts.effects import (
     SendStatusNotification,
     StartTimer,
 )
-from chargebox.charts.events import params_of
 from chargebox.charts.events.status import Held, Registered, StatusChanged, StatusEvent
 from chargebox.charts.models import Connector0Model, ConnectorModel, StatusModel
 from chargebox.ocpp.v16 import StatusNotificationRequest
@@ -110,7 +109,7 @@ class StatusReporter:
 
     def _fire(self, connector_id: int, event: StatusEvent) -> None:
         model = self.models[connector_id]
-        outcome = self._chart.fire(model, event.trigger, params_of(event))
+        outcome = self._chart.fire_event(model, event)
         if not outcome.allowed:
             log.warning("StatusNotification of connector %d: %s", connector_id, outcome)
         for effect in model.drain_effects():
