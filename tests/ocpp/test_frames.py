@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import attrs
@@ -79,6 +80,26 @@ def test_message_ids_are_unique_and_at_most_36_characters():
         len({i[k] for i in ids}) == 16 for k in range(36) if k not in (8, 13, 14, 18, 19, 23)
     )
     assert {i[19] for i in ids} == set("89ab")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_never_hands_out_its_parents_message_ids():
+    # ids are written ahead in batches: a child must not inherit the ones not handed out
+    frames.new_message_id()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent, then gone
+        try:
+            os.write(write_end, ",".join(frames.new_message_id() for _ in range(8)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child = pipe.read().split(",")
+    os.waitpid(pid, 0)
+    parent = [frames.new_message_id() for _ in range(8)]
+    assert len(child) == 8
+    assert not set(child) & set(parent)
 
 
 @pytest.mark.parametrize(

@@ -86,15 +86,45 @@ def call_result_frame(unique_id: str, payload: dict[str, Any]) -> CallResult:
 def new_message_id() -> str:
     """A unique message id: a random (version 4) UUID, 36 characters.
 
-    Written from 16 random bytes directly: the same text as str(uuid.uuid4()),
-    in less than half the time, for every CALL sent.
+    The same text as str(uuid.uuid4()), from the system's random source like it,
+    for every CALL sent. The ids are written ahead, a batch from one read of random
+    bytes (`_ID_BATCH`): a system call and the formatting's overhead for many ids
+    rather than for each one.
     """
-    h = os.urandom(16).hex()
-    # version 4 in the 13th digit, the RFC 4122 variant (8, 9, a or b) in the 17th
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    try:
+        return _ids.pop()
+    except IndexError:
+        _ids.extend(_write_ids(_ID_BATCH))
+        return _ids.pop()
 
 
-_VARIANT = "89ab"
+#: ids written ahead at a time, from one read of 16 random bytes each
+_ID_BATCH = 64
+#: ids written ahead and not handed out yet
+_ids: list[str] = []
+#: the RFC 4122 variant digit (8, 9, a or b) for each random hex digit: its two low bits
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
+def _write_ids(count: int) -> list[str]:
+    """`count` random version 4 UUIDs in their canonical text."""
+    h = os.urandom(16 * count).hex()
+    v = _VARIANT
+    # version 4 in the 13th digit, the variant in the 17th
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{v[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+def _forget_ids() -> None:
+    # a process forked with ids written ahead would hand out the same ones as its parent
+    _ids.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_ids)
 
 
 # `[<integer>, "<string>"` at the start of a text, with JSON's whitespace (an integer of
