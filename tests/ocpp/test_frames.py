@@ -124,6 +124,11 @@ def test_a_forked_process_never_hands_out_its_parents_message_ids():
         ('[4, "m1", 5, "x", {}]', "m1", False, "must be strings"),
         ('[4, "m1", "GenericError", "x", []]', "m1", False, "errorDetails must be an object"),
         ('[2, "' + "x" * 37 + '", "Heartbeat", {}]', "x" * 37, True, "longer than 36"),
+        # what a CALLRESULT built at once must not let through either
+        ('[3, "' + "x" * 37 + '", {}]', "x" * 37, True, "longer than 36"),
+        ('[3.0, "m1", {}]', "m1", True, "type id 3.0 is not an integer"),
+        ("[3, 17, 18]", None, False, "message id 17 is not a string"),
+        ('[3, "m1", []]', "m1", True, "payload must be a JSON object, not an array"),
     ],
 )
 def test_broken_frames_are_rpc_errors(text, message_id, answerable, says):

@@ -202,19 +202,31 @@ def parse(text: str | bytes) -> Frame:
                 text, f"incomplete JSON, the text ends too early: {e}", ErrorCode.ProtocolError
             ) from None
         raise _unreadable(text, f"not JSON: {e}", ErrorCode.FormationViolation) from None
-    if type(msg) is list and len(msg) == 4:
-        # a CALL with everything right is built at once; anything else is judged by
-        # _frame_of, which says what is wrong
-        type_id, unique_id, action, payload = msg
-        if (
-            type_id == CALL
-            and type(type_id) is int
-            and type(unique_id) is str
-            and len(unique_id) <= MAX_ID_LENGTH
-            and type(action) is str
-            and type(payload) is dict
-        ):
-            return call_frame(unique_id, action, payload)
+    if type(msg) is list:
+        # a CALL or a CALLRESULT with everything right is built at once; anything else
+        # is judged by _frame_of, which says what is wrong
+        n = len(msg)
+        if n == 4:
+            type_id, unique_id, action, payload = msg
+            if (
+                type_id == CALL
+                and type(type_id) is int
+                and type(unique_id) is str
+                and len(unique_id) <= MAX_ID_LENGTH
+                and type(action) is str
+                and type(payload) is dict
+            ):
+                return call_frame(unique_id, action, payload)
+        elif n == 3:
+            type_id, unique_id, payload = msg
+            if (
+                type_id == CALLRESULT
+                and type(type_id) is int
+                and type(unique_id) is str
+                and len(unique_id) <= MAX_ID_LENGTH
+                and type(payload) is dict
+            ):
+                return call_result_frame(unique_id, payload)
     return _frame_of(msg)
 
 
