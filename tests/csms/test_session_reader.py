@@ -119,3 +119,45 @@ async def test_an_answer_awaited_after_the_websocket_closed_ends_the_catch_up_qu
     send.close()
     await session._catch_up(receive)  # returns: no ConnectionClosed out of the session's task
     assert [(ex.direction, ex.unique_id) for ex in session.exchanges] == [("out", "hb-1")]
+
+
+async def test_a_call_answered_at_once_is_recorded_and_told_both_ways(autojump_clock):
+    # both frames of the CALL, recorded in wire order, announced, counted; with
+    # keep_exchanges=0 nothing is kept but the listener is still told
+    for keep in (None, 0):
+        told: list[tuple[str, str, str | None, str | None]] = []
+        csms = CentralSystem(
+            CsmsSettings(keep_exchanges=keep),
+            on_exchange=lambda s, ex, told=told: told.append(
+                (ex.direction, ex.kind, ex.action, ex.unique_id)
+            ),
+        )
+        async with trio.open_nursery() as nursery:
+            ws = await connect(nursery, csms)
+            session = await csms.session("CP-1")
+            changed = trio.Event()
+            nursery.start_soon(_set_on_change, csms, changed)
+            await trio.testing.wait_all_tasks_blocked()
+            await ws.send_message(json.dumps(HEARTBEAT))
+            with trio.fail_after(5):
+                answer = await ws.get_message()
+                await changed.wait()
+            expected = [
+                ("in", "CALL", "Heartbeat", "hb-1"),
+                ("out", "CALLRESULT", "Heartbeat", "hb-1"),
+            ]
+            assert told == expected
+            kept = [(ex.direction, ex.kind, ex.action, ex.unique_id) for ex in session.exchanges]
+            assert kept == (expected if keep is None else [])
+            if keep is None:
+                assert session.exchanges[0].payload == {}
+                assert session.exchanges[1].text == answer
+                assert session.exchanges[0].time <= session.exchanges[1].time
+            assert (csms.counts.received, csms.counts.sent) == (1, 1)
+            nursery.cancel_scope.cancel()
+
+
+async def _set_on_change(csms: CentralSystem, changed: trio.Event) -> None:
+    # wait_until wakes on each change: the CALL's record is one
+    await csms.wait_until(lambda: csms.counts.received == 1)
+    changed.set()

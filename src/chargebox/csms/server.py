@@ -42,10 +42,10 @@ from trio_websocket import (
     wrap_server_stream,
 )
 
-from chargebox.ocpp import frames, rpc
+from chargebox.ocpp import codec, frames, rpc
 from chargebox.ocpp._check import writable
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
-from chargebox.ocpp.frames import Call, CallError, CallResult
+from chargebox.ocpp.frames import Call, CallError, CallResult, call_result_frame
 from chargebox.ocpp.v16 import DataTransferStatus
 from chargebox.transport import (
     MAX_MESSAGE_SIZE,
@@ -337,18 +337,30 @@ class Session:
             if e.answerable and e.message_id is not None:
                 await self._send(rpc.error(e.message_id, e), None)
             return
-        if isinstance(frame, Call):
-            self._record("in", frame, frame.action, text)
+        if type(frame) is Call:
+            csms = self.csms
+            # what `_record` does for a CALL, written out: on the path of every CALL
+            csms.counts.received += 1
+            if csms.settings.keep_exchanges != 0 or csms.on_exchange is not None:
+                exchange = _exchange(
+                    csms.clock(), "in", "CALL", frame.action, frame.unique_id, frame.payload, text
+                )
+                self.exchanges.append(exchange)
+                if csms.on_exchange is not None:
+                    csms.on_exchange(self, exchange)
+            if csms._change is not None:
+                csms._changed()
             answer = self._answer(frame)
             if answer is None:  # the handler chose not to answer
                 return
-            if isinstance(answer, (CallResult, CallError)):
+            if type(answer) is CallResult or type(answer) is CallError:
                 # answered at once (most handlers): sent from here, as `_send` does, with no
                 # coroutine of its own to resume at each of the send's scheduling points
                 answer_text = frames.serialize(answer)
                 self._record("out", answer, frame.action, answer_text)
                 await self.ws.send_message(answer_text)
-                self.csms._changed()
+                if csms._change is not None:
+                    csms._changed()
             elif inline:
                 # a handler's answer that has to be awaited: _catch_up sends it, and what
                 # comes meanwhile is handled after it
@@ -378,9 +390,10 @@ class Session:
             response = handler(self, request)
             # the response class first: most handlers answer at once, and a check against
             # the Awaitable ABC costs more than the rest of this test
-            if type(response) is not spec.response and (
-                response is None or isinstance(response, Awaitable)
-            ):
+            if type(response) is spec.response:
+                # what `rpc.result` does, its class already known to be the action's
+                return call_result_frame(call.unique_id, codec.encode(response))
+            if response is None or isinstance(response, Awaitable):
                 return response  # type: ignore[no-any-return]
             return rpc.result(call, response)
         except Exception as e:
@@ -427,18 +440,20 @@ class Session:
                     counts.stopped += 1
                 elif action == "BootNotification" and frame.payload.get("status") == "Accepted":
                     counts.accepted += 1
-        if self.csms.settings.keep_exchanges == 0 and self.csms.on_exchange is None:
-            self.csms._changed()
-            return  # nothing kept, nobody to tell: no record made
-        kind = _KINDS[type(frame)]
-        payload = frame.payload if not isinstance(frame, CallError) else frame.error_code
         csms = self.csms
-        exchange = _exchange(csms.clock(), direction, kind, action, frame.unique_id, payload, text)
-        self.exchanges.append(exchange)
-        # what _announce does, written out (twice on every CALL's path)
-        if csms.on_exchange is not None:
-            csms.on_exchange(self, exchange)
-        csms._changed()
+        if csms.settings.keep_exchanges != 0 or csms.on_exchange is not None:
+            kind = _KINDS[type(frame)]
+            payload = frame.payload if type(frame) is not CallError else frame.error_code
+            exchange = _exchange(
+                csms.clock(), direction, kind, action, frame.unique_id, payload, text
+            )
+            self.exchanges.append(exchange)
+            # what _announce does, written out (on every CALL's path)
+            if csms.on_exchange is not None:
+                csms.on_exchange(self, exchange)
+        # (else nothing kept, nobody to tell: no record made)
+        if csms._change is not None:  # someone waits for a change
+            csms._changed()
 
     def _record_raw(self, direction: str, kind: str, text: str | bytes) -> None:
         shown = text if isinstance(text, str) else text.decode(errors="replace")
