@@ -9,6 +9,7 @@ trio-websocket client on the in-process network plays the charge point (MockCloc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import trio
 import trio.testing
@@ -161,3 +162,15 @@ async def _set_on_change(csms: CentralSystem, changed: trio.Event) -> None:
     # wait_until wakes on each change: the CALL's record is one
     await csms.wait_until(lambda: csms.counts.received == 1)
     changed.set()
+
+
+async def test_a_heartbeat_is_answered_with_the_csms_clock(autojump_clock):
+    csms = CentralSystem(CsmsSettings(), clock=lambda: datetime(2031, 2, 3, 4, 5, 6, 789999, UTC))
+    async with trio.open_nursery() as nursery:
+        ws = await connect(nursery, csms)
+        await ws.send_message(json.dumps(HEARTBEAT))
+        with trio.fail_after(5):
+            answer = json.loads(await ws.get_message())
+        # milliseconds cut, never rounded up
+        assert answer == [3, "hb-1", {"currentTime": "2031-02-03T04:05:06.789Z"}]
+        nursery.cancel_scope.cancel()

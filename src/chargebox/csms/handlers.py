@@ -80,7 +80,8 @@ def stop_transaction(session: Session, request: v16.StopTransactionRequest) -> A
 
 
 def heartbeat(session: Session, request: v16.HeartbeatRequest) -> Any:
-    return v16.HeartbeatResponse(current_time=_now(session))
+    # the clock read here rather than through _now: a call less on every Heartbeat
+    return v16.HeartbeatResponse(current_time=session.csms.clock())
 
 
 async def data_transfer(session: Session, request: v16.DataTransferRequest) -> Any:
