@@ -8,7 +8,16 @@ Measured in one run, alternating so that all see the same machine load:
   Heartbeat CALL   `cp.call(HeartbeatRequest())` on a registered station: the
                    OCPP-J rules (a place in line, one CALL in flight, the
                    answer correlated and decoded), the dev CSMS decoding and
-                   answering it
+                   answering it, and keeping a record of each frame (its
+                   default, which tests and the console read back: the
+                   session's history grows by two records a CALL)
+  ... CSMS as under load
+                   the same with the dev CSMS keeping no history
+                   (`keep_exchanges=0`, as `chargebox csms --load`, the fleet's
+                   CSMS and bench_day run it): what the station's round trip
+                   costs against a CSMS that keeps what it is sent elsewhere.
+                   The difference between the two rows is the CSMS's growing
+                   history, mostly the cyclic garbage collector walking it
   ocpp package     the same CALL from the `ocpp` package's ChargePoint to a
                    Central System of the same package (asyncio, `websockets`)
   endpoint alone   the same CALL on an endpoint whose websocket is an
@@ -130,9 +139,12 @@ def config(folder: Path, port: int) -> ChargePointConfig:
     )
 
 
-async def call_rate(calls: int, folder: Path, steps: list[float]) -> float:
-    """Heartbeat CALLs per second from a registered station to the development CSMS."""
-    csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
+async def call_rate(
+    calls: int, folder: Path, steps: list[float], keep_exchanges: int | None = None
+) -> float:
+    """Heartbeat CALLs per second from a registered station to the development CSMS
+    (keeping `keep_exchanges` records a session: None, its default, every one)."""
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=86400, keep_exchanges=keep_exchanges))
     async with trio.open_nursery() as nursery:
         await nursery.start(csms.serve)
         async with open_charge_point(
@@ -277,12 +289,19 @@ async def chargebox_round(calls: int, figures: dict[str, list[float]]) -> None:
     figures["echo"].append(await echo_rate(calls, figures["echo steps"]))
     with tempfile.TemporaryDirectory() as tmp:
         figures["call"].append(await call_rate(calls, Path(tmp), figures["call steps"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        lean = await call_rate(calls, Path(tmp), figures["lean steps"], keep_exchanges=0)
+        figures["lean"].append(lean)
     figures["alone"].append(await endpoint_rate(calls))
 
 
 def main(calls: int, rounds: int) -> None:
     figures: dict[str, list[float]] = {
-        name: [] for name in ("echo", "echo steps", "call", "call steps", "alone", "ocpp")
+        name: []
+        for name in (
+            *("echo", "echo steps", "call", "call steps", "lean", "lean steps"),
+            *("alone", "ocpp"),
+        )
     }
     for _ in range(rounds):
         trio.run(chargebox_round, calls, figures)
@@ -297,6 +316,11 @@ def main(calls: int, rounds: int) -> None:
     rows = [
         ("websocket echo (floor)", echo, statistics.median(figures["echo steps"])),
         ("Heartbeat CALL (cp.call)", call, statistics.median(figures["call steps"])),
+        (
+            "... CSMS as under load",
+            statistics.median(figures["lean"]),
+            statistics.median(figures["lean steps"]),
+        ),
     ]
     if figures["ocpp"]:
         rows.append(("ocpp package (asyncio)", statistics.median(figures["ocpp"]), None))
