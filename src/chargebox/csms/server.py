@@ -27,13 +27,14 @@ import hmac
 import logging
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableSequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple, overload
 from urllib.parse import unquote
 
 import attrs
+import orjson
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -43,7 +44,6 @@ from trio_websocket import (
 )
 
 from chargebox.ocpp import codec, frames, rpc
-from chargebox.ocpp._check import writable
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError
 from chargebox.ocpp.frames import Call, CallError, CallResult, call_result_frame
 from chargebox.ocpp.v16 import DataTransferStatus
@@ -82,8 +82,7 @@ class NoAnswer(Exception):
 _KINDS = {Call: "CALL", CallResult: "CALLRESULT", CallError: "CALLERROR"}
 
 
-@attrs.frozen
-class Exchange:
+class Exchange(NamedTuple):
     """One frame on a session, as the development CSMS saw it."""
 
     time: datetime
@@ -95,32 +94,68 @@ class Exchange:
     text: str
 
 
-# Two records are made on every CALL (its own and its answer's), from values that are
-# right already: filled in without the frozen class's __init__, as frames are
-# (`chargebox.ocpp._check.writable`).
-_WritableExchange = writable(Exchange)
+# an Exchange from its values as a plain tuple, without the named tuple's Python-level
+# __new__ (two are made on every CALL when someone listens)
+_new_tuple = tuple.__new__
 
 
-def _exchange(
-    time: datetime,
-    direction: str,
-    kind: str,
-    action: str | None,
-    unique_id: str | None,
-    payload: Any,
-    text: str,
-) -> Exchange:
-    """`Exchange(time, direction, kind, action, unique_id, payload, text)`, made faster."""
-    exchange = _WritableExchange()
-    exchange.time = time
-    exchange.direction = direction
-    exchange.kind = kind
-    exchange.action = action
-    exchange.unique_id = unique_id
-    exchange.payload = payload
-    exchange.text = text
-    exchange.__class__ = Exchange
-    return exchange  # type: ignore[no-any-return]
+#: in a kept record, for the payload of a CALL or CALLRESULT: read from the frame's text
+#: (a bare object: one the collector does not track, like the record's other values)
+_IN_TEXT = object()
+#: where a frame's payload is in its JSON array, by kind
+_PAYLOAD_AT = {"CALL": 3, "CALLRESULT": 2}
+
+
+def _exchange_of(row: tuple[Any, ...]) -> Exchange:
+    if row[5] is _IN_TEXT:
+        payload = orjson.loads(row[6])[_PAYLOAD_AT[row[2]]]
+        return Exchange(row[0], row[1], row[2], row[3], row[4], payload, row[6])
+    return _new_tuple(Exchange, row)  # type: ignore[no-any-return]
+
+
+class History(Sequence[Exchange]):
+    """A session's records, oldest first: every one, or the last `keep` of them.
+
+    Kept as plain tuples of plain values, a CALL's or CALLRESULT's payload read back
+    from the frame's text: the cyclic garbage collector stops walking such a tuple
+    once it has seen it, where it walks each instance of a class (a named tuple too)
+    and each tuple that holds a dict at every collection of its generation. A session
+    keeps a record of every frame by default, two a CALL, and a long session's
+    history made each later frame slower. Read back as Exchange records."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, keep: int | None = None) -> None:
+        #: the records' values, as plain tuples (what `Session` appends on its hot path)
+        self.rows: list[tuple[Any, ...]] | deque[tuple[Any, ...]] = (
+            [] if keep is None else deque(maxlen=keep)
+        )
+
+    def append(self, exchange: Exchange) -> None:
+        """Keep `exchange` as it is (the session's own frames are kept by `Session`, their
+        payloads in their texts)."""
+        self.rows.append(tuple(exchange))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Exchange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Exchange]: ...
+
+    def __getitem__(self, index: int | slice) -> Exchange | list[Exchange]:
+        if isinstance(index, slice):
+            return [_exchange_of(row) for row in list(self.rows)[index]]
+        return _exchange_of(self.rows[index])
+
+    def __iter__(self) -> Iterator[Exchange]:
+        for row in self.rows:
+            yield _exchange_of(row)
+
+    def __repr__(self) -> str:
+        return f"History({list(self)!r})"
 
 
 @attrs.define
@@ -185,7 +220,7 @@ class Session:
         self.request_headers = [(k.lower(), v) for k, v in request_headers or []]
         keep = csms.settings.keep_exchanges
         #: the frames of this session, oldest first (the last `keep_exchanges` of them)
-        self.exchanges: MutableSequence[Exchange] = [] if keep is None else deque(maxlen=keep)
+        self.exchanges = History(keep)
         #: the CALL a handler is answering (its message id tells a retransmission)
         self.current_call: Call | None = None
         self.closed = trio.Event()
@@ -342,11 +377,14 @@ class Session:
             # what `_record` does for a CALL, written out: on the path of every CALL
             csms.counts.received += 1
             if csms.settings.keep_exchanges != 0 or csms.on_exchange is not None:
-                exchange = _exchange(
-                    csms.clock(), "in", "CALL", frame.action, frame.unique_id, frame.payload, text
+                when = csms.clock()
+                self.exchanges.rows.append(
+                    (when, "in", "CALL", frame.action, frame.unique_id, _IN_TEXT, text)
                 )
-                self.exchanges.append(exchange)
                 if csms.on_exchange is not None:
+                    exchange = Exchange(
+                        when, "in", "CALL", frame.action, frame.unique_id, frame.payload, text
+                    )
                     csms.on_exchange(self, exchange)
             if csms._change is not None:
                 csms._changed()
@@ -444,12 +482,13 @@ class Session:
         if csms.settings.keep_exchanges != 0 or csms.on_exchange is not None:
             kind = _KINDS[type(frame)]
             payload = frame.payload if type(frame) is not CallError else frame.error_code
-            exchange = _exchange(
-                csms.clock(), direction, kind, action, frame.unique_id, payload, text
-            )
-            self.exchanges.append(exchange)
+            when = csms.clock()
+            # a CALL's or CALLRESULT's payload is kept in its text (History)
+            kept = payload if kind == "CALLERROR" else _IN_TEXT
+            self.exchanges.rows.append((when, direction, kind, action, frame.unique_id, kept, text))
             # what _announce does, written out (on every CALL's path)
             if csms.on_exchange is not None:
+                exchange = Exchange(when, direction, kind, action, frame.unique_id, payload, text)
                 csms.on_exchange(self, exchange)
         # (else nothing kept, nobody to tell: no record made)
         if csms._change is not None:  # someone waits for a change
