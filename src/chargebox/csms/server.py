@@ -382,8 +382,9 @@ class Session:
                     (when, "in", "CALL", frame.action, frame.unique_id, _IN_TEXT, text)
                 )
                 if csms.on_exchange is not None:
-                    exchange = Exchange(
-                        when, "in", "CALL", frame.action, frame.unique_id, frame.payload, text
+                    exchange = _new_tuple(
+                        Exchange,
+                        (when, "in", "CALL", frame.action, frame.unique_id, frame.payload, text),
                     )
                     csms.on_exchange(self, exchange)
             if csms._change is not None:
@@ -488,7 +489,9 @@ class Session:
             self.exchanges.rows.append((when, direction, kind, action, frame.unique_id, kept, text))
             # what _announce does, written out (on every CALL's path)
             if csms.on_exchange is not None:
-                exchange = Exchange(when, direction, kind, action, frame.unique_id, payload, text)
+                exchange = _new_tuple(
+                    Exchange, (when, direction, kind, action, frame.unique_id, payload, text)
+                )
                 csms.on_exchange(self, exchange)
         # (else nothing kept, nobody to tell: no record made)
         if csms._change is not None:  # someone waits for a change
