@@ -30,6 +30,18 @@ def station_config(folder: Path, url: str, station_id: str, **core: Any) -> Char
     return ChargePointConfig.load(path)
 
 
+def loopback_config(folder: Path, port: int) -> ChargePointConfig:
+    """The benchmarks' station BENCH at a Central System on 127.0.0.1:`port`, with no
+    meter values of its own (a benchmark sends what it measures itself)."""
+    return station_config(
+        folder,
+        f"127.0.0.1:{port}/ocpp/",
+        "BENCH",
+        MeterValueSampleInterval=0,
+        ClockAlignedDataInterval=0,
+    )
+
+
 class Evse:
     """The host's EVSE port: nothing to do (a benchmark starts its sessions itself)."""
 

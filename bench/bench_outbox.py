@@ -33,10 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import trio
-from _station import Evse, station_config
+from _station import Evse, loopback_config
 from trio_websocket import open_websocket_url, serve_websocket
 
-from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp import codec
 from chargebox.ocpp.v16 import MeterValue, MeterValuesRequest, SampledValue
@@ -84,16 +83,6 @@ async def echo_rate(n: int) -> float:
     return n / elapsed
 
 
-def config(folder: Path, port: int) -> ChargePointConfig:
-    return station_config(
-        folder,
-        f"127.0.0.1:{port}/ocpp/",
-        "BENCH",
-        MeterValueSampleInterval=0,
-        ClockAlignedDataInterval=0,
-    )
-
-
 def prefill(data: Path, n: int) -> None:
     """A store holding N MeterValues of one transaction whose id is known, nothing else."""
     store = Store(data / "BENCH.db")
@@ -118,7 +107,7 @@ async def link_rate(rounds: int, folder: Path) -> float:
     async with trio.open_nursery() as nursery:
         await nursery.start(csms.serve)
         async with open_charge_point(
-            config(folder, csms.port), Host(evse=Evse()), data_dir=folder / "data"
+            loopback_config(folder, csms.port), Host(evse=Evse()), data_dir=folder / "data"
         ) as cp:
             await cp.wait_until(lambda: cp.registered)
             request = meter_values(1)
@@ -151,7 +140,7 @@ async def restart_steps(n: int, folder: Path) -> list[tuple[str, float]]:
         await nursery.start(csms.serve)
         data = folder / "data"
         prefill(data, n)
-        cfg = config(folder, csms.port)
+        cfg = loopback_config(folder, csms.port)
         start = time.perf_counter()
         async with open_charge_point(cfg, Host(evse=Evse()), data_dir=data) as cp:
             steps.append(("engine running (store open)", time.perf_counter() - start))
@@ -226,7 +215,8 @@ async def drain_only(n: int, folder: Path) -> float:
         await nursery.start(csms.serve)
         data = folder / "data"
         prefill(data, n)
-        async with open_charge_point(config(folder, csms.port), Host(evse=Evse()), data_dir=data):
+        cfg = loopback_config(folder, csms.port)
+        async with open_charge_point(cfg, Host(evse=Evse()), data_dir=data):
             with trio.fail_after(600):
                 await counted.wait()
         nursery.cancel_scope.cancel()

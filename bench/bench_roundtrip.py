@@ -56,12 +56,11 @@ from collections import Counter
 from pathlib import Path
 
 import trio
-from _station import Evse, station_config
+from _station import Evse, loopback_config
 from trio_websocket import CloseReason, ConnectionClosed, open_websocket_url, serve_websocket
 
 from chargebox.actors.endpoint import Endpoint
 from chargebox.actors.timers import TimerService
-from chargebox.config import ChargePointConfig
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.ocpp.v16 import HeartbeatRequest
 from chargebox.station import Host, open_charge_point
@@ -129,16 +128,6 @@ async def echo_rate(calls: int, steps: list[float]) -> float:
     return rate
 
 
-def config(folder: Path, port: int) -> ChargePointConfig:
-    return station_config(
-        folder,
-        f"127.0.0.1:{port}/ocpp/",
-        "BENCH",
-        MeterValueSampleInterval=0,
-        ClockAlignedDataInterval=0,
-    )
-
-
 async def call_rate(
     calls: int, folder: Path, steps: list[float], keep_exchanges: int | None = None
 ) -> float:
@@ -148,7 +137,7 @@ async def call_rate(
     async with trio.open_nursery() as nursery:
         await nursery.start(csms.serve)
         async with open_charge_point(
-            config(folder, csms.port), Host(evse=Evse()), data_dir=folder / "data"
+            loopback_config(folder, csms.port), Host(evse=Evse()), data_dir=folder / "data"
         ) as cp:
             await cp.wait_until(lambda: cp.registered)
             # the statuses and the security event of the registration go first
