@@ -340,7 +340,7 @@ class Store:
 
     def _rollback(self) -> None:
         self._forget_ahead()  # rows read or queued within the rolled-back write may be gone
-        self._tx_ids.clear()  # a transaction begun within it is gone
+        self._tx_ids.clear()  # a transaction begun, or an id set, within it is gone
         if self._db.in_transaction:
             try:
                 self._db.execute("ROLLBACK")
@@ -589,15 +589,13 @@ class Store:
 
     def set_transaction_id(self, ref: int, transaction_id: int) -> None:
         self._forget_ahead()  # the rows read ahead carry the transaction's id of before
-        self._tx_ids.pop(ref, None)
-        if self._defer(
+        if not self._defer(
             "a transaction's id",
             "UPDATE transactions SET transaction_id = ? WHERE ref = ?",
             (transaction_id, ref),
         ):
-            self._tx_ids[ref] = transaction_id
-        else:
             self._ids[ref] = transaction_id
+        self._tx_ids[ref] = transaction_id  # (a rolled-back write forgets it: `_rollback`)
 
     def record_meter(
         self, ref: int, meter_wh: int, when: datetime, tx_data: dict[str, Any] | None
