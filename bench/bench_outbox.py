@@ -11,6 +11,16 @@ Measured in one run, side by side:
                    (SQLite file, synchronous=FULL), delivering them in order:
                    read the head, send, await the answer, delete the row
 
+Both rows are timed alike, from the station's side, against a development
+CSMS with no listener (`on_exchange` unset, so it builds no record per frame
+for anyone): the link from the return of the first `cp.call` to the return of
+the N-th, the drain from the outbox's first delivered message (the answer
+taken, the row removed) to its N-th, seen by an observer of the outbox actor;
+each is N-1 intervals. Each round runs the link and then the drain, on fresh
+stores; the figures are the medians of --rounds rounds, and "drain / link round
+trip" is the median of the rounds' own ratios (each taken from two runs a few
+seconds apart, so a slower machine moves both).
+
   restart          a station started on a store holding --restart queued
                    MeterValues (100,000 by default): the time from the call of
                    open_charge_point to each step, up to the first queued
@@ -18,7 +28,11 @@ Measured in one run, side by side:
   enqueue          the cost of queueing one more MeterValues (a synced commit)
                    and asking the queue's length, at 0, 10,000 and 100,000 queued
 
-Run: python bench/bench_outbox.py [--messages N] [--restart N]
+--profile runs cProfile over one link run and one drain run of N messages and
+prints, per message, the calls and the time the drain spends beyond the link
+(functions called at least once every two messages).
+
+Run: python bench/bench_outbox.py [--messages N] [--restart N] [--rounds R] [--profile]
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import trio
 from _station import Evse, loopback_config
@@ -101,8 +116,10 @@ def prefill(data: Path, n: int) -> None:
     store.close()
 
 
-async def link_rate(rounds: int, folder: Path) -> float:
-    """MeterValues CALLs per second through the engine's endpoint, one in flight."""
+async def link_rate(n: int, folder: Path, profiler: Any = None) -> float:
+    """MeterValues CALLs per second through the engine's endpoint, one in flight: from
+    the return of the first call to the return of the n-th (`profiler`: enabled over
+    that time)."""
     csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
     async with trio.open_nursery() as nursery:
         await nursery.start(csms.serve)
@@ -111,10 +128,15 @@ async def link_rate(rounds: int, folder: Path) -> float:
         ) as cp:
             await cp.wait_until(lambda: cp.registered)
             request = meter_values(1)
+            await cp.call(request)
+            if profiler is not None:
+                profiler.enable()
             start = time.perf_counter()
-            for _ in range(rounds):
+            for _ in range(n - 1):
                 await cp.call(request)
-            rate = rounds / (time.perf_counter() - start)
+            rate = (n - 1) / (time.perf_counter() - start)
+            if profiler is not None:
+                profiler.disable()
         nursery.cancel_scope.cancel()
     return rate
 
@@ -167,13 +189,20 @@ def enqueue_cost(depth: int, folder: Path, n: int = 200) -> float:
     return statistics.median(costs) * 1e6
 
 
-async def main(n: int, restart: int) -> None:
+async def main(n: int, restart: int, rounds: int) -> None:
     echo = await echo_rate(min(n, 5000))
-    with tempfile.TemporaryDirectory() as tmp:
-        link = await link_rate(min(n, 5000), Path(tmp))
-    with tempfile.TemporaryDirectory() as tmp:
-        drain = await drain_only(n, Path(tmp))
-    print(f"{n} queued MeterValues, loopback TCP; python {sys.version.split()[0]}")
+    links: list[float] = []
+    drains: list[float] = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            links.append(await link_rate(min(n, 5000), Path(tmp)))
+        with tempfile.TemporaryDirectory() as tmp:
+            drains.append(await drain_only(n, Path(tmp)))
+    link, drain = statistics.median(links), statistics.median(drains)
+    print(
+        f"{n} queued MeterValues, loopback TCP, {rounds} rounds (medians); "
+        f"python {sys.version.split()[0]}"
+    )
     print(f"{'path':<34} {'messages/s':>11} {'vs echo':>8}")
     for name, rate in (
         ("websocket echo (floor)", echo),
@@ -181,7 +210,12 @@ async def main(n: int, restart: int) -> None:
         ("outbox drain (store + link)", drain),
     ):
         print(f"{name:<34} {rate:>11.0f} {rate / echo:>7.2f}x")
-    print(f"drain / link round trip: {drain / link:.2f}")
+    ratios = [d / k for d, k in zip(drains, links, strict=True)]
+    print("rounds' drain / link: " + ", ".join(f"{r:.2f}" for r in ratios))
+    print(
+        f"drain / link round trip: {statistics.median(ratios):.2f} "
+        f"(per message: link {1e6 / link:.0f} us, drain {1e6 / drain:.0f} us)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         steps = await restart_steps(restart, Path(tmp))
     print(f"restart with {restart} queued (seconds since open_charge_point):")
@@ -194,38 +228,76 @@ async def main(n: int, restart: int) -> None:
     print("enqueue + queue_length (median, us): " + ", ".join(f"{c:.0f} at {d}" for d, c in costs))
 
 
-async def drain_only(n: int, folder: Path) -> float:
+async def drain_only(n: int, folder: Path, profiler: Any = None) -> float:
+    """Queued MeterValues delivered per second: from the outbox's first delivered message
+    to its n-th, seen by an observer of the outbox actor (called after each event it
+    handles; `profiler`: enabled over that time)."""
     csms = CentralSystem(CsmsSettings(heartbeat_interval=86400))
-    counted = trio.Event()
-    received = 0
-    first: list[float] = []
+    drained = trio.Event()
+    marks: list[float] = []
 
-    def on_exchange(session, exchange) -> None:
-        nonlocal received
-        if (exchange.direction, exchange.action, exchange.kind) == ("in", "MeterValues", "CALL"):
-            received += 1
-            if received == 1:
-                first.append(time.perf_counter())
-            if received == n:
-                first.append(time.perf_counter())
-                counted.set()
+    def observe(actor, outcome) -> None:
+        delivered = actor.delivered
+        if delivered == 1 and not marks:
+            marks.append(time.perf_counter())
+            if profiler is not None:
+                profiler.enable()
+        elif delivered == n and len(marks) == 1:
+            marks.append(time.perf_counter())
+            if profiler is not None:
+                profiler.disable()
+            drained.set()
 
-    csms.on_exchange = on_exchange
     async with trio.open_nursery() as nursery:
         await nursery.start(csms.serve)
         data = folder / "data"
         prefill(data, n)
         cfg = loopback_config(folder, csms.port)
-        async with open_charge_point(cfg, Host(evse=Evse()), data_dir=data):
+        async with open_charge_point(cfg, Host(evse=Evse()), data_dir=data) as cp:
+            cp.station.outbox.observers.append(observe)
             with trio.fail_after(600):
-                await counted.wait()
+                await drained.wait()
         nursery.cancel_scope.cancel()
-    return (n - 1) / (first[1] - first[0])
+    return (n - 1) / (marks[1] - marks[0])
+
+
+def profile(n: int) -> None:
+    """cProfile of a link run and a drain run of n messages; per message, what the drain
+    calls beyond the link."""
+    import cProfile
+    import pstats
+
+    def stats(measure) -> dict:
+        with tempfile.TemporaryDirectory() as tmp:
+            trio.run(measure, 200, Path(tmp))  # imports and first-time costs
+        profiler = cProfile.Profile()
+        with tempfile.TemporaryDirectory() as tmp:
+            trio.run(measure, n, Path(tmp), profiler)
+        return pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+    link, drain = stats(link_rate), stats(drain_only)
+    rows = []
+    for key, value in drain.items():
+        calls = (value[0] - link.get(key, (0,))[0]) / n
+        own = (value[2] - link.get(key, (0, 0, 0))[2]) / n * 1e6
+        if abs(calls) >= 0.5:
+            rows.append((own, calls, f"{Path(key[0]).name}:{key[1]}({key[2]})"))
+    rows.sort(key=lambda row: -abs(row[0]))
+    total = sum(v[2] for v in drain.values()) - sum(v[2] for v in link.values())
+    print(f"drain beyond link, per message: {total / n * 1e6:.1f} us of own time (profiled)")
+    print(f"{'own us':>7} {'calls':>6}  function")
+    for own, calls, name in rows[:50]:
+        print(f"{own:>7.2f} {calls:>6.2f}  {name}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--restart", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    trio.run(main, args.messages, args.restart)
+    if args.profile:
+        profile(args.messages)
+    else:
+        trio.run(main, args.messages, args.restart, args.rounds)
