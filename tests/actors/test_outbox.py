@@ -295,3 +295,39 @@ async def test_a_draining_queue_starts_no_task_to_take_a_transmissions_news(
         # itself (before: a task to take each of the fourteen events); a few tasks remain
         # for the link's news and for news that came while the actor was busy
         assert spawned.names.count("actor outbox") <= 6
+
+
+async def test_delivered_meter_values_leave_the_file_in_batches_each_delivered_once(
+    tmp_path, autojump_clock
+):
+    """A backlog drained after a long offline transaction: every MeterValues reaches the
+    Central System once, in order, and their removals are committed a batch at a time
+    (the StartTransaction's and the StopTransaction's at once)."""
+    async with running(tmp_path, Core=OFFLINE_SAMPLING) as rig:
+        cp, csms, net = rig.cp, rig.csms, rig.net
+        await start_offline_transaction(rig)
+        for minute in range(1, 41):
+            await trio.sleep(60)
+            await cp.meter_values(1, {"Energy.Active.Import.Register": 100 + 10 * minute})
+        await cp.transaction_stopped(1, meter_stop=600, reason="Local")
+        store = cp.station.ctx.store
+        queued = store.queued()
+        meters = [m.message_id for m in queued if m.action == "MeterValues"]
+        assert len(meters) >= 40
+        seen: list[str] = []
+        store._db.set_trace_callback(seen.append)
+        net.listen(*CSMS_ADDRESS, csms)
+        await csms.wait_for("StopTransaction")
+        assert await cp.drain(60)
+        received = [
+            ex.unique_id
+            for s in csms.all_sessions
+            for ex in s.exchanges
+            if (ex.direction, ex.kind, ex.action) == ("in", "CALL", "MeterValues")
+        ]
+        assert received == meters  # each once, in order, with its queued message id
+        removals = [s for s in seen if s.startswith("DELETE FROM outbox")]
+        # before: one DELETE a message (len(queued) of them)
+        assert len(removals) <= len(meters) // 32 + 3
+        assert store.queue_length() == 0
+        assert store._db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0

@@ -89,7 +89,7 @@ class OutboxActor(Actor[OutboxModel]):
             head, self._head = self._head, None
             if head is None:
                 return
-            self.ctx.store.remove(head.seq)
+            self.ctx.store.remove(head.seq, delivered=effect.delivered)
             if effect.delivered:
                 self.delivered += 1
             else:

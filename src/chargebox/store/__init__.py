@@ -211,7 +211,10 @@ class Store:
         self.observers: list[Callable[[str | None], None]] = []
         # writes of what was already taken in that failed: retried with the next write
         self._deferred: list[tuple[str, tuple[Any, ...]]] = []
-        self._removed: set[int] = set()  # queue rows delivered, their DELETE deferred
+        self._removed: set[int] = set()  # queue rows delivered, their DELETE not committed
+        # delivered MeterValues whose DELETE waits to join a commit (at most _REMOVE_BATCH;
+        # each is in `_removed` too): see `remove`
+        self._pending: list[int] = []
         self._ids: dict[int, int] = {}  # transaction ids whose UPDATE is deferred
         # the oldest queued rows, read ahead in one SELECT so that a draining queue does
         # not read its head once per message; a prefix of the queue (INSERTs only append),
@@ -271,13 +274,17 @@ class Store:
         return db
 
     def close(self) -> None:
+        """Commit the removals still waiting (`remove`) and close the file."""
+        if self._pending:
+            self._commit_removals()
         self._db.close()
 
     # -- writing, and what happens when the disk says no -----------------------------------
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
-        """One commit: the deferred writes first, then the block's statements.
+        """One commit: the deferred writes and the delivered messages' removals that
+        wait (`remove`) first, then the block's statements.
 
         A write that fails raises StoreWriteError naming `what`; the first
         success after failures clears `failure`. Within another write's block,
@@ -294,6 +301,9 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             for statement, params in self._deferred:
                 self._execute(statement, params)
+            pending = self._pending
+            if pending:
+                self._execute(_remove_statement(len(pending)), tuple(pending))
             yield
             self._db.execute("COMMIT")
         except sqlite3.Error as e:
@@ -307,6 +317,9 @@ class Store:
             self._queued = queued
             self._rollback()
             raise
+        if self._pending:
+            self._removed.difference_update(self._pending)
+            self._pending.clear()
         if self._deferred:
             log.info("%d deferred writes of the store are done", len(self._deferred))
             self._deferred.clear()
@@ -459,8 +472,8 @@ class Store:
             payload["transactionId"] = transaction_id
         return QueuedMessage(row[0], row[1], payload, row[3], row[5])
 
-    def remove(self, seq: int) -> None:
-        """A delivered (or dropped) message leaves the queue.
+    def remove(self, seq: int, *, delivered: bool = False) -> None:
+        """A message leaves the queue: `delivered` (its CALLRESULT came), or dropped.
 
         Not synced to the disk on its own: after a power cut the last few delivered
         messages may go again, each with its first message id, so the Central System
@@ -469,23 +482,49 @@ class Store:
         connection stays at synchronous=NORMAL until the next other write, which sets
         FULL again before it begins, so a draining queue switches once, not twice a
         message; and the DELETE is its own commit (one statement, no BEGIN and COMMIT).
+
+        A delivered MeterValues at the head leaves the queue at once for every reader
+        (`head`, `queue_length`, `queued`, thinning) but its DELETE may wait, to be
+        committed with others in one statement: once _REMOVE_BATCH of them wait, when
+        the queue runs dry, with any other write's commit (they join it: a removal
+        commits at once, a StartTransaction's or StopTransaction's included), and when
+        the store closes. So when the process dies (killed, crashed) at most
+        _REMOVE_BATCH delivered MeterValues are sent again after the restart, with their
+        first message ids; never a StartTransaction or a StopTransaction.
         """
-        if self._ahead and self._ahead[0][0] == seq:
-            self._ahead.popleft()
+        ahead = self._ahead
+        if ahead and ahead[0][0] == seq:
+            action = ahead.popleft()[1]
         else:
+            action = None
             self._forget_ahead()
         if self._db.in_transaction:  # part of a larger commit: that one decides
             self._execute(_REMOVE, (seq,))
             return
+        self._pending.append(seq)
+        self._removed.add(seq)
+        if (
+            delivered
+            and action == "MeterValues"
+            and len(self._pending) < _REMOVE_BATCH
+            and self._queued > len(self._removed)  # messages remain queued
+        ):
+            return
+        self._commit_removals()
+
+    def _commit_removals(self) -> None:
+        """The removals that wait (`_pending`), in one commit at synchronous=NORMAL."""
+        seqs, self._pending = self._pending, []
+        statement, params = _remove_statement(len(seqs)), tuple(seqs)
         if self._synced and self._synchronous != "NORMAL":
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._synced = False
         if self._deferred:  # the writes waiting for the disk go first, in one commit
-            if not self._defer("a delivered message's removal", _REMOVE, (seq,)):
-                self._removed.add(seq)
+            if self._defer("a delivered message's removal", statement, params):
+                self._removed.difference_update(seqs)
             return
         try:
-            self._execute(_REMOVE, (seq,))
+            self._execute(statement, params)
         except sqlite3.Error as e:
             self._rollback()
             if not _is_storage_failure(e):
@@ -493,9 +532,9 @@ class Store:
             self._failed(e)
             error = StoreWriteError(self.path, "a delivered message's removal", str(e))
             log.warning("%s; it is kept and written once the store can be written", error)
-            self._deferred.append((_REMOVE, (seq,)))
-            self._removed.add(seq)
+            self._deferred.append((statement, params))
             return
+        self._removed.difference_update(seqs)
         self._succeeded()
 
     def queued(self) -> list[QueuedMessage]:
@@ -870,6 +909,15 @@ _SET_META = (
 _READ_AHEAD = 32  # queued rows read in one SELECT (a few KB)
 _DELETE_FROM_OUTBOX = "DELETE FROM outbox "
 _REMOVE = _DELETE_FROM_OUTBOX + "WHERE seq = ?"
+#: delivered MeterValues whose removal may wait to be committed with others (`Store.remove`)
+_REMOVE_BATCH = 32
+
+
+def _remove_statement(count: int) -> str:
+    """The DELETE of `count` queue rows (their seqs its parameters)."""
+    if count == 1:
+        return _REMOVE
+    return _DELETE_FROM_OUTBOX + "WHERE seq IN (" + ",".join("?" * count) + ")"
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str | None:
@@ -958,7 +1006,7 @@ class Storage(Protocol):
 
     def head(self) -> QueuedMessage | None: ...
 
-    def remove(self, seq: int) -> None: ...
+    def remove(self, seq: int, *, delivered: bool = False) -> None: ...
 
     def queued(self) -> list[QueuedMessage]: ...
 

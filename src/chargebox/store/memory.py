@@ -209,8 +209,11 @@ class MemoryStore:
             return message
         return None
 
-    def remove(self, seq: int) -> None:
-        """A delivered (or dropped) message leaves the queue."""
+    def remove(self, seq: int, *, delivered: bool = False) -> None:
+        """A message leaves the queue: `delivered` (its CALLRESULT came), or dropped.
+
+        At once, whatever it was: a memory store has no commit to save (the SQLite
+        Store may let a delivered MeterValues' DELETE wait, unseen by every reader)."""
         self._write(
             "a delivered message's removal", lambda b: b.delete(OUTBOX, seq), deferrable=True
         )
