@@ -124,10 +124,40 @@ class OutboxActor(Actor[OutboxModel]):
 
     async def _transmit(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
         """Transmit the head, and then each next head decided as this task took the
-        answer of the one before."""
+        answer of the one before.
+
+        One coroutine from the head to its answer (and on to the next head): each of
+        the transmission's waits resumes one frame of ours, not one per helper.
+        The transmission's news (sent, answered) is handled here when the actor is idle
+        (it nearly always is: `Actor.take_here`); this is on the path of every queued
+        message, and starting a task to take one event costs as much as the chart's
+        transition.
+        """
         while True:
             try:
-                await self._transmit_with(head, attempt, ticket)
+                request = self._request_of(head)
+                if request is None:
+                    await self.inbox.send(events.Unsendable())
+                else:
+                    await self.take_here(events.Sent())
+                    try:
+                        # the payload as queued: `request` was decoded from it, which
+                        # checked it against the schema (transactionId filled in
+                        # included), so it is not encoded and checked a second time
+                        response = await self.ctx.endpoint.call(
+                            request, unique_id=head.message_id, ticket=ticket, payload=head.payload
+                        )
+                    except (Offline, ConnectionLost):
+                        pass  # the link tells us link_lost; the message stays first in line
+                    except (CallFailed, CallTimeout) as e:
+                        await self.inbox.send(self._failure(head, attempt, e))
+                    else:
+                        await self._answered(head, request, response)
+                        self._continuing = trio.lowlevel.current_task()
+                        try:
+                            await self.take_here(events.Answered())
+                        finally:
+                            self._continuing = None
             finally:
                 self.ctx.endpoint.release(ticket)
                 following, self._next = self._next, None
@@ -135,52 +165,27 @@ class OutboxActor(Actor[OutboxModel]):
                 return
             head, attempt, ticket = following
 
-    async def _transmit_with(self, head: QueuedMessage, attempt: int, ticket: int) -> None:
-        spec = ACTIONS[head.action]
+    def _request_of(self, head: QueuedMessage) -> Any:
+        """The queued message as its request (None, logged: it cannot be sent)."""
         try:
-            request = codec.decode(spec.request, head.payload)
+            return codec.decode(ACTIONS[head.action].request, head.payload)
         except ValidationError as e:
             # e.g. a StopTransaction whose StartTransaction never got an id: it cannot be sent
             log.error("queued %s cannot be sent: %s", head.action, e.description)
-            await self.inbox.send(events.Unsendable())
-            return
-        await self._tell(events.Sent())
-        try:
-            # the payload as queued: `request` was decoded from it, which checked it
-            # against the schema (transactionId filled in included), so it is not
-            # encoded and checked a second time
-            response = await self.ctx.endpoint.call(
-                request, unique_id=head.message_id, ticket=ticket, payload=head.payload
-            )
-        except (Offline, ConnectionLost):
-            return  # the link tells us link_lost; the message stays first in line
-        except CallFailed as e:
-            if e.code in ("NotImplemented", "NotSupported"):
-                log.warning("the Central System does not process %s (%s)", head.action, e)
-                if head.action == "SecurityEventNotification":
-                    # a CSMS without the security whitepaper: keep the events in the log only
-                    self.ctx.security_events_to_csms = False
-                await self.inbox.send(events.NotImplemented_())
-                return
-            log.warning("%s attempt %d failed: %s", head.action, attempt, e)
-            await self.inbox.send(events.Failed())
-            return
-        except CallTimeout as e:
-            log.warning("%s attempt %d failed: %s", head.action, attempt, e)
-            await self.inbox.send(events.Failed())
-            return
-        await self._answered(head, request, response)
-        self._continuing = trio.lowlevel.current_task()
-        try:
-            await self._tell(events.Answered())
-        finally:
-            self._continuing = None
+            return None
 
-    async def _tell(self, event: events.OutboxEvent) -> None:
-        """The transmission's news, handled in the transmission's task when the actor is
-        idle (it nearly always is): this is on the path of every queued message, and
-        starting a task to take one event costs as much as the chart's transition."""
-        await self.take_here(event)
+    def _failure(
+        self, head: QueuedMessage, attempt: int, error: CallFailed | CallTimeout
+    ) -> events.OutboxEvent:
+        """The chart's event for a transmission that failed (logged)."""
+        if isinstance(error, CallFailed) and error.code in ("NotImplemented", "NotSupported"):
+            log.warning("the Central System does not process %s (%s)", head.action, error)
+            if head.action == "SecurityEventNotification":
+                # a CSMS without the security whitepaper: keep the events in the log only
+                self.ctx.security_events_to_csms = False
+            return events.NotImplemented_()
+        log.warning("%s attempt %d failed: %s", head.action, attempt, error)
+        return events.Failed()
 
     async def _answered(self, head: QueuedMessage, request: Any, response: Any) -> None:
         if head.action == "StartTransaction":
