@@ -309,3 +309,24 @@ def test_what_a_durable_store_kept_is_there_after_a_restart(kind, tmp_path):
     # numbering goes on after what is stored
     assert again.enqueue("Heartbeat", {}, None) > max(m.seq for m in queued)
     opener.close()
+
+
+def test_a_delivered_meter_values_leaves_the_queue_at_once_for_its_readers(opener):
+    """Whether or not its removal is committed at once (the SQLite file lets it wait),
+    every store's reads agree: and after a close and reopen, it is gone for good."""
+    store = opener.open()
+    seqs = [store.enqueue("MeterValues", {"connectorId": 1, "n": n}, None) for n in range(4)]
+    stop = store.enqueue("StopTransaction", {"meterStop": 1}, None)
+    for n, seq in enumerate(seqs[:3]):
+        head = store.head()
+        assert head.seq == seq and head.payload["n"] == n
+        store.remove(seq, delivered=True)
+        assert store.queue_length() == 4 - n
+        assert [m.seq for m in store.queued()] == [*seqs[n + 1 :], stop]
+        assert store.queued_count("MeterValues") == 3 - n
+    assert store.thin_queue(1, spare=seqs[3]) == 0  # only a StopTransaction besides
+    assert store.head().seq == seqs[3]
+    if opener.durable:
+        store.close()
+        store = opener.open()
+    assert [m.seq for m in store.queued()] == [seqs[3], stop]

@@ -14,9 +14,11 @@
     meta "firmware" the firmware update under way (chargebox.actors.firmware), kept
                    across the reboot that installs it
 
-Every write commits before the method returns, in WAL mode. How far a commit
-is synced is the store's durability (`DURABILITIES`, chosen with
-`Options.durability`):
+Every write commits before the method returns, in WAL mode, but one: a
+delivered MeterValues' removal from the queue, which is gone for every reader
+at once and committed with the next others (at most 32 wait; see
+`Store.remove`). How far a commit is synced is the store's durability
+(`DURABILITIES`, chosen with `Options.durability`):
 
     power-safe    synchronous=FULL (the default): every commit is synced to the
                   disk before the method returns; what the engine acknowledged to
