@@ -18,6 +18,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -258,3 +259,42 @@ def test_delivered_removals_keep_the_queue_and_resend_at_most_the_batch_after_a_
         assert [m.seq for m in store.queued()] == [m[0] for m in queue], op
     store.close()
     assert rows_in_file(path) == [m[0] for m in queue]
+
+
+class FullDisk:
+    """The store's connection on a disk that is full: every write fails."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.full = True
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if self.full and sql.startswith(("DELETE", "INSERT", "UPDATE", "BEGIN", "COMMIT")):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+def test_waiting_removals_that_cannot_be_committed_wait_for_the_next_write_that_works(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cp.db"
+    store = Store(path)
+    seqs = [store.enqueue("MeterValues", {"n": n}, None) for n in range(_REMOVE_BATCH + 3)]
+    disk = FullDisk(store._db)
+    store._db = disk  # type: ignore[assignment]
+    for seq in seqs[:_REMOVE_BATCH]:  # the batch is full: its commit fails
+        assert store.head().seq == seq  # type: ignore[union-attr]
+        store.remove(seq, delivered=True)
+    assert store.failure is not None and store.deferred_writes == 1
+    assert store.queue_length() == 3
+    assert [m.seq for m in store.queued()] == seqs[_REMOVE_BATCH:]
+    assert store.head().seq == seqs[_REMOVE_BATCH]  # type: ignore[union-attr]
+    disk.full = False
+    store.set_meta("note", "x")  # the next write that works takes them along
+    assert store.failure is None and store.deferred_writes == 0
+    assert rows_in_file(path) == seqs[_REMOVE_BATCH:]
+    assert store.queue_length() == 3
+    store.close()
