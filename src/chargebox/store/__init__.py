@@ -487,10 +487,11 @@ class Store:
 
         A delivered MeterValues at the head leaves the queue at once for every reader
         (`head`, `queue_length`, `queued`, thinning) but its DELETE may wait, to be
-        committed with others in one statement: once _REMOVE_BATCH of them wait, when
-        the queue runs dry, with any other write's commit (they join it: a removal
-        commits at once, a StartTransaction's or StopTransaction's included), and when
-        the store closes. So when the process dies (killed, crashed) at most
+        committed with others in one statement: once _REMOVE_BATCH of them wait, with
+        any other write's commit (they join it: a removal that commits at once, a
+        StartTransaction's or StopTransaction's, and the next message queued after the
+        queue ran dry, whose commit then needs no switch of synchronous), and when the
+        store closes. So when the process dies (killed, crashed) at most
         _REMOVE_BATCH delivered MeterValues are sent again after the restart, with their
         first message ids; never a StartTransaction or a StopTransaction.
         """
@@ -509,7 +510,6 @@ class Store:
             delivered
             and action == "MeterValues"
             and len(self._pending) < _REMOVE_BATCH
-            and self._queued > len(self._removed)  # messages remain queued
         ):
             return
         self._commit_removals()
