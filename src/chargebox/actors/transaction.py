@@ -65,6 +65,8 @@ _QUEUED = frozenset({"StartTransaction", "StopTransaction"})
 # scheduling steps a reading waits for the sample due at the same moment (the timer's
 # expiry reaches the actor's inbox and the actor's task takes it: two or three)
 _SAMPLE_STEPS = 8
+_OUTBOX = Address.outbox()
+_ENQUEUED = Enqueued()
 
 
 def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
@@ -288,11 +290,18 @@ class TransactionActor(Actor[TransactionModel]):
         # connector's Finishing goes before the StopTransaction)
         self._outbox_to_hear = True
 
-    async def _enqueued(self) -> None:
+    async def _enqueued(self, *, last: bool = False) -> None:
         """Tell the outbox a message was stored (its chart keeps the queue within
-        MessageQueueSizeThreshold as it takes the message in)."""
+        MessageQueueSizeThreshold as it takes the message in).
+
+        `last`: the last thing the event's handling does, and nobody waits for the
+        outbox to have taken the message in (a sample's MeterValues, not a host's
+        Start/StopTransaction): queued with no task switch of its own when the outbox's
+        inbox has room; the outbox's task starts once this one has finished the event.
+        """
         assert self.group is not None
-        await self.group.deliver(Address.outbox(), Enqueued())
+        if not (last and self.group.post(_OUTBOX, _ENQUEUED)):
+            await self.group.deliver(_OUTBOX, _ENQUEUED)
 
     def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
         """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""
@@ -371,7 +380,7 @@ class TransactionActor(Actor[TransactionModel]):
                     *(kept.sampled_value if kept is not None else ()),
                 ]
                 self.meter.report(self.connector_id, reported)
-            await self._enqueued()
+            await self._enqueued(last=True)
         elif value is None:
             return
         else:
