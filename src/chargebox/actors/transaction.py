@@ -52,7 +52,6 @@ from chargebox.host import ContractAuthorization
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import (
-    MeterValue,
     MeterValuesRequest,
     StartTransactionRequest,
     StopTransactionRequest,
@@ -275,9 +274,15 @@ class TransactionActor(Actor[TransactionModel]):
                 reason=p.get("reason"),
                 # the idTag the host named, else the one a user presented to stop it
                 id_tag=p.get("stop_id_tag"),
-                transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
-            payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
+            payload = codec.encode(message)
+            if tx_data:
+                # the kept meter values are wire forms the codec made (and checked) as each
+                # was sampled: put in as they are, rather than decoded and encoded again
+                # (a day of samples is some 1,500); the outbox checks the whole message
+                # against the schema again on its way out
+                payload["transactionData"] = list(tx_data)
+            payload = fit(payload, self.ctx.cfg.get("MaxMessageSize", 65000))
             if record is None or record.transaction_id is None:
                 payload.pop("transactionId", None)  # filled in by the store once it is known
             store.end_transaction(
