@@ -11,7 +11,9 @@ went wrong (refused, http status, tls, subprotocol, timeout) and whose message
 is the log line an operator can act on; secrets never appear in it.
 
 `ReaderDelivery` hands each message of an open connection to its handler in
-the connection's reader task (both ends of a round trip use it).
+the connection's reader task, and `send_text` writes a message without a task
+switch of trio-websocket's send lock when nobody else sends (both ends of a
+round trip use them).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from trio_websocket import (
     WebSocketConnection,
     wrap_client_stream,
 )
+from wsproto.events import TextMessage
 
 SUBPROTOCOL = "ocpp1.6"
 
@@ -553,3 +556,41 @@ class ReaderDelivery:
             ws: Any = self.ws
             ws._send_channel = ws._send_channel.channel
             self.installed = False
+
+
+# -- messages sent without the send lock's task switch ---------------------------------
+#
+# trio-websocket's `send_message` frames the message, then writes the frame under
+# the connection's send lock (a trio StrictFIFOLock, so that the frames of tasks
+# sending at once go out whole and in the order they were framed). Taking that
+# lock when nobody holds it is a scheduling point of its own, before the write's:
+# two task steps for every frame sent, on both ends of every round trip.
+# `send_text` takes the free lock without that step, frames the message while
+# holding it and writes the frame: the write is still a checkpoint (a task that
+# only sends lets the others run), a sender that finds the lock held goes the
+# ordinary way and waits behind it, and the order of the wire is that of the
+# framing as before. A broken stream closes the connection and raises
+# ConnectionClosed, as `send_message` does. A websocket of another shape (a
+# stand-in in a test, another version of trio-websocket) gets `send_message`.
+
+
+async def send_text(ws: Any, text: str) -> None:
+    """Send `text` as one websocket text message, as `ws.send_message(text)` does."""
+    lock = getattr(ws, "_stream_lock", None)
+    if type(lock) is not trio.StrictFIFOLock or ws._close_reason is not None:
+        await ws.send_message(text)  # (a closed connection raises ConnectionClosed there)
+        return
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await ws.send_message(text)  # another task is writing: behind it, in order
+        return
+    try:
+        data = ws._wsproto.send(TextMessage(data=text))
+        try:
+            await ws._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await ws._abort_web_socket()
+            raise ConnectionClosed(ws._close_reason) from None
+    finally:
+        lock.release()

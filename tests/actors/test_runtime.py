@@ -15,6 +15,7 @@ from chargebox.actors.timers import TimerService
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import StartTimer
 from chargebox.charts.events import connector as connector_events
+from chargebox.charts.events.outbox import Enqueued
 from chargebox.charts.models import ConnectorModel
 
 
@@ -116,6 +117,29 @@ async def test_a_full_inbox_makes_its_senders_wait_in_order_and_loses_nothing() 
         await inbox.send("late")
     with pytest.raises(ValueError, match="at least one"):
         Inbox(0)
+
+
+async def test_a_post_queues_at_once_or_not_at_all() -> None:
+    """`post` queues an event with no scheduling point when the inbox has room; a full
+    inbox, a closed one or a sink's channel takes nothing (the sender then delivers)."""
+    async with open_actor_group() as group:
+        actor = Actor(Address.connector(1), ConnectorModel(1), outlet=sink(), inbox_size=2)
+        await group.start(actor)
+        address = Address.connector(1)
+        with trio.testing.assert_no_checkpoints():
+            assert group.post(address, connector_events.UsageInitiated())
+            assert group.post(address, connector_events.UsageInitiated())
+            assert not group.post(address, connector_events.UsageInitiated())  # full
+        assert len(actor.inbox) == 2
+        await group.settle(address)
+        assert actor.model.state == "Preparing"
+        assert len(actor.inbox) == 0  # both handled
+        with pytest.raises(ValueError):
+            group.post(address, Enqueued())  # an event of another chart
+        group.register(Address.outbox(), sink())
+        assert not group.post(Address.outbox(), Enqueued())  # a sink: not an actor's inbox
+        actor.stop()
+        assert not group.post(address, connector_events.UsageInitiated())  # closed
 
 
 async def test_senders_waiting_on_a_stopped_actor_hear_it() -> None:

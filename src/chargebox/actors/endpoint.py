@@ -44,7 +44,7 @@ from chargebox.ocpp import codec, frames, rpc
 from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationError
 from chargebox.ocpp.frames import Call, CallError, CallResult, new_message_id
 from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
-from chargebox.transport import ReaderDelivery
+from chargebox.transport import ReaderDelivery, send_text
 
 log = logging.getLogger(__name__)
 
@@ -432,13 +432,13 @@ class Endpoint:
         if ws is None:
             raise Offline("no websocket")
         text = frames.serialize(frame)
-        # No lock of our own: trio-websocket frames the message when send_message is
-        # called and writes frames in that order, so the log (written in the same step)
-        # has the order of the wire; a lock would cost a task switch on every frame.
+        # No lock of our own: the message is framed when send_text is called and frames
+        # are written in that order, so the log (written in the same step) has the order
+        # of the wire; a lock would cost a task switch on every frame.
         if self.message_log is not None:
             self.message_log.frame("out", text)
         self.stats["sent"] += 1
-        await ws.send_message(text)
+        await send_text(ws, text)
 
     # -- our calls --------------------------------------------------------------------
 
@@ -505,7 +505,7 @@ class Endpoint:
                     self.message_log.frame("out", text)
                 self.stats["sent"] += 1
                 try:
-                    await ws.send_message(text)
+                    await send_text(ws, text)
                 except (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                     raise ConnectionLost(f"{action}: the websocket closed") from None
                 if call.generation:

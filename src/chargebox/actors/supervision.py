@@ -119,6 +119,19 @@ class ActorGroup:
                 return
         await inbox.send(event)
 
+    def post(self, address: Address[E], event: E) -> bool:
+        """Put `event` into the actor's inbox at `address` now, with no scheduling point of
+        its own, if it has room; False (nothing queued) when it is full, closed or not an
+        actor's: then `deliver`. For an actor's handling that tells another actor as its
+        last step: its task reaches the drain's scheduling point between two messages, or
+        ends, right after, so a step of its own here would only be a hand-off."""
+        address.check(event)
+        inbox = self._inbox(address, event)
+        if not isinstance(inbox, Inbox) or not inbox.has_room():
+            return False
+        inbox.send_nowait(event)
+        return True
+
     @staticmethod
     def _waits_for(actor: Actor[Any] | None, other: Actor[Any]) -> bool:
         """`actor` waits, through a chain of asks, for `other`'s handling."""

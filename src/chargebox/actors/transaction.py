@@ -52,7 +52,6 @@ from chargebox.host import ContractAuthorization
 from chargebox.ocpp import codec
 from chargebox.ocpp.timestamps import parse_datetime
 from chargebox.ocpp.v16 import (
-    MeterValue,
     MeterValuesRequest,
     StartTransactionRequest,
     StopTransactionRequest,
@@ -65,6 +64,8 @@ _QUEUED = frozenset({"StartTransaction", "StopTransaction"})
 # scheduling steps a reading waits for the sample due at the same moment (the timer's
 # expiry reaches the actor's inbox and the actor's task takes it: two or three)
 _SAMPLE_STEPS = 8
+_OUTBOX = Address.outbox()
+_ENQUEUED = Enqueued()
 
 
 def configured_inputs(cfg: ChargePointConfig) -> dict[str, Any]:
@@ -273,9 +274,15 @@ class TransactionActor(Actor[TransactionModel]):
                 reason=p.get("reason"),
                 # the idTag the host named, else the one a user presented to stop it
                 id_tag=p.get("stop_id_tag"),
-                transaction_data=[codec.decode(MeterValue, v) for v in tx_data] or None,
             )
-            payload = fit(codec.encode(message), self.ctx.cfg.get("MaxMessageSize", 65000))
+            payload = codec.encode(message)
+            if tx_data:
+                # the kept meter values are wire forms the codec made (and checked) as each
+                # was sampled: put in as they are, rather than decoded and encoded again
+                # (a day of samples is some 1,500); the outbox checks the whole message
+                # against the schema again on its way out
+                payload["transactionData"] = list(tx_data)
+            payload = fit(payload, self.ctx.cfg.get("MaxMessageSize", 65000))
             if record is None or record.transaction_id is None:
                 payload.pop("transactionId", None)  # filled in by the store once it is known
             store.end_transaction(
@@ -288,11 +295,18 @@ class TransactionActor(Actor[TransactionModel]):
         # connector's Finishing goes before the StopTransaction)
         self._outbox_to_hear = True
 
-    async def _enqueued(self) -> None:
+    async def _enqueued(self, *, last: bool = False) -> None:
         """Tell the outbox a message was stored (its chart keeps the queue within
-        MessageQueueSizeThreshold as it takes the message in)."""
+        MessageQueueSizeThreshold as it takes the message in).
+
+        `last`: the last thing the event's handling does, and nobody waits for the
+        outbox to have taken the message in (a sample's MeterValues, not a host's
+        Start/StopTransaction): queued with no task switch of its own when the outbox's
+        inbox has room; the outbox's task starts once this one has finished the event.
+        """
         assert self.group is not None
-        await self.group.deliver(Address.outbox(), Enqueued())
+        if not (last and self.group.post(_OUTBOX, _ENQUEUED)):
+            await self.group.deliver(_OUTBOX, _ENQUEUED)
 
     def _for_stop(self, meter_value: dict[str, Any], *, sampled: bool) -> dict[str, Any] | None:
         """What StopTransaction.transactionData keeps of a meter value (StopTxn*Data)."""
@@ -371,7 +385,7 @@ class TransactionActor(Actor[TransactionModel]):
                     *(kept.sampled_value if kept is not None else ()),
                 ]
                 self.meter.report(self.connector_id, reported)
-            await self._enqueued()
+            await self._enqueued(last=True)
         elif value is None:
             return
         else:

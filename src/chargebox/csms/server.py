@@ -52,6 +52,7 @@ from chargebox.transport import (
     SUBPROTOCOL,
     ReaderDelivery,
     basic_auth_password,
+    send_text,
 )
 
 log = logging.getLogger(__name__)
@@ -239,11 +240,11 @@ class Session:
 
     async def _send(self, frame: frames.Frame, action: str | None) -> None:
         text = frames.serialize(frame)
-        # trio-websocket frames the message when send_message is called and writes the
-        # frames in that order: the record, made in the same step, has the wire's order
-        # without a lock (which would cost a task switch on every frame)
+        # the message is framed when send_text is called and the frames are written in
+        # that order: the record, made in the same step, has the wire's order without a
+        # lock (which would cost a task switch on every frame)
         self._record("out", frame, action, text)
-        await self.ws.send_message(text)
+        await send_text(self.ws, text)
 
     async def call(self, request: Any, timeout: float = 30.0) -> Any:
         """Send a CSMS-initiated request and return the charge point's response.
@@ -397,7 +398,7 @@ class Session:
                 # coroutine of its own to resume at each of the send's scheduling points
                 answer_text = frames.serialize(answer)
                 self._record("out", answer, frame.action, answer_text)
-                await self.ws.send_message(answer_text)
+                await send_text(self.ws, answer_text)
                 if csms._change is not None:
                     csms._changed()
             elif inline:
