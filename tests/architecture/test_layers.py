@@ -5,7 +5,7 @@ The layers, lowest first (docs/architecture.md draws them):
 
     ocpp        the sans-IO protocol layer (and the package's own __init__)
     base        config, smartcharging, charts, errors, store, host, certstore,
-                transport, pki, netsim, messagelog, _resources
+                transport, wsframes, pki, netsim, messagelog, _resources
     actors      the trio runtime and every actor
     features    the feature profiles and their registry
     station     open_charge_point, the handle, the assembly
@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "smartcharging",
                 "store",
                 "transport",
+                "wsframes",
             }
         ),
     ),

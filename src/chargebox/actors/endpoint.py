@@ -45,6 +45,7 @@ from chargebox.ocpp.errors import ErrorCode, FrameError, OcppError, ValidationEr
 from chargebox.ocpp.frames import Call, CallError, CallResult, new_message_id
 from chargebox.ocpp.v16 import ACTION_OF, ActionSpec
 from chargebox.transport import ReaderDelivery, send_text
+from chargebox.wsframes import read_directly
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ class Endpoint:
         if self._ws is not ws:
             self.attach(ws)
         incoming = _Incoming(ws)
+        read_directly(ws)  # whole text frames read and written without wsproto's layers
         try:
             async with trio.open_nursery() as nursery:
                 incoming.nursery = nursery

@@ -54,6 +54,7 @@ from chargebox.transport import (
     basic_auth_password,
     send_text,
 )
+from chargebox.wsframes import read_directly
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +305,7 @@ class Session:
         # has to wait is awaited by _catch_up, in order, so the reader keeps answering pings.
         self._later, later = trio.open_memory_channel[Any](LATER_SIZE)
         delivery = ReaderDelivery(self.ws, self._deliver)
+        read_directly(self.ws)  # whole text frames read and written without wsproto's layers
         try:
             async with trio.open_nursery() as tasks:
                 self._tasks = tasks
