@@ -506,11 +506,7 @@ class Store:
             return
         self._pending.append(seq)
         self._removed.add(seq)
-        if (
-            delivered
-            and action == "MeterValues"
-            and len(self._pending) < _REMOVE_BATCH
-        ):
+        if delivered and action == "MeterValues" and len(self._pending) < _REMOVE_BATCH:
             return
         self._commit_removals()
 
