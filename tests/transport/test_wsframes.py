@@ -9,7 +9,7 @@ import struct
 
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from trio_websocket import wrap_client_stream, wrap_server_stream
 from wsproto.connection import Connection, ConnectionType
@@ -319,3 +319,13 @@ def test_a_connection_with_an_extension_is_left_to_wsproto():
     data = bytes(writer.send(TextMessage(data=text)))
     assert read(direct, [data]) == read(plain, [data])
     assert read(plain, [data])[0][:2] == ("TextMessage", text)
+
+
+@given(payload=st.binary(max_size=3000), key=keys)
+@example(payload=bytes(range(256)) * 3, key=b"\x00\xff\x0f\xf0")  # 768: a byte at a time
+@example(payload=bytes(range(256)) * 3 + b"x", key=b"\x81\x02\x43\xf4")
+@example(payload=b"x" * 767, key=b"\x81\x02\x43\xf4")  # one integer XOR
+def test_masking_xors_every_byte_with_the_key_byte_of_its_place(payload, key):
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert wsframes._mask(payload, key) == expected
+    assert wsframes._mask(expected, key) == payload
