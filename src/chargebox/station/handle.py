@@ -731,6 +731,7 @@ async def open_charge_point(
             data / f"{_safe(config.charge_point_id)}.db" if data is not None else None,
             durability=options.durability,
         )
+    station: Station | None = None
     try:
         if message_log is None:
             message_log = _message_log(config, options, data, clock)
@@ -753,10 +754,16 @@ async def open_charge_point(
                 finally:
                     nursery.cancel_scope.cancel()
     finally:
-        if owned:
-            store.close()
-        if message_log is not None:
-            message_log.close()
+        try:
+            if station is not None:
+                # its nursery is closed: the station hears nothing more of the store (whose
+                # close may still write) nor of the clock, which may outlive it (passed in)
+                station.detach()
+            if owned:
+                store.close()
+        finally:
+            if message_log is not None:
+                message_log.close()
 
 
 #: seconds the websocket's closing handshake may take when a station stops

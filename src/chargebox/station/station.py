@@ -85,6 +85,7 @@ class Station:
     ) -> None:
         self.cfg = cfg
         self.host = host
+        listening = list(clock.observers)
         self.endpoint = Endpoint(
             self.route, call_timeout=options.call_timeout, message_log=message_log
         )
@@ -121,6 +122,9 @@ class Station:
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
         self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
+        #: what the station and its features listen to on the clock, which may outlive it
+        #: (a simulator's, through its station's resets): taken off by `detach`
+        self._clock_observers = [o for o in clock.observers if o not in listening]
 
     # -- running ------------------------------------------------------------------------
 
@@ -150,6 +154,17 @@ class Station:
         """Its actors stop at once and take no message any more (the engine is cancelled)."""
         if self.group is not None:
             self.group.close()
+
+    def detach(self) -> None:
+        """Stop hearing the store's failures and the clock's changes (once the station's
+        nursery is closed: what they would start could not run). Idempotent."""
+        for observers, mine in (
+            (self.ctx.store.observers, [self._store_failure_changed]),
+            (self.ctx.clock.observers, self._clock_observers),
+        ):
+            for observer in mine:
+                if observer in observers:
+                    observers.remove(observer)
 
     async def end(self) -> None:
         """End the station: its actors stop and refuse messages, their timers are dropped

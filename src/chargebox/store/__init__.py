@@ -276,10 +276,13 @@ class Store:
         return db
 
     def close(self) -> None:
-        """Commit the removals still waiting (`remove`) and close the file."""
-        if self._pending:
-            self._commit_removals()
-        self._db.close()
+        """Commit the removals still waiting (`remove`) and close the file (closed even
+        when that commit raises)."""
+        try:
+            if self._pending:
+                self._commit_removals()
+        finally:
+            self._db.close()
 
     # -- writing, and what happens when the disk says no -----------------------------------
 
