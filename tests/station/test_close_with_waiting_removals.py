@@ -43,6 +43,15 @@ def is_open(store) -> bool:
     return True
 
 
+def queued_in_file(store) -> int:
+    """The queue's length in the file, opened again."""
+    reopened = type(store)(store.path)
+    try:
+        return reopened.queue_length()
+    finally:
+        reopened.close()
+
+
 async def test_the_disk_full_at_the_end(tmp_path, autojump_clock):
     async with running(tmp_path) as rig:
         store = rig.cp.station.ctx.store
@@ -53,11 +62,7 @@ async def test_the_disk_full_at_the_end(tmp_path, autojump_clock):
     assert disk.refused  # the close tried to commit the removals
     assert not is_open(store)
     # the removal stays undone: the message is sent again after a restart
-    reopened = type(store)(store.path)
-    try:
-        assert reopened.queue_length() == 1
-    finally:
-        reopened.close()
+    assert queued_in_file(store) == 1
 
 
 async def test_the_disk_writable_again_at_the_end(tmp_path, autojump_clock):
@@ -79,11 +84,7 @@ async def test_the_disk_writable_again_at_the_end(tmp_path, autojump_clock):
     # the close's commit is the first that worked again: heard by nobody (the station ended)
     assert store.failure is None
     assert not is_open(store)
-    reopened = type(store)(store.path)
-    try:
-        assert reopened.queue_length() == 0
-    finally:
-        reopened.close()
+    assert queued_in_file(store) == 0
 
 
 async def test_a_store_and_a_clock_that_outlive_their_stations_keep_none_of_them(

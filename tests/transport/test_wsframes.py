@@ -11,7 +11,6 @@ import pytest
 import trio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from trio_websocket import wrap_client_stream, wrap_server_stream
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.extensions import PerMessageDeflate
@@ -22,6 +21,7 @@ from chargebox import wsframes
 from chargebox.ocpp import v16
 from chargebox.wsframes import DirectFrames, frame_text, read_directly
 from tests.support import running
+from tests.transport.test_send_text import open_pair
 
 # -- frames as a peer could write them, right or wrong --------------------------------------
 
@@ -265,21 +265,10 @@ def test_a_connection_of_another_shape_is_left_as_it_is():
 
 
 async def test_trio_websocket_connections_carry_messages_both_ways_once_read_directly():
-    client_stream, server_stream = trio.testing.memory_stream_pair()
     got: dict[str, list[str]] = {"client": [], "server": []}
     messages = ['[2,"1","Heartbeat",{}]', "ä" * 70000, "", '[3,"1",{}]']
     async with trio.open_nursery() as nursery:
-        accepted: list = []
-
-        async def serve() -> None:
-            request = await wrap_server_stream(nursery, server_stream)
-            accepted.append(await request.accept())
-
-        nursery.start_soon(serve)
-        client = await wrap_client_stream(nursery, client_stream, "test", "/")
-        while not accepted:
-            await trio.sleep(0)
-        server = accepted[0]
+        client, server = await open_pair(nursery)
         assert read_directly(client) and read_directly(server)
         for text in messages:
             await client.send_message(text)
