@@ -13,6 +13,7 @@ import trio
 from chargebox.actors.clock import StationClock
 from chargebox.charts.addresses import Address
 from chargebox.charts.events.outbox import Enqueued
+from chargebox.features.smartcharging import SmartCharging
 from chargebox.store import StoreWriteError
 from chargebox.store.memory import MemoryStore
 from tests.store.test_full_disk import FillingDisk
@@ -96,3 +97,18 @@ async def test_a_store_and_a_clock_that_outlive_their_stations_keep_none_of_them
         async with running(tmp_path, store=store, clock=clock):
             assert len(store.observers) > before[0]
     assert (len(store.observers), len(clock.observers)) == before
+
+
+async def test_a_station_that_could_not_be_built_leaves_nothing_on_them(
+    tmp_path, autojump_clock, monkeypatch
+):
+    store, clock = MemoryStore(), StationClock()
+
+    def fails(self) -> None:
+        raise OSError("the stored profiles could not be read")
+
+    monkeypatch.setattr(SmartCharging, "_load", fails)
+    with pytest.RaisesGroup(OSError, flatten_subgroups=True, allow_unwrapped=True):
+        async with running(tmp_path, store=store, clock=clock):
+            pass
+    assert (store.observers, clock.observers) == ([], [])

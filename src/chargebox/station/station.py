@@ -85,15 +85,37 @@ class Station:
     ) -> None:
         self.cfg = cfg
         self.host = host
+        self._clock = clock
         listening = list(clock.observers)
+        try:
+            self._build(store, options, clock, message_log, nursery)
+        except BaseException:
+            # a station that could not be built leaves nothing on a store or a clock that
+            # outlives it (passed in)
+            self._clock_observers = [o for o in clock.observers if o not in listening]
+            self.detach(store)
+            raise
+        #: what the station and its features listen to on the clock, which may outlive it
+        #: (a simulator's, through its station's resets): taken off by `detach`
+        self._clock_observers = [o for o in clock.observers if o not in listening]
+
+    def _build(
+        self,
+        store: Storage,
+        options: Options,
+        clock: StationClock,
+        message_log: Any,
+        nursery: trio.Nursery,
+    ) -> None:
+        """The station's parts: the endpoint, the context, the actors, the features."""
         self.endpoint = Endpoint(
             self.route, call_timeout=options.call_timeout, message_log=message_log
         )
         self.ctx = StationContext(
-            cfg=cfg,
+            cfg=self.cfg,
             clock=clock,
             store=store,
-            host=host,
+            host=self.host,
             endpoint=self.endpoint,
             options=options,
             nursery=nursery,
@@ -122,9 +144,6 @@ class Station:
         clock.observers.append(self.rearm_aligned)
         #: the feature profiles (chargebox.features.registry)
         self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
-        #: what the station and its features listen to on the clock, which may outlive it
-        #: (a simulator's, through its station's resets): taken off by `detach`
-        self._clock_observers = [o for o in clock.observers if o not in listening]
 
     # -- running ------------------------------------------------------------------------
 
@@ -155,16 +174,16 @@ class Station:
         if self.group is not None:
             self.group.close()
 
-    def detach(self) -> None:
+    def detach(self, store: Storage | None = None) -> None:
         """Stop hearing the store's failures and the clock's changes (once the station's
         nursery is closed: what they would start could not run). Idempotent."""
-        for observers, mine in (
-            (self.ctx.store.observers, [self._store_failure_changed]),
-            (self.ctx.clock.observers, self._clock_observers),
-        ):
-            for observer in mine:
-                if observer in observers:
-                    observers.remove(observer)
+        observers = (store if store is not None else self.ctx.store).observers
+        if self._store_failure_changed in observers:
+            observers.remove(self._store_failure_changed)
+        clock = self._clock
+        for observer in self._clock_observers:
+            if observer in clock.observers:
+                clock.observers.remove(observer)
 
     async def end(self) -> None:
         """End the station: its actors stop and refuse messages, their timers are dropped
