@@ -26,7 +26,10 @@ everything else to wsproto, byte for byte:
   random source 64 at a time; a forked child forgets those its parent read ahead.
 
 A connection with an extension negotiated (trio-websocket offers none) keeps
-wsproto's class.
+wsproto's class. One order differs from wsproto's, on a call trio-websocket never
+makes: after `receive_data(None)` (the transport lost), wsproto reports the loss
+before the frames it had not parsed yet, where the frames already read here come
+first, in the order of the wire.
 """
 
 from __future__ import annotations
