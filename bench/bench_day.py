@@ -22,7 +22,15 @@ synchronous=FULL) in the same folder, timed in the same rounds.
 With --steps it counts, by a trio instrument, the scheduler's task steps and the
 tasks spawned per simulated minute, per kind of task (its name), largest first.
 
-Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps] [--store S]
+With --idle-cost it measures what waiting costs the work after it on this machine:
+the crash-safe day as it is, with a pause of 200 us at each commit spent asleep
+(time.sleep: the process idle, as while the disk syncs), and with the same pause
+spent spinning (the CPU busy), alternated; the user CPU of the asleep row minus the
+plain row is what the waits cost the rest of the work (the spin's own time shows in
+its row's user CPU).
+
+Run: python bench/bench_day.py [--hours H] [--rounds R] [--profile | --steps | --idle-cost]
+     [--store S]
 (--store: the one store --profile and --steps use, power-safe unless told)
 """
 
@@ -39,6 +47,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import trio
 import trio.testing
@@ -184,6 +193,58 @@ def synced_commits(count: int) -> tuple[float, int, float]:
             db.close()
 
 
+#: the pause at each commit of --idle-cost (seconds)
+PAUSE = 0.0002
+
+
+def print_idle_cost(hours: int, rounds: int) -> None:
+    """The crash-safe day plain, with a pause at each COMMIT asleep, and spinning."""
+    from chargebox import store as store_module
+
+    mode: dict[str, str] = {"pause": "none"}
+    opened = store_module.Store._open
+
+    def pause(sql: str) -> None:
+        if sql != "COMMIT" or mode["pause"] == "none":
+            return
+        if mode["pause"] == "asleep":
+            time.sleep(PAUSE)
+            return
+        end = time.perf_counter() + PAUSE
+        while time.perf_counter() < end:
+            pass
+
+    def open_paused(self: Any, path: Path | None) -> sqlite3.Connection:
+        db = opened(self, path)
+        db.set_trace_callback(pause)
+        return db
+
+    store_module.Store._open = open_paused  # type: ignore[method-assign]
+    try:
+        run_day(1, store="crash-safe")
+        results: dict[str, list[tuple[float, int, float]]] = {
+            "none": [],
+            "asleep": [],
+            "spinning": [],
+        }
+        for _ in range(rounds):
+            for name, runs in results.items():
+                mode["pause"] = name
+                runs.append(run_day(hours, store="crash-safe"))
+    finally:
+        store_module.Store._open = opened  # type: ignore[method-assign]
+    print(
+        f"{hours} h crash-safe day, a pause of {PAUSE * 1e6:.0f} us at each commit; "
+        f"medians of {rounds} rounds (user CPU of each round)"
+    )
+    print(f"{'pause':<10} {'wall s':>7} {'user CPU s':>11}  rounds")
+    for name, runs in results.items():
+        wall = statistics.median(w for w, _, _ in runs)
+        user = statistics.median(u for _, _, u in runs)
+        each = ", ".join(f"{u:.2f}" for _, _, u in runs)
+        print(f"{name:<10} {wall:7.3f} {user:11.2f}  {each}")
+
+
 def print_steps(hours: int, store: str) -> None:
     counter = StepCounter()
     run_day(hours, (counter,), store)
@@ -199,7 +260,17 @@ def print_steps(hours: int, store: str) -> None:
         )
 
 
-def main(hours: int, rounds: int, profile: bool, steps: bool = False, store: str = "") -> None:
+def main(
+    hours: int,
+    rounds: int,
+    profile: bool,
+    steps: bool = False,
+    store: str = "",
+    idle_cost: bool = False,
+) -> None:
+    if idle_cost:
+        print_idle_cost(hours, rounds)
+        return
     if steps:
         print_steps(hours, store or "power-safe")
         return
@@ -256,6 +327,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--steps", action="store_true")
+    parser.add_argument("--idle-cost", action="store_true")
     parser.add_argument("--store", choices=STORES, default="", help="only this store")
     args = parser.parse_args()
-    main(args.hours, args.rounds, args.profile, args.steps, args.store)
+    main(args.hours, args.rounds, args.profile, args.steps, args.store, args.idle_cost)
