@@ -85,65 +85,53 @@ class Station:
     ) -> None:
         self.cfg = cfg
         self.host = host
-        self._clock = clock
         listening = list(clock.observers)
         try:
-            self._build(store, options, clock, message_log, nursery)
+            self.endpoint = Endpoint(
+                self.route, call_timeout=options.call_timeout, message_log=message_log
+            )
+            self.ctx = StationContext(
+                cfg=cfg,
+                clock=clock,
+                store=store,
+                host=host,
+                endpoint=self.endpoint,
+                options=options,
+                nursery=nursery,
+                message_log=message_log,
+                deliver=self.deliver,
+            )
+            self.ctx.security_event = self.security_event
+            #: every actor of the station (chargebox.actors.assembly)
+            self.actors = actors = Actors(self.ctx)
+            store.observers.append(self._store_failure_changed)
+            actors.restore()
+            self.meter = actors.meter
+            self.authorizer = actors.authorizer
+            self.reporter = actors.reporter
+            self.connector0 = actors.connector0
+            self.connectors = actors.connectors
+            self.transactions = actors.transactions
+            self.link = actors.link
+            self.outbox = actors.outbox
+            #: the coordinator (statecharts/station.yaml)
+            self.coordinator = actors.station
+            self.group: ActorGroup | None = None
+            self._ended = False
+            #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
+            self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
+            clock.observers.append(self.rearm_aligned)
+            #: the feature profiles (chargebox.features.registry)
+            self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
         except BaseException:
             # a station that could not be built leaves nothing on a store or a clock that
             # outlives it (passed in)
-            self._clock_observers = [o for o in clock.observers if o not in listening]
-            self.detach(store)
+            _stop_hearing(store.observers, [self._store_failure_changed])
+            _stop_hearing(clock.observers, [o for o in clock.observers if o not in listening])
             raise
         #: what the station and its features listen to on the clock, which may outlive it
         #: (a simulator's, through its station's resets): taken off by `detach`
         self._clock_observers = [o for o in clock.observers if o not in listening]
-
-    def _build(
-        self,
-        store: Storage,
-        options: Options,
-        clock: StationClock,
-        message_log: Any,
-        nursery: trio.Nursery,
-    ) -> None:
-        """The station's parts: the endpoint, the context, the actors, the features."""
-        self.endpoint = Endpoint(
-            self.route, call_timeout=options.call_timeout, message_log=message_log
-        )
-        self.ctx = StationContext(
-            cfg=self.cfg,
-            clock=clock,
-            store=store,
-            host=self.host,
-            endpoint=self.endpoint,
-            options=options,
-            nursery=nursery,
-            message_log=message_log,
-            deliver=self.deliver,
-        )
-        self.ctx.security_event = self.security_event
-        #: every actor of the station (chargebox.actors.assembly)
-        self.actors = actors = Actors(self.ctx)
-        store.observers.append(self._store_failure_changed)
-        actors.restore()
-        self.meter = actors.meter
-        self.authorizer = actors.authorizer
-        self.reporter = actors.reporter
-        self.connector0 = actors.connector0
-        self.connectors = actors.connectors
-        self.transactions = actors.transactions
-        self.link = actors.link
-        self.outbox = actors.outbox
-        #: the coordinator (statecharts/station.yaml)
-        self.coordinator = actors.station
-        self.group: ActorGroup | None = None
-        self._ended = False
-        #: the clock-aligned meter values: due at each multiple of ClockAlignedDataInterval
-        self._aligned = Alarm(self._sample_aligned, name="clock-aligned meter values")
-        clock.observers.append(self.rearm_aligned)
-        #: the feature profiles (chargebox.features.registry)
-        self.features = build_features(self.ctx, actors, rearm_aligned=self.rearm_aligned)
 
     # -- running ------------------------------------------------------------------------
 
@@ -174,16 +162,11 @@ class Station:
         if self.group is not None:
             self.group.close()
 
-    def detach(self, store: Storage | None = None) -> None:
+    def detach(self) -> None:
         """Stop hearing the store's failures and the clock's changes (once the station's
         nursery is closed: what they would start could not run). Idempotent."""
-        observers = (store if store is not None else self.ctx.store).observers
-        if self._store_failure_changed in observers:
-            observers.remove(self._store_failure_changed)
-        clock = self._clock
-        for observer in self._clock_observers:
-            if observer in clock.observers:
-                clock.observers.remove(observer)
+        _stop_hearing(self.ctx.store.observers, [self._store_failure_changed])
+        _stop_hearing(self.ctx.clock.observers, self._clock_observers)
 
     async def end(self) -> None:
         """End the station: its actors stop and refuse messages, their timers are dropped
@@ -366,3 +349,10 @@ class Station:
 
 
 KNOWN_ACTIONS = frozenset(ACTIONS)
+
+
+def _stop_hearing(observers: list[Any], mine: list[Any]) -> None:
+    """Take `mine` off `observers` (those still there)."""
+    for observer in mine:
+        if observer in observers:
+            observers.remove(observer)
