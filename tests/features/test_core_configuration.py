@@ -149,9 +149,12 @@ class RecordingAuthorization:
     """The authorization port: records every ConnectionTimeOut the engine hands over."""
 
     timeouts: list[int] = attrs.Factory(list)
+    #: set once the engine handed a value over
+    heard: trio.Event = attrs.Factory(trio.Event)
 
     async def set_connection_timeout(self, seconds: int) -> None:
         self.timeouts.append(seconds)
+        self.heard.set()
 
 
 async def test_connection_timeout_reaches_the_host_and_bounds_the_authorization(
@@ -161,6 +164,9 @@ async def test_connection_timeout_reaches_the_host_and_bounds_the_authorization(
     host = Host(evse=RecordingEvse(), system=RecordingSystem(), authorization=port)
     async with running(tmp_path, host=host, Core={"ConnectionTimeOut": 30}) as rig:
         await change(rig, "ConnectionTimeOut", "45")
+        # the change takes effect once the answer is on its way: the transactions hear it,
+        # then the host
+        await port.heard.wait()
         await rig.cp.settled("transaction/1")
         assert port.timeouts == [45]
         # an idTag now waits 45 s for the transaction, not 30
