@@ -54,10 +54,14 @@ _keys: list[bytes] = []
 
 
 def _masking_key() -> bytes:
-    if not _keys:
+    # one list.pop, atomic under the GIL: a check before it could see a key that another
+    # thread takes first (masking is on the trio thread today; this keeps it right anywhere)
+    try:
+        return _keys.pop()
+    except IndexError:
         block = os.urandom(4 * _KEY_BATCH)
-        _keys.extend(block[i : i + 4] for i in range(0, 4 * _KEY_BATCH, 4))
-    return _keys.pop()
+        _keys.extend(block[i : i + 4] for i in range(4, 4 * _KEY_BATCH, 4))
+        return block[:4]
 
 
 def _forget_keys() -> None:

@@ -374,3 +374,22 @@ def test_masking_xors_every_byte_with_the_key_byte_of_its_place(payload, key):
     expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
     assert wsframes._mask(payload, key) == expected
     assert wsframes._mask(expected, key) == payload
+
+
+class _TakenMeanwhile(list):
+    """A key cache whose last key another thread takes between a look at it and the pop."""
+
+    def __len__(self) -> int:
+        return 1  # what the look saw
+
+
+def test_a_key_cache_emptied_by_another_thread_still_gives_a_key(monkeypatch):
+    monkeypatch.setattr(wsframes, "_keys", _TakenMeanwhile())
+    first = frame_text("x", masked=True)
+    second = frame_text("x", masked=True)
+    assert first[2:6] != second[2:6]  # a fresh batch: its first key, then the next one
+    # the batch's other keys wait in the cache
+    assert list.__len__(wsframes._keys) == wsframes._KEY_BATCH - 2
+    server = Connection(ConnectionType.SERVER)
+    server.receive_data(first + second)
+    assert [e.data for e in server.events()] == ["x", "x"]  # each masked with its own key
