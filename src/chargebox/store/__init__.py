@@ -39,8 +39,9 @@ fails (the disk is full) raises StoreWriteError, except for the bookkeeping
 of what was already taken in (a delivered message leaving the queue, a
 transaction's id, the authorization cache, reservations, the firmware
 procedure, a removed charging profile): those are kept in memory and written
-with the next write that succeeds. `failure` says why writes fail (None while
-they work); `observers` hear each change of it.
+with the next write that succeeds, or when the store closes (a close on a disk
+still full logs what is lost). `failure` says why writes fail (None while they
+work); `observers` hear each change of it.
 
 `Storage` is the interface the engine uses (a typing Protocol): this Store,
 and the MemoryStore and SharedStore of simulated stations, implement it.
@@ -276,11 +277,25 @@ class Store:
         return db
 
     def close(self) -> None:
-        """Commit the removals still waiting (`remove`) and close the file (closed even
-        when that commit raises)."""
+        """Commit the removals still waiting (`remove`) and the writes deferred while the
+        disk said no (`_defer`), then close the file (closed even when that commit raises).
+        What still cannot be written is lost with the process's memory, and logged."""
         try:
             if self._pending:
                 self._commit_removals()
+            elif self._deferred:
+                try:
+                    with self._writing("the deferred writes"):
+                        pass  # (`_writing` writes them first)
+                except StoreWriteError:
+                    pass  # (logged below)
+            if self._deferred:
+                log.error(
+                    "the store %s closes with %d writes it could not make (%s): they are lost",
+                    self.path,
+                    len(self._deferred),
+                    self.failure,
+                )
         finally:
             self._db.close()
 
@@ -329,7 +344,11 @@ class Store:
             log.info("%d deferred writes of the store are done", len(self._deferred))
             self._deferred.clear()
             self._removed.clear()
-            self._ids.clear()
+            if self._ids:
+                # rows read ahead while an id waited carry none (`head` filled it in from
+                # `_ids`): read again, the id is in the file now
+                self._forget_ahead()
+                self._ids.clear()
         self._succeeded()
 
     def _defer(self, what: str, statement: str, params: tuple[Any, ...], *more: Any) -> bool:
