@@ -11,6 +11,7 @@ from chargebox.csms import CentralSystem
 from chargebox.csms.handlers import start_transaction
 from chargebox.ocpp import rpc
 from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.store.memory import MemoryStore
 from tests.support import CSMS_ADDRESS, make_host, running
 
 rpc_call = rpc.call
@@ -114,22 +115,40 @@ async def test_failed_transaction_messages_are_retried_with_growing_waits(tmp_pa
         assert len(ids) == 1
 
 
-async def test_a_message_is_dropped_after_its_attempts_and_the_next_goes(tmp_path, autojump_clock):
+@pytest.mark.parametrize("memory", [False, True], ids=["sqlite", "memory"])
+async def test_a_start_given_up_leaves_its_transaction_messages_with_id_minus_one(
+    tmp_path, autojump_clock, memory
+):
     csms = CentralSystem()
     calls: list[float] = []
     csms.on("StartTransaction", failing(1000, calls))
-    core = {"TransactionMessageAttempts": 2, "TransactionMessageRetryInterval": 5}
-    async with running(tmp_path, csms=csms, Core=core) as rig:
+    core = {
+        "TransactionMessageAttempts": 2,
+        "TransactionMessageRetryInterval": 5,
+        **SAMPLING["Core"],
+    }
+    store = MemoryStore() if memory else None
+    async with running(tmp_path, csms=csms, Core=core, store=store) as rig:
+        await rig.cp.session_started(1)
         await rig.cp.transaction_started(1, meter_start=0, id_tag="T")
+        await rig.cp.meter_values(1, {"Energy.Active.Import.Register": 2})
         await csms.wait_until(lambda: len(calls) == 2)
         await trio.sleep(60)
         assert len(calls) == 2  # dropped after TransactionMessageAttempts
         assert rig.cp.station.outbox.dropped == 1
-        # the StopTransaction of that transaction cannot be sent without an id: dropped too
+        # no transactionId will come: the transaction's messages carry -1 (errata 3.18),
+        # those queued behind the start and those made after it was given up
+        await rig.cp.meter_values(1, {"Energy.Active.Import.Register": 4})
+        await trio.sleep(60)
         await rig.cp.transaction_stopped(1, meter_stop=5)
-        await trio.sleep(10)
-        assert rig.csms.received("CP-1", "StopTransaction") == []
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert (stop.transaction_id, stop.meter_stop) == (-1, 5)
+        meter_values = rig.csms.received("CP-1", "MeterValues")
+        assert len(meter_values) >= 2
+        assert {m.transaction_id for m in meter_values} == {-1}
+        await rig.cp.drain(30)
         assert rig.cp.station.ctx.store.queued() == []
+        assert rig.cp.station.outbox.dropped == 1
 
 
 async def test_power_loss_stops_the_transaction_with_the_last_meter_value(tmp_path, autojump_clock):

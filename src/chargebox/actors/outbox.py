@@ -99,6 +99,11 @@ class OutboxActor(Actor[OutboxModel]):
                     head.action,
                     self.model.transaction_message_attempts,
                 )
+                if head.action == "StartTransaction" and head.tx_ref is not None:
+                    # no transactionId will come: the transaction's other messages go with
+                    # transactionId -1, which the Central System answers as a valid one
+                    # (errata 3.18, section 4.8); its StopTransaction is not lost
+                    self.ctx.store.set_transaction_id(head.tx_ref, -1)
             if head.action == "StopTransaction" and head.tx_ref is not None:
                 self.ctx.store.forget_transaction(head.tx_ref)
                 assert self.ctx.deliver is not None
@@ -170,7 +175,7 @@ class OutboxActor(Actor[OutboxModel]):
         try:
             return codec.decode(ACTIONS[head.action].request, head.payload)
         except ValidationError as e:
-            # e.g. a StopTransaction whose StartTransaction never got an id: it cannot be sent
+            # a stored message that no longer passes its schema: it cannot be sent
             log.error("queued %s cannot be sent: %s", head.action, e.description)
             return None
 
