@@ -264,6 +264,51 @@ async def test_an_idtag_of_the_same_group_stops_the_transaction(
         assert (stop.id_tag, stop.reason, stop.meter_stop) == ("BOB", "Local", 700)
 
 
+async def alice_charging(rig) -> None:
+    cp = rig.cp
+    await cp.session_started(1)
+    await cp.token_presented("ALICE", 1)
+    await rig.evse.wait_for("authorize", 1, "ALICE")
+    await cp.transaction_started(1, meter_start=0)
+    await cp.resumed(1)
+    await rig.csms.wait_until(lambda: cp.transaction_id(1) is not None)
+
+
+@pytest.mark.parametrize("cache_enabled", [True, False])
+async def test_an_idtag_of_the_group_that_is_not_valid_stops_nothing(
+    tmp_path, autojump_clock, cache_enabled
+):
+    # the Central System blocks BOB, and still names his group in the answer
+    settings = CsmsSettings(parent_id_tags=dict(GROUPS), blocked_id_tags=frozenset({"BOB"}))
+    core = {"AuthorizationCacheEnabled": cache_enabled}
+    async with running(tmp_path, csms_settings=settings, Core=core) as rig:
+        cp = rig.cp
+        await alice_charging(rig)
+        for presentation in (1, 2):  # asked, then (with a cache) known as Blocked
+            await cp.token_presented("BOB")
+            await cp.settled("transaction/1")
+            assert authorize_requests(rig) == ["ALICE"] + ["BOB"] * presentation
+            assert not any(call[0] == "stop_transaction" for call in rig.evse.calls)
+            assert cp.transaction_state(1) == "Active" and cp.status(1) == "Charging"
+        if cache_enabled:
+            cached = cp.station.ctx.store.cache_get("BOB")
+            assert (cached["status"], cached["parentIdTag"]) == ("Blocked", "FAMILY")
+
+
+async def test_after_clear_cache_the_group_of_an_idtag_is_asked_again(tmp_path, autojump_clock):
+    settings = CsmsSettings(parent_id_tags=dict(GROUPS))
+    async with running(tmp_path, csms_settings=settings, Core=CACHE) as rig:
+        cp, csms = rig.cp, rig.csms
+        assert await present(rig, "BOB")  # BOB's group is known (cached)
+        answer = await csms.sessions["CP-1"].call(v16.ClearCacheRequest())
+        assert answer.status == "Accepted"
+        await alice_charging(rig)
+        await cp.token_presented("BOB")
+        await rig.evse.wait_for("stop_transaction", 1, "Local")
+        # nothing of the cleared cache was used: the Central System was asked again
+        assert authorize_requests(rig) == ["BOB", "ALICE", "BOB"]
+
+
 async def test_the_starting_idtag_stops_without_asking_the_central_system(tmp_path, autojump_clock):
     settings = CsmsSettings(parent_id_tags=dict(GROUPS))
     async with running(tmp_path, csms_settings=settings) as rig:

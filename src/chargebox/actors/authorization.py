@@ -60,7 +60,8 @@ def info_dict(info: Any) -> dict[str, Any]:
 class Authorizer:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
-        #: the parentIdTag the Central System last gave for an idTag (lower-cased)
+        #: the parentIdTag the Central System last gave for an idTag it accepted
+        #: (lower-cased), for a station without an Authorization Cache
         self._parents: dict[str, str] = {}
 
     def _flag(self, key: str, default: bool = False) -> bool:
@@ -82,7 +83,7 @@ class Authorizer:
         """An idTagInfo from the Central System (Authorize, Start- or StopTransaction.conf)."""
         if info is None:
             return
-        if info.parent_id_tag is not None:
+        if info.parent_id_tag is not None and info.status == AuthorizationStatus.Accepted:
             self._parents[id_tag.lower()] = info.parent_id_tag
         else:
             self._parents.pop(id_tag.lower(), None)
@@ -91,10 +92,18 @@ class Authorizer:
         self.ctx.store.cache_put(id_tag, info_dict(info), self.ctx.clock.now())
 
     def known_parent(self, id_tag: str) -> str | None:
-        """The parentIdTag known for an idTag: the list, the cache, or an idTagInfo of this run."""
+        """The parentIdTag known for an idTag valid now: the list, the cache, or (without
+        a cache) an idTagInfo of this run. An idTag that is not valid has none: tokens
+        are grouped for authorization (3.10), and an invalid one stops no transaction of
+        its group (the Central System is asked again when online)."""
         entry = self._entry(id_tag, self.ctx.clock.now())
-        if entry is not None and entry.parent_id_tag is not None:
-            return entry.parent_id_tag
+        if entry is not None:
+            if not entry.accepted:
+                return None
+            if entry.parent_id_tag is not None:
+                return entry.parent_id_tag
+        if self._flag("AuthorizationCacheEnabled"):
+            return None  # the cache is the memory of answers (and ClearCache empties it)
         return self._parents.get(id_tag.lower())
 
     async def authorize(self, id_tag: str, *, ticket: int | None = None) -> Authorization:

@@ -244,11 +244,11 @@ class StationActor(Actor[StationModel]):
         self._nursery.start_soon(fn, *args)
 
     async def _look_up_parent(self, effect: LookUpParent) -> None:
-        """Authorize.req for the idTag (5.13, 3.5.5); its parentIdTag comes back."""
+        """Authorize.req for the idTag (5.13, 3.5.5); its parentIdTag comes back, if the
+        idTag is valid (an invalid one stops no transaction of its group: 3.10)."""
         found = await self.authorizer.authorize(effect.id_tag)
-        await self.inbox.send(
-            events.ParentFound(request=effect.request, parent_id_tag=found.parent_id_tag)
-        )
+        parent = found.parent_id_tag if found.accepted else None
+        await self.inbox.send(events.ParentFound(request=effect.request, parent_id_tag=parent))
 
     async def _ask_host_to_reserve(self, effect: AskHostToReserve) -> None:
         """The host's reservation port agrees (no port: the engine reserves on its own)."""
