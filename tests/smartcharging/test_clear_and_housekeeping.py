@@ -1,4 +1,4 @@
-"""ClearChargingProfile (6.13, errata 3.25) and the removals the actor asks for:
+"""ClearChargingProfile (6.13, errata 3.25/3.26) and the removals the actor asks for:
 expired profiles and the TxProfiles of a finished transaction."""
 
 from __future__ import annotations
@@ -56,14 +56,17 @@ def remaining(profiles):
             id="no-profile-matches-all-fields",
         ),
         pytest.param(
-            # errata 3.25: every given field must match, the id too (libocpp would clear
-            # profile 3 on its id alone)
-            {"id": 3, "connector_id": 2},
-            Unknown,
-            [1, 2, 3, 4, 5],
-            id="id-and-other-field-both-must-match",
+            # errata 3.26: with an id, the other fields are ignored (they name another
+            # connector, purpose and stackLevel than profile 3's)
+            {"id": 3, "connector_id": 2, "charging_profile_purpose": "TxProfile", "stack_level": 0},
+            Accepted,
+            [1, 2, 4, 5],
+            id="id-ignores-the-other-fields",
         ),
         pytest.param({"id": 3, "connector_id": 1}, Accepted, [1, 2, 4, 5], id="id-and-connector"),
+        pytest.param(
+            {"id": 99, "connector_id": 1}, Unknown, [1, 2, 3, 4, 5], id="unknown-id-and-connector"
+        ),
     ],
 )
 def test_clear(fields, status, left):

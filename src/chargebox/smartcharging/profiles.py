@@ -230,14 +230,16 @@ class ProfileSet:
     # ClearChargingProfile and housekeeping ---------------------------------
 
     def clear(self, request: ClearChargingProfileRequest) -> ClearOutcome:
-        """ClearChargingProfile.req: remove every profile matching all the given fields
-        (errata 3.25: logical AND; no field at all clears everything). Unknown when none
-        matched (7.21)."""
+        """ClearChargingProfile.req: the profile of the given id, the other fields ignored
+        (errata 3.26); without an id, every profile matching all the given fields (errata
+        3.25: logical AND; no field at all clears everything). Unknown when none matched
+        (7.21)."""
 
         def matches(item: InstalledProfile) -> bool:
+            if request.id is not None:
+                return item.id == request.id
             return (
-                (request.id is None or item.id == request.id)
-                and (request.connector_id is None or item.connector_id == request.connector_id)
+                (request.connector_id is None or item.connector_id == request.connector_id)
                 and (
                     request.charging_profile_purpose is None
                     or item.purpose == request.charging_profile_purpose
