@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from chargebox.actors.clock import StationClock
+from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError
 from tests.support import make_host, running
@@ -161,6 +162,64 @@ async def _remote_start_with_tx_profile(rig):
     await rig.cp.transaction_started(1, meter_start=0)
     await rig.cp.wait_until(lambda: rig.cp.transaction_id(1) is not None)
     assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [4]
+
+
+@pytest.mark.parametrize("ending", ["connection_timeout", "session_cancelled", "not_authorized"])
+async def test_a_remote_start_profile_goes_when_no_transaction_starts(
+    tmp_path, autojump_clock, ending
+):
+    host = host_with_sink()
+    core = {
+        "NumberOfConnectors": 2,
+        "AuthorizeRemoteTxRequests": ending == "not_authorized",
+        "ConnectionTimeOut": 30,
+    }
+    # with AuthorizeRemoteTxRequests, the Central System's own Authorize answer refuses APP
+    settings = CsmsSettings(blocked_id_tags=frozenset({"APP"}))
+    async with running(tmp_path, host=host, Core=core, csms_settings=settings) as rig:
+        session = await rig.session()
+        now = rig.cp.clock.now()
+        default = v16.SetChargingProfileRequest(
+            connector_id=1, cs_charging_profiles=profile(1, periods=((0, 16),), start=now)
+        )
+        assert (await session.call(default)).status == "Accepted"
+        start = await session.call(
+            v16.RemoteStartTransactionRequest(
+                id_tag="APP",
+                connector_id=1,
+                charging_profile=profile(
+                    4, purpose="TxProfile", kind="Relative", periods=((0, 10),)
+                ),
+            )
+        )
+        assert start.status == "Accepted"
+        sc = rig.cp.station.features.smart_charging
+        if ending == "not_authorized":
+            await rig.csms.wait_for("Authorize")
+        else:
+            await rig.evse.wait_for("authorize", 1, "APP")
+            assert sorted(item.id for item in sc.profiles.installed) == [1, 4]
+        if ending == "connection_timeout":
+            await trio.sleep(31)  # nobody plugs in within ConnectionTimeOut
+        else:
+            await rig.cp.session_started(1)
+            await rig.cp.session_stopped(1)  # plugged in and out again, no transaction
+        await rig.cp.wait_until(lambda: rig.cp.transaction_state(1) == "Idle")
+        # no transaction came of it: its TxProfile goes, from memory and from the store
+        assert [item.id for item in sc.profiles.installed] == [1]
+        assert [pid for pid, _, _ in rig.cp.station.ctx.store.profiles()] == [1]
+        # the next, unrelated transaction there has the default's 16 A, not the 10 A
+        await rig.cp.token_presented("LOCAL", 1)
+        await rig.evse.wait_for("authorize", 1, "LOCAL")
+        await rig.cp.transaction_started(1, meter_start=0)
+        await rig.cp.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        await trio.sleep(5)
+        assert host.energy.of(1)[-1][1] == 16
+        composite = await session.call(
+            v16.GetCompositeScheduleRequest(connector_id=1, duration=60, charging_rate_unit="A")
+        )
+        periods = composite.charging_schedule.charging_schedule_period
+        assert [(p.start_period, p.limit) for p in periods] == [(0, 16)]
 
 
 async def test_a_tx_profile_goes_with_a_transaction_stopped_by_power_loss(tmp_path, autojump_clock):

@@ -249,6 +249,9 @@ class Core:
             ):
                 return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus.Rejected)
         verdict = await self._decide(station_events.RemoteStart(id_tag=req.id_tag, connector_id=c))
+        if profile is not None and verdict.status != RemoteStartStopStatus.Accepted:
+            assert c is not None
+            self.smart_charging.drop_remote_start_profile(c)
         return v16.RemoteStartTransactionResponse(status=RemoteStartStopStatus(verdict.status))
 
     async def remote_stop_transaction(self, req: v16.RemoteStopTransactionRequest) -> Any:

@@ -25,6 +25,7 @@ from chargebox.ocpp.errors import ErrorCode, OcppError
 from chargebox.ocpp.v16 import (
     ChargingProfile,
     ChargingRateUnitType,
+    ClearChargingProfileRequest,
     ClearChargingProfileResponse,
     SetChargingProfileRequest,
     SetChargingProfileResponse,
@@ -80,6 +81,9 @@ class SmartCharging:
         #: the last push was of no profile at all (nothing changes until one comes)
         self._pushed_without_profiles = False
         self._seen: dict[int, tuple[bool, int | None]] = {}
+        #: the TxProfile of a RemoteStartTransaction, by connector, until a transaction
+        #: starts there (it is then that transaction's) or the authorization ends without one
+        self._remote_profiles: dict[int, int] = {}
         self._accepted = False
         #: the last limit pushed per connector: (amps, watts)
         self.pushed: dict[int, tuple[Any, Any]] = {}
@@ -211,13 +215,39 @@ class SmartCharging:
         outcome = self.profiles.install(connector_id, verdict.profile)
         self._install(outcome.installed, outcome.replaced)
         self.profiles = outcome.profiles
+        self._remote_profiles[connector_id] = verdict.profile.charging_profile_id
         self.limits_changed()
         return True
+
+    def drop_remote_start_profile(self, connector_id: int) -> None:
+        """No transaction comes of the RemoteStartTransaction whose TxProfile waits on the
+        connector (refused, or its authorization ended): the profile goes (3.13.1: a
+        TxProfile is for the duration of a transaction; it must not limit the next one)."""
+        profile_id = self._remote_profiles.pop(connector_id, None)
+        if profile_id is None:
+            return
+        outcome = self.profiles.clear(ClearChargingProfileRequest(id=profile_id))
+        for item in outcome.removed:
+            log.info(
+                "connector %d: TxProfile %d of a RemoteStartTransaction removed: no "
+                "transaction started",
+                connector_id,
+                item.id,
+            )
+            self.ctx.store.delete_profile(item.id)
+        self.profiles = outcome.profiles
+        if outcome.removed:
+            self.limits_changed()
 
     # -- what moves the limits ------------------------------------------------------------
 
     def _transaction_changed(self, actor: Any, outcome: Any) -> None:
         c = actor.connector_id
+        if c in self._remote_profiles and outcome is not None and outcome.allowed:
+            if actor.active:
+                del self._remote_profiles[c]  # the transaction's now (removed at its end)
+            elif outcome.state == "Idle" and outcome.source in ("Authorizing", "Authorized"):
+                self.drop_remote_start_profile(c)  # authorization over, no transaction
         now = (actor.active, actor.model.transaction_id)
         before = self._seen.get(c, (False, None))
         if now == before:
