@@ -374,3 +374,56 @@ async def test_an_idtag_of_the_local_list_is_never_cached(tmp_path, autojump_clo
         assert await present(rig, "LISTED")
         assert authorize_requests(rig) == ["LISTED"]  # LocalPreAuthorize false: asked
         assert rig.cp.station.ctx.store.cache_get("LISTED") is None
+
+
+# -- the Local Authorization List against the Central System's answers ------------------------
+
+
+async def test_a_list_entry_the_central_system_contradicts_is_reported_local_list_conflict(
+    tmp_path, autojump_clock
+):
+    settings = CsmsSettings(blocked_id_tags=frozenset({"LISTED"}))
+    core = {"LocalPreAuthorize": True}  # (LocalAuthListEnabled: true by default)
+    async with running(tmp_path, csms_settings=settings, Core=core) as rig:
+        cp, csms = rig.cp, rig.csms
+        session = await rig.session()
+        entries = [
+            v16.AuthorizationData(id_tag=tag, id_tag_info=v16.IdTagInfo(status=status))
+            for tag, status in (("LISTED", "Accepted"), ("AGREED", "Accepted"))
+        ]
+        sent = v16.SendLocalListRequest(
+            list_version=1, update_type="Full", local_authorization_list=entries
+        )
+        assert (await session.call(sent)).status == "Accepted"
+
+        def connector0():
+            return [
+                (str(s.status), str(s.error_code), s.info)
+                for s in csms.received("CP-1", "StatusNotification")
+                if s.connector_id == 0
+            ]
+
+        before = len(connector0())
+        # the list agrees with the Central System: nothing to report
+        await cp.session_started(1)
+        await cp.token_presented("AGREED", 1)
+        await rig.evse.wait_for("authorize", 1, "AGREED")
+        await cp.transaction_started(1, meter_start=0)
+        await csms.wait_until(lambda: cp.transaction_id(1) is not None)
+        await cp.transaction_stopped(1, meter_stop=10)
+        await cp.session_stopped(1)
+        await cp.drain(30)
+        assert len(connector0()) == before
+        # authorized by the list (LocalPreAuthorize), Blocked in StartTransaction.conf
+        await cp.session_started(1)
+        await cp.token_presented("LISTED", 1)
+        await rig.evse.wait_for("authorize", 1, "LISTED")
+        assert "LISTED" not in authorize_requests(rig)
+        await cp.transaction_started(1, meter_start=0)
+        await csms.wait_until(lambda: len(connector0()) >= before + 2)
+        assert connector0()[before:] == [
+            ("Available", "LocalListConflict", "list Accepted, Central System Blocked"),
+            ("Available", "NoError", None),
+        ]
+        # the list stays as the Central System sent it (it may send another)
+        assert cp.station.ctx.store.local_get("LISTED")["status"] == "Accepted"

@@ -20,6 +20,7 @@ the same group can stop a transaction (3.10) even with the cache disabled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +64,10 @@ class Authorizer:
         #: the parentIdTag the Central System last gave for an idTag it accepted
         #: (lower-cased), for a station without an Authorization Cache
         self._parents: dict[str, str] = {}
+        #: called with (the list's status, the Central System's) when an idTagInfo from
+        #: the Central System contradicts the Local Authorization List (spec 3.5.2: the
+        #: station reports LocalListConflict on connector 0)
+        self.on_list_conflict: Callable[[str, str], None] | None = None
 
     def _flag(self, key: str, default: bool = False) -> bool:
         return bool(self.ctx.cfg.get(key, default))
@@ -87,7 +92,12 @@ class Authorizer:
             self._parents[id_tag.lower()] = info.parent_id_tag
         else:
             self._parents.pop(id_tag.lower(), None)
-        if self.ctx.store.local_get(id_tag) is not None:
+        listed = self.ctx.store.local_get(id_tag)
+        if listed is not None:
+            if self._flag("LocalAuthListEnabled") and self.on_list_conflict is not None:
+                entry = _authorization(id_tag, listed, self.ctx.clock.now(), "list")
+                if entry.status != str(info.status):
+                    self.on_list_conflict(str(entry.status), str(info.status))
             return  # an idTag of the Local Authorization List is never cached (spec 3.5.3)
         self.ctx.store.cache_put(id_tag, info_dict(info), self.ctx.clock.now())
 

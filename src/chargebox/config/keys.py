@@ -838,7 +838,9 @@ LOCAL_AUTH_LIST_MANAGEMENT = section(
         "LocalAuthListEnabled",
         BOOL,
         RW,
-        "Use the local list; when false SendLocalList is NotSupported.",
+        "Use the local list; when false SendLocalList is NotSupported. An answer of the "
+        "Central System that contradicts the list is reported on connector 0 with errorCode "
+        "LocalListConflict (3.5.2).",
         required=True,
     ),
     k(

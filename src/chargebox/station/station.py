@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import attrs
 import trio
 
 from chargebox.actors import meter as metering
@@ -108,6 +109,7 @@ class Station:
             actors.restore()
             self.meter = actors.meter
             self.authorizer = actors.authorizer
+            self.authorizer.on_list_conflict = self._local_list_conflict
             self.reporter = actors.reporter
             self.connector0 = actors.connector0
             self.connectors = actors.connectors
@@ -256,6 +258,21 @@ class Station:
         self.reporter.notify(self.actors.connector0_status())
         if failure is not None:
             self.security_event("MemoryExhaustion", f"data store: {failure}")
+
+    def _local_list_conflict(self, listed: str, answered: str) -> None:
+        """The Central System's idTagInfo contradicts the Local Authorization List (spec
+        3.5.2): a StatusNotification for connector 0 with errorCode LocalListConflict, its
+        status unchanged, then its status as it is (the conflict is news, not a state)."""
+        log.warning(
+            "the Local Authorization List says %s for an idTag, the Central System %s: "
+            "LocalListConflict reported",
+            listed,
+            answered,
+        )
+        status = self.actors.connector0_status()
+        info = f"list {listed}, Central System {answered}"[:50]  # (CiString50)
+        self.reporter.notify(attrs.evolve(status, error_code="LocalListConflict", info=info))
+        self.reporter.notify(status)
 
     async def wait_until(self, predicate: Callable[[], Any]) -> Any:
         """Wait until `predicate()` is truthy, checked after every message an actor handled."""
