@@ -84,6 +84,8 @@ class SmartCharging:
         #: the TxProfile of a RemoteStartTransaction, by connector, until a transaction
         #: starts there (it is then that transaction's) or the authorization ends without one
         self._remote_profiles: dict[int, int] = {}
+        #: the connectors whose RemoteStart authorization began (its profile waits there)
+        self._remote_authorized: set[int] = set()
         self._accepted = False
         #: the last limit pushed per connector: (amps, watts)
         self.pushed: dict[int, tuple[Any, Any]] = {}
@@ -224,6 +226,7 @@ class SmartCharging:
         connector (refused, or its authorization ended): the profile goes (3.13.1: a
         TxProfile is for the duration of a transaction; it must not limit the next one)."""
         profile_id = self._remote_profiles.pop(connector_id, None)
+        self._remote_authorized.discard(connector_id)
         if profile_id is None:
             return
         outcome = self.profiles.clear(ClearChargingProfileRequest(id=profile_id))
@@ -243,11 +246,15 @@ class SmartCharging:
 
     def _transaction_changed(self, actor: Any, outcome: Any) -> None:
         c = actor.connector_id
-        if c in self._remote_profiles and outcome is not None and outcome.allowed:
-            if actor.active:
-                del self._remote_profiles[c]  # the transaction's now (removed at its end)
-            elif outcome.state == "Idle" and outcome.source in ("Authorizing", "Authorized"):
-                self.drop_remote_start_profile(c)  # authorization over, no transaction
+        if c in self._remote_profiles:
+            model = actor.model
+            if model.active:  # the transaction's now (removed at its end)
+                del self._remote_profiles[c]
+                self._remote_authorized.discard(c)
+            elif model.pending:  # the RemoteStart's idTag is being authorized, or waits
+                self._remote_authorized.add(c)
+            elif c in self._remote_authorized:  # that is over, and no transaction came
+                self.drop_remote_start_profile(c)
         now = (actor.active, actor.model.transaction_id)
         before = self._seen.get(c, (False, None))
         if now == before:
