@@ -185,6 +185,42 @@ async def test_the_host_may_resume_a_session_after_a_restart(tmp_path, autojump_
         assert (stop.transaction_id, stop.meter_stop, stop.reason) == (tx_id, 42, None)
 
 
+def periodic_samples(csms) -> list[float]:
+    """The Energy register of each Sample.Periodic MeterValues the Central System received."""
+    return [
+        float(value.value)
+        for message in csms.received("CP-1", "MeterValues")
+        for meter_value in message.meter_value
+        for value in meter_value.sampled_value
+        if value.context == "Sample.Periodic"
+    ]
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["with-its-id", "start-still-queued"])
+async def test_a_resumed_transaction_goes_on_sampling(tmp_path, autojump_clock, answered):
+    data = tmp_path / "data"
+    async with running(tmp_path, data_dir=data, **SAMPLING) as rig:
+        if not answered:  # started offline: its StartTransaction waits in the queue
+            rig.net.unlisten(*CSMS_ADDRESS)
+            await rig.cut()
+        await rig.cp.session_started(1)
+        await rig.cp.transaction_started(1, meter_start=0, id_tag="T")
+        if answered:
+            await rig.csms.wait_until(lambda: rig.cp.transaction_id(1) is not None)
+        await rig.cp.meter_values(1, {"Energy.Active.Import.Register": 100})
+        await trio.sleep(30)  # the power goes before the first sample
+    host = make_host()
+    host.system.resumable.add(1)
+    async with running(tmp_path, data_dir=data, host=host, **SAMPLING) as rig:
+        assert rig.cp.transaction_state(1) == ("Active" if answered else "StartedOffline")
+        await rig.cp.meter_values(1, {"Energy.Active.Import.Register": 200})
+        await trio.sleep(305)
+        await rig.cp.drain(30)
+        # MeterValueSampleInterval 60: a sample a minute from the resume on (errata 3.15)
+        assert periodic_samples(rig.csms) == [200.0] * 5
+        assert rig.cp.transaction_id(1) is not None
+
+
 async def test_queue_over_threshold_thins_meter_values_but_keeps_start_and_stop(
     tmp_path, autojump_clock
 ):

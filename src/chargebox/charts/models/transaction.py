@@ -387,10 +387,11 @@ class TransactionModel(ChartModel):
         **_event: Any,
     ) -> None:
         """A transaction a power loss interrupted goes on: its idTag, transactionId and
-        session."""
+        session, and its samples every MeterValueSampleInterval from now (errata 3.15)."""
         self.id_tag = id_tag
         self.transaction_id = transaction_id
         self.session_id = session_id
+        self._arm_sample()
 
     def _request_stop(self, reason: str) -> None:
         self.stop_reason = reason
