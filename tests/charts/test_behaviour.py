@@ -198,11 +198,20 @@ def test_invalid_id_stops_or_suspends_by_configuration() -> None:
     run(t, ("transaction_started", {"id_tag": "X", "meter_start": 0}))
     assert run(t, ("start_rejected", {"transaction_id": 7, "status": "Blocked"})) == ["T11"]
     assert HostCommand("stop_transaction", 1, {"reason": "DeAuthorized"}) in t.drain_effects()
-    t = TransactionModel(1, stop_transaction_on_invalid_id=False)
+    t = TransactionModel(
+        1, stop_transaction_on_invalid_id=False, stop_transaction_on_ev_side_disconnect=False
+    )
     run(t, ("transaction_started", {"id_tag": "X", "meter_start": 0}))
     assert run(t, ("start_rejected", {"transaction_id": 7, "status": "Blocked"})) == ["T12"]
     assert Send(Address.connector(1), connector_events.SuspendedByEvse()) in t.drain_effects()
-    assert not t.fire("ev_reconnected").allowed  # suspended for the id, not for the EV
+    # suspended for the id, not for the EV: the cable going and coming back changes nothing
+    # (StopTransactionOnEVSideDisconnect false), energy stays held back
+    assert run(t, "ev_side_disconnected", "ev_reconnected") == ["T43", "T44"]
+    assert (t.state, t.drain_effects()) == ("Suspended", [])
+    # with StopTransactionOnEVSideDisconnect the cable going stops it (EVDisconnected)
+    t.stop_transaction_on_ev_side_disconnect = True
+    assert run(t, "ev_side_disconnected") == ["T13"]
+    assert HostCommand("stop_transaction", 1, {"reason": "EVDisconnected"}) in t.drain_effects()
 
 
 def test_started_offline_waits_for_its_transaction_id() -> None:

@@ -338,6 +338,36 @@ async def test_start_transaction_not_accepted_suspends_without_stop(tmp_path, au
         assert not any(c[0] == "stop_transaction" for c in rig.evse.calls)
 
 
+@pytest.mark.parametrize("host_says", ["ev_disconnected", "session_stopped"])
+async def test_a_transaction_held_back_for_its_idtag_stops_when_the_ev_leaves(
+    tmp_path, autojump_clock, host_says
+):
+    settings = CsmsSettings(blocked_id_tags=frozenset({"BAD"}))
+    core = {"StopTransactionOnInvalidId": False, "StopTransactionOnEVSideDisconnect": True}
+    async with running(tmp_path, csms_settings=settings, Core=core) as rig:
+        cp = rig.cp
+        await cp.session_started(1)
+        await cp.transaction_started(1, meter_start=0, id_tag="BAD")
+        await cp.resumed(1)
+        await rig.csms.wait_until(lambda: cp.status(1) == "SuspendedEVSE")
+        # the cable goes: StopTransactionOnEVSideDisconnect stops it like any other
+        if host_says == "ev_disconnected":
+            await cp.ev_disconnected(1)
+        else:
+            await cp.session_stopped(1)  # (the host says only that the session is over)
+        await rig.evse.wait_for("stop_transaction", 1, "EVDisconnected")
+        await cp.transaction_stopped(1, meter_stop=0, reason="EVDisconnected")
+        if host_says == "ev_disconnected":
+            await cp.session_stopped(1)
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert stop.reason == "EVDisconnected"
+        await rig.csms.wait_until(lambda: cp.status(1) == "Available")
+        # the connector serves the next user
+        await cp.session_started(1)
+        await cp.token_presented("TAG-2", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-2")
+
+
 async def test_the_host_hears_when_a_connector_goes_out_of_service(tmp_path, autojump_clock):
     data = tmp_path / "data"
     async with running(tmp_path, data_dir=data) as rig:

@@ -222,8 +222,8 @@ class ChargePoint:
             await self.settled(transaction)
         else:
             if tx.active:
-                # the cable is gone: StopTransactionOnEVSideDisconnect decides (a transaction
-                # already stopping or suspended goes on as it is)
+                # the cable is gone: StopTransactionOnEVSideDisconnect decides, for a
+                # transaction held back too (a refused idTag); one already stopping goes on
                 transaction = Address.transaction(connector_id)
                 await self._to(transaction, transaction_events.EvSideDisconnected())
                 await self.settled(transaction)
