@@ -218,6 +218,28 @@ async def test_reset_stops_transactions_then_resets(tmp_path, autojump_clock, ki
         assert rig.system.resets == [kind]
 
 
+async def test_no_transaction_begins_while_a_reset_waits_for_the_others(tmp_path, autojump_clock):
+    async with running(tmp_path, Core={"NumberOfConnectors": 2}) as rig:
+        cp = rig.cp
+        await charging(rig)
+        session = await rig.session()
+        assert (await session.call(v16.ResetRequest(type="Soft"))).status == "Accepted"
+        await rig.evse.wait_for("stop_transaction", 1, "SoftReset")
+        # connector 1 is stopping: connector 2 takes no new transaction until the reset
+        remote = v16.RemoteStartTransactionRequest(id_tag="B", connector_id=2)
+        assert (await session.call(remote)).status == "Rejected"
+        await cp.session_started(2)
+        await cp.token_presented("C", 2)
+        await cp.settled("transaction/2")
+        assert ("authorize", 2, "C") not in rig.evse.calls
+        assert "C" not in [a.id_tag for a in rig.csms.received("CP-1", "Authorize")]
+        assert cp.transaction_state(2) == "Idle"
+        await cp.transaction_stopped(1, meter_stop=10, reason="SoftReset")
+        with trio.fail_after(5):
+            await rig.system.reset_done.wait()
+        assert [s.reason for s in rig.csms.received("CP-1", "StopTransaction")] == ["SoftReset"]
+
+
 async def test_reset_waits_at_most_the_configured_time(tmp_path, autojump_clock):
     async with running(tmp_path, Internal={"WaitForStopTransactionsOnResetTimeout": 30}) as rig:
         await charging(rig)

@@ -611,6 +611,10 @@ class StationModel(ChartModel):
         why = f"connector {c} is {self.connectors[c].status}; the idTag is refused"
         self._answer(request, Verdict("Refused", why, c))
 
+    def answer_resetting(self, *, request: int = 0, **event: Any) -> None:
+        why = "a Reset is under way: no new transaction begins; the idTag is refused"
+        self._answer(request, Verdict("Refused", why, event.get("connector_id")))
+
     def answer_reserved_for_another(self, *, request: int = 0, **event: Any) -> None:
         c = self._token_connector(event)
         why = f"connector {c} is reserved for another idTag; the idTag is refused"
