@@ -106,7 +106,7 @@ async def test_a_day_of_heartbeats_runs_on_the_mock_clock(
         link = await group.start(
             Actor(Address.link(), LinkModel.example(), clock=clock, outlet=send)
         )
-        for event in (link_events.Connect(), link_events.ConnectionOpened()):
+        for event in (link_events.Connect(), link_events.ConnectionOpened(now=START)):
             await link.inbox.send(event)
         await link.inbox.send(link_events.BootAccepted(interval=300))
         await settle(link)

@@ -112,6 +112,49 @@ async def test_rejected_then_accepted(tmp_path, autojump_clock):
         assert rig.cp.config.heartbeat_interval == 120
 
 
+@pytest.mark.parametrize("status", ["Pending", "Rejected"])
+async def test_a_reconnect_waits_out_the_interval_of_pending_or_rejected(
+    tmp_path, autojump_clock, status
+):
+    """Spec 4.2: the Central System answers with an interval and closes the connection; the
+    station reconnects at once but sends no BootNotification before the interval passed.
+    Meanwhile a Pending station answers the Central System, a Rejected one stays silent."""
+    from chargebox.csms import CentralSystem
+    from chargebox.csms.server import NoAnswer
+
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=600))
+    answers = iter([status, "Accepted"])
+    answered: list[float] = []
+
+    def handler(session, request):
+        answered.append(trio.current_time())
+        return v16.BootNotificationResponse(
+            status=next(answers), current_time=datetime.now(UTC), interval=300
+        )
+
+    csms.on("BootNotification", handler)
+    async with running(
+        tmp_path, csms=csms, wait_registered=False, options=Options(jitter=lambda: 0.0)
+    ) as rig:
+        await csms.wait_until(lambda: answered)
+        first = await rig.session()
+        await first.close(1000, f"{status}: come back later")
+        await csms.wait_until(lambda: len(csms.all_sessions) == 2)
+        reconnected = trio.current_time()
+        assert reconnected - answered[0] < 300  # the reconnect came within the interval
+        second = await rig.session()
+        if status == "Pending":
+            config = await second.call(v16.GetConfigurationRequest(key=["HeartbeatInterval"]))
+            assert config.configuration_key[0].key == "HeartbeatInterval"
+        else:
+            with pytest.raises(NoAnswer):
+                await second.call_raw("GetConfiguration", {}, timeout=5)
+        assert rig.cp.link_state == status
+        await csms.wait_until(lambda: rig.cp.registered)
+        assert len(answered) == 2 and answered[1] - answered[0] >= 300
+        assert [type(c) for c in second.calls()][:1] == [v16.BootNotificationRequest]
+
+
 async def test_boot_error_is_retried(tmp_path, autojump_clock):
     from chargebox.csms import CentralSystem
     from chargebox.ocpp.errors import ErrorCode, OcppError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chargebox.charts import ChartModel
@@ -363,6 +363,19 @@ def test_the_reservation_for_any_connector_reserves_no_particular_one() -> None:
 
 # -- link ---------------------------------------------------------------------------------
 
+#: the station clock's time of the link's first events
+LINK_T0 = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def opened(after: float = 0) -> tuple[str, dict[str, Any]]:
+    """connection_opened, `after` seconds past LINK_T0."""
+    return ("connection_opened", {"now": LINK_T0 + timedelta(seconds=after)})
+
+
+def answered(trigger: str, interval: int, after: float = 0) -> tuple[str, dict[str, Any]]:
+    """boot_pending or boot_rejected with `interval`, `after` seconds past LINK_T0."""
+    return (trigger, {"interval": interval, "now": LINK_T0 + timedelta(seconds=after)})
+
 
 def test_reconnect_backoff_doubles_then_stays() -> None:
     link = LinkModel(jitter=lambda: 0.5)  # RetryBackoffWaitMinimum 3, range 10, repeat 3
@@ -373,15 +386,15 @@ def test_reconnect_backoff_doubles_then_stays() -> None:
         delays += [e.seconds for e in link.drain_effects() if isinstance(e, StartTimer)]
         run(link, "backoff_elapsed")
     assert delays == [8.0, 11.0, 17.0, 29.0, 29.0, 29.0]
-    run(link, "connection_opened", "connection_lost")
+    run(link, opened(), "connection_lost")
     assert [e.seconds for e in link.drain_effects() if isinstance(e, StartTimer)][-1] == 8.0
 
 
 def test_registration_and_reconnect_without_new_boot() -> None:
     link = LinkModel.example()
-    run(link, "connect", "connection_opened")
+    run(link, "connect", opened())
     assert SendRequest("BootNotification") in link.drain_effects()
-    run(link, ("boot_pending", {"interval": 0}))
+    run(link, answered("boot_pending", 0))
     assert StartTimer("boot_retry_due", seconds=60) in link.drain_effects()
     run(link, "boot_retry_due")
     assert link.drain_effects() == [SendRequest("BootNotification")]
@@ -392,13 +405,63 @@ def test_registration_and_reconnect_without_new_boot() -> None:
         Send(Address.station(), station_events.RegistrationAccepted(heartbeat_interval=600)),
         Send(Address.outbox(), outbox_events.LinkAccepted()),
     ]
-    assert run(link, "connection_lost", "backoff_elapsed", "connection_opened")[-1] == "L3"
+    assert run(link, "connection_lost", "backoff_elapsed", opened())[-1] == "L3"
     assert SendRequest("BootNotification") not in link.drain_effects()
+
+
+def test_the_interval_of_a_pending_or_rejected_answer_outlives_a_lost_connection() -> None:
+    """Spec 4.2: no BootNotification before the interval has passed; the Central System may
+    close the connection meanwhile, and the reconnect waits out the rest in the same state."""
+    for answer, label, state in [
+        ("boot_pending", "L35", "Pending"),
+        ("boot_rejected", "L36", "Rejected"),
+    ]:
+        link = LinkModel.example()
+        run(link, "connect", opened(), answered(answer, 300))
+        assert StartTimer("boot_retry_due", seconds=300) in link.drain_effects()
+        run(link, "connection_lost", "backoff_elapsed")
+        assert run(link, opened(after=20)) == [label] and link.state == state
+        effects = link.drain_effects()
+        assert SendRequest("BootNotification") not in effects
+        assert StartTimer("boot_retry_due", seconds=280) in effects  # the rest of the 300 s
+        assert run(link, "boot_retry_due") == ["L11"]
+        assert link.drain_effects() == [SendRequest("BootNotification")]
+        # answered again, the new interval counts from the new answer
+        run(link, answered(answer, 60, after=300), "connection_lost", "backoff_elapsed")
+        assert run(link, opened(after=359)) == [label]
+
+
+def test_a_reconnect_after_the_interval_registers_at_once() -> None:
+    link = LinkModel.example()
+    run(link, "connect", opened(), answered("boot_rejected", 300), "connection_lost")
+    run(link, "backoff_elapsed")
+    assert run(link, opened(after=300)) == ["L2"] and link.state == "Registering"
+    assert SendRequest("BootNotification") in link.drain_effects()
+
+
+def test_a_triggered_boot_notification_ends_the_interval_and_a_withdrawal_starts_one() -> None:
+    link = LinkModel.example()
+    run(link, "connect", opened(), answered("boot_pending", 300), "boot_triggered")
+    run(link, "connection_lost", "backoff_elapsed")
+    assert run(link, opened(after=10)) == ["L2"]  # the Central System asked for it
+    run(link, ("boot_accepted", {"interval": 600}), "boot_triggered")
+    run(link, answered("boot_rejected", 300, after=20))  # the registration withdrawn (L24)
+    run(link, "connection_lost", "backoff_elapsed")
+    assert run(link, opened(after=30)) == ["L36"]
+
+
+def test_our_own_retry_after_a_failed_boot_ends_with_the_connection() -> None:
+    """Only the Central System's interval outlives the connection: after a BootNotification
+    that failed (CALLERROR, no answer), the next connection registers at once."""
+    link = LinkModel.example()
+    run(link, "connect", opened(), "boot_failed", "connection_lost", "backoff_elapsed")
+    assert run(link, opened(after=5)) == ["L2"]
+    assert SendRequest("BootNotification") in link.drain_effects()
 
 
 def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
     link = LinkModel.example()  # profile 1
-    run(link, "connect", "connection_opened", ("boot_accepted", {"interval": 60}))
+    run(link, "connect", opened(), ("boot_accepted", {"interval": 60}))
     link.drain_effects()
     assert not link.fire("security_profile_changed", security_profile=1).allowed
     run(link, ("security_profile_changed", {"security_profile": 2}))
@@ -416,11 +479,11 @@ def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
     run(
         link,
         "backoff_elapsed",
-        "connection_opened",
+        opened(),
         ("security_profile_changed", {"security_profile": 3}),
     )
     link.drain_effects()
-    assert run(link, "connection_opened") == ["L3"] and link.security_profile == 3
+    assert run(link, opened()) == ["L3"] and link.security_profile == 3
     assert (
         Send(Address.station(), station_events.SecurityProfileConfirmed(security_profile=3))
         in link.drain_effects()
@@ -429,7 +492,7 @@ def test_security_profile_switch_falls_back_after_one_failed_attempt() -> None:
 
 def test_pings_while_connected_and_a_missing_pong_loses_the_link() -> None:
     link = LinkModel(ping_interval=30, pong_timeout=5, jitter=lambda: 0.5)
-    run(link, "connect", "connection_opened")
+    run(link, "connect", opened())
     assert StartTimer("ping_due", seconds=30) in link.drain_effects()
     assert run(link, "ping_due") == ["L26"]
     assert link.drain_effects() == [SendPing(1), StartTimer("pong_timeout", seconds=5)]
@@ -451,13 +514,13 @@ def test_pings_while_connected_and_a_missing_pong_loses_the_link() -> None:
     assert {CancelTimer("ping_due"), CancelTimer("pong_timeout")} <= set(effects)
     assert isinstance(effects[-1], StartTimer) and effects[-1].name == "backoff_elapsed"
     assert not link.fire("ping_due").allowed  # no pings until connected again
-    assert run(link, "backoff_elapsed", "connection_opened")[-1] == "L2"
+    assert run(link, "backoff_elapsed", opened())[-1] == "L2"
     assert StartTimer("ping_due", seconds=20) in link.drain_effects()
 
 
 def test_a_ping_interval_of_zero_stops_the_pings() -> None:
     link = LinkModel(ping_interval=0)
-    run(link, "connect", "connection_opened")
+    run(link, "connect", opened())
     assert not any(isinstance(e, StartTimer) for e in link.drain_effects())
     assert not link.fire("ping_due").allowed
     assert run(link, ("ping_interval_changed", {"interval": 10})) == ["L30"]

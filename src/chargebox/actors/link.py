@@ -183,7 +183,7 @@ class LinkActor(Actor[LinkModel]):
         # attached before the chart hears of it: its BootNotification must find the link open
         self.ctx.endpoint.attach(ws)
         self._spawn(self._serve, ws)
-        await self._post(events.ConnectionOpened())
+        await self._post(events.ConnectionOpened(now=ctx.clock.now()))
 
     async def _serve(self, ws: WebSocketConnection) -> None:
         await self.ctx.endpoint.serve(ws)
@@ -286,9 +286,9 @@ class LinkActor(Actor[LinkModel]):
                 cfg.update("HeartbeatInterval", interval)  # persisted (libocpp does the same)
             await self._post(events.BootAccepted(interval=interval))
         elif response.status == RegistrationStatus.Pending:
-            await self._post(events.BootPending(interval=interval))
+            await self._post(events.BootPending(interval=interval, now=self.ctx.clock.now()))
         else:
-            await self._post(events.BootRejected(interval=interval))
+            await self._post(events.BootRejected(interval=interval, now=self.ctx.clock.now()))
 
     async def _heartbeat(self) -> None:
         sent = trio.current_time()

@@ -3,6 +3,7 @@ registration on it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 import attrs
@@ -29,6 +30,8 @@ class ConnectionOpened(LinkEvent):
     """The websocket is open."""
 
     trigger: ClassVar[str] = "connection_opened"
+    #: the station clock's time when it opened
+    now: datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -68,6 +71,8 @@ class BootPending(LinkEvent):
     trigger: ClassVar[str] = "boot_pending"
     #: seconds to wait before the next BootNotification (0: our choice)
     interval: int
+    #: the station clock's time when the answer came (its currentTime adopted)
+    now: datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -75,7 +80,10 @@ class BootRejected(LinkEvent):
     """BootNotification.conf Rejected."""
 
     trigger: ClassVar[str] = "boot_rejected"
+    #: seconds to wait before the next BootNotification (0: our choice)
     interval: int
+    #: the station clock's time when the answer came (its currentTime adopted)
+    now: datetime
 
 
 @attrs.frozen(kw_only=True)

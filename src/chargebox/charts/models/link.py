@@ -9,6 +9,7 @@ Central System accepts the Charge Point or the link is lost.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 import attrs
@@ -62,6 +63,7 @@ class LinkModel(ChartModel):
     __slots__ = (
         "awaiting_pong",
         "backoff_attempt",
+        "boot_due",
         "boot_retry_interval",
         "heartbeat_interval",
         "jitter",
@@ -74,6 +76,7 @@ class LinkModel(ChartModel):
         "retry_backoff_repeat_times",
         "retry_backoff_wait_minimum",
         "security_profile",
+        "waiting_after",
     )
     chart_name = "link"
 
@@ -103,6 +106,13 @@ class LinkModel(ChartModel):
         self.retry_backoff_repeat_times = retry_backoff_repeat_times
         #: Wait before resending BootNotification when the Central System gives no interval.
         self.boot_retry_interval = boot_retry_interval
+        #: The answer (Pending or Rejected) whose interval the next BootNotification waits out,
+        #: and when that interval ends (station clock). A lost connection stops the timer but
+        #: not the interval (spec 4.2; the Central System may close the connection while it
+        #: runs): a reconnect before `boot_due` waits out the rest. None: no such interval
+        #: (our own retry after a failed BootNotification is not one).
+        self.waiting_after: str | None = None
+        self.boot_due: datetime | None = None
         self.backoff_attempt = 0
         #: WebSocketPingInterval: seconds from the connection or the last pong to the next
         #: ping (0: no pings).
@@ -157,6 +167,18 @@ class LinkModel(ChartModel):
         """The pong answers the last ping, which still waits for it."""
         return self.awaiting_pong and number == self.ping_count
 
+    def waiting_out_interval(self, *, now: datetime, **_event: Any) -> bool:
+        """The interval of a Pending or Rejected answer has not passed yet."""
+        return self.boot_due is not None and now < self.boot_due
+
+    def waiting_after_pending(self, *, now: datetime, **_event: Any) -> bool:
+        """The interval of a Pending answer has not passed yet."""
+        return self.waiting_after == "Pending" and self.waiting_out_interval(now=now)
+
+    def waiting_after_rejected(self, *, now: datetime, **_event: Any) -> bool:
+        """The interval of a Rejected answer has not passed yet."""
+        return self.waiting_after == "Rejected" and self.waiting_out_interval(now=now)
+
     # -- actions --------------------------------------------------------------------------
 
     def open_connection(self, **_event: Any) -> None:
@@ -185,12 +207,19 @@ class LinkModel(ChartModel):
             self.record(Send(Address.station(), confirmed))
 
     def send_boot_notification(self, **_event: Any) -> None:
+        self._interval_over()
         self.record(SendRequest("BootNotification"))
 
     def send_triggered_boot_notification(self, **_event: Any) -> None:
-        """TriggerMessage(BootNotification): send it now instead of after the retry wait."""
+        """TriggerMessage(BootNotification): send it now instead of after the retry wait (the
+        Central System that asks for it ends the interval it gave)."""
+        self._interval_over()
         self.record(CancelTimer(BOOT_RETRY))
         self.record(SendRequest("BootNotification"))
+
+    def _interval_over(self) -> None:
+        self.waiting_after = None
+        self.boot_due = None
 
     def arm_backoff(self, **_event: Any) -> None:
         """RetryBackoffWaitMinimum doubled RetryBackoffRepeatTimes times, plus a random part."""
@@ -200,14 +229,35 @@ class LinkModel(ChartModel):
         self.backoff_attempt += 1
         self.record(StartTimer(BACKOFF, seconds=delay))
 
-    def arm_boot_retry(self, *, interval: int = 0, **_event: Any) -> None:
-        """Pending or Rejected: resend BootNotification after `interval` (ours if it is 0)."""
+    def arm_boot_retry(self, **_event: Any) -> None:
+        """No usable answer: BootNotification again after our own wait."""
+        self.record(StartTimer(BOOT_RETRY, seconds=self.boot_retry_interval))
+
+    def wait_after_pending(self, *, interval: int, now: datetime, **_event: Any) -> None:
+        """Pending: BootNotification again once `interval` has passed (ours if it is 0),
+        whatever becomes of the connection meanwhile."""
+        self._wait_after("Pending", interval, now)
+
+    def wait_after_rejected(self, *, interval: int, now: datetime, **_event: Any) -> None:
+        """Rejected: silence, and BootNotification again once `interval` has passed (ours if
+        it is 0), whatever becomes of the connection meanwhile."""
+        self._wait_after("Rejected", interval, now)
+
+    def _wait_after(self, answer: str, interval: int, now: datetime) -> None:
         seconds = interval if interval > 0 else self.boot_retry_interval
+        self.waiting_after = answer
+        self.boot_due = now + timedelta(seconds=seconds)
         self.record(StartTimer(BOOT_RETRY, seconds=seconds))
+
+    def resume_boot_wait(self, *, now: datetime, **_event: Any) -> None:
+        """Reconnected within the interval: BootNotification once the rest of it has passed."""
+        assert self.boot_due is not None  # the guard saw it
+        self.record(StartTimer(BOOT_RETRY, seconds=(self.boot_due - now).total_seconds()))
 
     def registration_accepted(self, *, interval: int = 0, **_event: Any) -> None:
         """Accepted: heartbeat at the given interval; the station reports every connector."""
         self.registered = True
+        self._interval_over()
         if interval > 0:
             self.heartbeat_interval = interval
         self.record(CancelTimer(BOOT_RETRY))
@@ -262,6 +312,7 @@ class LinkModel(ChartModel):
         self.record(Send(Address.outbox(), LinkLost()))
 
     def station_ends(self, **_event: Any) -> None:
+        self._interval_over()
         self._stop_timers()
 
     def _stop_timers(self) -> None:
