@@ -299,6 +299,29 @@ async def test_extended_trigger_message_sends(tmp_path, autojump_clock, what, ac
         assert str(sent.status) == status
 
 
+@pytest.mark.parametrize(
+    ("what", "action"),
+    [
+        ("BootNotification", "BootNotification"),
+        ("Heartbeat", "Heartbeat"),
+        ("FirmwareStatusNotification", "SignedFirmwareStatusNotification"),
+        ("LogStatusNotification", "LogStatusNotification"),
+    ],
+)
+async def test_extended_trigger_message_ignores_a_connector_id_the_message_is_not_about(
+    tmp_path, autojump_clock, what, action
+):
+    """As TriggerMessage (spec 5.17): only StatusNotification and MeterValues are about a
+    connector; the others are sent whatever connectorId comes with them."""
+    async with running(tmp_path) as rig:
+        seen = len(rig.csms.received("CP-1", action))
+        answer = await _call(
+            rig, v16.ExtendedTriggerMessageRequest(requested_message=what, connector_id=7)
+        )
+        assert str(answer.status) == "Accepted"
+        await rig.csms.wait_for(action, count=seen + 1)
+
+
 async def test_extended_trigger_message_heartbeat_meter_values_and_boot(tmp_path, autojump_clock):
     async with running(tmp_path, csms_settings=CsmsSettings(heartbeat_interval=86400)) as rig:
         heartbeat = await _call(

@@ -118,6 +118,26 @@ async def test_firmware_and_diagnostics_status_idle(tmp_path, autojump_clock, wh
         assert await trigger(rig, what) == "NotImplemented"
 
 
+@pytest.mark.parametrize(
+    "what",
+    [
+        "BootNotification",
+        "Heartbeat",
+        "FirmwareStatusNotification",
+        "DiagnosticsStatusNotification",
+    ],
+)
+async def test_a_connector_id_the_message_is_not_about_is_ignored(tmp_path, autojump_clock, what):
+    """Spec 5.17: a connectorId not relevant to the message is ignored and the message is
+    still sent (an unknown one stays Rejected for StatusNotification and MeterValues)."""
+    async with running(tmp_path, **TWO) as rig:
+        csms = rig.csms
+        await csms.wait_for("StatusNotification", count=3)  # after the registration
+        seen = len(csms.received("CP-1", what))
+        assert await trigger(rig, what, 7) == "Accepted"
+        await csms.wait_for(what, count=seen + 1)
+
+
 def boots_answered(csms, *answers):
     """Answer the BootNotifications in turn with (status, interval), the last one from then on;
     return the (mock) times at which they came."""

@@ -19,7 +19,9 @@ applies the whitepaper's rules around it:
   after Installed, L01.FR.28/29) and LogStatusNotification with the GetLog
   upload's status (Uploading and its requestId, or Idle); SignChargePointCertificate
   (A02): Rejected without CpoName, then a new key and a SignCertificate with
-  its CSR (CN: ChargePointId, O: CpoName, A02.FR.13) after the answer.
+  its CSR (CN: ChargePointId, O: CpoName, A02.FR.13) after the answer. As with
+  TriggerMessage, an unknown connectorId is Rejected for StatusNotification and
+  MeterValues only; the other messages ignore the connectorId.
 - CertificateSigned (A02/A03): Rejected when longer than
   CertificateSignedMaxChainSize or refused by the store (validity, key of the
   last CSR, chain to an installed CentralSystemRootCertificate), with an
@@ -319,8 +321,8 @@ class Certificates:
         return v16.ExtendedTriggerMessageResponse(status=status)
 
     async def _trigger(self, what: str, c: int | None) -> TriggerMessageStatusEnumType:
-        if c is not None and c != 0 and c not in self.actors.connectors:
-            return TriggerMessageStatusEnumType.Rejected
+        # the connectorId matters to StatusNotification and MeterValues only, and
+        # TriggerMessage checks it for them; the others ignore it (as spec 5.17 says)
         if what in _LIKE_TRIGGER_MESSAGE:
             answer = await self.remote_trigger.trigger_message(
                 v16.TriggerMessageRequest(requested_message=what, connector_id=c)

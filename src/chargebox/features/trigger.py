@@ -24,7 +24,10 @@ current state, read from the charts:
   of the firmware and diagnostics charts (Idle when nothing is going on);
   NotImplemented when the FirmwareManagement profile is not supported.
 
-A connectorId of a connector that does not exist is Rejected.
+Only StatusNotification and MeterValues are about a connector: for them a
+connectorId of a connector that does not exist is Rejected. The other messages'
+connectorId is ignored and the message is sent (spec 5.17: "if the specified
+connectorId is not relevant to the message, it should be ignored").
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ from chargebox.ocpp import v16
 from chargebox.ocpp.v16 import TriggerMessageStatus
 
 log = logging.getLogger(__name__)
+
+#: the messages a TriggerMessage's connectorId is relevant to (spec 5.17)
+CONNECTOR_MESSAGES = frozenset({"StatusNotification", "MeterValues"})
 
 
 class RemoteTrigger:
@@ -74,7 +80,7 @@ class RemoteTrigger:
     async def trigger_message(self, req: v16.TriggerMessageRequest) -> Any:
         what = str(req.requested_message)
         c = req.connector_id
-        if c is not None and c != 0 and c not in self.actors.connectors:
+        if what in CONNECTOR_MESSAGES and not self._names_a_connector(c):
             status = TriggerMessageStatus.Rejected
         elif what not in self._answers:
             status = TriggerMessageStatus.NotImplemented
@@ -83,6 +89,10 @@ class RemoteTrigger:
         if status != TriggerMessageStatus.Accepted:
             log.info("TriggerMessage %s (connector %s): %s", what, c, status)
         return v16.TriggerMessageResponse(status=status)
+
+    def _names_a_connector(self, c: int | None) -> bool:
+        """No connectorId (every connector), 0 (the Charge Point) or an existing connector."""
+        return c is None or c == 0 or c in self.actors.connectors
 
     # -- sending, after the answer -------------------------------------------------------
 
