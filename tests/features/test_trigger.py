@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 import pytest
 import trio
 
+from chargebox.actors.clock import StationClock
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.csms.handlers import boot_notification
 from chargebox.ocpp import v16
 from chargebox.ocpp.errors import ErrorCode, OcppError
+from chargebox.station import Options
 from tests.support import running
 
 TWO = {"Core": {"NumberOfConnectors": 2, "MeterValuesSampledData": "Energy.Active.Import.Register"}}
@@ -63,6 +67,28 @@ async def test_heartbeat(tmp_path, autojump_clock):
         await rig.csms.wait_for("Heartbeat")
         await trio.testing.wait_all_tasks_blocked()
         assert len(rig.system.times) == 2  # BootNotification's and the Heartbeat's currentTime
+
+
+@pytest.mark.parametrize("adopt", [True, False])
+async def test_a_triggered_heartbeat_takes_the_csms_time_only_when_told_to(
+    tmp_path, autojump_clock, adopt
+):
+    """Options.adopt_csms_time decides for a triggered Heartbeat as for the link's own."""
+    station_clock = StationClock()
+    a_year_ahead = station_clock.now() + timedelta(days=365)
+    async with running(
+        tmp_path,
+        csms_clock=lambda: a_year_ahead,
+        csms_settings=CsmsSettings(heartbeat_interval=86400),
+        options=Options(adopt_csms_time=adopt),
+    ) as rig:
+        assert await trigger(rig, "Heartbeat") == "Accepted"
+        await rig.csms.wait_for("Heartbeat")
+        await trio.testing.wait_all_tasks_blocked()
+        offset = rig.cp.clock.now() - station_clock.now()
+        assert (offset > timedelta(days=300)) == adopt
+        # the host's time: set by BootNotification's and the Heartbeat's answers, or never
+        assert len(rig.system.times) == (2 if adopt else 0)
 
 
 async def test_meter_values_of_one_connector_or_all(tmp_path, autojump_clock):

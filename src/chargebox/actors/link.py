@@ -122,7 +122,7 @@ class LinkActor(Actor[LinkModel]):
         elif isinstance(effect, SendRequest) and effect.action == "BootNotification":
             self._spawn(self._boot)
         elif isinstance(effect, SendRequest) and effect.action == "Heartbeat":
-            self._spawn(self._heartbeat)
+            self._spawn(self.heartbeat)
         elif isinstance(effect, SendPing):
             self._send_ping(effect.number)
         elif isinstance(effect, DropUnresponsiveConnection):
@@ -290,10 +290,14 @@ class LinkActor(Actor[LinkModel]):
         else:
             await self._post(events.BootRejected(interval=interval, now=self.ctx.clock.now()))
 
-    async def _heartbeat(self) -> None:
+    async def heartbeat(self, *, gate: Gate = Gate.ACCEPTED) -> None:
+        """Heartbeat.req, and its answer's currentTime taken as any answer's is (`_set_time`:
+        only with Options.adopt_csms_time). The chart's heartbeats wait for Accepted; a
+        TriggerMessage's goes on any open connection (`gate`), through here too, so that both
+        treat the Central System's time alike."""
         sent = trio.current_time()
         try:
-            response = await self.ctx.endpoint.call(HeartbeatRequest())
+            response = await self.ctx.endpoint.call(HeartbeatRequest(), gate=gate)
         except (Offline, ConnectionLost, CallFailed, CallTimeout) as e:
             log.info("Heartbeat not answered: %s", e)
             return

@@ -13,7 +13,9 @@ current state, read from the charts:
   1.6 test cases do (errata 3.35 recommends refusing it, but allows either):
   an Accepted answer keeps the registration and its heartbeat interval applies;
   Pending or Rejected withdraw the registration, as the Central System says.
-- Heartbeat: sent, and its currentTime sets the clock.
+- Heartbeat: sent by the link actor as its own heartbeats are, so its currentTime
+  sets the station clock and the host's time exactly when theirs does
+  (Options.adopt_csms_time).
 - StatusNotification: the current status of the connector, or of the Charge
   Point and every connector when no connectorId is given (0: the Charge Point).
 - MeterValues: the latest readings of the measurands in MeterValuesSampledData,
@@ -116,17 +118,8 @@ class RemoteTrigger:
         return TriggerMessageStatus.Accepted
 
     async def _heartbeat(self, c: int | None) -> TriggerMessageStatus:
-        async def send() -> None:
-            response = await self._call(v16.HeartbeatRequest())
-            if response is None:
-                return
-            ctx = self.ctx
-            ctx.clock.set(response.current_time)
-            system = ctx.host.system
-            if system is not None and hasattr(system, "set_system_time"):
-                await ctx.call_host("set the time", system.set_system_time(response.current_time))
-
-        self._later("Heartbeat", send)
+        link = self.actors.link
+        self._later("Heartbeat", lambda: link.heartbeat(gate=Gate.CONNECTED))
         return TriggerMessageStatus.Accepted
 
     async def _status_notification(self, c: int | None) -> TriggerMessageStatus:
