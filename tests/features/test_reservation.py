@@ -210,6 +210,33 @@ async def test_an_id_tag_of_the_reserved_group_uses_the_reservation(tmp_path, au
         assert (start.id_tag, start.reservation_id) == ("MEMBER", 8)
 
 
+@pytest.mark.parametrize("reserved", [1, 0], ids=["connector-1", "any-connector"])
+async def test_a_transaction_the_host_starts_naming_the_reservation_ends_it(
+    tmp_path, autojump_clock, reserved
+):
+    sections = {**TWO, "Reservation": {"ReserveConnectorZeroSupported": True}}
+    async with running(tmp_path, **sections) as rig:
+        cp, csms = rig.cp, rig.csms
+        assert await reserve(rig, reserved, 7, "TAG-R") == "Accepted"
+        # the host authorized the idTag itself and says which reservation it used
+        await cp.session_started(1)
+        await cp.transaction_started(1, meter_start=0, id_tag="TAG-R", reservation_id=7)
+        await cp.resumed(1)  # the connector left Reserved: energy may flow
+        start = await csms.wait_for("StartTransaction")
+        assert (start.id_tag, start.reservation_id) == ("TAG-R", 7)
+        await cp.settled("transaction/1")
+        reservations = cp.station.features.reservations
+        assert [reservations.model(c).state for c in (0, 1, 2)] == ["Idle", "Idle", "Idle"]
+        await csms.wait_until(lambda: cp.status(1) == "Charging")
+        # used: nothing to cancel, and its expiry changes nothing
+        session = await rig.session()
+        cancel = await session.call(v16.CancelReservationRequest(reservation_id=7))
+        assert cancel.status == "Rejected"
+        await trio.sleep(31 * 60)
+        assert (cp.status(1), cp.transaction_state(1)) == ("Charging", "Active")
+        assert cp.status(2) == "Available"
+
+
 async def test_remote_start_on_a_reserved_connector_only_for_its_id_tag(tmp_path, autojump_clock):
     config = {"Core": {"NumberOfConnectors": 2, "AuthorizeRemoteTxRequests": False}}
     async with running(tmp_path, **config) as rig:

@@ -75,6 +75,14 @@ class TransactionStarted(ReservationEvent):
 
 
 @attrs.frozen(kw_only=True)
+class UsedByHost(ReservationEvent):
+    """The host started a transaction itself, naming this reservation: it ends by being used."""
+
+    trigger: ClassVar[str] = "used_by_host"
+    reservation_id: int | None
+
+
+@attrs.frozen(kw_only=True)
 class ExpiryReached(ReservationEvent):
     """Timer: expiryDate has come."""
 

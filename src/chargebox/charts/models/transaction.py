@@ -294,8 +294,18 @@ class TransactionModel(ChartModel):
         if id_tag is not None and self.id_tag is None:
             self.id_tag = id_tag
         if reservation_id is not None and self.reservation_id is None:
-            # a host that handled the reservation itself says which one it used
+            # a host that handled the reservation itself says which one it used: the
+            # connector leaves Reserved (G2) and the reservation ends by being used (5.13);
+            # it is this connector's or connector 0's, and the one holding it hears
             self.reservation_id = reservation_id
+            self._to_connector(UsageInitiated(reservation_id=reservation_id))
+            for holder in (self.connector_id, 0):
+                self.record(
+                    Send(
+                        Address.reservation(holder),
+                        reservation_events.UsedByHost(reservation_id=reservation_id),
+                    )
+                )
         self.record(CancelTimer(CONNECTION_TIMEOUT))
         payload: dict[str, Any] = {
             "connector_id": self.connector_id,
