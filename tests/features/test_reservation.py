@@ -237,6 +237,33 @@ async def test_a_transaction_the_host_starts_naming_the_reservation_ends_it(
         assert cp.status(2) == "Available"
 
 
+@pytest.mark.parametrize("reserved", [True, False], ids=["claimed-reservation", "no-reservation"])
+async def test_a_user_who_leaves_during_a_fault_leaves_the_connector_available(
+    tmp_path, autojump_clock, reserved
+):
+    async with running(tmp_path, Core={"NumberOfConnectors": 2, "ConnectionTimeOut": 30}) as rig:
+        cp = rig.cp
+        if reserved:
+            assert await reserve(rig, 1, 7, "TAG-R", minutes=60) == "Accepted"
+        await cp.token_presented("TAG-R", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-R")
+        assert cp.status(1) == "Preparing"
+        await cp.error_raised(1, "GroundFailure")
+        assert cp.status(1) == "Faulted"
+        await trio.sleep(31)  # nobody plugs in: ConnectionTimeOut under the fault
+        assert cp.transaction_state(1) == "Idle"
+        await cp.error_cleared(1)
+        # the user is gone: Available, not Preparing; the fault ended the reservation (5.13)
+        await rig.csms.wait_until(lambda: cp.status(1) == "Available")
+        assert cp.station.features.reservations.model(1).state == "Idle"
+        session = await rig.session()
+        cancel = await session.call(v16.CancelReservationRequest(reservation_id=7))
+        assert cancel.status == "Rejected"
+        # the next user is served
+        await cp.token_presented("OTHER", 1)
+        await rig.evse.wait_for("authorize", 1, "OTHER")
+
+
 async def test_remote_start_on_a_reserved_connector_only_for_its_id_tag(tmp_path, autojump_clock):
     config = {"Core": {"NumberOfConnectors": 2, "AuthorizeRemoteTxRequests": False}}
     async with running(tmp_path, **config) as rig:

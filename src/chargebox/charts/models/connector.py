@@ -298,6 +298,12 @@ class ConnectorModel(ChartModel):
         self.before_fault = self.underlying
         self.underlying = "Available"
 
+    def usage_ended_during_fault(self, **_event: Any) -> None:
+        """The usage under the fault ended: its end returns to Available (or the scheduled
+        change)."""
+        self.before_fault = "Unavailable" if self.inoperative_scheduled else "Available"
+        self.inoperative_scheduled = False
+
     def reservation_ended_during_fault(self, **_event: Any) -> None:
         """The reservation under the fault ended: return to Available (or the scheduled change)."""
         self.before_fault = "Unavailable" if self.inoperative_scheduled else "Available"
