@@ -81,8 +81,8 @@ async def test_calls_whose_event_the_chart_refuses(tmp_path, autojump_clock):
             await cp.session_stopped(1)
         assert str(no_session.value) == (
             "connector 1: session_stopped is not possible while the connector is Available; "
-            "it is possible when the connector is Charging or Finishing or Preparing or "
-            "SuspendedEV or SuspendedEVSE or Unavailable"
+            "it is possible when the connector is Charging or Faulted or Finishing or "
+            "Preparing or SuspendedEV or SuspendedEVSE or Unavailable"
         )
         with pytest.raises(StateError, match="suspended_evse is not possible while the conn"):
             await cp.error_raised(1, "GroundFailure")  # Faulted
