@@ -264,6 +264,36 @@ async def test_a_user_who_leaves_during_a_fault_leaves_the_connector_available(
         await rig.evse.wait_for("authorize", 1, "OTHER")
 
 
+@pytest.mark.parametrize("out_of_service", ["fault", "inoperative"])
+async def test_the_charge_point_out_of_service_ends_the_reservations(
+    tmp_path, autojump_clock, out_of_service
+):
+    sections = {**TWO, "Reservation": {"ReserveConnectorZeroSupported": True}}
+    async with running(tmp_path, **sections) as rig:
+        cp = rig.cp
+        session = await rig.session()
+        assert await reserve(rig, 1, 7, "TAG-R") == "Accepted"
+        assert await reserve(rig, 0, 9, "ANY") == "Accepted"
+        if out_of_service == "fault":
+            await cp.error_raised(0, "PowerSwitchFailure")
+            await cp.error_cleared(0)
+            after = "Available"
+        else:
+            inoperative = v16.ChangeAvailabilityRequest(connector_id=0, type="Inoperative")
+            assert (await session.call(inoperative)).status in ("Accepted", "Scheduled")
+            after = "Unavailable"
+        # the Charge Point Faulted or Unavailable ends every reservation (spec 5.13)
+        reservations = cp.station.features.reservations
+        with trio.fail_after(60):
+            await cp.wait_until(
+                lambda: [reservations.model(c).state for c in (0, 1)] == ["Idle", "Idle"]
+            )
+        await rig.csms.wait_until(lambda: cp.status(1) == after)
+        for reservation_id in (7, 9):
+            cancel = v16.CancelReservationRequest(reservation_id=reservation_id)
+            assert (await session.call(cancel)).status == "Rejected"
+
+
 async def test_remote_start_on_a_reserved_connector_only_for_its_id_tag(tmp_path, autojump_clock):
     config = {"Core": {"NumberOfConnectors": 2, "AuthorizeRemoteTxRequests": False}}
     async with running(tmp_path, **config) as rig:

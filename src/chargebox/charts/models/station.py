@@ -1061,6 +1061,23 @@ class StationModel(ChartModel):
     ) -> None:
         self.connectors = _put(self.connectors, connector_id, ConnectorView(status, in_session))
 
+    def charge_point_out_of_service_under_reservations(
+        self, *, connector_id: int, status: str, **_: Any
+    ) -> bool:
+        """Connector 0 (the Charge Point) goes Faulted or Unavailable while reservations wait."""
+        return (
+            connector_id == 0
+            and status in ("Faulted", "Unavailable")
+            and any(r.waiting for r in self.reservations)
+        )
+
+    def end_waiting_reservations(self, **_: Any) -> None:
+        """Each reservation waiting for its identity ends as if its connector were lost
+        (spec 5.13: the Charge Point set to Faulted or Unavailable ends them)."""
+        for c, reservation in enumerate(self.reservations):
+            if reservation.waiting:
+                self.record(Send(Address.reservation(c), reservation_events.ConnectorLost()))
+
     def note_reservation(
         self,
         *,
