@@ -418,3 +418,11 @@ async def test_no_answer_while_the_registration_is_rejected(tmp_path, autojump_c
         session = await rig.session()
         with pytest.raises(NoAnswer):
             await session.call(v16.GetConfigurationRequest(), timeout=30)
+        # nothing at all: not even a CALLERROR for an unknown action or a malformed payload
+        for action, payload in (
+            ("NoSuchAction", {}),
+            ("GetConfiguration", {"key": 5}),
+            ("Reset", {"type": "Bogus"}),
+        ):
+            with pytest.raises(NoAnswer):
+                await session.call_raw(action, payload, timeout=30)

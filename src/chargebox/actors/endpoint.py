@@ -67,10 +67,6 @@ class CallTimeout(Exception):
     """No answer within the timeout."""
 
 
-class Unanswered(Exception):
-    """Raised by the router: this CALL gets no answer at all (registration Rejected)."""
-
-
 class CallFailed(Exception):
     """The Central System answered with a CALLERROR, or with a response that breaks its schema."""
 
@@ -191,6 +187,9 @@ class Endpoint:
         self._timed: dict[int, _Call] = {}
         #: called after every move of the calls chart (the station's waiters look again)
         self.on_change: Callable[[], None] | None = None
+        #: True while no CALL of the Central System gets any answer, not even a CALLERROR
+        #: for a malformed or unknown one (the station's: its registration is Rejected)
+        self.answers_nothing: Callable[[], bool] | None = None
         #: the calls chart's effects -> what performs each (`_fire`)
         self._perform: dict[type[Effect], Callable[[Any], None]] = {
             TransmitCall: self._transmit,
@@ -408,6 +407,9 @@ class Endpoint:
             incoming.answering = False
 
     async def _answer(self, call: Call) -> CallResult | CallError | None:
+        if self.answers_nothing is not None and self.answers_nothing():
+            log.info("not answered: %s while the registration is Rejected", call.action)
+            return None
         try:
             spec, request = rpc.decode_call(call)
         except OcppError as e:
@@ -420,9 +422,6 @@ class Endpoint:
         try:
             response = await self.router(spec, request)
             return rpc.result(call, response)
-        except Unanswered as e:
-            log.info("not answered: %s", e)
-            return None
         except OcppError as e:
             return rpc.error(call.unique_id, e)
         except Exception as e:

@@ -41,7 +41,6 @@ from chargebox.actors.endpoint import (
     ConnectionLost,
     Endpoint,
     Offline,
-    Unanswered,
     not_supported,
 )
 from chargebox.actors.supervision import ActorGroup
@@ -110,6 +109,7 @@ class Station:
             self.meter = actors.meter
             self.authorizer = actors.authorizer
             self.authorizer.on_list_conflict = self._local_list_conflict
+            self.endpoint.answers_nothing = self._answers_nothing
             self.reporter = actors.reporter
             self.connector0 = actors.connector0
             self.connectors = actors.connectors
@@ -347,10 +347,12 @@ class Station:
 
     # -- the Central System's calls -----------------------------------------------------------
 
+    def _answers_nothing(self) -> bool:
+        """Spec 4.2.1: while Rejected, the Charge Point does not respond to the Central
+        System (the endpoint asks before it decodes a CALL: no CALLERROR either)."""
+        return self.link.model.rejected
+
     async def route(self, spec: ActionSpec, request: Any) -> Any:
-        if self.link.model.rejected:
-            # spec 4.2.1: while Rejected, the Charge Point does not respond to the Central System
-            raise Unanswered(f"{spec.action} while the registration is Rejected")
         profile = spec.profile
         supported = self.cfg.supported_feature_profiles
         if profile is not FeatureProfile.Security and str(profile) not in supported:
