@@ -10,7 +10,7 @@ from chargebox.csms import CsmsSettings
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError, CallResult
 from chargebox.station import Host, UnlockResult
-from tests.support import RecordingEvse, RecordingSystem, make_host, running
+from tests.support import CSMS_ADDRESS, RecordingEvse, RecordingSystem, make_host, running
 
 TWO = {"Core": {"NumberOfConnectors": 2}}
 
@@ -388,6 +388,34 @@ async def test_a_transaction_held_back_for_its_idtag_stops_when_the_ev_leaves(
         await cp.session_started(1)
         await cp.token_presented("TAG-2", 1)
         await rig.evse.wait_for("authorize", 1, "TAG-2")
+
+
+async def test_the_ev_leaving_before_the_transaction_id_came_holds_the_transaction_back(
+    tmp_path, autojump_clock
+):
+    core = {"StopTransactionOnEVSideDisconnect": False, "MeterValueSampleInterval": 0}
+    async with running(tmp_path, Core=core) as rig:
+        cp = rig.cp
+        rig.net.unlisten(*CSMS_ADDRESS)
+        await rig.cut()
+        await cp.wait_until(lambda: not cp.registered)
+        await cp.session_started(1)
+        await cp.transaction_started(1, meter_start=0, id_tag="T")
+        await cp.resumed(1)
+        assert cp.transaction_state(1) == "StartedOffline"
+        # StopTransactionOnEVSideDisconnect false: the transaction goes on, SuspendedEV
+        await cp.ev_disconnected(1)
+        assert (cp.transaction_state(1), cp.status(1)) == ("StartedOffline", "SuspendedEV")
+        assert ("stop_transaction", 1, "EVDisconnected") not in rig.evse.calls
+        # the id comes: the transaction is held back, as one that was Active would be
+        rig.net.listen(*CSMS_ADDRESS, rig.csms)
+        await cp.wait_until(lambda: cp.transaction_id(1) is not None)
+        assert cp.transaction_state(1) == "Suspended"
+        await cp.ev_reconnected(1)
+        assert cp.transaction_state(1) == "Active"
+        await cp.transaction_stopped(1, meter_stop=10)
+        stop = await rig.csms.wait_for("StopTransaction")
+        assert stop.meter_stop == 10
 
 
 async def test_the_host_hears_when_a_connector_goes_out_of_service(tmp_path, autojump_clock):
