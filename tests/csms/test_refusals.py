@@ -102,7 +102,7 @@ async def test_wrong_or_missing_key_is_401(tmp_path, autojump_clock, caplog, sec
             for m in rig.cp.station.ctx.store.queued()
             if m.action == "SecurityEventNotification"
         ]
-        assert events.count("FailedToAuthenticateAtCentralSystem") == 1, events
+        assert events.count("FailedToAuthenticationAtCentralSystem") == 1, events
     line = link_warnings(caplog)[0]
     assert "HTTP 401 Unauthorized" in line and hint in line
     assert "ffeeddcc" not in caplog.text  # the key never reaches a log

@@ -266,6 +266,19 @@ async def test_a_new_authorization_key_reconnects_with_it(tmp_path, autojump_clo
         assert basic_password(csms.all_sessions[1]) == bytes.fromhex(NEW_KEY)
         assert csms.rejected == []
         assert rig.cp.config.security_profile == 1
+        # the change is in the security log and told to the Central System (A01.FR.11),
+        # the key itself nowhere (A01.FR.12)
+        event = await csms.wait_for(
+            "SecurityEventNotification", lambda e: e.type == "ReconfigurationOfSecurityParameters"
+        )
+        assert event.tech_info == "AuthorizationKey changed"
+        logged = "".join(
+            p.read_text()
+            for p in (tmp_path / "data").rglob("*")
+            if p.is_file() and p.suffix in (".log", ".txt", ".html")
+        )
+        assert "AuthorizationKey changed" in logged
+        assert NEW_KEY not in logged and NEW_KEY.lower() not in logged
 
 
 # -- keys read by the transaction chart's guards ----------------------------------------------

@@ -163,7 +163,7 @@ class LinkActor(Actor[LinkModel]):
             if e.status == 401 and not self._credentials_refused:
                 # once per run of refusals, not at every attempt of the backoff
                 self._credentials_refused = True
-                self.ctx.security_event("FailedToAuthenticateAtCentralSystem", str(e))
+                self.ctx.security_event("FailedToAuthenticationAtCentralSystem", str(e))
             log.warning("connecting to the Central System failed: %s", e)
             self._log_connection(f"{e.kind}_failure", str(e))
             await self._post(events.ConnectionFailed())

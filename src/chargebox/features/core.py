@@ -161,6 +161,10 @@ class Core:
                 Address.link(), link_events.SecurityProfileChanged(security_profile=result.value)
             )
         elif effect is Effect.AUTHORIZATION_KEY:
+            # the change is logged (A01.FR.11), never the key itself (A01.FR.12)
+            self.ctx.security_event(
+                "ReconfigurationOfSecurityParameters", "AuthorizationKey changed"
+            )
             if actors.link.model.security_profile in (1, 2):
                 # the new password applies to the next connection: reconnect now
                 await actors.deliver(Address.link(), link_events.Reconnect())
