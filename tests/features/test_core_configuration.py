@@ -11,6 +11,7 @@ the development CSMS over the in-process network.
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -279,6 +280,25 @@ async def test_a_new_authorization_key_reconnects_with_it(tmp_path, autojump_clo
         )
         assert "AuthorizationKey changed" in logged
         assert NEW_KEY not in logged and NEW_KEY.lower() not in logged
+
+
+@pytest.mark.parametrize("key", ["AuthorizationKey", "authorizationkey"])
+async def test_a_malformed_authorization_key_is_refused_without_repeating_it(
+    tmp_path, autojump_clock, caplog, key
+):
+    secret = "7e57" * 130  # 520 characters: past the schema's 500
+    async with running(tmp_path, data_dir=tmp_path / "data") as rig:
+        session = await rig.session()
+        with caplog.at_level(logging.DEBUG):
+            answer = await session.call_raw("ChangeConfiguration", {"key": key, "value": secret})
+        assert (answer.error_code, answer.error_description) == (
+            "PropertyConstraintViolation",
+            "ChangeConfiguration: the value breaks the schema",
+        )
+        assert "7e577e57" not in str(answer.error_details)
+    assert not [r for r in caplog.records if "7e577e57" in r.getMessage()]
+    logged = [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.suffix != ".db"]
+    assert logged and not [p for p in logged if "7e577e57" in p.read_text(errors="replace")]
 
 
 # -- keys read by the transaction chart's guards ----------------------------------------------
