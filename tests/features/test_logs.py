@@ -247,6 +247,24 @@ async def test_a_get_log_while_waiting_to_retry_drops_the_retries(tmp_path, auto
 # -- Rejected ---------------------------------------------------------------------------------
 
 
+async def test_a_get_log_with_nothing_to_upload_leaves_the_upload_under_way(
+    tmp_path, autojump_clock
+):
+    port = ScriptedLogs(outcomes=[False, True])  # the retry, 30 s on, reads the file
+    async with running(tmp_path, host=logs_host(port)) as rig:
+        rig.cp.station.security_event("SettingSystemTime", "an event to upload")
+        assert (await get_log(rig, request_id=1, retries=1, retry_interval=30)).status == (
+            "Accepted"
+        )
+        await trio.sleep(5)  # the first attempt failed
+        a_year_ago = rig.cp.station.ctx.clock.now() - timedelta(days=365)
+        empty = await get_log(rig, request_id=2, latest_timestamp=a_year_ago)
+        assert (empty.status, empty.filename) == ("Rejected", None)
+        # the retry still finds its file
+        await until_notifications(rig, ("Uploading", 1), ("Uploaded", 1))
+        assert len(port.attempts) == 2
+
+
 async def test_rejected_without_a_log_to_upload(tmp_path, autojump_clock):
     async with running(tmp_path) as rig:  # a host without a diagnostics port
         for log_type in ("SecurityLog", "DiagnosticsLog"):

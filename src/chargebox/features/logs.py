@@ -138,9 +138,9 @@ def _extract_security_log(
     source: Path, target: Path, oldest: datetime | None, latest: datetime | None
 ) -> int:
     """Write the lines of `source` and its rotated files within [oldest, latest] to
-    `target`, in the order they were logged; delete older extracts. Returns how many lines."""
-    for old in target.parent.iterdir():
-        old.unlink(missing_ok=True)
+    `target`, in the order they were logged; once there is one, delete older extracts (a
+    GetLog with nothing to upload is Rejected and leaves the upload under way its file).
+    Returns how many lines."""
     # rotated files are <stem>.<number or date><suffix> beside the current one, older
     # than it; the lines keep their order (the clock may have been set in between)
     rotated = sorted(
@@ -160,5 +160,8 @@ def _extract_security_log(
             if (oldest is None or when >= oldest) and (latest is None or when <= latest):
                 kept.append(line)
     if kept:
+        for old in target.parent.iterdir():
+            if old != target:
+                old.unlink(missing_ok=True)
         target.write_bytes(b"".join(line + b"\n" for line in kept))
     return len(kept)
