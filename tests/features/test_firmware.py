@@ -194,6 +194,43 @@ async def test_a_failed_installation_gives_the_connectors_back(tmp_path, autojum
         assert rig.system.resets == []
 
 
+@attrs.define
+class GatedInstall(ScriptedFirmware):
+    """A port whose installation ends (as `install_result` says) when the test opens it."""
+
+    gate: trio.Event = attrs.Factory(trio.Event)
+
+    async def install_firmware(self):
+        await self.gate.wait()
+        return await super().install_firmware()
+
+
+async def test_the_central_system_cannot_lift_the_hold_of_an_install(tmp_path, autojump_clock):
+    firmware = GatedInstall(install_result=False)
+    async with running(tmp_path, host=firmware_host(firmware), **TWO) as rig:
+        cp = rig.cp
+        session = await rig.session()
+        await session.call(v16.ChangeAvailabilityRequest(connector_id=2, type="Inoperative"))
+        await update(rig)
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing")
+        await cp.wait_until(lambda: (cp.status(1), cp.status(2)) == ("Unavailable",) * 2)
+        # Operative while installing: kept for after the install, the connectors stay held
+        # (L01.FR.07), and nothing can start on them
+        for connector in (0, 2):
+            operative = v16.ChangeAvailabilityRequest(connector_id=connector, type="Operative")
+            assert (await session.call(operative)).status == "Scheduled"
+        remote = v16.RemoteStartTransactionRequest(id_tag="NEW", connector_id=1)
+        assert (await session.call(remote)).status == "Rejected"
+        await cp.token_presented("TAG-1", 1)
+        assert ("authorize", 1, "TAG-1") not in rig.evse.calls
+        assert (cp.status(1), cp.status(2)) == ("Unavailable", "Unavailable")
+        # the install ends (failed: no restart): the connectors take what was asked since
+        firmware.gate.set()
+        await until_statuses(rig, "Downloading", "Downloaded", "Installing", "InstallationFailed")
+        await cp.wait_until(lambda: (cp.status(1), cp.status(2)) == ("Available",) * 2)
+        assert rig.system.resets == []
+
+
 async def test_without_a_firmware_port_the_download_fails_at_retrieve_date(
     tmp_path, autojump_clock
 ):

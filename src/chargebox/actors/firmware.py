@@ -41,6 +41,7 @@ from chargebox.charts.effects import (
 )
 from chargebox.charts.events import firmware as events
 from chargebox.charts.events.connector import BecomeInoperative, BecomeOperative, ConnectorEvent
+from chargebox.charts.events.station import FirmwareHold
 from chargebox.charts.machine import Outcome
 from chargebox.charts.models import FirmwareModel
 from chargebox.charts.models.firmware import (
@@ -240,8 +241,10 @@ class FirmwareActor(TransferActor[FirmwareModel]):
         await self.ctx.call_host("restart after the firmware update", system.reset(ResetKind.Hard))
 
     async def _hold(self, held: bool) -> None:
-        """Every connector out of service (held) or back to the availability the CSMS set."""
+        """Every connector out of service (held) or back to the availability the CSMS set
+        (the station's chart keeps a ChangeAvailability to Operative for then)."""
         assert self.ctx.deliver is not None
+        await self.ctx.deliver(Address.station(), FirmwareHold(holding=held))
         chosen = self.ctx.store.inoperative_connectors()
         for c in range(1, self.ctx.cfg.number_of_connectors + 1):
             event: ConnectorEvent

@@ -122,6 +122,14 @@ class StopTransactionDone(StationEvent):
     tx_ref: int
 
 
+@attrs.frozen(kw_only=True)
+class FirmwareHold(StationEvent):
+    """The firmware procedure holds every connector out of service, or gives them back."""
+
+    trigger: ClassVar[str] = "firmware_hold"
+    holding: bool
+
+
 # -- power-loss recovery --------------------------------------------------------------
 
 

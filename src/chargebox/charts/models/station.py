@@ -289,6 +289,7 @@ class StationModel(ChartModel):
 
     __slots__ = (
         "connectors",
+        "firmware_holding",
         "link_accepted",
         "listed",
         "recovering",
@@ -325,6 +326,8 @@ class StationModel(ChartModel):
         #: connector id -> its reservation (0: the one for any connector)
         self.reservations: tuple[ReservationView, ...] = (ReservationView(),) * (connectors + 1)
         self.link_accepted = False
+        #: a firmware update holds every connector out of service until its install
+        self.firmware_holding = False
         #: StopTransactions in the queue (a Reset waits until none is left)
         self.stops_queued = 0
         #: the kind of the Reset under way (Soft, Hard)
@@ -668,6 +671,20 @@ class StationModel(ChartModel):
     def a_session_to_wait_for(self, *, connector_id: int, **_: Any) -> bool:
         """A session (also under a fault) holds a connector: Inoperative waits for its end."""
         return any(self.connectors[c].in_session for c in self._targets(connector_id))
+
+    def held_for_firmware(self, **_: Any) -> bool:
+        """A firmware update holds the connectors out of service until its install."""
+        return self.firmware_holding
+
+    def note_firmware_hold(self, *, holding: bool, **_: Any) -> None:
+        self.firmware_holding = holding
+
+    def keep_availability(self, *, connector_id: int, operative: bool, **_: Any) -> None:
+        """Keep the operative flags only: the connectors follow when the hold ends (the
+        firmware procedure gives them the availability the store holds)."""
+        targets = self._targets(connector_id)
+        kept = (0, *targets) if connector_id == 0 else (connector_id,)
+        self.record(PersistAvailability(kept, operative))
 
     def refuse_availability(self, **_: Any) -> None:
         self.record(Reply(Verdict("Rejected")))
