@@ -205,12 +205,16 @@ class GatedInstall(ScriptedFirmware):
         return await super().install_firmware()
 
 
-async def test_the_central_system_cannot_lift_the_hold_of_an_install(tmp_path, autojump_clock):
+@pytest.mark.parametrize("inoperative", [2, 0], ids=["connector-2", "charge-point"])
+async def test_the_central_system_cannot_lift_the_hold_of_an_install(
+    tmp_path, autojump_clock, inoperative
+):
     firmware = GatedInstall(install_result=False)
     async with running(tmp_path, host=firmware_host(firmware), **TWO) as rig:
         cp = rig.cp
         session = await rig.session()
-        await session.call(v16.ChangeAvailabilityRequest(connector_id=2, type="Inoperative"))
+        change = v16.ChangeAvailabilityRequest(connector_id=inoperative, type="Inoperative")
+        await session.call(change)
         await update(rig)
         await until_statuses(rig, "Downloading", "Downloaded", "Installing")
         await cp.wait_until(lambda: (cp.status(1), cp.status(2)) == ("Unavailable",) * 2)
@@ -224,11 +228,15 @@ async def test_the_central_system_cannot_lift_the_hold_of_an_install(tmp_path, a
         await cp.token_presented("TAG-1", 1)
         assert ("authorize", 1, "TAG-1") not in rig.evse.calls
         assert (cp.status(1), cp.status(2)) == ("Unavailable", "Unavailable")
+        # the Charge Point itself is not held: it is Available again at once
+        await cp.wait_until(lambda: cp.status(0) == "Available")
         # the install ends (failed: no restart): the connectors take what was asked since
         firmware.gate.set()
         await until_statuses(rig, "Downloading", "Downloaded", "Installing", "InstallationFailed")
         await cp.wait_until(lambda: (cp.status(1), cp.status(2)) == ("Available",) * 2)
         assert rig.system.resets == []
+        await cp.token_presented("TAG-2", 1)
+        await rig.evse.wait_for("authorize", 1, "TAG-2")
 
 
 async def test_without_a_firmware_port_the_download_fails_at_retrieve_date(

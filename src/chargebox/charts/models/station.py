@@ -680,11 +680,14 @@ class StationModel(ChartModel):
         self.firmware_holding = holding
 
     def keep_availability(self, *, connector_id: int, operative: bool, **_: Any) -> None:
-        """Keep the operative flags only: the connectors follow when the hold ends (the
-        firmware procedure gives them the availability the store holds)."""
+        """Keep the operative flags; the connectors follow when the hold ends (the firmware
+        procedure gives them the availability the store holds). The Charge Point itself
+        (connector 0) is not held: it follows at once."""
         targets = self._targets(connector_id)
         kept = (0, *targets) if connector_id == 0 else (connector_id,)
         self.record(PersistAvailability(kept, operative))
+        if connector_id == 0:
+            self.record(Send(Address.connector0(), connector_events.BecomeOperative()))
 
     def refuse_availability(self, **_: Any) -> None:
         self.record(Reply(Verdict("Rejected")))
