@@ -7,6 +7,7 @@ import pytest
 import trio
 
 from chargebox.csms import CsmsSettings
+from chargebox.csms.server import send_text
 from chargebox.ocpp import v16
 from chargebox.ocpp.frames import CallError, CallResult
 from chargebox.station import Host, UnlockResult
@@ -454,3 +455,12 @@ async def test_no_answer_while_the_registration_is_rejected(tmp_path, autojump_c
         ):
             with pytest.raises(NoAnswer):
                 await session.call_raw(action, payload, timeout=30)
+        # nor for a frame that is not a well-formed CALL at all
+        before = rig.cp.station.endpoint.stats["broken"]
+        for text in ('[2,"broken-1","Reset"]', '[2,"broken-2","Reset",[]]'):
+            await send_text(session.ws, text)
+        await trio.sleep(30)
+        assert rig.cp.station.endpoint.stats["broken"] == before + 2
+        assert not [
+            ex for ex in session.exchanges if ex.kind == "CALLERROR" and ex.direction == "in"
+        ]

@@ -368,12 +368,15 @@ class Endpoint:
             frame = frames.parse(message)
         except FrameError as e:
             self.stats["broken"] += 1
-            answered = e.answerable and e.message_id is not None
-            log.warning(
-                "broken frame from the Central System: %s (%s)",
-                e.description,
-                f"answered with a CALLERROR {e.code}" if answered else "dropped: no message id",
-            )
+            silent = self.answers_nothing is not None and self.answers_nothing()
+            answered = e.answerable and e.message_id is not None and not silent
+            if silent:
+                why = "not answered: the registration is Rejected"
+            elif answered:
+                why = f"answered with a CALLERROR {e.code}"
+            else:
+                why = "dropped: no message id"
+            log.warning("broken frame from the Central System: %s (%s)", e.description, why)
             if answered:
                 assert e.message_id is not None
                 await self._send(rpc.error(e.message_id, e))
