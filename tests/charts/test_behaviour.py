@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from chargebox.charts import ChartModel
 from chargebox.charts.addresses import Address
 from chargebox.charts.effects import (
@@ -99,9 +101,23 @@ def test_faulted_returns_to_the_status_before_the_fault() -> None:
         ("Faulted", "GroundFailure", "G1"),
         ("Faulted", "HighTemperature", None),
     ]
-    assert not c.fire("usage_ended").allowed  # events under the fault change nothing
+    assert not c.fire("charging_started").allowed  # the session's moves wait for its end
     assert run(c, "fault_cleared") == ["I5"] and c.state == "SuspendedEVSE"
     assert c.drain_effects() == [SendStatusNotification(1, "SuspendedEVSE")]
+
+
+@pytest.mark.parametrize(
+    "before", [("usage_initiated",), ("usage_initiated", "charging_started", "transaction_stopped")]
+)
+def test_a_usage_that_ends_under_a_fault_returns_it_to_available(before) -> None:
+    c = ConnectorModel(1)
+    run(c, *before)  # Preparing, Finishing
+    user_status = c.state
+    run(c, ("fault_detected", {"error_code": "GroundFailure"}))
+    assert run(c, "usage_ended") == ["N21"]  # the user left while Faulted
+    c.drain_effects()
+    assert run(c, "fault_cleared") == ["I1"] and c.state == "Available" != user_status
+    assert c.drain_effects() == [SendStatusNotification(1, "Available")]
 
 
 def test_availability_change_under_a_fault() -> None:

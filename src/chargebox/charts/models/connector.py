@@ -50,6 +50,9 @@ CHARGE_POINT_ERROR_CODES = frozenset(
 SESSION_STATUSES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved"})
 
 
+#: Statuses in which a user is at the connector: a usage's end leaves them for Available.
+_USAGE_STATUSES = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
+
 _FREE = frozenset({"Available", "Preparing"})
 _OUT_OF_SERVICE = frozenset({"Unavailable", "Faulted"})
 _RESUMES: dict[str, ConnectorEvent] = {
@@ -188,6 +191,10 @@ class ConnectorModel(ChartModel):
     def fault_over_session(self, **_event: Any) -> bool:
         """The fault hides a session: an availability change must wait for its end."""
         return self.before_fault in SESSION_STATUSES
+
+    def fault_over_usage(self, **_event: Any) -> bool:
+        """The fault hides a user at the connector (Preparing, a transaction, Finishing)."""
+        return self.before_fault in _USAGE_STATUSES
 
     faulted_from_available = _fault_over("Available")
     faulted_from_preparing = _fault_over("Preparing")
