@@ -241,6 +241,34 @@ async def test_no_transaction_begins_while_a_reset_waits_for_the_others(tmp_path
         assert [s.reason for s in rig.csms.received("CP-1", "StopTransaction")] == ["SoftReset"]
 
 
+@pytest.mark.parametrize("how", ["authorized_before", "host_started"])
+async def test_a_transaction_that_begins_while_a_reset_waits_is_stopped_too(
+    tmp_path, autojump_clock, how
+):
+    async with running(tmp_path, Core={"NumberOfConnectors": 2}) as rig:
+        cp = rig.cp
+        await charging(rig)
+        if how == "authorized_before":
+            await cp.session_started(2)
+            await cp.token_presented("TAG-2", 2)
+            await rig.evse.wait_for("authorize", 2, "TAG-2")
+        session = await rig.session()
+        assert (await session.call(v16.ResetRequest(type="Soft"))).status == "Accepted"
+        await rig.evse.wait_for("stop_transaction", 1, "SoftReset")
+        # connector 2's transaction begins while the Reset waits for connector 1's
+        if how == "authorized_before":
+            await cp.transaction_started(2, meter_start=0)
+        else:
+            await cp.transaction_started(2, meter_start=0, id_tag="TAG-2")
+        await rig.evse.wait_for("stop_transaction", 2, "SoftReset")
+        await cp.transaction_stopped(1, meter_stop=10, reason="SoftReset")
+        await cp.transaction_stopped(2, meter_stop=0, reason="SoftReset")
+        with trio.fail_after(5):
+            await rig.system.reset_done.wait()
+        stops = rig.csms.received("CP-1", "StopTransaction")
+        assert [s.reason for s in stops] == ["SoftReset", "SoftReset"]
+
+
 async def test_reset_waits_at_most_the_configured_time(tmp_path, autojump_clock):
     async with running(tmp_path, Internal={"WaitForStopTransactionsOnResetTimeout": 30}) as rig:
         await charging(rig)

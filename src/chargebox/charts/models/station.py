@@ -813,6 +813,18 @@ class StationModel(ChartModel):
                 )
         self.record(StartTimer(RESET_TIMEOUT, seconds=self.reset_wait))
 
+    def begins_during_reset(self, *, connector_id: int, **event: Any) -> bool:
+        """With this news, a transaction runs on a connector where none ran before."""
+        now = self._with_transaction({**event, "connector_id": connector_id})[connector_id]
+        return now.active and not self.transactions[connector_id].active
+
+    def stop_begun_for_reset(self, *, connector_id: int, **_: Any) -> None:
+        """The transaction that began during the Reset stops with the Reset's reason."""
+        reason = "SoftReset" if self.reset_kind == "Soft" else "HardReset"
+        self.record(
+            Send(Address.transaction(connector_id), transaction_events.StopRequested(reason=reason))
+        )
+
     def disarm_reset_wait(self, **_: Any) -> None:
         self.record(CancelTimer(RESET_TIMEOUT))
 
