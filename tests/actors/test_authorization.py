@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 import trio
 
-from chargebox.csms import CsmsSettings
-from chargebox.csms.handlers import id_tag_info
+from chargebox.csms import CentralSystem, CsmsSettings
+from chargebox.csms.handlers import id_tag_info, start_transaction
 from chargebox.ocpp import v16
 from tests.support import CSMS_ADDRESS, running
 
@@ -382,10 +382,22 @@ async def test_an_idtag_of_the_local_list_is_never_cached(tmp_path, autojump_clo
 async def test_a_list_entry_the_central_system_contradicts_is_reported_local_list_conflict(
     tmp_path, autojump_clock
 ):
-    settings = CsmsSettings(blocked_id_tags=frozenset({"LISTED"}))
+    csms = CentralSystem(CsmsSettings(blocked_id_tags=frozenset({"LISTED"})))
+
+    def start(session, request):
+        answer = start_transaction(session, request)
+        if request.id_tag != "AGREED":
+            return answer
+        # ConcurrentTx is as valid as the list's Accepted (3.5.2): no conflict
+        concurrent = v16.IdTagInfo(status="ConcurrentTx")
+        return v16.StartTransactionResponse(
+            transaction_id=answer.transaction_id, id_tag_info=concurrent
+        )
+
+    csms.on("StartTransaction", start)
     core = {"LocalPreAuthorize": True}  # (LocalAuthListEnabled: true by default)
-    async with running(tmp_path, csms_settings=settings, Core=core) as rig:
-        cp, csms = rig.cp, rig.csms
+    async with running(tmp_path, csms=csms, Core=core) as rig:
+        cp = rig.cp
         session = await rig.session()
         entries = [
             v16.AuthorizationData(id_tag=tag, id_tag_info=v16.IdTagInfo(status=status))
@@ -404,7 +416,7 @@ async def test_a_list_entry_the_central_system_contradicts_is_reported_local_lis
             ]
 
         before = len(connector0())
-        # the list agrees with the Central System: nothing to report
+        # the list agrees with the Central System (both valid): nothing to report
         await cp.session_started(1)
         await cp.token_presented("AGREED", 1)
         await rig.evse.wait_for("authorize", 1, "AGREED")

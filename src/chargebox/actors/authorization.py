@@ -96,7 +96,9 @@ class Authorizer:
         if listed is not None:
             if self._flag("LocalAuthListEnabled") and self.on_list_conflict is not None:
                 entry = _authorization(id_tag, listed, self.ctx.clock.now(), "list")
-                if entry.status != str(info.status):
+                # a conflict of validity (3.5.2: Accepted and ConcurrentTx are valid), not
+                # of wording: Blocked against Invalid is no conflict, nor ConcurrentTx
+                if _valid(entry.status) != _valid(str(info.status)):
                     self.on_list_conflict(str(entry.status), str(info.status))
             return  # an idTag of the Local Authorization List is never cached (spec 3.5.3)
         self.ctx.store.cache_put(id_tag, info_dict(info), self.ctx.clock.now())
@@ -155,6 +157,11 @@ class Authorizer:
         if self._flag("AllowOfflineTxForUnknownId"):
             return Authorization(id_tag, AuthorizationStatus.Accepted, source="offline")
         return Authorization(id_tag, AuthorizationStatus.Invalid, source="offline")
+
+
+def _valid(status: str) -> bool:
+    """An idTag status that lets it charge (spec 3.5.2)."""
+    return status in (AuthorizationStatus.Accepted, AuthorizationStatus.ConcurrentTx)
 
 
 def _authorization(id_tag: str, info: dict[str, Any], now: datetime, source: str) -> Authorization:
