@@ -281,6 +281,20 @@ async def test_install_date_then_a_new_request_cancels_and_an_installation_is_no
         assert all(r != 3 for _, r in signed_statuses(rig))
 
 
+async def test_an_install_date_already_past_is_not_waited_for(tmp_path, autojump_clock, maker):
+    firmware = FileFirmware(tmp_path)
+    async with running(tmp_path, host=signed_host(tmp_path, maker, firmware)) as rig:
+        assert await signed_update(rig, maker, request_id=4, install_in=-60) == "Accepted"
+        # L01.FR.16 schedules only a future installDateTime: no InstallScheduled
+        await rig.csms.wait_until(lambda: ("Installing", 4) in signed_statuses(rig))
+        assert [s for s, _ in signed_statuses(rig)][:4] == [
+            "Downloading",
+            "Downloaded",
+            "SignatureVerified",
+            "Installing",
+        ]
+
+
 def test_signature_and_certificate_checks_alone(tmp_path, maker):
     path = tmp_path / "fw.bin"
     path.write_bytes(IMAGE)

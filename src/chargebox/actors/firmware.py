@@ -227,7 +227,7 @@ class FirmwareActor(TransferActor[FirmwareModel]):
             except OSError as e:
                 problem = f"the firmware file cannot be read: {e}"
         if problem is None:
-            await self.inbox.send(events.SignatureVerified())
+            await self.inbox.send(events.SignatureVerified(now=self.ctx.clock.now()))
         else:
             log.warning("firmware signature not verified: %s", problem)
             await self.inbox.send(events.SignatureInvalid(reason=problem))

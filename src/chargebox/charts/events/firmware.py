@@ -71,6 +71,8 @@ class SignatureVerified(FirmwareEvent):
     """The downloaded file's signature is valid."""
 
     trigger: ClassVar[str] = "signature_verified"
+    #: the station clock's time: an installDateTime not after it is not waited for
+    now: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

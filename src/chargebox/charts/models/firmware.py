@@ -157,9 +157,10 @@ class FirmwareModel(TransferModel):
         """The station says no transaction runs or waits to start any more."""
         return not running
 
-    def install_scheduled(self, **_event: Any) -> bool:
-        """A signed update gave installDateTime."""
-        return self.install_date is not None
+    def install_scheduled(self, *, now: datetime | None = None, **_event: Any) -> bool:
+        """A signed update gave an installDateTime still to come (L01.FR.16: a future one;
+        one already past is not waited for, nor reported InstallScheduled)."""
+        return self.install_date is not None and (now is None or self.install_date > now)
 
     # -- actions --------------------------------------------------------------------------
 
