@@ -683,11 +683,7 @@ class StationModel(ChartModel):
         """Keep the operative flags; the connectors follow when the hold ends (the firmware
         procedure gives them the availability the store holds). The Charge Point itself
         (connector 0) is not held: it follows at once."""
-        targets = self._targets(connector_id)
-        kept = (0, *targets) if connector_id == 0 else (connector_id,)
-        self.record(PersistAvailability(kept, operative))
-        if connector_id == 0:
-            self.record(Send(Address.connector0(), connector_events.BecomeOperative()))
+        self._change_availability(connector_id, operative, connectors_follow=False)
 
     def refuse_availability(self, **_: Any) -> None:
         self.record(Reply(Verdict("Rejected")))
@@ -695,6 +691,11 @@ class StationModel(ChartModel):
     def apply_availability(self, *, connector_id: int, operative: bool, **_: Any) -> None:
         """Keep the operative flags (first: a failed write undoes the change), then tell
         the connectors (connector 0 first when it is the Charge Point's)."""
+        self._change_availability(connector_id, operative, connectors_follow=True)
+
+    def _change_availability(
+        self, connector_id: int, operative: bool, *, connectors_follow: bool
+    ) -> None:
         targets = self._targets(connector_id)
         kept = (0, *targets) if connector_id == 0 else (connector_id,)
         self.record(PersistAvailability(kept, operative))
@@ -705,8 +706,9 @@ class StationModel(ChartModel):
         )
         if connector_id == 0:
             self.record(Send(Address.connector0(), change))
-        for c in targets:
-            self.record(Send(Address.connector(c), change))
+        if connectors_follow:
+            for c in targets:
+                self.record(Send(Address.connector(c), change))
 
     def accept_availability(self, **_: Any) -> None:
         self.record(Reply(Verdict("Accepted")))
@@ -805,7 +807,7 @@ class StationModel(ChartModel):
     def stop_for_reset(self, **_: Any) -> None:
         """Every running transaction stops (SoftReset, HardReset); the wait for their
         StopTransaction is bounded by WaitForStopTransactionsOnResetTimeout."""
-        reason = "SoftReset" if self.reset_kind == "Soft" else "HardReset"
+        reason = self._reset_reason()
         for c in self._ids():
             if self.transactions[c].active:
                 self.record(
@@ -820,10 +822,12 @@ class StationModel(ChartModel):
 
     def stop_begun_for_reset(self, *, connector_id: int, **_: Any) -> None:
         """The transaction that began during the Reset stops with the Reset's reason."""
-        reason = "SoftReset" if self.reset_kind == "Soft" else "HardReset"
-        self.record(
-            Send(Address.transaction(connector_id), transaction_events.StopRequested(reason=reason))
-        )
+        stop = transaction_events.StopRequested(reason=self._reset_reason())
+        self.record(Send(Address.transaction(connector_id), stop))
+
+    def _reset_reason(self) -> str:
+        """The StopTransaction reason of the Reset under way."""
+        return "SoftReset" if self.reset_kind == "Soft" else "HardReset"
 
     def disarm_reset_wait(self, **_: Any) -> None:
         self.record(CancelTimer(RESET_TIMEOUT))
