@@ -102,6 +102,21 @@ class RecordingSystem:
         return connector_id in self.resumable
 
 
+def sampled_values(
+    csms: CentralSystem, *, measurand: str | None = None, context: str | None = None
+) -> list[str]:
+    """The value of every sampledValue in the MeterValues.req CP-1 sent, in order: those of
+    one measurand, of one context, or all."""
+    return [
+        value.value
+        for message in csms.received("CP-1", "MeterValues")
+        for meter_value in message.meter_value
+        for value in meter_value.sampled_value
+        if (measurand is None or str(value.measurand) == measurand)
+        and (context is None or str(value.context) == context)
+    ]
+
+
 def make_host() -> Host:
     return Host(evse=RecordingEvse(), system=RecordingSystem())
 

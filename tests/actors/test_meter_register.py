@@ -14,7 +14,7 @@ import trio
 
 from chargebox.csms import CentralSystem, CsmsSettings
 from chargebox.station import Options
-from tests.support import make_host, running
+from tests.support import make_host, running, sampled_values
 
 ENERGY = "Energy.Active.Import.Register"
 SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval": 0}}
@@ -22,13 +22,7 @@ SAMPLING = {"Core": {"MeterValueSampleInterval": 60, "ClockAlignedDataInterval":
 
 def registers(csms) -> list[int]:
     """The energy register of every MeterValues.req the CSMS received, in order."""
-    return [
-        int(sv.value)
-        for m in csms.received("CP-1", "MeterValues")
-        for mv in m.meter_value
-        for sv in mv.sampled_value
-        if str(sv.measurand) == ENERGY
-    ]
+    return [int(value) for value in sampled_values(csms, measurand=ENERGY)]
 
 
 async def start_free_vend(rig, meter_start: int) -> None:

@@ -12,7 +12,7 @@ from chargebox.csms.handlers import start_transaction
 from chargebox.ocpp import rpc
 from chargebox.ocpp.errors import ErrorCode, OcppError
 from chargebox.store.memory import MemoryStore
-from tests.support import CSMS_ADDRESS, make_host, running
+from tests.support import CSMS_ADDRESS, make_host, running, sampled_values
 
 rpc_call = rpc.call
 
@@ -185,17 +185,6 @@ async def test_the_host_may_resume_a_session_after_a_restart(tmp_path, autojump_
         assert (stop.transaction_id, stop.meter_stop, stop.reason) == (tx_id, 42, None)
 
 
-def periodic_samples(csms) -> list[float]:
-    """The Energy register of each Sample.Periodic MeterValues the Central System received."""
-    return [
-        float(value.value)
-        for message in csms.received("CP-1", "MeterValues")
-        for meter_value in message.meter_value
-        for value in meter_value.sampled_value
-        if value.context == "Sample.Periodic"
-    ]
-
-
 @pytest.mark.parametrize("answered", [True, False], ids=["with-its-id", "start-still-queued"])
 async def test_a_resumed_transaction_goes_on_sampling(tmp_path, autojump_clock, answered):
     data = tmp_path / "data"
@@ -217,7 +206,8 @@ async def test_a_resumed_transaction_goes_on_sampling(tmp_path, autojump_clock, 
         await trio.sleep(305)
         await rig.cp.drain(30)
         # MeterValueSampleInterval 60: a sample a minute from the resume on (errata 3.15)
-        assert periodic_samples(rig.csms) == [200.0] * 5
+        periodic = sampled_values(rig.csms, context="Sample.Periodic")
+        assert [float(value) for value in periodic] == [200.0] * 5
         assert rig.cp.transaction_id(1) is not None
 
 
