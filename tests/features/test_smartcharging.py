@@ -118,15 +118,7 @@ async def test_tx_profile_needs_a_transaction_or_a_remote_start(tmp_path, autoju
             )
         )
         assert lonely.status == "Rejected"
-        start = await session.call(
-            v16.RemoteStartTransactionRequest(
-                id_tag="APP",
-                connector_id=1,
-                charging_profile=profile(
-                    4, purpose="TxProfile", kind="Relative", periods=((0, 10),)
-                ),
-            )
-        )
+        start = await remote_start_with_tx_profile(session)
         assert start.status == "Accepted"
         await rig.evse.wait_for("authorize", 1, "APP")
         await rig.cp.transaction_started(1, meter_start=0)
@@ -146,17 +138,22 @@ async def test_tx_profile_needs_a_transaction_or_a_remote_start(tmp_path, autoju
         assert refused.status == "Rejected"
 
 
-async def _remote_start_with_tx_profile(rig):
-    """RemoteStartTransaction on connector 1 carrying a 10 A TxProfile (id 4), and the
-    transaction it starts."""
-    session = await rig.session()
-    start = await session.call(
+async def remote_start_with_tx_profile(session):
+    """RemoteStartTransaction for APP on connector 1 carrying a 10 A TxProfile (id 4)."""
+    return await session.call(
         v16.RemoteStartTransactionRequest(
             id_tag="APP",
             connector_id=1,
             charging_profile=profile(4, purpose="TxProfile", kind="Relative", periods=((0, 10),)),
         )
     )
+
+
+async def _remote_start_with_tx_profile(rig):
+    """RemoteStartTransaction on connector 1 carrying a 10 A TxProfile (id 4), and the
+    transaction it starts."""
+    session = await rig.session()
+    start = await remote_start_with_tx_profile(session)
     assert start.status == "Accepted"
     await rig.evse.wait_for("authorize", 1, "APP")
     await rig.cp.transaction_started(1, meter_start=0)
@@ -183,15 +180,7 @@ async def test_a_remote_start_profile_goes_when_no_transaction_starts(
             connector_id=1, cs_charging_profiles=profile(1, periods=((0, 16),), start=now)
         )
         assert (await session.call(default)).status == "Accepted"
-        start = await session.call(
-            v16.RemoteStartTransactionRequest(
-                id_tag="APP",
-                connector_id=1,
-                charging_profile=profile(
-                    4, purpose="TxProfile", kind="Relative", periods=((0, 10),)
-                ),
-            )
-        )
+        start = await remote_start_with_tx_profile(session)
         assert start.status == "Accepted"
         sc = rig.cp.station.features.smart_charging
         if ending == "not_authorized":
