@@ -89,20 +89,27 @@ async def test_pending_serves_the_csms_but_refuses_remote_start(tmp_path, autoju
         assert len(gaps) >= 2 and gaps[:2] == [pytest.approx(600)] * 2
 
 
-async def test_rejected_then_accepted(tmp_path, autojump_clock):
-    from chargebox.csms import CentralSystem
-
-    csms = CentralSystem(CsmsSettings(heartbeat_interval=300))
-    answers = iter(["Rejected", "Rejected", "Accepted"])
+def answering_boots(csms, statuses: list[str], interval: int) -> list[float]:
+    """The CSMS answers BootNotifications with `statuses` in turn, each with `interval`;
+    the returned list gets the time of each answer."""
+    answers = iter(statuses)
     times: list[float] = []
 
     def handler(session, request):
         times.append(trio.current_time())
         return v16.BootNotificationResponse(
-            status=next(answers), current_time=datetime.now(UTC), interval=120
+            status=next(answers), current_time=datetime.now(UTC), interval=interval
         )
 
     csms.on("BootNotification", handler)
+    return times
+
+
+async def test_rejected_then_accepted(tmp_path, autojump_clock):
+    from chargebox.csms import CentralSystem
+
+    csms = CentralSystem(CsmsSettings(heartbeat_interval=300))
+    times = answering_boots(csms, ["Rejected", "Rejected", "Accepted"], interval=120)
     async with running(tmp_path, csms=csms) as rig:
         assert [b - a for a, b in pairwise(times)] == [
             pytest.approx(120),
@@ -123,16 +130,7 @@ async def test_a_reconnect_waits_out_the_interval_of_pending_or_rejected(
     from chargebox.csms.server import NoAnswer
 
     csms = CentralSystem(CsmsSettings(heartbeat_interval=600))
-    answers = iter([status, "Accepted"])
-    answered: list[float] = []
-
-    def handler(session, request):
-        answered.append(trio.current_time())
-        return v16.BootNotificationResponse(
-            status=next(answers), current_time=datetime.now(UTC), interval=300
-        )
-
-    csms.on("BootNotification", handler)
+    answered = answering_boots(csms, [status, "Accepted"], interval=300)
     async with running(
         tmp_path, csms=csms, wait_registered=False, options=Options(jitter=lambda: 0.0)
     ) as rig:
